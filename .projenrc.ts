@@ -1,0 +1,151 @@
+import { awscdk, javascript, JsonFile } from 'projen';
+
+/** The aws-cdk-lib release this library is developed and snapshot-tested against. */
+const CDK_DEV_VERSION = '2.257.0';
+/** The oldest aws-cdk-lib the constructs compile and synthesize against (see README "Compatibility"). */
+const CDK_MIN_VERSION = '2.177.0';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-neon-migration',
+  description:
+    'AWS CDK constructs that migrate PostgreSQL, MySQL, Oracle and SQL Server databases into Neon with AWS Database Migration Service.',
+  author: 'cdk-neon-migration contributors',
+  authorAddress: 'maintainers@cdk-neon-migration.dev',
+  repositoryUrl: 'https://github.com/cdk-neon-migration/cdk-neon-migration.git',
+  license: 'Apache-2.0',
+  keywords: ['awscdk', 'cdk', 'neon', 'dms', 'postgres', 'migration'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: '20.0.0',
+
+  cdkVersion: CDK_MIN_VERSION,
+  constructsVersion: '10.0.5',
+  jsiiVersion: '~6.0.0',
+
+  // layout: sources in lib/, compiled output in dist/, packages in dist-packages/
+  srcdir: 'lib',
+  libdir: 'dist',
+  testdir: 'test',
+  artifactsDirectory: 'dist-packages',
+
+  // CI is `.ci/run`; no hosted workflows, no automated releases from this repository.
+  github: false,
+  release: false,
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  sampleCode: false,
+
+  publishToPypi: { distName: 'cdk-neon-migration', module: 'cdk_neon_migration' },
+  publishToMaven: {
+    javaPackage: 'dev.cdkneonmigration',
+    mavenGroupId: 'dev.cdkneonmigration',
+    mavenArtifactId: 'cdk-neon-migration',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkNeonMigration', packageId: 'CdkNeonMigration' },
+  publishToGo: { moduleName: 'github.com/cdk-neon-migration/cdk-neon-migration-go' },
+
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    // the Lambda runtime provides AWS SDK v3: it is never bundled
+    bundlingOptions: { externals: ['@aws-sdk/*', '@smithy/*'], sourcemap: false },
+    awsSdkConnectionReuse: false,
+  },
+  bundlerOptions: { esbuildVersion: '^0.25' },
+
+  jestOptions: {
+    // snapshots are updated on purpose (`npx jest -u`), never by the test command
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      testTimeout: 60_000,
+      coverageThreshold: undefined,
+      // integ/ holds integ-runner cases, not jest tests
+      testPathIgnorePatterns: ['/node_modules/', '/integ/', '/cdk.out/'],
+    },
+  },
+  tsconfigDev: {
+    include: ['../integ/**/*.ts', '../lib/**/*.ts'],
+    compilerOptions: {},
+  },
+
+  // Develop against the pinned aws-cdk-lib; the peer range above stays as low as the constructs allow.
+  peerDependencyOptions: { pinnedDevDependency: false },
+  entrypoint: 'dist/index.js',
+  devDeps: [
+    `aws-cdk-lib@${CDK_DEV_VERSION}`,
+    'constructs@10.5.1',
+    `aws-cdk@2.1115.1`,
+    '@aws-cdk/integ-runner@2.197.10',
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/aws-service-spec@^0.1.216',
+    'cdk-nag@^3.0.2',
+    'aws-sdk-client-mock@^4.1.0',
+    '@aws-sdk/client-database-migration-service@^3',
+    '@aws-sdk/client-secrets-manager@^3',
+    '@aws-sdk/client-cloudwatch@^3',
+    '@types/aws-lambda@^8',
+    '@types/pg@^8',
+    'ts-node@^10.9.2',
+  ],
+  bundledDeps: ['pg@^8'],
+
+  gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],
+});
+
+
+for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', '/dist-packages/']) {
+  project.addPackageIgnore(pattern);
+}
+
+// ---- tests: type-check test/ and integ/, run jest, then verify the integ snapshots offline
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check lib/, test/ and integ/ (ts-jest transpiles without type checks)',
+  exec: 'tsc -p test/tsconfig.json',
+});
+const integ = project.addTask('integ', {
+  description: 'Verify the committed integ-runner snapshots offline (no AWS account needed)',
+  env: { AWS_REGION: 'us-east-1', TS_NODE_TRANSPILE_ONLY: 'true' },
+  exec: 'integ-runner --directory integ --parallel-regions us-east-1',
+  receiveArgs: true,
+});
+project.addTask('integ:update', {
+  description: 'Re-synthesize and write the integ snapshots (review the diff before committing)',
+  env: { AWS_REGION: 'us-east-1', TS_NODE_TRANSPILE_ONLY: 'true' },
+  exec: 'integ-runner --directory integ --parallel-regions us-east-1 --update-on-failed --dry-run',
+  receiveArgs: true,
+});
+project.testTask.prependSpawn(typecheck);
+project.testTask.spawn(integ);
+
+// eslint must not rewrite files while testing; it lints integ/ too
+project.eslint?.addLintPattern('integ');
+project.eslint?.eslintTask.reset(
+  'eslint --ext .ts,.tsx --no-error-on-unmatched-pattern lib test integ bench projenrc .projenrc.ts',
+  { receiveArgs: true },
+);
+
+// ---- benchmarks
+project.addTask('bench', {
+  description: 'Run the benchmarks and print (and write docs/benchmarks.md) a table',
+  exec: 'ts-node --transpile-only bench/run.ts',
+  receiveArgs: true,
+});
+project.addTask('synth:example', {
+  description: 'Synthesize the bundled example app (what `npx cdk synth` runs)',
+  exec: 'cdk synth --quiet',
+});
+
+// ---- the bundled example app
+new JsonFile(project, 'cdk.json', {
+  obj: {
+    app: 'npx ts-node --transpile-only --prefer-ts-exts lib/example/app.ts',
+    watch: { include: ['lib/**'] },
+    context: {
+      '@aws-cdk/core:newStyleStackSynthesis': true,
+    },
+  },
+  committed: true,
+});
+
+project.synth();

@@ -1,0 +1,44 @@
+import type { IsCompleteResult, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
+import { ResourceTypes } from './kinds';
+import * as connectionTest from './connection-test.handler';
+import * as taskLifecycle from './task-lifecycle.handler';
+import * as taskStopper from './task-stopper.handler';
+import * as neonCredentials from '../neon/credentials.handler';
+import * as neonIpAllow from '../network/ip-allow.handler';
+import * as accountRoles from '../replication/account-roles.handler';
+
+const HANDLERS: Record<string, ResourceKindHandler> = {
+  [ResourceTypes.CONNECTION_TEST]: connectionTest,
+  [ResourceTypes.TASK_LIFECYCLE]: taskLifecycle,
+  [ResourceTypes.TASK_STOPPER]: taskStopper,
+  [ResourceTypes.NEON_CREDENTIALS]: neonCredentials,
+  [ResourceTypes.NEON_IP_ALLOW]: neonIpAllow,
+  [ResourceTypes.DMS_ACCOUNT_ROLES]: accountRoles,
+};
+
+function handlerFor(event: ProviderRequest): ResourceKindHandler {
+  const handler = HANDLERS[event.ResourceType];
+  if (!handler) {
+    throw new Error(`Unsupported resource type ${event.ResourceType}`);
+  }
+  return handler;
+}
+
+/** The request as it is safe to log: never the pre-signed response URL. */
+export function loggable(event: ProviderRequest): Record<string, unknown> {
+  const { ResponseURL: _url, ...rest } = event as ProviderRequest & { ResponseURL?: string };
+  return rest;
+}
+
+export async function dispatchOnEvent(event: ProviderRequest): Promise<OnEventResult> {
+  console.log('onEvent', JSON.stringify(loggable(event)));
+  return handlerFor(event).onEvent(event);
+}
+
+export async function dispatchIsComplete(event: ProviderRequest): Promise<IsCompleteResult> {
+  const handler = handlerFor(event);
+  if (!handler.isComplete) {
+    return { IsComplete: true };
+  }
+  return handler.isComplete(event);
+}

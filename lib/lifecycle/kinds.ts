@@ -1,0 +1,18 @@
+/**
+ * The custom-resource types served by the one shared provider of a stack
+ * (see `MigrationProvider`). Each maps to one handler module in `dispatch.ts`.
+ */
+export const ResourceTypes = {
+  /** Parses a Neon connection string held in a secret and writes the DMS credentials secret. */
+  NEON_CREDENTIALS: 'Custom::NeonDmsCredentials',
+  /** Adds the NAT Elastic IPs to a Neon project's IP Allow list. */
+  NEON_IP_ALLOW: 'Custom::NeonIpAllow',
+  /** Ensures the account-level roles `dms-vpc-role` and `dms-cloudwatch-logs-role`. */
+  DMS_ACCOUNT_ROLES: 'Custom::DmsAccountRoles',
+  /** Runs `TestConnection` for one endpoint from one replication instance. */
+  CONNECTION_TEST: 'Custom::DmsConnectionTest',
+  /** Stops a running task before CloudFormation modifies or deletes it. */
+  TASK_STOPPER: 'Custom::DmsTaskStopper',
+  /** Starts (and optionally waits for) a replication task after it exists. */
+  TASK_LIFECYCLE: 'Custom::DmsTaskLifecycle',
+} as const;

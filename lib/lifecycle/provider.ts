@@ -1,0 +1,92 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct, IConstruct } from 'constructs';
+import { IsCompleteFunction } from './is-complete-function';
+import { OnEventFunction } from './on-event-function';
+import { acknowledgeRules } from '../core/nag';
+
+/**
+ * The one custom-resource provider of a stack, shared by every connection test, task lifecycle,
+ * Neon credentials, Neon IP Allow and account-roles resource the constructs create.
+ *
+ * One Provider framework (its onEvent/isComplete functions, the waiter state machine) per stack
+ * keeps the resource count per added migration small. Constructs add the permissions they need to
+ * `role`, scoped to their own resources.
+ *
+ * @internal
+ */
+export class MigrationProvider extends Construct {
+  /** Construct id under the stack; part of the public contract (changing it replaces the provider). */
+  public static readonly ID = 'NeonDmsMigrationProvider';
+
+  /** The provider of `scope`'s stack, created on first use. */
+  public static of(scope: IConstruct): MigrationProvider {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(MigrationProvider.ID);
+    return (existing as MigrationProvider | undefined) ?? new MigrationProvider(stack, MigrationProvider.ID);
+  }
+
+  /** Role of both handler functions. */
+  public readonly role: iam.Role;
+  public readonly serviceToken: string;
+  public readonly onEventFunction: lambda.IFunction;
+  public readonly isCompleteFunction: lambda.IFunction;
+  /** Log group of the handler functions: every step and deploy-time progress is logged here. */
+  public readonly logGroup: logs.ILogGroup;
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'HandlerLogs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+    });
+    this.role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'cdk-neon-migration custom-resource handlers',
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const common: lambda.FunctionOptions = {
+      role: this.role,
+      logGroup: this.logGroup,
+      memorySize: 256,
+      architecture: lambda.Architecture.ARM_64,
+    };
+    this.onEventFunction = new OnEventFunction(this, 'OnEvent', {
+      ...common,
+      timeout: Duration.minutes(5),
+      description: 'cdk-neon-migration: starts, stops and tests DMS resources (onEvent)',
+    });
+    this.isCompleteFunction = new IsCompleteFunction(this, 'IsComplete', {
+      ...common,
+      timeout: Duration.minutes(2),
+      description: 'cdk-neon-migration: polls DMS until a step completes (isComplete)',
+    });
+
+    const provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.onEventFunction,
+      isCompleteHandler: this.isCompleteFunction,
+      queryInterval: Duration.seconds(30),
+      // CloudFormation's custom-resource limit; longer waits are reported by monitoring instead
+      totalTimeout: Duration.hours(2),
+      logGroup: this.logGroup,
+    });
+    this.serviceToken = provider.serviceToken;
+
+    acknowledgeRules(this, [
+      { id: 'AwsSolutions-IAM4', reason: 'The Provider framework functions use AWSLambdaBasicExecutionRole, as aws-cdk-lib builds them.' },
+      { id: 'AwsSolutions-IAM5', reason: 'Wildcards are limited to DMS Describe* calls (no resource-level permissions), actions on this stack\'s tagged DMS resources, and the Provider framework\'s own function versions.' },
+      { id: 'AwsSolutions-L1', reason: 'The Provider framework pins its own runtime; the handlers use Node.js 22.' },
+      { id: 'AwsSolutions-SF1', reason: 'The Provider framework waiter state machine only polls isComplete; its failures surface as CloudFormation events.' },
+      { id: 'AwsSolutions-SF2', reason: 'X-Ray tracing adds cost and no insight to the Provider framework waiter.' },
+      { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Deploy-time handlers run once per resource change; reserved concurrency would only make deploys fail.' },
+      { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'Synchronous custom-resource handlers: CloudFormation receives every failure, nothing is retried asynchronously.' },
+      { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'The handlers only call AWS control-plane APIs (DMS, Secrets Manager, IAM) and the Neon API; they reach no VPC resource.' },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'Permissions are scoped to this stack\'s resources, which only exist in this stack: an inline policy keeps them together.' },
+      { id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', reason: 'The handler logs hold resource ids and statuses, never secret values; the AWS-managed encryption of CloudWatch Logs applies.' },
+    ]);
+  }
+}
