@@ -84,11 +84,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-database-migration-service@^3',
     '@aws-sdk/client-secrets-manager@^3',
     '@aws-sdk/client-cloudwatch@^3',
+    '@aws-sdk/client-iam@^3',
+    '@aws-sdk/client-kms@^3',
     '@types/aws-lambda@^8',
     '@types/pg@^8',
     'ts-node@^10.9.2',
   ],
   bundledDeps: ['pg@^8'],
+  bin: { 'cdk-neon-migration': 'dist/fidelity/cli.js' },
 
   gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],
 });
@@ -116,6 +119,7 @@ project.addTask('integ:update', {
   receiveArgs: true,
 });
 project.testTask.prependSpawn(typecheck);
+project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 project.testTask.spawn(integ);
 
 // eslint must not rewrite files while testing; it lints integ/ too

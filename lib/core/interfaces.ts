@@ -1,0 +1,44 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { IConstruct, IDependable } from 'constructs';
+
+/** Kind of DMS endpoint. */
+export enum EndpointType {
+  /** Data is read from it. */
+  SOURCE = 'source',
+  /** Data is written to it. */
+  TARGET = 'target',
+}
+
+/**
+ * A DMS endpoint created by this library (a Neon target or a source database).
+ */
+export interface IDmsEndpoint extends IConstruct {
+  /** ARN of the `AWS::DMS::Endpoint`. */
+  readonly endpointArn: string;
+  /** The endpoint identifier. */
+  readonly endpointIdentifier: string;
+  /** `source` or `target`. */
+  readonly endpointType: EndpointType;
+  /** DMS engine name, e.g. `postgres`. */
+  readonly engineName: string;
+  /** TCP port the replication instance connects to (used for its security-group egress). */
+  readonly port: number;
+}
+
+/**
+ * Where a replication instance runs, and what it must wait for before it can reach its endpoints.
+ * `NatEgressForReplication` implements it; any VPC with egress can too.
+ */
+export interface IReplicationNetwork {
+  /** The VPC of the replication instance. */
+  readonly vpc: ec2.IVpc;
+  /** The (private) subnets for the replication subnet group: at least two, in two AZs. */
+  readonly replicationSubnets: ec2.SubnetSelection;
+  /** Security group for the replication instance. */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /**
+   * Completes when the route from the replication subnets to the internet exists:
+   * connection tests and the task start wait on it.
+   */
+  readonly egressReady: IDependable;
+}
