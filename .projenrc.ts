@@ -54,6 +54,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
   bundlerOptions: { esbuildVersion: '^0.25' },
 
+  eslintOptions: {
+    dirs: ['lib'],
+    devdirs: ['test', 'integ', 'bench', 'projenrc'],
+    commandOptions: { fix: false },
+  },
   jestOptions: {
     // snapshots are updated on purpose (`npx jest -u`), never by the test command
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
@@ -65,7 +70,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
   tsconfigDev: {
-    include: ['../integ/**/*.ts', '../lib/**/*.ts'],
+    include: ['../integ/**/*.ts', '../lib/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
   },
 
@@ -75,7 +80,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   devDeps: [
     `aws-cdk-lib@${CDK_DEV_VERSION}`,
     'constructs@10.5.1',
-    `aws-cdk@2.1115.1`,
+    'aws-cdk@2.1115.1',
     '@aws-cdk/integ-runner@2.197.10',
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/aws-service-spec@^0.1.216',
@@ -122,12 +127,19 @@ project.testTask.prependSpawn(typecheck);
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 project.testTask.spawn(integ);
 
-// eslint must not rewrite files while testing; it lints integ/ too
+// eslint lints integ/ and bench/ too, and never rewrites files while testing
 project.eslint?.addLintPattern('integ');
-project.eslint?.eslintTask.reset(
-  'eslint --ext .ts,.tsx --no-error-on-unmatched-pattern lib test integ bench projenrc .projenrc.ts',
-  { receiveArgs: true },
-);
+project.eslint?.addLintPattern('bench');
+
+// integ/ and bench/ get their own type-check-only configs, so editors and eslint find them
+for (const dir of ['integ', 'bench']) {
+  new javascript.TypescriptConfig(project, {
+    fileName: `${dir}/tsconfig.json`,
+    extends: javascript.TypescriptConfigExtends.fromPaths(['../test/tsconfig.json']),
+    include: ['**/*.ts'],
+    compilerOptions: {},
+  });
+}
 
 // ---- benchmarks
 project.addTask('bench', {

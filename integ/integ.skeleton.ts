@@ -1,5 +1,5 @@
-import { App, Stack } from 'aws-cdk-lib';
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { App, Stack } from 'aws-cdk-lib';
 import { NeonMigrationExampleStack } from '../lib/example/example-stack';
 
 const app = new App();

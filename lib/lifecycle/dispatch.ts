@@ -1,6 +1,6 @@
+import * as connectionTest from './connection-test.handler';
 import type { IsCompleteResult, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
 import { ResourceTypes } from './kinds';
-import * as connectionTest from './connection-test.handler';
 import * as taskLifecycle from './task-lifecycle.handler';
 import * as taskStopper from './task-stopper.handler';
 import * as neonCredentials from '../neon/credentials.handler';
