@@ -124,6 +124,11 @@ project.addTask('integ:update', {
   receiveArgs: true,
 });
 project.testTask.prependSpawn(typecheck);
+// construct tests synthesize the bundled handler assets
+const bundleTask = project.tasks.tryFind('bundle');
+if (bundleTask) {
+  project.testTask.prependSpawn(bundleTask);
+}
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
 project.testTask.spawn(integ);
 
