@@ -1,0 +1,512 @@
+import { Annotations, CustomResource, Fn, Names, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IDependable } from 'constructs';
+import {
+  DEFAULT_POSTGRES_PORT,
+  NeonConnectionError,
+  neonDmsPasswordPrefix,
+  parseConnectionString,
+  parseNeonHost,
+} from './connection-string';
+import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
+import { EndpointType, IDmsEndpoint } from '../core/interfaces';
+import { acknowledgeRules } from '../core/nag';
+import { DmsConnectionTest } from '../lifecycle/connection-test';
+import { ResourceTypes } from '../lifecycle/kinds';
+import { MigrationProvider } from '../lifecycle/provider';
+
+/** How DMS verifies Neon's TLS certificate. */
+export enum NeonSslMode {
+  /** Encrypt; do not verify the server certificate (what Neon's guide uses). */
+  REQUIRE = 'require',
+  /** Encrypt and verify the certificate chain and host name against a CA certificate. */
+  VERIFY_FULL = 'verify-full',
+}
+
+/**
+ * Properties of a `NeonTargetEndpoint`.
+ *
+ * Give the Neon database in one of three forms:
+ * - `connectionString` without the password, plus `password`;
+ * - `host`, `databaseName` and `username` (and `port`), plus `password`;
+ * - `connectionStringSecret`: a secret holding the connection string exactly as Neon hands it out,
+ *   read and parsed at deploy time.
+ */
+export interface NeonTargetEndpointProps {
+  /**
+   * Neon connection string WITHOUT the password, e.g.
+   * `postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require`.
+   * Use with `password`.
+   *
+   * @default - the database is given by `host` or `connectionStringSecret`
+   */
+  readonly connectionString?: string;
+
+  /**
+   * Direct (not `-pooler`) host of the Neon compute, e.g. `ep-curly-term-54009904.us-east-2.aws.neon.tech`.
+   * Use with `databaseName`, `username` and `password`.
+   *
+   * @default - the database is given by `connectionString` or `connectionStringSecret`
+   */
+  readonly host?: string;
+
+  /**
+   * Name of the Neon database, e.g. `neondb`. Required with `host`.
+   *
+   * @default - the database of `connectionString` or `connectionStringSecret`
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Neon role DMS signs in as. Required with `host`.
+   *
+   * @default - the user of `connectionString` or `connectionStringSecret`
+   */
+  readonly username?: string;
+
+  /**
+   * Port of the Neon host, with `host`.
+   *
+   * @default 5432 (or the port of the connection string)
+   */
+  readonly port?: number;
+
+  /**
+   * Password of the Neon role, as the Neon console shows it (the construct adds the
+   * `endpoint=<endpoint_id>$` prefix DMS needs). Required with `connectionString` or `host`.
+   * `SecretValue.secretsManager(...)` or `SecretValue.cfnParameter(...)` keep it out of the template;
+   * `SecretValue.unsafePlainText(...)` writes it into the template.
+   *
+   * @default - none; `connectionStringSecret` carries the password
+   */
+  readonly password?: SecretValue;
+
+  /**
+   * Secret holding the full Neon connection string, password included, as Neon hands it out
+   * (`postgresql://user:password@host/db?sslmode=require`). It is read and validated at deploy time;
+   * the construct writes the DMS credentials into a secret of its own and never changes this one.
+   *
+   * @default - the database is given by `connectionString` or `host`
+   */
+  readonly connectionStringSecret?: secretsmanager.ISecret;
+
+  /**
+   * JSON field of `connectionStringSecret` holding the connection string, e.g. `DATABASE_URL`.
+   *
+   * @default - the secret holds the plain connection string
+   */
+  readonly connectionStringSecretField?: string;
+
+  /**
+   * Any value; changing it makes the next deployment read `connectionStringSecret` again (e.g.
+   * after the password was reset in Neon and the secret updated).
+   *
+   * @default - the secret is read again only when the secret, its field or the host options change
+   */
+  readonly connectionStringSecretRefresh?: string;
+
+  /**
+   * DMS endpoint identifier: starts with a letter, only letters, digits and hyphens, no two
+   * consecutive hyphens, no trailing hyphen, at most 255 characters.
+   *
+   * @default - a name derived from the construct path
+   */
+  readonly endpointIdentifier?: string;
+
+  /**
+   * How DMS verifies Neon's certificate.
+   *
+   * @default NeonSslMode.REQUIRE
+   */
+  readonly sslMode?: NeonSslMode;
+
+  /**
+   * PEM of the CA DMS verifies Neon's certificate against, with `NeonSslMode.VERIFY_FULL`.
+   *
+   * @default - ISRG Root X1 (Let's Encrypt), which Neon's certificates chain to
+   */
+  readonly caCertificatePem?: string;
+
+  /**
+   * ARN of an existing `AWS::DMS::Certificate` to verify Neon's certificate with, with
+   * `NeonSslMode.VERIFY_FULL`.
+   *
+   * @default - a certificate is created from `caCertificatePem`
+   */
+  readonly certificateArn?: string;
+
+  /**
+   * Accept a host outside `*.neon.tech` (a proxy or custom DNS name in front of Neon).
+   *
+   * @default false
+   */
+  readonly allowNonNeonHost?: boolean;
+
+  /**
+   * Neon endpoint ID written into the password (`endpoint=<id>$<password>`).
+   *
+   * @default - the first label of the host
+   */
+  readonly neonEndpointId?: string;
+
+  /**
+   * Customer managed key encrypting the DMS credentials secret the construct creates.
+   *
+   * @default - the AWS managed key `aws/secretsmanager`
+   */
+  readonly credentialsEncryptionKey?: kms.IKey;
+
+  /**
+   * ARN of the replication instance that writes to this endpoint. With it, the connection is
+   * tested at deploy time (see `testConnection`).
+   *
+   * @default - no connection test
+   */
+  readonly replicationInstanceArn?: string;
+
+  /**
+   * Test the connection from `replicationInstanceArn` at deploy time and fail the deployment
+   * with DMS's message and a hint when it fails.
+   *
+   * @default true when `replicationInstanceArn` is set
+   */
+  readonly testConnection?: boolean;
+
+  /**
+   * What the connection test waits for, typically the NAT route (`IReplicationNetwork.egressReady`)
+   * and the Neon IP Allow entry.
+   *
+   * @default - nothing beyond the endpoint
+   */
+  readonly connectionTestDependsOn?: IDependable[];
+}
+
+/** Where the endpoint's connection details come from. */
+interface ResolvedConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseName: string;
+  readonly username: string;
+  readonly endpointId: string;
+}
+
+const ENDPOINT_IDENTIFIER_MAX_LENGTH = 255;
+
+/**
+ * A DMS target endpoint for a Neon database that connects the first time.
+ *
+ * Builds what Neon's guide asks for by hand: engine `postgres`, SSL mode `require`, and the
+ * password in Neon's `endpoint=<endpoint_id>$<password>` form (DMS sends no SNI). Credentials go to
+ * DMS through Secrets Manager (`SecretsManagerSecretId` + an access role trusting the regional DMS
+ * principal), so no password is written into the template. Pooled (`-pooler`) hosts, passwords in
+ * connection strings and `channel_binding=require` are rejected at synth time.
+ *
+ * @example
+ * const target = new NeonTargetEndpoint(this, 'Neon', {
+ *   connectionString: 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require',
+ *   password: SecretValue.secretsManager('neon/password'),
+ * });
+ */
+export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
+  /** The `AWS::DMS::Endpoint`. */
+  public readonly endpoint: dms.CfnEndpoint;
+  public readonly endpointArn: string;
+  public readonly endpointIdentifier: string;
+  public readonly endpointType: EndpointType = EndpointType.TARGET;
+  public readonly engineName: string = 'postgres';
+  public readonly port: number;
+  /** Neon compute endpoint ID, e.g. `ep-curly-term-54009904`. */
+  public readonly neonEndpointId: string;
+  /** Name of the Neon database. */
+  public readonly databaseName: string;
+  /** Direct host of the Neon compute. */
+  public readonly host: string;
+  /** The DMS-format credentials secret (`username`, `password` = `endpoint=<id>$<password>`, `host`, `port`, `dbname`). */
+  public readonly credentialsSecret: secretsmanager.ISecret;
+  /** The role DMS assumes to read `credentialsSecret`. */
+  public readonly accessRole: iam.IRole;
+  /** SSL mode of the endpoint. */
+  public readonly sslMode: NeonSslMode;
+  /** The deploy-time connection test, when a replication instance is known and testing is on. */
+  public readonly connectionTest?: DmsConnectionTest;
+
+  constructor(scope: Construct, id: string, props: NeonTargetEndpointProps) {
+    super(scope, id);
+
+    this.sslMode = props.sslMode ?? NeonSslMode.REQUIRE;
+    validateCertificateProps(props, this.sslMode);
+    this.endpointIdentifier = props.endpointIdentifier ?? this.defaultEndpointIdentifier();
+    validateEndpointIdentifier(this.endpointIdentifier);
+    if (props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) && !/^ep-[a-z0-9]+(-[a-z0-9]+)*$/.test(props.neonEndpointId)) {
+      throw new Error(`NeonTargetEndpoint: neonEndpointId '${props.neonEndpointId}' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.`);
+    }
+
+    let connection: ResolvedConnection;
+    if (props.connectionStringSecret) {
+      validateSecretForm(props);
+      const result = this.credentialsFromSecret(props, props.connectionStringSecret);
+      this.credentialsSecret = result.secret;
+      connection = result.connection;
+    } else {
+      connection = resolveStaticConnection(props);
+      this.credentialsSecret = this.credentialsFromPassword(props, connection, props.password!);
+    }
+    this.host = connection.host;
+    this.port = connection.port;
+    this.databaseName = connection.databaseName;
+    this.neonEndpointId = connection.endpointId;
+
+    const accessRole = new iam.Role(this, 'AccessRole', {
+      assumedBy: new iam.ServicePrincipal(`dms.${Stack.of(this).region}.amazonaws.com`),
+      description: 'Lets DMS read the Neon target credentials',
+    });
+    this.credentialsSecret.grantRead(accessRole);
+    this.accessRole = accessRole;
+
+    let certificateArn: string | undefined;
+    if (this.sslMode === NeonSslMode.VERIFY_FULL) {
+      certificateArn = props.certificateArn ?? new dms.CfnCertificate(this, 'NeonCa', {
+        certificatePem: props.caCertificatePem ?? ISRG_ROOT_X1_PEM,
+      }).ref;
+    }
+
+    this.endpoint = new dms.CfnEndpoint(this, 'Resource', {
+      endpointType: EndpointType.TARGET,
+      engineName: this.engineName,
+      endpointIdentifier: this.endpointIdentifier,
+      databaseName: this.databaseName,
+      sslMode: this.sslMode,
+      certificateArn,
+      postgreSqlSettings: {
+        secretsManagerSecretId: this.credentialsSecret.secretArn,
+        secretsManagerAccessRoleArn: accessRole.roleArn,
+      },
+    });
+    // aws/aws-cdk#36179: SslMode can go missing for postgres endpoints; write it explicitly.
+    this.endpoint.addPropertyOverride('SslMode', this.sslMode);
+    // DMS checks that it can assume the role when the endpoint is created.
+    this.endpoint.node.addDependency(accessRole);
+    this.endpointArn = this.endpoint.ref;
+
+    const testConnection = props.testConnection ?? props.replicationInstanceArn !== undefined;
+    if (testConnection) {
+      if (props.replicationInstanceArn === undefined) {
+        throw new Error('NeonTargetEndpoint: testConnection needs replicationInstanceArn, the replication instance to test the connection from.');
+      }
+      this.connectionTest = new DmsConnectionTest(this, 'ConnectionTest', {
+        endpoint: this,
+        replicationInstanceArn: props.replicationInstanceArn,
+        dependsOn: props.connectionTestDependsOn,
+      });
+    } else if (props.connectionTestDependsOn && props.connectionTestDependsOn.length > 0) {
+      throw new Error('NeonTargetEndpoint: connectionTestDependsOn is only used by the connection test: set replicationInstanceArn (and leave testConnection on), or remove it.');
+    }
+
+    acknowledgeRules(this, [
+      { id: 'AwsSolutions-SMG4', reason: 'The password is Neon\'s: it is changed in the Neon console, and Secrets Manager has no rotation function for Neon roles.' },
+      { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: 'The password is Neon\'s: it is changed in the Neon console, and Secrets Manager has no rotation function for Neon roles.' },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The access role\'s only policy reads this endpoint\'s credentials secret; it lives and dies with the endpoint.' },
+      ...(props.credentialsEncryptionKey ? [] : [{
+        id: 'NIST.800.53.R5-SecretsManagerUsingKMSKey',
+        reason: 'The AWS managed key aws/secretsmanager encrypts the credentials by default; pass credentialsEncryptionKey to use a customer managed key.',
+      }]),
+    ]);
+  }
+
+  /** Form 1: the secret is built in the template from non-secret parts and the password's reference. */
+  private credentialsFromPassword(props: NeonTargetEndpointProps, connection: ResolvedConnection, password: SecretValue): secretsmanager.ISecret {
+    const passwordToken = password.unsafeUnwrap();
+    if (!Token.isUnresolved(passwordToken)) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:plainTextPassword',
+        'password is a plain-text SecretValue: it is written into the CloudFormation template. Use SecretValue.secretsManager(...) or SecretValue.cfnParameter(...), or connectionStringSecret.');
+    } else if (JSON.stringify(Stack.of(this).resolve(passwordToken)).includes('{{resolve:ssm-secure:')) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:ssmSecurePassword',
+        'password is an ssm-secure reference, which CloudFormation resolves only in a few resource types (not AWS::SecretsManager::Secret). Store the password in Secrets Manager (SecretValue.secretsManager) or pass a NoEcho parameter (SecretValue.cfnParameter).');
+    }
+    const dmsPassword = Fn.join('', [neonDmsPasswordPrefix(connection.endpointId), passwordToken]);
+    return new secretsmanager.Secret(this, 'Credentials', {
+      description: `DMS credentials for Neon endpoint ${connection.endpointId}`,
+      encryptionKey: props.credentialsEncryptionKey,
+      secretStringValue: new SecretValue(Stack.of(this).toJsonString({
+        engine: 'postgres',
+        username: connection.username,
+        password: dmsPassword,
+        host: connection.host,
+        port: connection.port,
+        dbname: connection.databaseName,
+      })),
+    });
+  }
+
+  /** Form 2: a custom resource reads the connection string at deploy time and fills a secret of ours. */
+  private credentialsFromSecret(
+    props: NeonTargetEndpointProps,
+    source: secretsmanager.ISecret,
+  ): { secret: secretsmanager.ISecret; connection: ResolvedConnection } {
+    const secret = new secretsmanager.Secret(this, 'Credentials', {
+      description: 'DMS credentials for a Neon endpoint, written from the connection-string secret at deploy time',
+      encryptionKey: props.credentialsEncryptionKey,
+      // Placeholder: the credentials custom resource overwrites it before the endpoint is created.
+      generateSecretString: { passwordLength: 32, excludePunctuation: true },
+    });
+
+    const provider = MigrationProvider.of(this);
+    source.grantRead(provider.role);
+    provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['secretsmanager:PutSecretValue'],
+      resources: [secret.secretArn],
+    }));
+    if (props.credentialsEncryptionKey) {
+      provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [props.credentialsEncryptionKey.keyArn],
+      }));
+    }
+
+    const resource = new CustomResource(this, 'ParsedCredentials', {
+      serviceToken: provider.serviceToken,
+      resourceType: ResourceTypes.NEON_CREDENTIALS,
+      properties: {
+        SourceSecretArn: source.secretArn,
+        SourceSecretField: props.connectionStringSecretField,
+        TargetSecretArn: secret.secretArn,
+        AllowNonNeonHost: props.allowNonNeonHost ? 'true' : 'false',
+        NeonEndpointId: props.neonEndpointId,
+        Refresh: props.connectionStringSecretRefresh,
+      },
+    });
+    return {
+      secret,
+      connection: {
+        host: resource.getAttString('Host'),
+        port: Token.asNumber(resource.getAtt('Port')),
+        databaseName: resource.getAttString('DatabaseName'),
+        username: resource.getAttString('Username'),
+        endpointId: resource.getAttString('EndpointId'),
+      },
+    };
+  }
+
+  private defaultEndpointIdentifier(): string {
+    const name = Names.uniqueResourceName(this, { maxLength: 63 }).toLowerCase();
+    return /^[a-z]/.test(name) ? name : `neon${name}`;
+  }
+}
+
+function validateCertificateProps(props: NeonTargetEndpointProps, sslMode: NeonSslMode): void {
+  if (sslMode !== NeonSslMode.VERIFY_FULL && (props.caCertificatePem !== undefined || props.certificateArn !== undefined)) {
+    throw new Error('NeonTargetEndpoint: caCertificatePem and certificateArn are only used with sslMode: NeonSslMode.VERIFY_FULL. Set sslMode, or remove them.');
+  }
+  if (props.caCertificatePem !== undefined && props.certificateArn !== undefined) {
+    throw new Error('NeonTargetEndpoint: caCertificatePem and certificateArn are alternatives: set one of them.');
+  }
+  if (props.caCertificatePem !== undefined && !Token.isUnresolved(props.caCertificatePem) && !props.caCertificatePem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new Error('NeonTargetEndpoint: caCertificatePem is not a PEM certificate (-----BEGIN CERTIFICATE----- ...).');
+  }
+}
+
+/** DMS endpoint identifier rules. */
+function validateEndpointIdentifier(identifier: string): void {
+  if (Token.isUnresolved(identifier)) {
+    return;
+  }
+  const rules = 'It must start with a letter, contain only letters, digits and hyphens, have no two consecutive hyphens, not end with a hyphen, and have at most 255 characters.';
+  if (identifier.length === 0 || identifier.length > ENDPOINT_IDENTIFIER_MAX_LENGTH
+    || !/^[A-Za-z][A-Za-z0-9-]*$/.test(identifier) || identifier.includes('--') || identifier.endsWith('-')) {
+    throw new Error(`NeonTargetEndpoint: endpointIdentifier '${identifier}' is not a valid DMS endpoint identifier. ${rules}`);
+  }
+}
+
+function validateSecretForm(props: NeonTargetEndpointProps): void {
+  const conflicting = (['connectionString', 'host', 'databaseName', 'username', 'port', 'password'] as const)
+    .filter(p => props[p] !== undefined);
+  if (conflicting.length > 0) {
+    throw new Error(`NeonTargetEndpoint: connectionStringSecret holds the whole connection string, password included: remove ${conflicting.join(', ')}.`);
+  }
+  if (props.connectionStringSecretField !== undefined && !Token.isUnresolved(props.connectionStringSecretField) && props.connectionStringSecretField.trim() === '') {
+    throw new Error('NeonTargetEndpoint: connectionStringSecretField is empty: name the JSON field holding the connection string (e.g. DATABASE_URL), or omit it for a plain-string secret.');
+  }
+}
+
+/** Forms 1a and 1b: everything but the password is known at synth time (or is a token). */
+function resolveStaticConnection(props: NeonTargetEndpointProps): ResolvedConnection {
+  for (const prop of ['connectionStringSecretField', 'connectionStringSecretRefresh'] as const) {
+    if (props[prop] !== undefined) {
+      throw new Error(`NeonTargetEndpoint: ${prop} is only used with connectionStringSecret: set connectionStringSecret, or remove it.`);
+    }
+  }
+  if (props.connectionString === undefined && props.host === undefined) {
+    throw new Error(
+      'NeonTargetEndpoint needs the Neon database: set connectionString (without the password) and password, ' +
+      'or host, databaseName, username and password, or connectionStringSecret.');
+  }
+  if (props.connectionString !== undefined) {
+    const parts = (['host', 'databaseName', 'username', 'port'] as const).filter(p => props[p] !== undefined);
+    if (parts.length > 0) {
+      throw new Error(`NeonTargetEndpoint: connectionString and ${parts.join(', ')} are alternatives: pass the connection string alone, or its parts without it.`);
+    }
+  }
+  if (props.password === undefined) {
+    throw new Error(
+      `NeonTargetEndpoint: password is required with ${props.connectionString !== undefined ? 'connectionString' : 'host'}. ` +
+      'Pass it as password: SecretValue (e.g. SecretValue.secretsManager(\'neon/password\')), or store the whole connection string in Secrets Manager and use connectionStringSecret.');
+  }
+
+  try {
+    if (props.connectionString !== undefined) {
+      if (Token.isUnresolved(props.connectionString)) {
+        throw new Error(
+          'NeonTargetEndpoint: connectionString cannot be a token: it is parsed at synth time. ' +
+          'Pass host, databaseName and username (tokens are fine there), or store the connection string in a secret and use connectionStringSecret.');
+      }
+      const parsed = parseConnectionString(props.connectionString, {
+        propertyName: 'connectionString',
+        passwordAllowed: false,
+        rejectChannelBinding: true,
+        allowNonNeonHost: props.allowNonNeonHost,
+        endpointId: props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) ? props.neonEndpointId : undefined,
+      });
+      return {
+        host: parsed.host,
+        port: parsed.port,
+        databaseName: parsed.databaseName,
+        username: parsed.username,
+        endpointId: props.neonEndpointId ?? parsed.endpointId,
+      };
+    }
+
+    const host = props.host!;
+    if (props.databaseName === undefined || props.username === undefined) {
+      const missing = [props.databaseName === undefined ? 'databaseName' : undefined, props.username === undefined ? 'username' : undefined]
+        .filter(Boolean).join(' and ');
+      throw new Error(`NeonTargetEndpoint: ${missing} ${missing.includes(' and ') ? 'are' : 'is'} required with host. Take them from your Neon connection string (postgresql://<username>@<host>/<databaseName>).`);
+    }
+    const port = props.port ?? DEFAULT_POSTGRES_PORT;
+    if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+      throw new Error(`NeonTargetEndpoint: port ${port} is not a TCP port: use an integer between 1 and 65535 (Neon listens on 5432).`);
+    }
+    let endpointId: string;
+    let resolvedHost = host;
+    if (Token.isUnresolved(host)) {
+      // Known at deploy time only: the endpoint ID is the host's first label.
+      endpointId = props.neonEndpointId ?? Fn.select(0, Fn.split('.', host));
+    } else {
+      const info = parseNeonHost(host, {
+        propertyName: 'host',
+        allowNonNeonHost: props.allowNonNeonHost,
+        endpointId: props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) ? props.neonEndpointId : undefined,
+      });
+      resolvedHost = info.host;
+      endpointId = props.neonEndpointId ?? info.endpointId;
+    }
+    return { host: resolvedHost, port, databaseName: props.databaseName, username: props.username, endpointId };
+  } catch (e) {
+    if (e instanceof NeonConnectionError) {
+      throw new Error(`NeonTargetEndpoint: ${e.message}`);
+    }
+    throw e;
+  }
+}

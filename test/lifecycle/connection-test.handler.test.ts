@@ -1,0 +1,180 @@
+import {
+  DatabaseMigrationServiceClient,
+  DescribeConnectionsCommand,
+  InvalidResourceStateFault,
+  TestConnectionCommand,
+} from '@aws-sdk/client-database-migration-service';
+import { mockClient } from 'aws-sdk-client-mock';
+import { isComplete, onEvent } from '../../lib/lifecycle/connection-test.handler';
+import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+
+const dms = mockClient(DatabaseMigrationServiceClient);
+
+const ENDPOINT = 'arn:aws:dms:us-east-2:123456789012:endpoint:NEONTARGET';
+const INSTANCE = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
+const PHYSICAL_ID = `${ENDPOINT}|${INSTANCE}`;
+const FILTERS = [
+  { Name: 'endpoint-arn', Values: [ENDPOINT] },
+  { Name: 'replication-instance-arn', Values: [INSTANCE] },
+];
+
+function request(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, string> = {}): ProviderRequest {
+  return {
+    RequestType: requestType,
+    ResourceType: 'Custom::DmsConnectionTest',
+    LogicalResourceId: 'ConnectionTest',
+    StackId: 'arn:aws:cloudformation:us-east-2:123456789012:stack/S/1',
+    RequestId: 'r-1',
+    ResourceProperties: { ServiceToken: 'x', EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, ...props },
+    OldResourceProperties: requestType === 'Update' ? { ServiceToken: 'x', EndpointArn: ENDPOINT, ReplicationInstanceArn: 'arn:aws:dms:us-east-2:123456789012:rep:OLD' } : undefined,
+    PhysicalResourceId: requestType === 'Create' ? undefined : PHYSICAL_ID,
+  };
+}
+
+function connectionStatus(status: string, lastFailureMessage?: string) {
+  dms.on(DescribeConnectionsCommand).resolves({
+    Connections: [{ EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: status, LastFailureMessage: lastFailureMessage }],
+  });
+}
+
+beforeEach(() => {
+  dms.reset();
+  jest.spyOn(console, 'log').mockImplementation(() => undefined);
+});
+afterEach(() => jest.restoreAllMocks());
+
+describe('onEvent', () => {
+  test.each(['Create', 'Update'] as const)('%s starts TestConnection for the endpoint and instance', async (requestType) => {
+    connectionStatus('failed', 'an older result');
+    dms.on(TestConnectionCommand).resolves({ Connection: { Status: 'testing' } });
+
+    const result = await onEvent(request(requestType));
+
+    expect(result).toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.commandCalls(DescribeConnectionsCommand)[0].args[0].input).toEqual({ Filters: FILTERS });
+    expect(dms.commandCalls(TestConnectionCommand).map(c => c.args[0].input)).toEqual([
+      { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE },
+    ]);
+  });
+
+  test('starts a test when the pair was never tested', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({ Connections: [] });
+    dms.on(TestConnectionCommand).resolves({});
+
+    await onEvent(request('Create'));
+
+    expect(dms.commandCalls(TestConnectionCommand)).toHaveLength(1);
+  });
+
+  test('does not restart a test that is already running', async () => {
+    connectionStatus('testing');
+
+    const result = await onEvent(request('Create'));
+
+    expect(result).toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.commandCalls(TestConnectionCommand)).toHaveLength(0);
+  });
+
+  test('treats InvalidResourceStateFault for a running test as started', async () => {
+    dms.on(DescribeConnectionsCommand)
+      .resolvesOnce({ Connections: [] })
+      .resolves({ Connections: [{ EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'testing' }] });
+    dms.on(TestConnectionCommand).rejects(new InvalidResourceStateFault({ message: 'A test connection is already in progress', $metadata: {} }));
+
+    await expect(onEvent(request('Create'))).resolves.toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.commandCalls(DescribeConnectionsCommand)).toHaveLength(2);
+  });
+
+  test('fails on another InvalidResourceStateFault (e.g. an instance that is not available)', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({ Connections: [] });
+    dms.on(TestConnectionCommand).rejects(new InvalidResourceStateFault({ message: 'Replication instance is not available', $metadata: {} }));
+
+    await expect(onEvent(request('Create'))).rejects.toThrow('Replication instance is not available');
+  });
+
+  test('delete calls nothing', async () => {
+    await expect(onEvent(request('Delete'))).resolves.toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.calls()).toHaveLength(0);
+  });
+});
+
+describe('isComplete', () => {
+  test('completes when the test succeeded', async () => {
+    connectionStatus('successful');
+
+    await expect(isComplete(request('Create'))).resolves.toEqual({ IsComplete: true, Data: { Status: 'successful' } });
+    expect(dms.commandCalls(DescribeConnectionsCommand)[0].args[0].input).toEqual({ Filters: FILTERS });
+    expect(dms.commandCalls(TestConnectionCommand)).toHaveLength(0);
+  });
+
+  test('is not complete while DMS is still testing', async () => {
+    connectionStatus('testing');
+    await expect(isComplete(request('Create'))).resolves.toEqual({ IsComplete: false });
+  });
+
+  test('is not complete while the connection is not listed yet', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({ Connections: [] });
+    await expect(isComplete(request('Update'))).resolves.toEqual({ IsComplete: false });
+  });
+
+  test('is not complete when DescribeConnections is throttled', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    dms.on(DescribeConnectionsCommand).rejects(throttled);
+    await expect(isComplete(request('Create'))).resolves.toEqual({ IsComplete: false });
+  });
+
+  test('other DescribeConnections errors fail', async () => {
+    dms.on(DescribeConnectionsCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    await expect(isComplete(request('Create'))).rejects.toThrow('not authorized');
+  });
+
+  test('delete completes at once', async () => {
+    await expect(isComplete(request('Delete'))).resolves.toEqual({ IsComplete: true });
+    expect(dms.calls()).toHaveLength(0);
+  });
+
+  test('the connection being deleted fails', async () => {
+    connectionStatus('deleting');
+    await expect(isComplete(request('Create'))).rejects.toThrow(
+      `The connection from ${INSTANCE} to ${ENDPOINT} is being deleted: the endpoint or the replication instance is going away.`);
+  });
+
+  const prefix = `Connection test from ${INSTANCE} to ${ENDPOINT} failed: `;
+  test.each([
+    [
+      'Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to ODBC provider Network error has occurred, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: timeout expired',
+      'Hint: The replication instance cannot reach the database: its subnets need a route to the internet. Add NAT egress (NatEgressForReplication) for the replication subnets, '
+        + 'make this connection test depend on the route (dependsOn: [network.egressReady]), and add the NAT Elastic IP to the Neon project\'s IP Allow list if it has one.',
+    ],
+    [
+      'Test Endpoint failed: Application-Status: 1020912, Application-Message: Failed to connect Network error has occurred, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: FATAL: no pg_hba.conf entry for host "10.0.1.135", user "postgres", database "dms_sample", no encryption',
+      'Hint: The server only accepts encrypted connections: set the endpoint\'s SSL mode to require.',
+    ],
+    [
+      'Message: ERROR: The endpoint ID is not specified. Either please upgrade the postgres client library (libpq) for SNI support or pass the endpoint ID (the first part of the domain name) as a parameter',
+      'Hint: Neon needs the endpoint ID in the password because DMS sends no SNI: the password must be endpoint=<endpoint_id>$<password> '
+        + '(NeonTargetEndpoint builds it; check the password field of the endpoint\'s credentials secret).',
+    ],
+    [
+      'Message: FATAL: password authentication failed for user "daniel"',
+      'Hint: Check the user name and password in the endpoint\'s credentials secret (for Neon: the password from the Neon console, written as endpoint=<endpoint_id>$<password>).',
+    ],
+    [
+      'Message: could not translate host name "ep-x.us-east-2.aws.neon.tech" to address',
+      'Hint: The host name does not resolve from the replication instance: check the host, and that the VPC has DNS resolution enabled.',
+    ],
+  ])('a failed test reports DMS\'s message and the hint (%#)', async (lastFailureMessage, hint) => {
+    connectionStatus('failed', lastFailureMessage);
+    await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}${lastFailureMessage}. ${hint}`));
+  });
+
+  test('an unknown failure is reported without a hint', async () => {
+    connectionStatus('failed', 'Something new went wrong.');
+    await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}Something new went wrong.`));
+  });
+
+  test('a failure without message says so', async () => {
+    connectionStatus('failed');
+    await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}DMS reported no failure message.`));
+  });
+});

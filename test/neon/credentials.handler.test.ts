@@ -1,0 +1,166 @@
+import {
+  DeleteSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+  UpdateSecretCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import { onEvent } from '../../lib/neon/credentials.handler';
+
+const sm = mockClient(SecretsManagerClient);
+
+const SOURCE = 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf';
+const TARGET = 'arn:aws:secretsmanager:us-east-2:123456789012:secret:NeonCredentials-XyZ123';
+const CANARY = 'Pw-leak-canary-7f3a91';
+const NEON_URL = `postgresql://daniel:${CANARY}@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`;
+
+function request(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, string | undefined> = {}): ProviderRequest {
+  return {
+    RequestType: requestType,
+    ResourceType: 'Custom::NeonDmsCredentials',
+    LogicalResourceId: 'NeonParsedCredentials',
+    StackId: 'arn:aws:cloudformation:us-east-2:123456789012:stack/S/1',
+    RequestId: '0d8f7a4e-1111-2222-3333-444455556666',
+    ResourceProperties: { ServiceToken: 'x', SourceSecretArn: SOURCE, TargetSecretArn: TARGET, AllowNonNeonHost: 'false', ...props },
+    PhysicalResourceId: requestType === 'Create' ? undefined : TARGET,
+  };
+}
+
+function writtenCredentials(): Record<string, unknown> {
+  const calls = sm.commandCalls(PutSecretValueCommand);
+  expect(calls).toHaveLength(1);
+  expect(calls[0].args[0].input.SecretId).toBe(TARGET);
+  return JSON.parse(calls[0].args[0].input.SecretString!);
+}
+
+let logs: jest.SpyInstance;
+beforeEach(() => {
+  sm.reset();
+  sm.on(PutSecretValueCommand).resolves({});
+  logs = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+});
+afterEach(() => {
+  const logged = JSON.stringify(logs.mock.calls);
+  expect(logged).not.toContain(CANARY);
+  logs.mockRestore();
+});
+
+test('reads a JSON field, writes the DMS credentials and returns only non-secret data', async () => {
+  sm.on(GetSecretValueCommand, { SecretId: SOURCE }).resolves({ SecretString: JSON.stringify({ DATABASE_URL: NEON_URL, OTHER: 'x' }) });
+
+  const result = await onEvent(request('Create', { SourceSecretField: 'DATABASE_URL' }));
+
+  expect(writtenCredentials()).toEqual({
+    engine: 'postgres',
+    username: 'daniel',
+    password: `endpoint=ep-curly-term-54009904$${CANARY}`,
+    host: 'ep-curly-term-54009904.us-east-2.aws.neon.tech',
+    port: 5432,
+    dbname: 'neondb',
+  });
+  expect(sm.commandCalls(PutSecretValueCommand)[0].args[0].input.ClientRequestToken).toBe('0d8f7a4e-1111-2222-3333-444455556666');
+  expect(result).toEqual({
+    PhysicalResourceId: TARGET,
+    Data: {
+      Host: 'ep-curly-term-54009904.us-east-2.aws.neon.tech',
+      Port: '5432',
+      DatabaseName: 'neondb',
+      Username: 'daniel',
+      EndpointId: 'ep-curly-term-54009904',
+    },
+  });
+  expect(JSON.stringify(result)).not.toContain(CANARY);
+});
+
+test('reads a plain-string secret', async () => {
+  sm.on(GetSecretValueCommand, { SecretId: SOURCE }).resolves({ SecretString: `${NEON_URL.replace('neon.tech/', 'neon.tech:6543/')}\n` });
+
+  const result = await onEvent(request('Create'));
+
+  expect(writtenCredentials()).toMatchObject({ port: 6543, password: `endpoint=ep-curly-term-54009904$${CANARY}` });
+  expect(result.Data).toMatchObject({ Port: '6543' });
+});
+
+test('uses the neonEndpointId override and accepts a non-Neon host when allowed', async () => {
+  sm.on(GetSecretValueCommand).resolves({ SecretString: `postgresql://daniel:${CANARY}@neon-proxy.example.com/neondb` });
+
+  const result = await onEvent(request('Create', { AllowNonNeonHost: 'true', NeonEndpointId: 'ep-curly-term-54009904' }));
+
+  expect(writtenCredentials()).toMatchObject({ host: 'neon-proxy.example.com', password: `endpoint=ep-curly-term-54009904$${CANARY}` });
+  expect(result.Data).toMatchObject({ EndpointId: 'ep-curly-term-54009904' });
+});
+
+test('update rewrites the credentials from the current source value', async () => {
+  sm.on(GetSecretValueCommand).resolves({ SecretString: NEON_URL.replace('neondb', 'otherdb') });
+
+  const result = await onEvent(request('Update'));
+
+  expect(writtenCredentials()).toMatchObject({ dbname: 'otherdb' });
+  expect(result.Data).toMatchObject({ DatabaseName: 'otherdb' });
+});
+
+test('delete leaves both secrets alone', async () => {
+  const result = await onEvent(request('Delete'));
+
+  expect(result).toEqual({ PhysicalResourceId: TARGET });
+  expect(sm.calls()).toHaveLength(0);
+  expect(sm.commandCalls(DeleteSecretCommand)).toHaveLength(0);
+  expect(sm.commandCalls(UpdateSecretCommand)).toHaveLength(0);
+});
+
+describe('rejects bad secrets without echoing them', () => {
+  async function failure(secretString: string, props: Record<string, string> = {}): Promise<string> {
+    sm.on(GetSecretValueCommand).resolves({ SecretString: secretString });
+    try {
+      await onEvent(request('Create', props));
+    } catch (e) {
+      expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+      const message = (e as Error).message;
+      expect(message).not.toContain(CANARY);
+      return message;
+    }
+    throw new Error('expected onEvent to fail');
+  }
+
+  test('a malformed connection string', async () => {
+    expect(await failure(`postgres:/daniel:${CANARY}@ep-a-1.us-east-2.aws.neon.tech/neondb`)).toBe(
+      `connectionStringSecret (${SOURCE}) is not a PostgreSQL connection string (it must start with postgresql://). `
+      + 'Expected postgresql://<user>@<host>/<database>?sslmode=require, as shown in the Neon console\'s Connect dialog.');
+  });
+
+  test('a pooled host', async () => {
+    expect(await failure(NEON_URL.replace('54009904.', '54009904-pooler.'), { SourceSecretField: '' })).toBe(
+      `connectionStringSecret (${SOURCE}): ep-curly-term-54009904-pooler.us-east-2.aws.neon.tech is Neon's pooled (PgBouncer) host. `
+      + 'DMS needs the direct host, because PgBouncer in transaction mode breaks DMS\'s session-level work and logical replication. '
+      + 'Use ep-curly-term-54009904.us-east-2.aws.neon.tech (the host without -pooler).');
+  });
+
+  test('a connection string without password', async () => {
+    expect(await failure('postgresql://daniel@ep-a-1.us-east-2.aws.neon.tech/neondb')).toBe(
+      `connectionStringSecret (${SOURCE}) holds no password: store the connection string as the Neon console shows it, postgresql://<user>:<password>@<host>/<database>.`);
+  });
+
+  test('JSON without connectionStringSecretField', async () => {
+    expect(await failure(JSON.stringify({ DATABASE_URL: NEON_URL, PGPASSWORD: CANARY }))).toBe(
+      `connectionStringSecret (${SOURCE}) holds JSON with fields DATABASE_URL, PGPASSWORD: set connectionStringSecretField to the field holding the connection string.`);
+  });
+
+  test('a plain string with connectionStringSecretField', async () => {
+    expect(await failure(NEON_URL, { SourceSecretField: 'DATABASE_URL' })).toBe(
+      `connectionStringSecret (${SOURCE}, field DATABASE_URL) is not JSON, so it has no field 'DATABASE_URL': omit connectionStringSecretField when the secret holds the plain connection string.`);
+  });
+
+  test('a missing field', async () => {
+    expect(await failure(JSON.stringify({ url: NEON_URL }), { SourceSecretField: 'DATABASE_URL' })).toBe(
+      `connectionStringSecret (${SOURCE}, field DATABASE_URL) has no string field 'DATABASE_URL' (fields: url): set connectionStringSecretField to the field holding the connection string.`);
+  });
+
+  test('a binary secret', async () => {
+    sm.on(GetSecretValueCommand).resolves({ SecretBinary: Buffer.from(CANARY) });
+    await expect(onEvent(request('Create'))).rejects.toThrow(
+      `connectionStringSecret (${SOURCE}) holds binary data; store the connection string as a secret string.`);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+});
