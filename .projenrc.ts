@@ -106,6 +106,14 @@ for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '
   project.addPackageIgnore(pattern);
 }
 
+// Handler bundles are minified: each stays far below Lambda's and this library's size budget (100 KB)
+for (const task of project.tasks.all) {
+  const args = task.steps[0]?.execArgs;
+  if (task.name.startsWith('bundle:') && !task.name.endsWith(':watch') && args) {
+    task.reset([...args, '--minify'].map((arg) => `'${arg}'`).join(' '));
+  }
+}
+
 // ---- tests: type-check test/ and integ/, run jest, then verify the integ snapshots offline
 const typecheck = project.addTask('typecheck', {
   description: 'Type-check lib/, test/ and integ/ (ts-jest transpiles without type checks)',
