@@ -1,0 +1,531 @@
+import { App, CfnResource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { NatEgressForReplication, NatEgressForReplicationProps } from '../../lib/network';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+
+function newStack(): Stack {
+  return new Stack(new App(), 'S');
+}
+
+function logicalIds(template: Template, type: string, props?: object): string[] {
+  return Object.keys(template.findResources(type, props ? { Properties: props } : undefined));
+}
+
+/** A resource that depends on `egressReady`; read its DependsOn with `dependsOnOf`. */
+function dependOnEgress(stack: Stack, net: NatEgressForReplication): void {
+  const probe = new CfnResource(stack, 'Probe', { type: 'AWS::CloudFormation::WaitConditionHandle' });
+  probe.node.addDependency(net.egressReady);
+}
+
+function dependsOnOf(template: Template): string[] {
+  return template.toJSON().Resources.Probe.DependsOn;
+}
+
+/** The stack outputs whose logical id starts with `prefix`. */
+function outputsStartingWith(template: Template, prefix: string): Record<string, any>[] {
+  return Object.entries(template.findOutputs('*')).filter(([id]) => id.startsWith(prefix)).map(([, output]) => output);
+}
+
+describe('new VPC', () => {
+  test('public and private subnets in two AZs, one NAT gateway with its own Elastic IP, private default routes', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net');
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    const publicSubnets = logicalIds(template, 'AWS::EC2::Subnet', { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Public' }]) });
+    const privateSubnets = logicalIds(template, 'AWS::EC2::Subnet', { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Private' }]) });
+    expect(publicSubnets).toHaveLength(2);
+    expect(privateSubnets).toHaveLength(2);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    template.hasResourceProperties('AWS::EC2::EIP', { Domain: 'vpc' });
+    const [eip] = logicalIds(template, 'AWS::EC2::EIP');
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.hasResourceProperties('AWS::EC2::NatGateway', {
+      AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] },
+      SubnetId: { Ref: publicSubnets[0] },
+    });
+    const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
+    expect(logicalIds(template, 'AWS::EC2::Route', { DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } })).toHaveLength(2);
+
+    expect(stack.resolve(net.egressIps)).toEqual([{ Ref: eip }]);
+    expect(stack.resolve(net.natGatewayIds)).toEqual([{ Ref: nat }]);
+    expect(stack.resolve(net.vpc.selectSubnets(net.replicationSubnets).subnetIds)).toEqual(privateSubnets.map((id) => ({ Ref: id })));
+    template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
+
+  test('one NAT gateway and Elastic IP per AZ with natGateways: 2, each private subnet routed to its own AZ', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net', { natGateways: 2, cidr: '10.20.0.0/20' });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.20.0.0/20' });
+    template.resourceCountIs('AWS::EC2::EIP', 2);
+    template.resourceCountIs('AWS::EC2::NatGateway', 2);
+    const nats = logicalIds(template, 'AWS::EC2::NatGateway');
+    for (const nat of nats) {
+      expect(logicalIds(template, 'AWS::EC2::Route', { NatGatewayId: { Ref: nat } })).toHaveLength(1);
+    }
+    expect(net.egressIps).toHaveLength(2);
+    const outputs = template.findOutputs('*');
+    expect(Object.values(outputs).map((o) => o.Value)).toEqual(stack.resolve(net.egressIps));
+  });
+
+  test('outputs tell the user to add each Elastic IP to the Neon IP Allow list', () => {
+    const stack = newStack();
+    new NatEgressForReplication(stack, 'Net');
+    const template = Template.fromStack(stack);
+    const [eip] = logicalIds(template, 'AWS::EC2::EIP');
+
+    expect(outputsStartingWith(template, 'NetNeonAllowIp1')).toEqual([{
+      Value: { Ref: eip },
+      Description: 'Elastic IP of NAT gateway 1 of S/Net: add it to the Neon project\'s IP Allow list (Settings > Network security) so the DMS replication instance can connect.',
+    }]);
+  });
+
+  test('flow logs of all traffic go to a log group with retention', () => {
+    const stack = newStack();
+    new NatEgressForReplication(stack, 'Net');
+    const template = Template.fromStack(stack);
+    const [vpc] = logicalIds(template, 'AWS::EC2::VPC');
+    const [logGroup] = logicalIds(template, 'AWS::Logs::LogGroup');
+
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceId: { Ref: vpc },
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+      LogGroupName: { Ref: logGroup },
+    });
+  });
+
+  test('flow log retention and encryption key are configurable', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    new NatEgressForReplication(stack, 'Net', { flowLogRetention: logs.RetentionDays.THREE_MONTHS, flowLogEncryptionKey: key });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 90,
+      KmsKeyId: { 'Fn::GetAtt': [logicalIds(template, 'AWS::KMS::Key')[0], 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+          Action: Match.arrayWith(['kms:Decrypt', 'kms:Encrypt']),
+        })]),
+      },
+    });
+  });
+
+  test('egressReady covers the internet gateway and the private default routes to the NAT gateway', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net');
+    dependOnEgress(stack, net);
+    const template = Template.fromStack(stack);
+    const deps = dependsOnOf(template);
+
+    const privateRoutes = logicalIds(template, 'AWS::EC2::Route', { NatGatewayId: Match.anyValue() });
+    const publicRoutes = logicalIds(template, 'AWS::EC2::Route', { GatewayId: Match.anyValue() });
+    expect(privateRoutes).toHaveLength(2);
+    expect(deps).toEqual(expect.arrayContaining([...privateRoutes, logicalIds(template, 'AWS::EC2::InternetGateway')[0]]));
+    // The private routes reference the NAT gateway, which waits for the public route to the internet gateway.
+    const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
+    template.hasResourceProperties('AWS::EC2::Route', { NatGatewayId: { Ref: nat } });
+    template.hasResource('AWS::EC2::NatGateway', { DependsOn: Match.arrayWith([publicRoutes[0]]) });
+  });
+
+  test('passes the schema check and cdk-nag', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net');
+    net.allowSourcePort(5432);
+
+    expectValidCloudFormation(stack);
+    expectNagClean(stack);
+  });
+
+  test.each<[string, NatEgressForReplicationProps, RegExp]>([
+    ['maxAzs below 2', { maxAzs: 1 }, /^NatEgressForReplication: maxAzs must be an integer of at least 2 \(got 1\): DMS replication subnet groups need subnets in two Availability Zones\.$/],
+    ['no NAT gateway', { natGateways: 0 }, /^NatEgressForReplication: natGateways must be an integer of at least 1 \(got 0\): the replication instance reaches Neon only through a NAT gateway\.$/],
+    ['a malformed CIDR', { cidr: '10.0.0/16' }, /^NatEgressForReplication: cidr '10\.0\.0\/16' is not an IPv4 CIDR block such as 10\.0\.0\.0\/16 \(the address must be the first of the block\)\.$/],
+    ['host bits set', { cidr: '10.0.0.1/16' }, /cidr '10\.0\.0\.1\/16' is not an IPv4 CIDR block/],
+    ['a prefix below /16', { cidr: '10.0.0.0/8' }, /^NatEgressForReplication: cidr '10\.0\.0\.0\/8' has prefix \/8: VPC CIDR blocks range from \/16 to \/28\.$/],
+    ['a prefix above /28', { cidr: '10.0.0.0/29' }, /cidr '10\.0\.0\.0\/29' has prefix \/29: VPC CIDR blocks range from \/16 to \/28\./],
+    ['a block too small for the subnets', { cidr: '10.0.0.0/27' }, /^NatEgressForReplication: cidr '10\.0\.0\.0\/27' is too small for 4 subnets \(a public and a private subnet in each of 2 Availability Zones, each at least \/28\): use a prefix of \/26 or shorter\.$/],
+    ['an overlap with avoidCidrs', { cidr: '10.0.0.0/16', avoidCidrs: ['172.31.0.0/16', '10.0.128.0/20'] }, /^NatEgressForReplication: cidr 10\.0\.0\.0\/16 overlaps avoidCidrs\[1\] 10\.0\.128\.0\/20: choose a VPC CIDR block \(cidr\) that does not overlap the networks the VPC is peered or connected with\.$/],
+    ['an overlap of the default CIDR', { avoidCidrs: ['10.0.0.0/8'] }, /cidr 10\.0\.0\.0\/16 overlaps avoidCidrs\[0\] 10\.0\.0\.0\/8/],
+    ['a malformed avoidCidrs entry', { avoidCidrs: ['source-vpc'] }, /^NatEgressForReplication: avoidCidrs\[0\] 'source-vpc' is not an IPv4 CIDR block such as 172\.31\.0\.0\/16\.$/],
+    ['routeTableIds without vpc', { routeTableIds: ['rtb-1'] }, /^NatEgressForReplication: routeTableIds needs vpc: it names a part of an existing VPC\. Pass vpc too, or remove routeTableIds to create a new VPC\.$/],
+  ])('rejects %s', (_name, props, message) => {
+    expect(() => new NatEgressForReplication(newStack(), 'Net', props)).toThrow(message);
+  });
+
+  test('accepts a CIDR that does not overlap avoidCidrs, and tokens in avoidCidrs', () => {
+    const stack = newStack();
+    expect(() => new NatEgressForReplication(stack, 'Net', {
+      cidr: '10.50.0.0/26',
+      avoidCidrs: ['10.0.0.0/16', Token.asString({ Ref: 'SourceCidr' })],
+    })).not.toThrow();
+  });
+});
+
+describe('security group', () => {
+  test('no outbound traffic but Neon\'s port to any IPv4 address', () => {
+    const stack = newStack();
+    new NatEgressForReplication(stack, 'Net');
+
+    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'DMS replication instance: egress to Neon and the source database only',
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, Description: 'Neon on port 5432: Neon has no fixed IP addresses' }],
+      SecurityGroupIngress: Match.absent(),
+    });
+  });
+
+  test('allowSourcePort adds egress to the VPC or to a given peer; allowNeonPort to any address', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net');
+    net.allowSourcePort(3306);
+    net.allowSourcePort(1433, ec2.Peer.ipv4('172.31.0.0/16'));
+    net.allowNeonPort(6543);
+    const template = Template.fromStack(stack);
+    const [vpc] = logicalIds(template, 'AWS::EC2::VPC');
+
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, Description: Match.anyValue() },
+        { CidrIp: { 'Fn::GetAtt': [vpc, 'CidrBlock'] }, IpProtocol: 'tcp', FromPort: 3306, ToPort: 3306, Description: 'Source database on port 3306' },
+        { CidrIp: '172.31.0.0/16', IpProtocol: 'tcp', FromPort: 1433, ToPort: 1433, Description: 'Source database on port 1433' },
+        { CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 6543, ToPort: 6543, Description: 'Neon on port 6543: Neon has no fixed IP addresses' },
+      ],
+    });
+  });
+
+  test('rejects an invalid port and accepts a token', () => {
+    const net = new NatEgressForReplication(newStack(), 'Net');
+    expect(() => net.allowSourcePort(0)).toThrow(/^NatEgressForReplication\.allowSourcePort: port must be an integer from 1 to 65535 \(got 0\)\.$/);
+    expect(() => net.allowNeonPort(70000)).toThrow(/^NatEgressForReplication\.allowNeonPort: port must be an integer from 1 to 65535 \(got 70000\)\.$/);
+    expect(() => net.allowSourcePort(Token.asNumber({ Ref: 'SourcePort' }))).not.toThrow();
+  });
+
+  test('allowSourcePort without a peer needs the VPC CIDR', () => {
+    const stack = newStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['us-east-2a', 'us-east-2b'],
+      publicSubnetIds: ['subnet-p1', 'subnet-p2'],
+      privateSubnetIds: ['subnet-a', 'subnet-b'],
+      privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
+    });
+    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets });
+    expect(() => net.allowSourcePort(5432)).toThrow(/^NatEgressForReplication\.allowSourcePort: the VPC's CIDR block is not known/);
+  });
+});
+
+describe('existing VPC', () => {
+  function importedVpc(stack: Stack): ec2.IVpc {
+    return ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-0abc',
+      vpcCidrBlock: '10.1.0.0/16',
+      availabilityZones: ['us-east-2a', 'us-east-2b', 'us-east-2c'],
+      publicSubnetIds: ['subnet-p1', 'subnet-p2', 'subnet-p3'],
+      privateSubnetIds: ['subnet-a', 'subnet-b', 'subnet-c'],
+      privateSubnetRouteTableIds: ['rtb-a', 'rtb-b', 'rtb-c'],
+    });
+  }
+
+  test('adds a NAT gateway with an Elastic IP to the public subnet and a default route to each private subnet\'s route table', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    const net = new NatEgressForReplication(stack, 'Net', {
+      vpc,
+      publicSubnet: vpc.publicSubnets[0],
+      privateSubnets: vpc.privateSubnets.slice(0, 2),
+    });
+    dependOnEgress(stack, net);
+    const template = Template.fromStack(stack);
+
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.resourceCountIs('AWS::EC2::EIP', 1);
+    const [eip] = logicalIds(template, 'AWS::EC2::EIP');
+    template.hasResourceProperties('AWS::EC2::NatGateway', {
+      SubnetId: 'subnet-p1',
+      AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] },
+      ConnectivityType: 'public',
+    });
+    const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
+    const routes = template.findResources('AWS::EC2::Route');
+    expect(Object.values(routes).map((r) => r.Properties)).toEqual([
+      { RouteTableId: 'rtb-a', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
+      { RouteTableId: 'rtb-b', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
+    ]);
+    expect(outputsStartingWith(template, 'NetNeonAllowIp1').map((o) => o.Value)).toEqual([{ Ref: eip }]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: 'vpc-0abc',
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 5432, ToPort: 5432 })],
+    });
+    expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-a', 'subnet-b']);
+    expect(stack.resolve(net.egressIps)).toEqual([{ Ref: eip }]);
+    expect(dependsOnOf(template).sort()).toEqual([nat, ...Object.keys(routes)].sort());
+  });
+
+  test('routeTableIds names exactly the route tables that get the route', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    new NatEgressForReplication(stack, 'Net', {
+      vpc,
+      publicSubnet: vpc.publicSubnets[1],
+      privateSubnets: vpc.privateSubnets.slice(0, 2),
+      routeTableIds: ['rtb-a', 'rtb-b', 'rtb-shared'],
+    });
+    const template = Template.fromStack(stack);
+
+    expect(Object.values(template.findResources('AWS::EC2::Route')).map((r) => r.Properties.RouteTableId)).toEqual(['rtb-a', 'rtb-b', 'rtb-shared']);
+    template.hasResourceProperties('AWS::EC2::NatGateway', { SubnetId: 'subnet-p2' });
+  });
+
+  test('routeTableIds alone selects the VPC\'s subnets on those route tables for replication', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    const net = new NatEgressForReplication(stack, 'Net', {
+      vpc,
+      publicSubnet: vpc.publicSubnets[0],
+      routeTableIds: ['rtb-b', 'rtb-c'],
+    });
+
+    expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-b', 'subnet-c']);
+    Template.fromStack(stack).resourceCountIs('AWS::EC2::Route', 2);
+  });
+
+  test('warns about a private subnet whose route table is not in routeTableIds', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    new NatEgressForReplication(stack, 'Net', {
+      vpc,
+      publicSubnet: vpc.publicSubnets[0],
+      privateSubnets: vpc.privateSubnets.slice(0, 2),
+      routeTableIds: ['rtb-a'],
+    });
+
+    Annotations.fromStack(stack).hasWarning('/S/Net', Match.stringLikeRegexp('privateSubnets\\[1\\] \\(subnet-b\\) uses route table rtb-b, which is not in routeTableIds'));
+  });
+
+  test('works with a VPC of the same app whose private subnets are isolated', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Source', {
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
+        { name: 'Db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
+    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
+    const template = Template.fromStack(stack);
+
+    const publicRoute = (vpc.publicSubnets[0] as ec2.PublicSubnet).node.findChild('DefaultRoute') as ec2.CfnRoute;
+    template.hasResource('AWS::EC2::NatGateway', { DependsOn: Match.arrayWith([stack.getLogicalId(publicRoute)]) });
+    const isolatedTables = vpc.isolatedSubnets.map((s) => stack.resolve(s.routeTable.routeTableId));
+    expect(Object.values(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }))
+      .map((r) => r.Properties.RouteTableId)).toEqual(isolatedTables);
+    expect(net.replicationSubnets.subnets).toEqual(vpc.isolatedSubnets);
+  });
+
+  test('passes the schema check and cdk-nag', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets });
+    net.allowSourcePort(5432);
+
+    expectValidCloudFormation(stack);
+    expectNagClean(stack);
+  });
+
+  test('rejects at synth a route table that already has a default route in the app', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Source', { natGateways: 1, maxAzs: 2 });
+    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets });
+
+    expect(() => Template.fromStack(stack)).toThrow(
+      /NatEgressForReplication: route table of S\/Net\/DefaultRoute1 already has a default route \(0\.0\.0\.0\/0\) at S\/Source\/PrivateSubnet1\/DefaultRoute: a route table holds one default route\. Use a route table without one in routeTableIds\/privateSubnets, or remove that route\./);
+  });
+
+  test('rejects at synth a default route added to an imported route table', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    new ec2.CfnRoute(stack, 'Existing', { routeTableId: 'rtb-b', destinationCidrBlock: '0.0.0.0/0', transitGatewayId: 'tgw-1' });
+    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) });
+
+    expect(() => Template.fromStack(stack)).toThrow(/NatEgressForReplication: route table rtb-b already has a default route \(0\.0\.0\.0\/0\) at S\/Existing/);
+  });
+
+  test('a route to another destination on the same route table is fine', () => {
+    const stack = newStack();
+    const vpc = importedVpc(stack);
+    new ec2.CfnRoute(stack, 'Peering', { routeTableId: 'rtb-b', destinationCidrBlock: '172.31.0.0/16', vpcPeeringConnectionId: 'pcx-1' });
+    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) });
+
+    expect(() => Template.fromStack(stack)).not.toThrow();
+  });
+
+  describe('rejects', () => {
+    let stack: Stack;
+    let vpc: ec2.IVpc;
+    beforeEach(() => {
+      stack = newStack();
+      vpc = importedVpc(stack);
+    });
+    const make = (props: Partial<NatEgressForReplicationProps>) => () => new NatEgressForReplication(stack, 'Net', { vpc, ...props });
+
+    test('a missing publicSubnet', () => {
+      expect(make({ privateSubnets: vpc.privateSubnets })).toThrow(/^NatEgressForReplication: publicSubnet is required with vpc: the NAT gateway goes into a public subnet \(one whose route table sends 0\.0\.0\.0\/0 to an internet gateway\)\.$/);
+    });
+
+    test('neither privateSubnets nor routeTableIds', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0] })).toThrow(/^NatEgressForReplication: give privateSubnets \(the subnets of the replication instance\) or routeTableIds \(their route tables\) with vpc/);
+    });
+
+    test('a publicSubnet that is one of the VPC\'s private subnets', () => {
+      expect(make({ publicSubnet: vpc.privateSubnets[2], privateSubnets: vpc.privateSubnets.slice(0, 2) })).toThrow(
+        /^NatEgressForReplication: publicSubnet subnet-c is not a public subnet \(it is a private subnet of the VPC\): the NAT gateway needs a subnet whose route table sends 0\.0\.0\.0\/0 to an internet gateway\.$/);
+    });
+
+    test('a publicSubnet that is an ec2.PrivateSubnet', () => {
+      const privateSubnet = new ec2.PrivateSubnet(stack, 'Priv', { vpcId: 'vpc-0abc', availabilityZone: 'us-east-2a', cidrBlock: '10.1.200.0/24' });
+      expect(make({ publicSubnet: privateSubnet, privateSubnets: vpc.privateSubnets })).toThrow(/^NatEgressForReplication: publicSubnet S\/Priv is not a public subnet/);
+    });
+
+    test('an isolated subnet as publicSubnet', () => {
+      const isolatedVpc = ec2.Vpc.fromVpcAttributes(stack, 'Iso', {
+        vpcId: 'vpc-2',
+        availabilityZones: ['us-east-2a', 'us-east-2b'],
+        isolatedSubnetIds: ['subnet-i1', 'subnet-i2'],
+        isolatedSubnetRouteTableIds: ['rtb-i1', 'rtb-i2'],
+        privateSubnetIds: ['subnet-x', 'subnet-y'],
+        privateSubnetRouteTableIds: ['rtb-x', 'rtb-y'],
+      });
+      expect(() => new NatEgressForReplication(stack, 'Net', { vpc: isolatedVpc, publicSubnet: isolatedVpc.isolatedSubnets[0], privateSubnets: isolatedVpc.privateSubnets }))
+        .toThrow(/^NatEgressForReplication: publicSubnet subnet-i1 is not a public subnet/);
+    });
+
+    test('fewer than two private subnets', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: [vpc.privateSubnets[0]] })).toThrow(
+        /^NatEgressForReplication: privateSubnets must include at least two subnets \(got 1\): DMS replication subnet groups need subnets in two Availability Zones\.$/);
+    });
+
+    test('route tables without two subnets of the VPC', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], routeTableIds: ['rtb-a'] })).toThrow(
+        /^NatEgressForReplication: the subnets of routeTableIds must include at least two subnets \(got 1\): DMS replication subnet groups need subnets in two Availability Zones\. Pass privateSubnets to name them\.$/);
+    });
+
+    test('private subnets in one AZ', () => {
+      const a = ec2.Subnet.fromSubnetAttributes(stack, 'A', { subnetId: 'subnet-1', availabilityZone: 'us-east-2a', routeTableId: 'rtb-1' });
+      const b = ec2.Subnet.fromSubnetAttributes(stack, 'B', { subnetId: 'subnet-2', availabilityZone: 'us-east-2a', routeTableId: 'rtb-2' });
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: [a, b] })).toThrow(
+        /^NatEgressForReplication: privateSubnets are all in us-east-2a: DMS replication subnet groups need subnets in two Availability Zones\.$/);
+    });
+
+    test('a public subnet among the private subnets', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: [vpc.privateSubnets[0], vpc.publicSubnets[1]], routeTableIds: ['rtb-a'] })).toThrow(
+        /^NatEgressForReplication: privateSubnets\[1\] \(subnet-p2\) is a public subnet: the replication instance belongs in private subnets that reach the internet through the NAT gateway\.$/);
+    });
+
+    test('a private subnet without a known route table', () => {
+      const a = ec2.Subnet.fromSubnetAttributes(stack, 'A', { subnetId: 'subnet-1', availabilityZone: 'us-east-2a' });
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: [a, vpc.privateSubnets[1]] })).toThrow(
+        /^NatEgressForReplication: privateSubnets\[0\] \(subnet-1\) has no known route table: import it with ec2\.Subnet\.fromSubnetAttributes\(\{ subnetId, availabilityZone, routeTableId \}\) or pass routeTableIds\.$/);
+    });
+
+    test('a route table listed twice', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, routeTableIds: ['rtb-a', 'rtb-a'] })).toThrow(
+        /^NatEgressForReplication: routeTableIds lists rtb-a twice: each route table gets one default route\.$/);
+    });
+
+    test('new-VPC options', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, natGateways: 2 })).toThrow(
+        /^NatEgressForReplication: natGateways applies only to the VPC this construct creates: remove it when vpc is given\.$/);
+    });
+  });
+});
+
+describe('Neon IP Allow', () => {
+  test('a custom resource adds the Elastic IPs; the handler role may read only the API key secret', () => {
+    const stack = newStack();
+    const apiKey = secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', 'neon/api-key');
+    const net = new NatEgressForReplication(stack, 'Net', { neonIpAllow: { projectId: 'crimson-sun-12345678', apiKeySecret: apiKey, apiKeySecretField: 'NEON_API_KEY' } });
+    dependOnEgress(stack, net);
+    const template = Template.fromStack(stack);
+    const [eip] = logicalIds(template, 'AWS::EC2::EIP');
+
+    template.hasResourceProperties('Custom::NeonIpAllow', {
+      ProjectId: 'crimson-sun-12345678',
+      ApiKeySecretArn: stack.resolve(apiKey.secretArn),
+      ApiKeySecretField: 'NEON_API_KEY',
+      ApiBaseUrl: 'https://console.neon.tech/api/v2',
+      Ips: [{ Ref: eip }],
+      AddToEmptyList: 'false',
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([{
+          Action: 'secretsmanager:GetSecretValue',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:neon/api-key-??????']] },
+        }]),
+      },
+    });
+    expect(dependsOnOf(template)).toEqual(expect.arrayContaining(logicalIds(template, 'Custom::NeonIpAllow')));
+  });
+
+  test('a secret with a customer-managed key adds kms:Decrypt on that key; a custom API URL and addToEmptyList pass through', () => {
+    const stack = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const apiKey = new secretsmanager.Secret(stack, 'ApiKey', { encryptionKey: key });
+    new NatEgressForReplication(stack, 'Net', {
+      neonIpAllow: { projectId: 'crimson-sun-12345678', apiKeySecret: apiKey, apiBaseUrl: 'https://neon.internal.example.com/api/v2', addToEmptyList: true },
+    });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('Custom::NeonIpAllow', { ApiBaseUrl: 'https://neon.internal.example.com/api/v2', AddToEmptyList: 'true' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: logicalIds(template, 'AWS::SecretsManager::Secret')[0] } },
+          { Action: 'kms:Decrypt', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalIds(template, 'AWS::KMS::Key')[0], 'Arn'] } },
+        ]),
+      },
+    });
+  });
+
+  test('adds no finding of its own to cdk-nag and passes the schema check', () => {
+    const stack = newStack();
+    const apiKey = secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', 'neon/api-key');
+    new NatEgressForReplication(stack, 'Net', { neonIpAllow: { projectId: 'crimson-sun-12345678', apiKeySecret: apiKey } });
+
+    expectValidCloudFormation(stack);
+    expectNagClean(stack);
+  });
+
+  test.each([
+    [{ projectId: 'crimson sun' }, /^NatEgressForReplication: neonIpAllow\.projectId 'crimson sun' is not a Neon project id \(e\.g\. crimson-sun-12345678\): copy it from the project's Settings page\.$/],
+    [{ projectId: 'p-1', apiBaseUrl: 'http://console.neon.tech/api/v2' }, /^NatEgressForReplication: neonIpAllow\.apiBaseUrl 'http:\/\/console\.neon\.tech\/api\/v2' must be an https:\/\/ URL such as https:\/\/console\.neon\.tech\/api\/v2: the API key is sent with every request\.$/],
+  ])('rejects %j', (options, message) => {
+    const stack = newStack();
+    const apiKey = secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', 'neon/api-key');
+    expect(() => new NatEgressForReplication(stack, 'Net', { neonIpAllow: { apiKeySecret: apiKey, ...options } })).toThrow(message);
+  });
+
+  test('accepts a project id token', () => {
+    const stack = newStack();
+    const apiKey = secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', 'neon/api-key');
+    expect(() => new NatEgressForReplication(stack, 'Net', { neonIpAllow: { projectId: Token.asString({ Ref: 'ProjectId' }), apiKeySecret: apiKey } })).not.toThrow();
+  });
+});
