@@ -1,1 +1,4 @@
-export {};
+export * from './migration-type';
+export * from './table-mappings';
+export * from './task-settings';
+export * from './migration-task';

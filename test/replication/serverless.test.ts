@@ -1,0 +1,166 @@
+import { App, CfnElement, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import {
+  DmsAccountRoles,
+  ReplicationCompute,
+  ReplicationComputeKind,
+  ReplicationInstance,
+  ReplicationType,
+  ServerlessReplication,
+  ServerlessReplicationProps,
+} from '../../lib/replication';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+const SOURCE = 'arn:aws:dms:us-east-1:123456789012:endpoint:SOURCE';
+const TARGET = 'arn:aws:dms:us-east-1:123456789012:endpoint:TARGET';
+const MAPPINGS = JSON.stringify({
+  rules: [{
+    'rule-type': 'selection',
+    'rule-id': '1',
+    'rule-name': 'all',
+    'object-locator': { 'schema-name': 'public', 'table-name': '%' },
+    'rule-action': 'include',
+  }],
+});
+
+function setup() {
+  const app = new App();
+  const stack = new Stack(app, 'S');
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [
+      { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+  });
+  const base: ServerlessReplicationProps = {
+    vpc,
+    maxCapacityUnits: 16,
+    sourceEndpointArn: SOURCE,
+    targetEndpointArn: TARGET,
+    replicationType: ReplicationType.FULL_LOAD_AND_CDC,
+    tableMappings: MAPPINGS,
+  };
+  return { stack, vpc, base };
+}
+
+describe('ServerlessReplication', () => {
+  test('renders a ReplicationConfig with table mappings and settings as JSON objects', () => {
+    const { stack, base } = setup();
+    const replication = new ServerlessReplication(stack, 'Serverless', {
+      ...base,
+      minCapacityUnits: 2,
+      multiAz: true,
+      replicationSettings: JSON.stringify({ Logging: { EnableLogging: true } }),
+      supplementalSettings: JSON.stringify({ Key: 'value' }),
+      replicationConfigIdentifier: 'Neon-Migration',
+    });
+
+    expect(replication.replicationConfigIdentifier).toBe('neon-migration');
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DMS::ReplicationConfig', {
+      ReplicationConfigIdentifier: 'neon-migration',
+      ReplicationType: 'full-load-and-cdc',
+      SourceEndpointArn: SOURCE,
+      TargetEndpointArn: TARGET,
+      TableMappings: JSON.parse(MAPPINGS),
+      ReplicationSettings: { Logging: { EnableLogging: true } },
+      SupplementalSettings: { Key: 'value' },
+      ComputeConfig: {
+        MaxCapacityUnits: 16,
+        MinCapacityUnits: 2,
+        MultiAZ: true,
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ServerlessKey'), 'Arn'] },
+        ReplicationSubnetGroupId: { Ref: Match.stringLikeRegexp('^ServerlessSubnetGroup') },
+        VpcSecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ServerlessSecurityGroup'), 'GroupId'] }],
+      },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(stack.resolve(replication.replicationConfigArn)).toEqual({
+      'Fn::GetAtt': [stack.resolve((replication.resource as CfnElement).logicalId), 'ReplicationConfigArn'],
+    });
+  });
+
+  test('defaults: single AZ, no minimum, a generated identifier, subnet group after the account roles', () => {
+    const { stack, base } = setup();
+    new ServerlessReplication(stack, 'Serverless', base);
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::DMS::ReplicationConfig', {
+      ReplicationConfigIdentifier: Match.stringLikeRegexp('^s-serverless-[a-z0-9]+$'),
+      ReplicationSettings: Match.absent(),
+      ComputeConfig: { MaxCapacityUnits: 16, MinCapacityUnits: Match.absent(), MultiAZ: false },
+    });
+    const rolesId = stack.resolve((DmsAccountRoles.of(stack).resource.node.defaultChild as CfnElement).logicalId);
+    template.hasResource('AWS::DMS::ReplicationSubnetGroup', { DependsOn: [rolesId] });
+  });
+
+  test('parses a table-mappings token when it resolves to a JSON string', () => {
+    const { stack, base } = setup();
+    new ServerlessReplication(stack, 'Serverless', { ...base, tableMappings: Lazy.string({ produce: () => MAPPINGS }) });
+
+    Template.fromStack(stack).hasResourceProperties('AWS::DMS::ReplicationConfig', { TableMappings: JSON.parse(MAPPINGS) });
+  });
+
+  test('accepts token capacities', () => {
+    const { stack, base } = setup();
+    expect(() => new ServerlessReplication(stack, 'Serverless', {
+      ...base,
+      maxCapacityUnits: Token.asNumber(Fn.importValue('Max')),
+      minCapacityUnits: Token.asNumber(Fn.importValue('Min')),
+    })).not.toThrow();
+  });
+
+  test.each([
+    [{ maxCapacityUnits: 3 }, 'ServerlessReplication: maxCapacityUnits must be one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384 (DCUs), got 3.'],
+    [{ maxCapacityUnits: 512 }, 'ServerlessReplication: maxCapacityUnits must be one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384 (DCUs), got 512.'],
+    [{ minCapacityUnits: 6 }, 'ServerlessReplication: minCapacityUnits must be one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384 (DCUs), got 6.'],
+    [{ minCapacityUnits: 32 }, 'ServerlessReplication: minCapacityUnits (32) must not be larger than maxCapacityUnits (16).'],
+    [{ tableMappings: '{"rules": [' }, /^ServerlessReplication: tableMappings is not valid JSON \(.+\)\.$/],
+    [{ tableMappings: '[]' }, 'ServerlessReplication: tableMappings must be a JSON object, e.g. {"rules":[…]} for table mappings.'],
+    [{ replicationSettings: 'nope' }, /^ServerlessReplication: replicationSettings is not valid JSON/],
+    [{ replicationConfigIdentifier: 'bad_name' }, "ServerlessReplication: replicationConfigIdentifier 'bad_name' must contain only ASCII letters, digits and hyphens."],
+  ])('rejects %j', (props, message) => {
+    const { stack, base } = setup();
+    expect(() => new ServerlessReplication(stack, 'Serverless', { ...base, ...props } as ServerlessReplicationProps)).toThrow(message);
+  });
+
+  test('template matches the CloudFormation schema and is cdk-nag clean', () => {
+    const { stack, base } = setup();
+    new ServerlessReplication(stack, 'Serverless', base);
+
+    expectValidCloudFormation(stack);
+    expectNagClean(stack, [
+      { id: 'AwsSolutions-VPC7', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
+      { id: 'NIST.800.53.R5-VPCFlowLogsEnabled', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
+      { id: 'NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason: 'The default security group of the test VPC is unused.', pathPattern: '^S/Vpc' },
+    ]);
+  });
+});
+
+describe('ReplicationCompute', () => {
+  test('instance() carries the instance', () => {
+    const { stack, vpc } = setup();
+    const instance = new ReplicationInstance(stack, 'Replication', { vpc });
+    const compute = ReplicationCompute.instance(instance);
+
+    expect(compute.kind).toBe(ReplicationComputeKind.INSTANCE);
+    expect(compute.replicationInstance).toBe(instance);
+    expect(compute.serverlessOptions).toBeUndefined();
+  });
+
+  test('serverless() carries the options and validates capacities at once', () => {
+    const { vpc } = setup();
+    const compute = ReplicationCompute.serverless({ vpc, maxCapacityUnits: 8, minCapacityUnits: 1 });
+
+    expect(compute.kind).toBe(ReplicationComputeKind.SERVERLESS);
+    expect(compute.serverlessOptions?.maxCapacityUnits).toBe(8);
+    expect(compute.replicationInstance).toBeUndefined();
+    expect(() => ReplicationCompute.serverless({ vpc, maxCapacityUnits: 10 }))
+      .toThrow('ReplicationCompute.serverless: maxCapacityUnits must be one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384 (DCUs), got 10.');
+    expect(() => ReplicationCompute.serverless({ vpc, maxCapacityUnits: 4, minCapacityUnits: 8 }))
+      .toThrow('ReplicationCompute.serverless: minCapacityUnits (8) must not be larger than maxCapacityUnits (4).');
+  });
+});
