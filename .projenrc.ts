@@ -47,7 +47,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   publishToGo: { moduleName: 'github.com/cdk-neon-migration/cdk-neon-migration-go' },
 
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     // the Lambda runtime provides AWS SDK v3: it is never bundled
     bundlingOptions: { externals: ['@aws-sdk/*', '@smithy/*'], sourcemap: false },
     awsSdkConnectionReuse: false,

@@ -1,1 +1,2 @@
-export {};
+export * from './connection-test';
+export * from './task-lifecycle';

@@ -17,7 +17,7 @@ export class IsCompleteFunction extends lambda.Function {
     super(scope, id, {
       description: 'lib/lifecycle/is-complete.lambda.ts',
       ...props,
-      runtime: new lambda.Runtime('nodejs22.x', lambda.RuntimeFamily.NODEJS),
+      runtime: new lambda.Runtime('nodejs24.x', lambda.RuntimeFamily.NODEJS),
       handler: 'index.handler',
       code: lambda.Code.fromAsset(path.join(__dirname, '../../assets/lib/lifecycle/is-complete.lambda')),
     });

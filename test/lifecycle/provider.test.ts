@@ -17,12 +17,12 @@ describe('MigrationProvider', () => {
     Template.fromStack(stack).resourceCountIs('AWS::StepFunctions::StateMachine', 1);
   });
 
-  test('handlers run on Node.js 22 with a log group that keeps logs', () => {
+  test('handlers run on Node.js 24 with a log group that keeps logs', () => {
     const stack = new Stack(new App(), 'S');
     MigrationProvider.of(stack);
     const template = Template.fromStack(stack);
     template.resourcePropertiesCountIs('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Description: Match.stringLikeRegexp('^cdk-neon-migration: '),
     }, 2);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });

@@ -1,0 +1,275 @@
+import * as crypto from 'crypto';
+import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import * as dms from 'aws-cdk-lib/aws-dms';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, IDependable } from 'constructs';
+import { ResourceTypes } from './kinds';
+import { MigrationProvider } from './provider';
+import { acknowledgeRules } from '../core/nag';
+
+/**
+ * What happens to a task that ran before, after a deployment changed it (its table mappings, task
+ * settings, CDC positions or identifier). The task is always stopped before CloudFormation modifies it.
+ */
+export enum TaskUpdateBehavior {
+  /** Start it again where it stopped (`resume-processing`): CDC continues from its checkpoint; a full load loads the tables not loaded yet. */
+  RESUME = 'resume-processing',
+  /** Load every table again from the start (`reload-target`), then continue with CDC if the task has it. */
+  RELOAD = 'reload-target',
+  /** Leave it stopped: start it yourself (console, CLI) when ready. */
+  LEAVE_STOPPED = 'leave-stopped',
+}
+
+/**
+ * Properties of a `ReplicationTaskLifecycle`.
+ */
+export interface ReplicationTaskLifecycleProps {
+  /**
+   * The task to start, stop and keep deployable. Its `replicationTaskIdentifier` must be a
+   * literal string: the step that stops the task before an update finds it by that name.
+   */
+  readonly replicationTask: dms.CfnReplicationTask;
+
+  /**
+   * Start the task when it is first deployed (the console's "Automatically on create").
+   *
+   * @default true
+   */
+  readonly startOnDeploy?: boolean;
+
+  /**
+   * Keep the deployment waiting until the full load completed: a `full-load` task stopped with
+   * `FULL_LOAD_ONLY_FINISHED`, a `full-load-and-cdc` task at 100 % and replicating changes. The
+   * deployment fails when the task fails, or when a table is in error or failed validation
+   * (the message names the tables).
+   *
+   * @default false - the deployment completes as soon as the task runs
+   */
+  readonly waitForCompletion?: boolean;
+
+  /**
+   * With `waitForCompletion`, how long to wait for the full load before the deployment completes
+   * anyway (successfully, with `Status` `running`): the load continues and monitoring follows it.
+   * At most 1 hour 55 minutes (the custom-resource provider gives up after 2 hours).
+   *
+   * @default Duration.minutes(105)
+   */
+  readonly maxWait?: Duration;
+
+  /**
+   * What to do with a task that ran before after a deployment changed it.
+   *
+   * @default TaskUpdateBehavior.RESUME
+   */
+  readonly onUpdate?: TaskUpdateBehavior;
+
+  /**
+   * What must exist before the task starts: connection tests (`DmsConnectionTest`), the route
+   * from the replication subnets to the internet (`IReplicationNetwork.egressReady`), the Neon IP
+   * Allow entry.
+   *
+   * @default - the start waits only for the task
+   */
+  readonly startAfter?: IDependable[];
+}
+
+/**
+ * Starts a DMS replication task on deploy, and stops it whenever CloudFormation must modify or
+ * delete it, so that changing a table mapping and `cdk destroy` work on a running task.
+ *
+ * How the ordering works:
+ *
+ * CloudFormation creates a task and leaves it `ready`: nothing starts it. A running task cannot be
+ * modified or deleted. CloudFormation updates a resource before every resource that depends on it,
+ * and deletes in the reverse order. Two custom resources of the stack's shared provider bracket
+ * the task:
+ *
+ * 1. `Custom::DmsTaskStopper` — the TASK depends on it, so it is updated before the task. Its
+ *    properties are the task identifier and a SHA-256 hash of the task's in-place-updatable
+ *    properties (TableMappings, ReplicationTaskSettings, TaskData, CdcStartPosition, CdcStartTime,
+ *    CdcStopPosition). When one of them changes, the stopper changes too: its handler finds the
+ *    task by identifier, stops it if it is running or starting, and waits until it is stopped.
+ *    When the identifier changes (a rename, or a replacement), it stops the task under its old
+ *    identifier (from the old properties). Its create and delete do nothing.
+ * 2. CloudFormation then modifies (or creates) the task.
+ * 3. `Custom::DmsTaskLifecycle` — it depends on the TASK (and on `startAfter`), so it is updated
+ *    after it. It carries the task ARN, identifier and the same hash. On create it starts the task
+ *    (`start-replication`); on an update after a change it resumes it (`resume-processing`),
+ *    reloads it (`reload-target`) or leaves it stopped, per `onUpdate`; with `waitForCompletion` it
+ *    waits for the full load. On delete (stack deletion, or the old task after a replacement) it
+ *    is deleted before the task: it stops the task and waits, then CloudFormation deletes the task.
+ *
+ * The stopper runs before the task exists in the template's dependency graph, so it cannot name
+ * the task ARN: its `StopReplicationTask` permission covers the account's tasks that carry a tag
+ * this construct adds (`cdk-neon-migration:lifecycle` = this construct's address, which stays the
+ * same when the task is renamed or replaced). The lifecycle's permissions name the task ARN. Both
+ * are policies of their own on the shared provider role, never its default policy: the provider
+ * functions depend on that one, and the task depends on them through the stopper.
+ *
+ * If a deployment fails after the stopper stopped the task, the rollback leaves it stopped.
+ *
+ * @example
+ * new ReplicationTaskLifecycle(this, 'Lifecycle', {
+ *   replicationTask: task,
+ *   startAfter: [targetTest, sourceTest, network.egressReady],
+ *   waitForCompletion: true,
+ * });
+ */
+export class ReplicationTaskLifecycle extends Construct {
+  /** Tag key the construct adds to the task; the stopper's permission is conditioned on it. */
+  public static readonly TAG_KEY = 'cdk-neon-migration:lifecycle';
+
+  /** The task's identifier, in lower case as DMS stores it. */
+  public readonly replicationTaskIdentifier: string;
+  /** ARN of the task. */
+  public readonly replicationTaskArn: string;
+  /** The custom resource that starts the task (and stops it on delete). */
+  public readonly resource: CustomResource;
+  /** The custom resource that stops the task before CloudFormation modifies it. */
+  public readonly stopper: CustomResource;
+
+  constructor(scope: Construct, id: string, props: ReplicationTaskLifecycleProps) {
+    super(scope, id);
+
+    const task = props.replicationTask;
+    const identifier = task.replicationTaskIdentifier;
+    if (identifier === undefined || Token.isUnresolved(identifier)) {
+      throw new Error('ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string '
+        + '(e.g. \'neon-migration\'): the stop before an update finds the task by its identifier, which CloudFormation '
+        + 'would otherwise generate.');
+    }
+    validateIdentifier(identifier);
+    const waitForCompletion = props.waitForCompletion ?? false;
+    const maxWaitSeconds = validateMaxWait(props.maxWait);
+    if (props.maxWait && !waitForCompletion) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:lifecycleMaxWaitIgnored',
+        'maxWait only applies with waitForCompletion: true; it is ignored.');
+    }
+
+    this.replicationTaskIdentifier = identifier.toLowerCase();
+    this.replicationTaskArn = task.ref;
+    const tagValue = this.node.addr;
+    task.tags.setTag(ReplicationTaskLifecycle.TAG_KEY, tagValue);
+
+    const provider = MigrationProvider.of(this);
+    const stack = Stack.of(this);
+    const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
+
+    // Stopper: runs before the task in the graph, so its permission cannot reference the task:
+    // it covers the tasks carrying this construct's tag.
+    const stopperPermissions = new iam.Policy(this, 'StopperPermissions', {
+      roles: [provider.role],
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['dms:StopReplicationTask'],
+          resources: [stack.formatArn({ service: 'dms', resource: 'task', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+          conditions: { StringEquals: { [`dms:task-tag/${ReplicationTaskLifecycle.TAG_KEY}`]: tagValue } },
+        }),
+        new iam.PolicyStatement({
+          // DescribeReplicationTasks supports no resource-level permissions
+          actions: ['dms:DescribeReplicationTasks'],
+          resources: ['*'],
+        }),
+      ],
+    });
+    acknowledgeRules(stopperPermissions, [
+      {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:task:*]',
+        reason: 'The stopper runs before the task in the deployment order and cannot reference its ARN; StopReplicationTask is limited by a condition to the tasks carrying this construct\'s tag.',
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'dms:DescribeReplicationTasks supports no resource-level permissions; it only reads task status.',
+      },
+      {
+        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+        reason: 'The policy grants the shared handler role what this construct\'s stopper needs, and is deleted with it.',
+      },
+    ]);
+    this.stopper = new CustomResource(this, 'Stopper', {
+      serviceToken: provider.serviceToken,
+      resourceType: ResourceTypes.TASK_STOPPER,
+      properties: {
+        TaskIdentifier: this.replicationTaskIdentifier,
+        PropertiesHash: propertiesHash,
+      },
+    });
+    this.stopper.node.addDependency(stopperPermissions);
+    task.node.addDependency(this.stopper);
+
+    // Lifecycle: after the task; its permissions name the task ARN, in a policy of their own (in the
+    // shared role's default policy they would form a cycle: task → stopper → provider functions → role policy → task).
+    const permissions = new iam.Policy(this, 'TaskPermissions', {
+      roles: [provider.role],
+      statements: [new iam.PolicyStatement({
+        actions: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
+        resources: [task.ref],
+      })],
+    });
+    acknowledgeRules(permissions, [{
+      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+      reason: 'The policy grants the shared handler role access to this one task, and references the task, which depends on that role through the stopper.',
+    }]);
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: provider.serviceToken,
+      resourceType: ResourceTypes.TASK_LIFECYCLE,
+      properties: {
+        TaskArn: task.ref,
+        TaskIdentifier: this.replicationTaskIdentifier,
+        PropertiesHash: propertiesHash,
+        MigrationType: task.migrationType,
+        StartOnDeploy: String(props.startOnDeploy ?? true),
+        WaitForCompletion: String(waitForCompletion),
+        MaxWaitSeconds: Token.isUnresolved(maxWaitSeconds) ? Token.asString(maxWaitSeconds) : String(maxWaitSeconds),
+        OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
+      },
+    });
+    this.resource.node.addDependency(task, permissions, stopperPermissions);
+    this.addStartDependency(...(props.startAfter ?? []));
+  }
+
+  /** Start the task only after `dependables` exist (connection tests, the NAT route, the IP Allow entry). */
+  public addStartDependency(...dependables: IDependable[]): void {
+    this.resource.node.addDependency(...dependables);
+  }
+
+  /** The task's status after the deployment (`running`, or `stopped` for a finished full load). */
+  public get status(): string {
+    return this.resource.getAttString('Status');
+  }
+}
+
+/**
+ * SHA-256 of the task's properties that CloudFormation updates in place (and that need the task
+ * stopped), resolved: tokens are hashed as their resolved CloudFormation expressions.
+ */
+function updatablePropertiesHash(task: dms.CfnReplicationTask): string {
+  const stack = Stack.of(task);
+  const updatable = stack.resolve({
+    TableMappings: task.tableMappings,
+    ReplicationTaskSettings: task.replicationTaskSettings,
+    TaskData: task.taskData,
+    CdcStartPosition: task.cdcStartPosition,
+    CdcStartTime: task.cdcStartTime,
+    CdcStopPosition: task.cdcStopPosition,
+  });
+  return crypto.createHash('sha256').update(JSON.stringify(updatable)).digest('hex');
+}
+
+function validateIdentifier(identifier: string): void {
+  if (!/^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,254}$/.test(identifier) || identifier.endsWith('-')) {
+    throw new Error(`ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier '${identifier}' is not a valid DMS identifier: `
+      + 'use 1-255 letters, digits and hyphens, starting with a letter, without two consecutive hyphens or a trailing hyphen.');
+  }
+}
+
+/** The maximum wait in seconds; the provider's total timeout is 2 hours. */
+function validateMaxWait(maxWait: Duration | undefined): number {
+  const seconds = (maxWait ?? Duration.minutes(105)).toSeconds();
+  if (!Token.isUnresolved(seconds) && (seconds < 60 || seconds > 115 * 60)) {
+    throw new Error(`ReplicationTaskLifecycle: maxWait is ${seconds} seconds; use between 1 minute and 115 minutes `
+      + '(the custom-resource provider gives up after 2 hours). The full load continues after the deployment.');
+  }
+  return seconds;
+}

@@ -1,0 +1,311 @@
+import { App, CfnParameter, CfnResource, Duration, Stack, aws_dms as dms } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { DependencyGroup } from 'constructs';
+import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../../lib/lifecycle';
+import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+const INSTANCE_ARN = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
+const SOURCE_ARN = 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG';
+const TARGET_ARN = 'arn:aws:dms:us-east-2:123456789012:endpoint:NEONTARGET';
+
+const MAPPING_A = JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': '%' }, 'rule-action': 'include' }] });
+const MAPPING_B = JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'sales', 'table-name': '%' }, 'rule-action': 'include' }] });
+
+
+interface Fixture {
+  readonly stack: Stack;
+  readonly task: dms.CfnReplicationTask;
+}
+
+function fixture(overrides: Partial<dms.CfnReplicationTaskProps> = {}): Fixture {
+  const stack = new Stack(new App(), 'S');
+  const task = new dms.CfnReplicationTask(stack, 'Task', {
+    replicationTaskIdentifier: 'neon-migration',
+    migrationType: 'full-load-and-cdc',
+    replicationInstanceArn: INSTANCE_ARN,
+    sourceEndpointArn: SOURCE_ARN,
+    targetEndpointArn: TARGET_ARN,
+    tableMappings: MAPPING_A,
+    ...overrides,
+  });
+  return { stack, task };
+}
+
+function resourceOfType(template: Template, type: string): { id: string; resource: any } {
+  const found = template.findResources(type);
+  const ids = Object.keys(found);
+  expect(ids).toHaveLength(1);
+  return { id: ids[0], resource: found[ids[0]] };
+}
+
+function stopperHash(overrides: Partial<dms.CfnReplicationTaskProps> = {}): string {
+  const { stack, task } = fixture(overrides);
+  new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  return resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+}
+
+test('orders stopper → task → lifecycle, and the start after the startAfter dependables', () => {
+  const { stack, task } = fixture();
+  const connectionTest = new CfnResource(stack, 'ConnectionTest', { type: 'Custom::Stub' });
+  const route = new CfnResource(stack, 'Route', { type: 'Custom::Stub' });
+  const egress = new DependencyGroup(route);
+  new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, startAfter: [connectionTest, egress] });
+
+  const template = Template.fromStack(stack);
+  const taskId = stack.getLogicalId(task);
+  const stopper = resourceOfType(template, ResourceTypes.TASK_STOPPER);
+  const lifecycle = resourceOfType(template, ResourceTypes.TASK_LIFECYCLE);
+
+  expect(template.toJSON().Resources[taskId].DependsOn).toContain(stopper.id);
+  expect(lifecycle.resource.DependsOn).toEqual(expect.arrayContaining([
+    taskId,
+    stack.getLogicalId(connectionTest),
+    stack.getLogicalId(route),
+  ]));
+  expect(stopper.resource.DependsOn ?? []).not.toContain(taskId);
+  expect(lifecycle.resource.Properties).toEqual(expect.objectContaining({
+    TaskArn: { Ref: taskId },
+    TaskIdentifier: 'neon-migration',
+    MigrationType: 'full-load-and-cdc',
+    StartOnDeploy: 'true',
+    WaitForCompletion: 'false',
+    MaxWaitSeconds: '6300',
+    OnUpdate: 'resume-processing',
+    PropertiesHash: stopper.resource.Properties.PropertiesHash,
+  }));
+  expect(stopper.resource.Properties).toEqual({
+    ServiceToken: expect.anything(),
+    TaskIdentifier: 'neon-migration',
+    PropertiesHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
+});
+
+test('the dependency graph has no cycle, with one lifecycle or several, with DmsConnectionTest-like dependencies', () => {
+  const { stack, task } = fixture();
+  const second = new dms.CfnReplicationTask(stack, 'Task2', {
+    replicationTaskIdentifier: 'second',
+    migrationType: 'cdc',
+    replicationInstanceArn: INSTANCE_ARN,
+    sourceEndpointArn: SOURCE_ARN,
+    targetEndpointArn: TARGET_ARN,
+    tableMappings: MAPPING_B,
+  });
+  const connectionTest = new CfnResource(stack, 'ConnectionTest', { type: 'Custom::Stub', properties: { Instance: INSTANCE_ARN } });
+  new ReplicationTaskLifecycle(stack, 'A', { replicationTask: task, startAfter: [connectionTest], waitForCompletion: true });
+  new ReplicationTaskLifecycle(stack, 'B', { replicationTask: second });
+  // Template.fromStack rejects templates with a dependency cycle
+  expect(() => Template.fromStack(stack)).not.toThrow();
+});
+
+test('a task permission in the shared role\'s default policy would form a cycle (why the permissions are policies of their own)', () => {
+  const { stack, task } = fixture();
+  const lifecycle = new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  MigrationProvider.of(lifecycle).role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dms:StartReplicationTask'], resources: [task.ref] }));
+  expect(() => Template.fromStack(stack)).toThrow(/dependency cycle: Task -> LifecycleStopper/);
+});
+
+test('addStartDependency adds a dependency of the start, not of the stopper', () => {
+  const { stack, task } = fixture();
+  const lifecycle = new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  const later = new CfnResource(stack, 'IpAllow', { type: 'Custom::Stub' });
+  lifecycle.addStartDependency(later);
+
+  const template = Template.fromStack(stack);
+  expect(resourceOfType(template, ResourceTypes.TASK_LIFECYCLE).resource.DependsOn).toContain(stack.getLogicalId(later));
+  expect(resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.DependsOn ?? []).not.toContain(stack.getLogicalId(later));
+});
+
+test('passes the props to the lifecycle resource', () => {
+  const { stack, task } = fixture({ replicationTaskIdentifier: 'Neon-Migration', migrationType: 'full-load' });
+  new ReplicationTaskLifecycle(stack, 'Lifecycle', {
+    replicationTask: task,
+    startOnDeploy: false,
+    waitForCompletion: true,
+    maxWait: Duration.minutes(30),
+    onUpdate: TaskUpdateBehavior.RELOAD,
+  });
+  Template.fromStack(stack).hasResourceProperties(ResourceTypes.TASK_LIFECYCLE, {
+    TaskIdentifier: 'neon-migration',
+    MigrationType: 'full-load',
+    StartOnDeploy: 'false',
+    WaitForCompletion: 'true',
+    MaxWaitSeconds: '1800',
+    OnUpdate: 'reload-target',
+  });
+  Template.fromStack(stack).hasResourceProperties(ResourceTypes.TASK_STOPPER, { TaskIdentifier: 'neon-migration' });
+});
+
+test('the stopper hash changes with the table mappings, the task settings and the CDC positions, and only with them', () => {
+  const base = stopperHash();
+  expect(stopperHash()).toBe(base);
+  expect(stopperHash({ tags: [{ key: 'team', value: 'data' }] })).toBe(base);
+  expect(stopperHash({ tableMappings: MAPPING_B })).not.toBe(base);
+  expect(stopperHash({ replicationTaskSettings: JSON.stringify({ Logging: { EnableLogging: true } }) })).not.toBe(base);
+  expect(stopperHash({ cdcStartPosition: '2026-01-01T00:00:00' })).not.toBe(base);
+  expect(stopperHash({ cdcStopPosition: 'server_time:2026-02-01T00:00:00' })).not.toBe(base);
+  expect(stopperHash({ cdcStartTime: 1767225600 })).not.toBe(base);
+});
+
+test('the hash sees table mappings set after the construct, and hashes tokens as their resolved expression', () => {
+  const { stack, task } = fixture();
+  new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  task.tableMappings = MAPPING_B;
+  const late = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+  expect(late).toBe(stopperHash({ tableMappings: MAPPING_B }));
+
+  const withToken = fixture();
+  const mappings = new CfnParameter(withToken.stack, 'Mappings');
+  withToken.task.tableMappings = mappings.valueAsString;
+  new ReplicationTaskLifecycle(withToken.stack, 'Lifecycle', { replicationTask: withToken.task });
+  const hash = resourceOfType(Template.fromStack(withToken.stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+  expect(hash).toMatch(/^[0-9a-f]{64}$/);
+  expect(hash).not.toBe(stopperHash());
+});
+
+test('tags the task and scopes IAM: Start/Stop/DescribeTableStatistics on the task ARN, the stopper by tag', () => {
+  const { stack, task } = fixture();
+  const lifecycle = new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  const template = Template.fromStack(stack);
+  const taskId = stack.getLogicalId(task);
+
+  template.hasResourceProperties('AWS::DMS::ReplicationTask', {
+    Tags: Match.arrayWith([{ Key: 'cdk-neon-migration:lifecycle', Value: lifecycle.node.addr }]),
+  });
+
+  const policyOf = (name: string) => {
+    const id = stack.getLogicalId(lifecycle.node.findChild(name).node.defaultChild as CfnResource);
+    return { id, policy: template.toJSON().Resources[id] };
+  };
+  const roleRef = { Ref: expect.stringMatching(/^NeonDmsMigrationProviderHandlerRole/) };
+
+  const permissions = policyOf('TaskPermissions');
+  expect(permissions.policy.Properties.PolicyDocument.Statement).toEqual([{
+    Effect: 'Allow',
+    Action: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
+    Resource: { Ref: taskId },
+  }]);
+  expect(permissions.policy.Properties.Roles).toEqual([roleRef]);
+
+  const stopperPermissions = policyOf('StopperPermissions');
+  expect(stopperPermissions.policy.Properties.PolicyDocument.Statement).toEqual([
+    {
+      Effect: 'Allow',
+      Action: 'dms:StopReplicationTask',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task:*']] },
+      Condition: { StringEquals: { 'dms:task-tag/cdk-neon-migration:lifecycle': lifecycle.node.addr } },
+    },
+    { Effect: 'Allow', Action: 'dms:DescribeReplicationTasks', Resource: '*' },
+  ]);
+  expect(stopperPermissions.policy.Properties.Roles).toEqual([roleRef]);
+  expect(JSON.stringify(stopperPermissions.policy)).not.toContain(`{"Ref":"${taskId}"}`);
+
+  expect(resourceOfType(template, ResourceTypes.TASK_LIFECYCLE).resource.DependsOn)
+    .toEqual(expect.arrayContaining([permissions.id, stopperPermissions.id]));
+  expect(resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.DependsOn).toEqual([stopperPermissions.id]);
+
+  // the shared default policy (which the provider functions depend on) holds nothing of this construct
+  const defaultPolicy = Object.values(template.findResources('AWS::IAM::Policy', {
+    Properties: { PolicyName: Match.stringLikeRegexp('NeonDmsMigrationProviderHandlerRoleDefaultPolicy') },
+  }))[0];
+  expect(JSON.stringify(defaultPolicy)).not.toContain('dms:');
+});
+
+test('two lifecycles share one provider and keep separate tag conditions', () => {
+  const { stack, task } = fixture();
+  const second = new dms.CfnReplicationTask(stack, 'Task2', {
+    replicationTaskIdentifier: 'neon-migration-2',
+    migrationType: 'cdc',
+    replicationInstanceArn: INSTANCE_ARN,
+    sourceEndpointArn: SOURCE_ARN,
+    targetEndpointArn: TARGET_ARN,
+    tableMappings: MAPPING_B,
+  });
+  const a = new ReplicationTaskLifecycle(stack, 'A', { replicationTask: task });
+  const b = new ReplicationTaskLifecycle(stack, 'B', { replicationTask: second });
+  const template = Template.fromStack(stack);
+  template.resourceCountIs(ResourceTypes.TASK_STOPPER, 2);
+  template.resourceCountIs(ResourceTypes.TASK_LIFECYCLE, 2);
+  template.resourceCountIs('AWS::Lambda::Function', 5); // onEvent, isComplete + the Provider framework's onEvent, isComplete, onTimeout
+  expect(a.node.addr).not.toBe(b.node.addr);
+  const text = JSON.stringify(template.toJSON());
+  expect(text).toContain(`"dms:task-tag/cdk-neon-migration:lifecycle":"${a.node.addr}"`);
+  expect(text).toContain(`"dms:task-tag/cdk-neon-migration:lifecycle":"${b.node.addr}"`);
+});
+
+test('exposes the task identifier, ARN and a Status attribute', () => {
+  const { stack, task } = fixture();
+  const lifecycle = new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+  expect(lifecycle.replicationTaskIdentifier).toBe('neon-migration');
+  expect(stack.resolve(lifecycle.replicationTaskArn)).toEqual({ Ref: stack.getLogicalId(task) });
+  expect(stack.resolve(lifecycle.status)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(lifecycle.resource.node.defaultChild as CfnResource), 'Status'] });
+});
+
+describe('validation', () => {
+  test('the task identifier must be set', () => {
+    const { stack, task } = fixture({ replicationTaskIdentifier: undefined });
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
+      .toThrow(/ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string/);
+  });
+
+  test('the task identifier must not be a token', () => {
+    const { stack, task } = fixture();
+    task.replicationTaskIdentifier = new CfnParameter(stack, 'Name').valueAsString;
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
+      .toThrow(/ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string/);
+  });
+
+  test.each([
+    ['starting with a digit', '1task'],
+    ['with two consecutive hyphens', 'task--x'],
+    ['ending with a hyphen', 'task-'],
+    ['with an underscore', 'task_x'],
+    ['of 256 characters', 'a'.repeat(256)],
+  ])('rejects an identifier %s', (_label, identifier) => {
+    const { stack, task } = fixture({ replicationTaskIdentifier: identifier });
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
+      .toThrow(/replicationTask.replicationTaskIdentifier '.*' is not a valid DMS identifier: use 1-255 letters, digits and hyphens/);
+  });
+
+  test('accepts a 255-character identifier', () => {
+    const { stack, task } = fixture({ replicationTaskIdentifier: 'a'.repeat(255) });
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task })).not.toThrow();
+  });
+
+  test.each([Duration.seconds(30), Duration.minutes(116), Duration.hours(2)])('rejects maxWait %s', (maxWait) => {
+    const { stack, task } = fixture();
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, waitForCompletion: true, maxWait }))
+      .toThrow(/ReplicationTaskLifecycle: maxWait is \d+ seconds; use between 1 minute and 115 minutes/);
+  });
+
+  test('accepts a token maxWait', () => {
+    const { stack, task } = fixture();
+    const minutes = new CfnParameter(stack, 'Seconds', { type: 'Number' });
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, waitForCompletion: true, maxWait: Duration.seconds(minutes.valueAsNumber) });
+    const props = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.Properties;
+    expect(JSON.stringify(props.MaxWaitSeconds)).toContain('Seconds');
+  });
+
+  test('warns that maxWait without waitForCompletion is ignored', () => {
+    const { stack, task } = fixture();
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, maxWait: Duration.minutes(10) });
+    Annotations.fromStack(stack).hasWarning('/S/Lifecycle', Match.stringLikeRegexp('maxWait only applies with waitForCompletion'));
+  });
+});
+
+test('the template is valid CloudFormation and cdk-nag clean', () => {
+  const { stack, task } = fixture();
+  const connectionTest = new CfnResource(stack, 'ConnectionTest', { type: 'Custom::Stub' });
+  new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, startAfter: [connectionTest], waitForCompletion: true });
+  expectValidCloudFormation(stack);
+  expectNagClean(stack, [
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderOnEvent4471F7DC.Arn>:*]',
+    'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderIsComplete481BE9D2.Arn>:*]',
+    'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkisComplete197DB1EB.Arn>:*]',
+    'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkonTimeout8FD6857C.Arn>:*]',
+  ].map(id => ({ id, reason: 'Provider framework internals of the shared custom-resource provider.', pathPattern: '^S/NeonDmsMigrationProvider/Provider/' })));
+});
