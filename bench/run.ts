@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { benchHandlers } from './handlers';
 
 export interface BenchRow {
   readonly name: string;
@@ -28,7 +29,9 @@ export function renderTable(section: BenchSection): string {
 async function main(): Promise<void> {
   const sections: BenchSection[] = [];
   const only = process.argv.slice(2);
-  const suites: Array<[string, () => Promise<BenchSection[]>]> = [];
+  const suites: Array<[string, () => Promise<BenchSection[]>]> = [
+    ['handlers', benchHandlers],
+  ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {
       sections.push(...await run());
