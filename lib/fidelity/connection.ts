@@ -1,0 +1,92 @@
+import { Client, ClientConfig, QueryResultRow } from 'pg';
+
+/** How to reach a database: a `postgresql://` connection string or a node-postgres client configuration. */
+export type ConnectionConfig = string | ClientConfig;
+
+/**
+ * Session settings pinned on both sides before any value is turned into text, so that equal values
+ * produce equal text whatever the server or role defaults are.
+ */
+export const CANONICAL_SETTINGS: ReadonlyArray<readonly [string, string]> = [
+  ['TimeZone', 'UTC'],
+  ['DateStyle', 'ISO, YMD'],
+  ['IntervalStyle', 'postgres'],
+  ['extra_float_digits', '3'],
+  ['bytea_output', 'hex'],
+  ['standard_conforming_strings', 'on'],
+];
+
+/** A connected client plus what the checks need to know about its server. */
+export interface Session {
+  readonly client: Client;
+  /** `server_version_num`, e.g. 150004. */
+  readonly serverVersion: number;
+  readonly serverEncoding: string;
+  /**
+   * Runs one statement inside a read-only transaction with the canonical settings applied with
+   * `SET LOCAL` (so it also behaves behind a transaction-mode connection pooler).
+   */
+  query<R extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[], extraSettings?: Record<string, string>): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+function clientConfig(config: ConnectionConfig, applicationName: string): ClientConfig {
+  const base: ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
+  return { application_name: applicationName, ...base };
+}
+
+/** Opens a session. `applicationName` shows up in `pg_stat_activity`. */
+export async function openSession(config: ConnectionConfig, applicationName: string): Promise<Session> {
+  const client = new Client(clientConfig(config, applicationName));
+  await client.connect();
+  try {
+    const info = await client.query<{ v: string; e: string }>(
+      "select current_setting('server_version_num') as v, current_setting('server_encoding') as e");
+    const settings = CANONICAL_SETTINGS.map(([k, v]) => `set local ${k} = '${v}'`).join('; ');
+    return {
+      client,
+      serverVersion: Number(info.rows[0].v),
+      serverEncoding: info.rows[0].e,
+      async query<R extends QueryResultRow>(text: string, params?: unknown[], extraSettings: Record<string, string> = {}) {
+        const extra = Object.entries(extraSettings).map(([k, v]) => `; set local ${k} = '${v}'`).join('');
+        await client.query(`begin transaction read only; ${settings}${extra}`);
+        try {
+          const result = await client.query<R>(text, params);
+          await client.query('commit');
+          return result.rows;
+        } catch (e) {
+          await client.query('rollback').catch(() => undefined);
+          throw e;
+        }
+      },
+      async close() {
+        await client.end().catch(() => undefined);
+      },
+    };
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Per-slot lazily opened sessions, closed together at the end. */
+export class SessionSlots {
+  private readonly sessions = new Map<number, Promise<Session>>();
+
+  constructor(private readonly config: ConnectionConfig, private readonly applicationName: string) {}
+
+  get(slot: number): Promise<Session> {
+    let session = this.sessions.get(slot);
+    if (!session) {
+      session = openSession(this.config, this.applicationName);
+      this.sessions.set(slot, session);
+    }
+    return session;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((p) => p.then((s) => s.close(), () => undefined)));
+  }
+}

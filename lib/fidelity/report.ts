@@ -1,0 +1,72 @@
+import { PreflightResult } from './preflight';
+import { displayName } from './selection';
+import { TableVerification, VerifyResult } from './verify';
+
+/** Lays out rows as left-aligned columns separated by two spaces. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const SEVERITY_ORDER = { blocking: 0, warning: 1, info: 2 };
+
+/** Human-readable preflight report. */
+export function formatPreflight(result: PreflightResult): string {
+  const findings = [...result.findings].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
+  const counts = { blocking: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  const out: string[] = [];
+  if (findings.length > 0) {
+    out.push(formatTable(['SEVERITY', 'CODE', 'TABLE', 'COLUMN', 'MESSAGE'],
+      findings.map((f) => [f.severity.toUpperCase(), f.code, f.table ?? '', f.column ?? '', f.message])));
+    out.push('');
+  }
+  out.push(`${result.tables.length} table(s) checked: ${counts.blocking} blocking, ${counts.warning} warning(s), ${counts.info} info.`);
+  out.push(result.ok ? 'Preflight passed.' : 'Preflight FAILED: fix the blocking findings before starting the task.');
+  return out.join('\n') + '\n';
+}
+
+function targetLabel(t: TableVerification): string {
+  const s = displayName(t.source);
+  const d = displayName(t.target);
+  return s === d ? s : `${s} -> ${d}`;
+}
+
+function statusLabel(t: TableVerification): string {
+  switch (t.status) {
+    case 'match': return 'MATCH';
+    case 'missing-target': return 'MISSING IN TARGET';
+    case 'error': return 'ERROR';
+    default: {
+      const parts: string[] = [];
+      if (t.mismatchedRanges > 0) {
+        parts.push(t.method === 'whole-table' ? 'checksum differs (no primary key)' : `${t.mismatchedRanges}/${t.ranges} ranges differ`);
+      }
+      if (t.missingColumns.length > 0) parts.push(`columns missing in target: ${t.missingColumns.join(', ')}`);
+      return `MISMATCH (${parts.join('; ')})`;
+    }
+  }
+}
+
+/** Human-readable verify report. */
+export function formatVerify(result: VerifyResult): string {
+  const out: string[] = [];
+  out.push(formatTable(['TABLE', 'SOURCE ROWS', 'TARGET ROWS', 'STATUS'],
+    result.tables.map((t) => [targetLabel(t), String(t.sourceRows), String(t.targetRows), statusLabel(t)])));
+  for (const t of result.tables) {
+    if (t.error) out.push('', `${targetLabel(t)}: ${t.error}`);
+    if (t.differences.length === 0) continue;
+    out.push('', `${targetLabel(t)}: ${t.differences.length}${t.differencesTruncated ? '+' : ''} differing row(s)`);
+    for (const d of t.differences) {
+      const key = Object.entries(d.key).map(([k, v]) => `${k}=${v}`).join(', ');
+      out.push(`  ${d.kind.padEnd(17)}  ${key}`);
+    }
+  }
+  for (const w of result.warnings) out.push('', `warning: ${w}`);
+  const bad = result.tables.filter((t) => t.status !== 'match').length;
+  out.push('', result.ok
+    ? `All ${result.tables.length} table(s) match.`
+    : `${bad} of ${result.tables.length} table(s) differ or could not be compared.`);
+  return out.join('\n') + '\n';
+}
