@@ -8,6 +8,8 @@ import {
   StopReplicationTaskCommand,
   TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { PROGRESS_METRICS_NAMESPACE, progressMetricData } from '../monitoring/progress-metrics';
 
 /*
  * DMS replication-task helpers shared by the task stopper and task lifecycle handlers.
@@ -205,6 +207,25 @@ export function failedTables(tables: TableStatistics[]): string[] {
 }
 
 /** Logs the task's status and full-load progress to the provider's log group. */
+let cloudwatch: CloudWatchClient | undefined;
+
+/**
+ * Copies the task's progress (`ReplicationTaskStats`) into the `CdkNeonMigration` CloudWatch
+ * metrics that `MigrationDashboard` graphs. Best effort: a failed publish never fails the deploy.
+ */
+export async function publishProgress(task: ReplicationTask): Promise<void> {
+  const data = progressMetricData(task.ReplicationTaskIdentifier ?? '', task.ReplicationTaskStats, new Date(timing.now()));
+  if (!task.ReplicationTaskIdentifier || data.length === 0) {
+    return;
+  }
+  try {
+    cloudwatch ??= new CloudWatchClient({});
+    await cloudwatch.send(new PutMetricDataCommand({ Namespace: PROGRESS_METRICS_NAMESPACE, MetricData: data }));
+  } catch (e) {
+    console.log(`Progress metrics not published: ${errorMessage(e)}`);
+  }
+}
+
 export function logProgress(task: ReplicationTask): void {
   const stats = task.ReplicationTaskStats;
   console.log('Replication task', JSON.stringify({

@@ -7,6 +7,7 @@ import { Construct, IConstruct } from 'constructs';
 import { IsCompleteFunction } from './is-complete-function';
 import { OnEventFunction } from './on-event-function';
 import { acknowledgeRules } from '../core/nag';
+import { PROGRESS_METRICS_NAMESPACE } from '../monitoring/progress-metrics';
 
 /**
  * The one custom-resource provider of a stack, shared by every connection test, task lifecycle,
@@ -48,6 +49,12 @@ export class MigrationProvider extends Construct {
       description: 'cdk-neon-migration custom-resource handlers',
     });
     this.logGroup.grantWrite(this.role);
+    // progress of running tasks, graphed by MigrationDashboard (PutMetricData has no resource-level permissions)
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': PROGRESS_METRICS_NAMESPACE } },
+    }));
 
     const common: lambda.FunctionOptions = {
       role: this.role,
@@ -94,6 +101,10 @@ export class MigrationProvider extends Construct {
         reason: 'The Provider framework functions use AWSLambdaBasicExecutionRole (log writing only), as aws-cdk-lib builds them.',
       },
       ...functionVersionFindings,
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:PutMetricData has no resource-level permissions; it is limited to the CdkNeonMigration namespace by condition.',
+      },
       { id: 'AwsSolutions-SF1', reason: 'The Provider framework waiter state machine only polls isComplete; its failures surface as CloudFormation events.' },
       { id: 'AwsSolutions-SF2', reason: 'X-Ray tracing adds cost and no insight to the Provider framework waiter.' },
       { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Deploy-time handlers run once per resource change; reserved concurrency would only make deploys fail.' },

@@ -8,6 +8,7 @@ import {
   isError,
   isThrottling,
   logProgress,
+  publishProgress,
   ruleFor,
   startTask,
   stopTask,
@@ -174,6 +175,7 @@ async function runStep(event: ProviderRequest, props: TaskLifecycleProperties): 
     return { IsComplete: false };
   }
   logProgress(task);
+  await publishProgress(task);
 
   if (task.Status === 'running') {
     return runningStep(props, task, Number(data.WaitDeadline ?? 0));

@@ -6,6 +6,7 @@ import {
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
@@ -27,12 +28,17 @@ export const ALL_STATUSES = [
 
 export const dmsMock: AwsClientStub<DatabaseMigrationServiceClient> = mockClient(DatabaseMigrationServiceClient);
 
+/** Progress metrics the lifecycle handler publishes while it waits. */
+export const cloudWatchMock: AwsClientStub<CloudWatchClient> = mockClient(CloudWatchClient);
+
 export const sleeps: number[] = [];
 const realTiming = { ...timing };
 
 /** Resets the mock, freezes the clock at NOW and records backoff sleeps instead of waiting. */
 export function setUp(): void {
   dmsMock.reset();
+  cloudWatchMock.reset();
+  cloudWatchMock.on(PutMetricDataCommand).resolves({});
   callsSeen = 0;
   sleeps.length = 0;
   timing.now = () => NOW;

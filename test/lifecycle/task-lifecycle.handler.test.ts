@@ -5,9 +5,10 @@ import {
   StopReplicationTaskCommand,
   TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
-  apiCalls, clearCalls, describeReturns, dmsMock, fault, request, setUp, sleeps, task, tearDown, throttling,
+  apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, task, tearDown, throttling,
 } from './task-handler-support';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
@@ -363,6 +364,28 @@ describe('waitForCompletion', () => {
     const result = await lifecycle.onEvent(event);
     await expect(poll(event, result)).resolves.toEqual({ IsComplete: true, Data: { Status: 'running', StopReason: '' } });
     expect(apiCalls()).toEqual([BY_ARN, START('start-replication'), BY_ARN, TABLES]);
+  });
+
+  test('while it waits it publishes the task progress as CdkNeonMigration metrics', async () => {
+    describeReturns(task('ready'), task('running', { ReplicationTaskStats: { StartDate: AFTER, FullLoadProgressPercent: 40, TablesLoaded: 1, TablesLoading: 3, TablesQueued: 2, TablesErrored: 0 } }));
+    const event = lifecycleRequest('Create', { WaitForCompletion: 'true' });
+    const result = await lifecycle.onEvent(event);
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    const puts = cloudWatchMock.commandCalls(PutMetricDataCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].args[0].input.Namespace).toBe('CdkNeonMigration');
+    const byName = Object.fromEntries((puts[0].args[0].input.MetricData ?? []).map((d) => [d.MetricName, d.Value]));
+    expect(byName).toEqual({ TablesLoaded: 1, TablesLoading: 3, TablesQueued: 2, TablesErrored: 0, FullLoadProgressPercent: 40 });
+    expect(puts[0].args[0].input.MetricData?.[0].Dimensions).toEqual([{ Name: 'TaskIdentifier', Value: TASK_ID }]);
+  });
+
+  test('a failed progress publish does not fail the deployment', async () => {
+    cloudWatchMock.on(PutMetricDataCommand).rejects(fault('AccessDenied', 'not allowed'));
+    describeReturns(task('ready'), task('running', { ReplicationTaskStats: { StartDate: AFTER, FullLoadProgressPercent: 40, TablesLoading: 3 } }));
+    const event = lifecycleRequest('Create', { WaitForCompletion: 'true' });
+    const result = await lifecycle.onEvent(event);
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    expect(console.log).toHaveBeenCalledWith('Progress metrics not published: not allowed');
   });
 
   test('a cdc-only task completes as soon as it runs', async () => {
