@@ -1,0 +1,111 @@
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { NeonMigrationExampleStack, PLACEHOLDER_NEON_SECRET, exampleSettingsFromContext } from '../../lib/example/example-stack';
+import { SAMPLE_TABLES, sampleSchemaSql } from '../../lib/example/sample-schema';
+import { expectSecretAbsent, testApp } from '../helpers/leak';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+function synthExample(context: Record<string, string> = {}): { app: App; stack: NeonMigrationExampleStack; template: Template } {
+  const app = new App({ context });
+  const stack = new NeonMigrationExampleStack(app, 'Example');
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+describe('the bundled example', () => {
+  test('synthesizes without an AWS account, from placeholders', () => {
+    const { stack, template } = synthExample();
+    expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });
+    // the Neon connection string is read from the placeholder secret at deploy time
+    template.hasResourceProperties('Custom::NeonDmsCredentials', Match.objectLike({
+      SourceSecretArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp(`secret:${PLACEHOLDER_NEON_SECRET}`)])]) }),
+    }));
+  });
+
+  test('the guide\'s scenario: RDS PostgreSQL 15 with TLS and logical replication, full load of dms_sample.%', () => {
+    const { template } = synthExample();
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres15',
+      Parameters: { 'rds.force_ssl': '1', 'rds.logical_replication': '1' },
+    });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { PubliclyAccessible: false, StorageEncrypted: true });
+    const task = Object.values(template.findResources('AWS::DMS::ReplicationTask'))[0];
+    expect(task.Properties.MigrationType).toBe('full-load');
+    const mappings = JSON.parse(task.Properties.TableMappings);
+    expect(mappings.rules).toEqual([expect.objectContaining({
+      'rule-type': 'selection',
+      'rule-action': 'include',
+      'object-locator': { 'schema-name': 'dms_sample', 'table-name': '%' },
+    })]);
+    const settings = JSON.parse(task.Properties.ReplicationTaskSettings);
+    expect(settings.ValidationSettings.EnableValidation).toBe(true);
+    expect(settings.Logging.EnableLogging).toBe(true);
+    expect(settings.Logging.LogComponents).toContainEqual({ Id: 'TARGET_LOAD', Severity: 'LOGGER_SEVERITY_DEBUG' });
+    template.hasResourceProperties('AWS::DMS::ReplicationInstance', { PubliclyAccessible: false });
+    template.hasResourceProperties('Custom::DmsTaskLifecycle', { StartOnDeploy: 'true' });
+  });
+
+  test('the task starts only after the sample data is loaded', () => {
+    const { template } = synthExample();
+    const lifecycle = Object.values(template.findResources('Custom::DmsTaskLifecycle'))[0];
+    const loaderId = Object.keys(template.findResources('Custom::SampleData'))[0];
+    expect(lifecycle.DependsOn).toContain(loaderId);
+  });
+
+  test('outputs the Neon IP to allow, the task ARN, its log group and a console link', () => {
+    const { template } = synthExample();
+    const outputs = Object.keys(template.toJSON().Outputs);
+    expect(outputs).toEqual(expect.arrayContaining(['TaskArn', 'TaskLogGroup', 'TaskConsoleUrl']));
+    expect(outputs.some((o) => /NeonAllowIp1/.test(o))).toBe(true);
+  });
+
+  test('context parameters change the instance class and the data size', () => {
+    const { template } = synthExample({ replicationInstanceClass: 'dms.r6i.large', tickets: '5000', neonSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:neon/url' });
+    template.hasResourceProperties('AWS::DMS::ReplicationInstance', { ReplicationInstanceClass: 'dms.r6i.large' });
+    template.hasResourceProperties('Custom::SampleData', { Tickets: '5000' });
+  });
+
+  test('bad context values fail with the name of the setting', () => {
+    const app = new App({ context: { tickets: 'many' } });
+    expect(() => exampleSettingsFromContext(app)).toThrow('context tickets must be a positive whole number, got "many"');
+  });
+
+  test('is schema-valid and cdk-nag clean', () => {
+    const { stack } = synthExample();
+    expectValidCloudFormation(stack);
+    expectNagClean(stack);
+  });
+
+  test('carries no credential from the environment into the cloud assembly', () => {
+    const canary = 'Pw-example-canary-5c1e0d';
+    const saved = process.env.PGPASSWORD;
+    process.env.PGPASSWORD = canary;
+    try {
+      const app = testApp();
+      new NeonMigrationExampleStack(app, 'Example');
+      expectSecretAbsent(app, canary);
+    } finally {
+      if (saved === undefined) {
+        delete process.env.PGPASSWORD;
+      } else {
+        process.env.PGPASSWORD = saved;
+      }
+    }
+  });
+});
+
+describe('sample schema', () => {
+  test('creates every table it lists, in dependency order', () => {
+    const sql = sampleSchemaSql().join('\n');
+    for (const table of SAMPLE_TABLES) {
+      expect(sql).toContain(`CREATE TABLE dms_sample.${table} (`);
+    }
+    expect(sql.indexOf('CREATE TABLE dms_sample.person')).toBeLessThan(sql.indexOf('REFERENCES dms_sample.person'));
+  });
+
+  test('rejects a schema name that is not a plain identifier', () => {
+    expect(() => sampleSchemaSql({ schemaName: 'x; drop', people: 1, events: 1, tickets: 1 }))
+      .toThrow('schemaName must be a lowercase PostgreSQL identifier (letters, digits, _), got "x; drop"');
+    expect(() => sampleSchemaSql({ schemaName: 's', people: 0, events: 1, tickets: 1 })).toThrow('people must be a whole number from 1 to 100000000, got 0');
+  });
+});
