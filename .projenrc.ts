@@ -3,7 +3,7 @@ import { awscdk, javascript, JsonFile } from 'projen';
 /** The aws-cdk-lib release this library is developed and snapshot-tested against. */
 const CDK_DEV_VERSION = '2.257.0';
 /** The oldest aws-cdk-lib the constructs compile and synthesize against (see README "Compatibility"). */
-const CDK_MIN_VERSION = '2.177.0';
+const CDK_MIN_VERSION = '2.129.0';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-neon-migration',
@@ -164,6 +164,10 @@ project.addTask('bench', {
   description: 'Run the benchmarks and print (and write docs/benchmarks.md) a table',
   exec: 'ts-node --transpile-only bench/run.ts',
   receiveArgs: true,
+});
+project.addTask('compat:min-cdk', {
+  description: 'Type-check lib/ and synthesize the example against the lowest aws-cdk-lib the peer range allows',
+  exec: 'ts-node --transpile-only test/compat/check-min-cdk.ts',
 });
 project.addTask('synth:example', {
   description: 'Synthesize the bundled example app (what `npx cdk synth` runs)',
