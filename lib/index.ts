@@ -1,3 +1,4 @@
+export * from './core/interfaces';
 export * from './neon';
 export * from './network';
 export * from './sources';
