@@ -9,9 +9,21 @@ import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler
 
 /** Properties of a `Custom::DmsConnectionTest` resource. */
 export interface ConnectionTestProperties {
+  /** The endpoints tested. */
+  readonly EndpointArns?: string[];
+  /** The endpoint tested, in resources created before `EndpointArns`. */
+  readonly EndpointArn?: string;
+  readonly ReplicationInstanceArn: string;
+}
+
+/** One endpoint tested from one replication instance. */
+interface ConnectionPair {
   readonly EndpointArn: string;
   readonly ReplicationInstanceArn: string;
 }
+
+/** Longest physical id CloudFormation accepts. */
+const MAX_PHYSICAL_ID_LENGTH = 1024;
 
 /** A failure message pattern DMS reports, and what to do about it. */
 interface FailureHint {
@@ -52,49 +64,69 @@ function dms(): DatabaseMigrationServiceClient {
   return client;
 }
 
+/** The endpoints of a request: `EndpointArns`, or the single `EndpointArn` of older resources. */
+export function endpointArnsOf(props: ConnectionTestProperties): string[] {
+  const arns = props.EndpointArns ?? (props.EndpointArn !== undefined ? [props.EndpointArn] : []);
+  if (arns.length === 0) {
+    throw new Error('Custom::DmsConnectionTest needs EndpointArns (the endpoints to test).');
+  }
+  return arns;
+}
+
+function physicalIdOf(arns: string[], instanceArn: string): string {
+  const id = `${arns.join(',')}|${instanceArn}`;
+  return id.length <= MAX_PHYSICAL_ID_LENGTH ? id : `${arns[0]}+${arns.length - 1}|${instanceArn}`;
+}
+
 /**
- * Starts `TestConnection` unless a test of the same endpoint from the same instance is already
- * running; the result is awaited by `isComplete`.
+ * Starts `TestConnection` for every endpoint unless a test of the same endpoint from the same
+ * instance is already running; the results are awaited by `isComplete`.
  */
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   const props = event.ResourceProperties as unknown as ConnectionTestProperties;
-  const physicalId = `${props.EndpointArn}|${props.ReplicationInstanceArn}`;
+  const arns = endpointArnsOf(props);
+  const physicalId = physicalIdOf(arns, props.ReplicationInstanceArn);
   if (event.RequestType === 'Delete') {
     // A connection record goes away with its endpoint; there is nothing to undo.
     return { PhysicalResourceId: event.PhysicalResourceId ?? physicalId };
   }
 
-  const current = await describeConnection(props);
-  if (current?.Status === 'testing') {
-    console.log('A connection test is already running; waiting for it', JSON.stringify(props));
-    return { PhysicalResourceId: physicalId };
-  }
-  try {
-    await dms().send(new TestConnectionCommand({
-      EndpointArn: props.EndpointArn,
-      ReplicationInstanceArn: props.ReplicationInstanceArn,
-    }));
-    console.log('Connection test started', JSON.stringify(props));
-  } catch (e) {
-    // A test started since the check above (e.g. by a retried invocation) makes DMS refuse another.
-    if (isError(e, 'InvalidResourceStateFault') && (await describeConnection(props))?.Status === 'testing') {
-      console.log('A connection test is already running; waiting for it', JSON.stringify(props));
-    } else {
-      throw e;
+  const current = await describeConnections(arns, props.ReplicationInstanceArn);
+  for (const arn of arns) {
+    const pair: ConnectionPair = { EndpointArn: arn, ReplicationInstanceArn: props.ReplicationInstanceArn };
+    if (current.get(arn)?.Status === 'testing') {
+      console.log('A connection test is already running; waiting for it', JSON.stringify(pair));
+      continue;
+    }
+    try {
+      await dms().send(new TestConnectionCommand(pair));
+      console.log('Connection test started', JSON.stringify(pair));
+    } catch (e) {
+      // A test started since the check above (e.g. by a retried invocation) makes DMS refuse another.
+      if (isError(e, 'InvalidResourceStateFault') && (await describeConnections([arn], pair.ReplicationInstanceArn)).get(arn)?.Status === 'testing') {
+        console.log('A connection test is already running; waiting for it', JSON.stringify(pair));
+      } else {
+        throw e;
+      }
     }
   }
   return { PhysicalResourceId: physicalId };
 }
 
-/** Completes when the test succeeded; fails the deployment with DMS's message and a hint when it failed. */
+/**
+ * Completes when every test succeeded; fails the deployment with DMS's message and a hint for
+ * each failed one.
+ */
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
   if (event.RequestType === 'Delete') {
     return { IsComplete: true };
   }
   const props = event.ResourceProperties as unknown as ConnectionTestProperties;
-  let connection: Connection | undefined;
+  const arns = endpointArnsOf(props);
+  const instanceArn = props.ReplicationInstanceArn;
+  let connections: Map<string, Connection>;
   try {
-    connection = await describeConnection(props);
+    connections = await describeConnections(arns, instanceArn);
   } catch (e) {
     if (isError(e, 'ThrottlingException') || isError(e, 'Throttling') || isError(e, 'TooManyRequestsException')) {
       console.log('DescribeConnections throttled; polling again');
@@ -103,37 +135,56 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
     throw e;
   }
 
-  const status = connection?.Status;
-  console.log('Connection status', JSON.stringify({ ...props, Status: status ?? 'not found' }));
-  switch (status) {
-    case 'successful':
-      return { IsComplete: true, Data: { Status: status } };
-    case 'failed':
-      throw new Error(failureMessage(props, connection?.LastFailureMessage));
-    case 'deleting':
-      throw new Error(`The connection from ${props.ReplicationInstanceArn} to ${props.EndpointArn} is being deleted: the endpoint or the replication instance is going away.`);
-    default:
-      // 'testing', or not listed yet
-      return { IsComplete: false };
+  const failures: string[] = [];
+  let pending = false;
+  for (const arn of arns) {
+    const connection = connections.get(arn);
+    const status = connection?.Status;
+    const pair: ConnectionPair = { EndpointArn: arn, ReplicationInstanceArn: instanceArn };
+    console.log('Connection status', JSON.stringify({ ...pair, Status: status ?? 'not found' }));
+    switch (status) {
+      case 'successful':
+        break;
+      case 'failed':
+        failures.push(failureMessage(pair, connection?.LastFailureMessage));
+        break;
+      case 'deleting':
+        failures.push(`The connection from ${instanceArn} to ${arn} is being deleted: the endpoint or the replication instance is going away.`);
+        break;
+      default:
+        // 'testing', or not listed yet
+        pending = true;
+    }
   }
+  if (failures.length > 0) {
+    throw new Error(failures.join(' '));
+  }
+  return pending ? { IsComplete: false } : { IsComplete: true, Data: { Status: 'successful' } };
 }
 
 /** DMS's failure message followed by the hint for its known cause. */
-export function failureMessage(props: ConnectionTestProperties, lastFailureMessage: string | undefined): string {
+export function failureMessage(pair: ConnectionPair, lastFailureMessage: string | undefined): string {
   const message = lastFailureMessage?.trim().replace(/\.+$/, '') || 'DMS reported no failure message';
   const known = FAILURE_HINTS.find(h => h.pattern.test(message));
   const hint = known ? ` Hint: ${known.hint}` : '';
-  return `Connection test from ${props.ReplicationInstanceArn} to ${props.EndpointArn} failed: ${message}.${hint}`;
+  return `Connection test from ${pair.ReplicationInstanceArn} to ${pair.EndpointArn} failed: ${message}.${hint}`;
 }
 
-async function describeConnection(props: ConnectionTestProperties): Promise<Connection | undefined> {
+/** The connection records of `arns` from the instance, by endpoint ARN. */
+async function describeConnections(arns: string[], instanceArn: string): Promise<Map<string, Connection>> {
   const result = await dms().send(new DescribeConnectionsCommand({
     Filters: [
-      { Name: 'endpoint-arn', Values: [props.EndpointArn] },
-      { Name: 'replication-instance-arn', Values: [props.ReplicationInstanceArn] },
+      { Name: 'endpoint-arn', Values: arns },
+      { Name: 'replication-instance-arn', Values: [instanceArn] },
     ],
   }));
-  return result.Connections?.[0];
+  const byArn = new Map<string, Connection>();
+  for (const connection of result.Connections ?? []) {
+    if (connection.EndpointArn !== undefined) {
+      byArn.set(connection.EndpointArn, connection);
+    }
+  }
+  return byArn;
 }
 
 function isError(e: unknown, name: string): boolean {

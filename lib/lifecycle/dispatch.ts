@@ -1,6 +1,7 @@
 import * as connectionTest from './connection-test.handler';
 import type { IsCompleteResult, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
 import { ResourceTypes } from './kinds';
+import * as serverlessLifecycle from './serverless-lifecycle.handler';
 import * as taskLifecycle from './task-lifecycle.handler';
 import * as taskStopper from './task-stopper.handler';
 import * as neonCredentials from '../neon/credentials.handler';
@@ -11,6 +12,7 @@ const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.CONNECTION_TEST]: connectionTest,
   [ResourceTypes.TASK_LIFECYCLE]: taskLifecycle,
   [ResourceTypes.TASK_STOPPER]: taskStopper,
+  [ResourceTypes.SERVERLESS_LIFECYCLE]: serverlessLifecycle,
   [ResourceTypes.NEON_CREDENTIALS]: neonCredentials,
   [ResourceTypes.NEON_IP_ALLOW]: neonIpAllow,
   [ResourceTypes.DMS_ACCOUNT_ROLES]: accountRoles,

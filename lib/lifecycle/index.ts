@@ -1,2 +1,3 @@
 export * from './connection-test';
 export * from './task-lifecycle';
+export * from './serverless-lifecycle';

@@ -9,10 +9,12 @@ export const ResourceTypes = {
   NEON_IP_ALLOW: 'Custom::NeonIpAllow',
   /** Ensures the account-level roles `dms-vpc-role` and `dms-cloudwatch-logs-role`. */
   DMS_ACCOUNT_ROLES: 'Custom::DmsAccountRoles',
-  /** Runs `TestConnection` for one endpoint from one replication instance. */
+  /** Runs `TestConnection` for one or more endpoints from one replication instance. */
   CONNECTION_TEST: 'Custom::DmsConnectionTest',
   /** Stops a running task before CloudFormation modifies or deletes it. */
   TASK_STOPPER: 'Custom::DmsTaskStopper',
   /** Starts (and optionally waits for) a replication task after it exists. */
   TASK_LIFECYCLE: 'Custom::DmsTaskLifecycle',
+  /** Starts a DMS Serverless replication, and stops it before CloudFormation modifies or deletes its configuration. */
+  SERVERLESS_LIFECYCLE: 'Custom::DmsServerlessLifecycle',
 } as const;

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, ITaggable, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,7 +6,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
 import { IsCompleteFunction } from './is-complete-function';
 import { OnEventFunction } from './on-event-function';
-import { acknowledgeRules } from '../core/nag';
+import { acknowledgeRules, RuleAcknowledgement } from '../core/nag';
 import { PROGRESS_METRICS_NAMESPACE } from '../monitoring/progress-metrics';
 
 /**
@@ -23,6 +23,13 @@ export class MigrationProvider extends Construct {
   /** Construct id under the stack; part of the public contract (changing it replaces the provider). */
   public static readonly ID = 'NeonDmsMigrationProvider';
 
+  /**
+   * Tag key of the DMS resources the handlers act on (tasks, endpoints); its value is the id of
+   * the stack (`AWS::StackId`). Statements scoped by it cover every such resource of the stack at
+   * once, so the handler role needs no policy per migration.
+   */
+  public static readonly TAG_KEY = 'cdk-neon-migration:lifecycle';
+
   /** The provider of `scope`'s stack, created on first use. */
   public static of(scope: IConstruct): MigrationProvider {
     const stack = Stack.of(scope);
@@ -37,6 +44,10 @@ export class MigrationProvider extends Construct {
   public readonly isCompleteFunction: lambda.IFunction;
   /** Log group of the handler functions: every step and deploy-time progress is logged here. */
   public readonly logGroup: logs.ILogGroup;
+  /** The tag value marking this stack's resources: the stack id. */
+  public readonly tagValue: string = Aws.STACK_ID;
+
+  private readonly granted = new Set<string>();
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -103,7 +114,7 @@ export class MigrationProvider extends Construct {
       ...functionVersionFindings,
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudwatch:PutMetricData has no resource-level permissions; it is limited to the CdkNeonMigration namespace by condition.',
+        reason: 'The actions on * support no resource-level permissions: cloudwatch:PutMetricData (limited to the CdkNeonMigration namespace by condition) and the read-only DMS calls dms:DescribeConnections and dms:DescribeReplicationTasks.',
       },
       { id: 'AwsSolutions-SF1', reason: 'The Provider framework waiter state machine only polls isComplete; its failures surface as CloudFormation events.' },
       { id: 'AwsSolutions-SF2', reason: 'X-Ray tracing adds cost and no insight to the Provider framework waiter.' },
@@ -113,5 +124,32 @@ export class MigrationProvider extends Construct {
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'Permissions are scoped to this stack\'s resources, which only exist in this stack: an inline policy keeps them together.' },
       { id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', reason: 'The handler logs hold resource ids and statuses, never secret values; the AWS-managed encryption of CloudWatch Logs applies.' },
     ]);
+  }
+
+  /**
+   * Tag `resource` as one of this stack's resources the handlers act on (`TAG_KEY` = the stack id).
+   * Write-through to the resource's tag manager: no aspect runs at synth.
+   */
+  public tag(resource: ITaggable): void {
+    resource.tags.setTag(MigrationProvider.TAG_KEY, this.tagValue);
+  }
+
+  /**
+   * Add `statements` to the handler role's default policy, once per stack for `key`; later calls
+   * with the same key add nothing. For statements that name no resource of the constructs using
+   * the provider (only pseudo parameters, literal ARNs, wildcards scoped by `TAG_KEY`): the handler
+   * functions depend on that policy, so a reference to such a resource could close a cycle.
+   */
+  public grantOnce(key: string, statements: () => iam.PolicyStatement[], acknowledgements: RuleAcknowledgement[] = []): void {
+    if (this.granted.has(key)) {
+      return;
+    }
+    this.granted.add(key);
+    for (const statement of statements()) {
+      this.role.addToPrincipalPolicy(statement);
+    }
+    if (acknowledgements.length > 0) {
+      acknowledgeRules(this.role, acknowledgements);
+    }
   }
 }

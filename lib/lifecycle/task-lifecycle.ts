@@ -5,7 +5,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
-import { acknowledgeRules } from '../core/nag';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -100,11 +99,10 @@ export interface ReplicationTaskLifecycleProps {
  *    is deleted before the task: it stops the task and waits, then CloudFormation deletes the task.
  *
  * The stopper runs before the task exists in the template's dependency graph, so it cannot name
- * the task ARN: its `StopReplicationTask` permission covers the account's tasks that carry a tag
- * this construct adds (`cdk-neon-migration:lifecycle` = this construct's address, which stays the
- * same when the task is renamed or replaced). The lifecycle's permissions name the task ARN. Both
- * are policies of their own on the shared provider role, never its default policy: the provider
- * functions depend on that one, and the task depends on them through the stopper.
+ * the task ARN. The construct tags the task with `cdk-neon-migration:lifecycle` = the stack id
+ * (`AWS::StackId`), and the shared provider role may start, stop and read the statistics of the
+ * tasks carrying that tag: one statement for all tasks of the stack, in the role's default policy,
+ * so adding a migration adds no IAM resource.
  *
  * If a deployment fails after the stopper stopped the task, the rollback leaves it stopped.
  *
@@ -116,8 +114,11 @@ export interface ReplicationTaskLifecycleProps {
  * });
  */
 export class ReplicationTaskLifecycle extends Construct {
-  /** Tag key the construct adds to the task; the stopper's permission is conditioned on it. */
-  public static readonly TAG_KEY = 'cdk-neon-migration:lifecycle';
+  /**
+   * Tag key the construct adds to the task, with the stack id as value; the handlers' permissions
+   * on tasks are conditioned on it.
+   */
+  public static readonly TAG_KEY = MigrationProvider.TAG_KEY;
 
   /** The task's identifier, in lower case as DMS stores it. */
   public readonly replicationTaskIdentifier: string;
@@ -148,44 +149,13 @@ export class ReplicationTaskLifecycle extends Construct {
 
     this.replicationTaskIdentifier = identifier.toLowerCase();
     this.replicationTaskArn = task.ref;
-    const tagValue = this.node.addr;
-    task.tags.setTag(ReplicationTaskLifecycle.TAG_KEY, tagValue);
 
     const provider = MigrationProvider.of(this);
-    const stack = Stack.of(this);
+    provider.tag(task);
+    grantTaskControl(provider);
     const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
 
-    // Stopper: runs before the task in the graph, so its permission cannot reference the task:
-    // it covers the tasks carrying this construct's tag.
-    const stopperPermissions = new iam.Policy(this, 'StopperPermissions', {
-      roles: [provider.role],
-      statements: [
-        new iam.PolicyStatement({
-          actions: ['dms:StopReplicationTask'],
-          resources: [stack.formatArn({ service: 'dms', resource: 'task', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-          conditions: { StringEquals: { [`dms:task-tag/${ReplicationTaskLifecycle.TAG_KEY}`]: tagValue } },
-        }),
-        new iam.PolicyStatement({
-          // DescribeReplicationTasks supports no resource-level permissions
-          actions: ['dms:DescribeReplicationTasks'],
-          resources: ['*'],
-        }),
-      ],
-    });
-    acknowledgeRules(stopperPermissions, [
-      {
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:task:*]',
-        reason: 'The stopper runs before the task in the deployment order and cannot reference its ARN; StopReplicationTask is limited by a condition to the tasks carrying this construct\'s tag.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'dms:DescribeReplicationTasks supports no resource-level permissions; it only reads task status.',
-      },
-      {
-        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-        reason: 'The policy grants the shared handler role what this construct\'s stopper needs, and is deleted with it.',
-      },
-    ]);
+    // The stopper runs before the task in the graph; it finds the task by identifier.
     this.stopper = new CustomResource(this, 'Stopper', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.TASK_STOPPER,
@@ -194,22 +164,7 @@ export class ReplicationTaskLifecycle extends Construct {
         PropertiesHash: propertiesHash,
       },
     });
-    this.stopper.node.addDependency(stopperPermissions);
     task.node.addDependency(this.stopper);
-
-    // Lifecycle: after the task; its permissions name the task ARN, in a policy of their own (in the
-    // shared role's default policy they would form a cycle: task → stopper → provider functions → role policy → task).
-    const permissions = new iam.Policy(this, 'TaskPermissions', {
-      roles: [provider.role],
-      statements: [new iam.PolicyStatement({
-        actions: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
-        resources: [task.ref],
-      })],
-    });
-    acknowledgeRules(permissions, [{
-      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-      reason: 'The policy grants the shared handler role access to this one task, and references the task, which depends on that role through the stopper.',
-    }]);
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -225,7 +180,7 @@ export class ReplicationTaskLifecycle extends Construct {
         OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
       },
     });
-    this.resource.node.addDependency(task, permissions, stopperPermissions);
+    this.resource.node.addDependency(task);
     this.addStartDependency(...(props.startAfter ?? []));
   }
 
@@ -238,6 +193,32 @@ export class ReplicationTaskLifecycle extends Construct {
   public get status(): string {
     return this.resource.getAttString('Status');
   }
+}
+
+/**
+ * What both custom resources need, for every task of the stack at once: the tasks carry the
+ * provider's tag with the stack id as value. Added once per stack to the handler role's default
+ * policy, which the handler functions (and so both custom resources) come after. Naming a task ARN
+ * there instead would close a cycle: task → stopper → handler functions → role policy → task.
+ */
+function grantTaskControl(provider: MigrationProvider): void {
+  const stack = Stack.of(provider);
+  const tasks = stack.formatArn({ service: 'dms', resource: 'task', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  provider.grantOnce('dms:task-control', () => [
+    new iam.PolicyStatement({
+      actions: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
+      resources: [tasks],
+      conditions: { StringEquals: { [`dms:task-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
+    }),
+    new iam.PolicyStatement({
+      // DescribeReplicationTasks supports no resource-level permissions; it only reads task status
+      actions: ['dms:DescribeReplicationTasks'],
+      resources: ['*'],
+    }),
+  ], [{
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:task:*]',
+    reason: 'Starting, stopping and reading the statistics of replication tasks is limited by condition to the tasks tagged with this stack\'s id; the stopper runs before the task exists and cannot name its ARN.',
+  }]);
 }
 
 /**

@@ -17,6 +17,7 @@ import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { MigrationProvider } from '../lifecycle/provider';
+import { createEndpointAccessRole } from '../sources/access-role';
 
 /** How DMS verifies Neon's TLS certificate. */
 export enum NeonSslMode {
@@ -259,11 +260,10 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
     this.databaseName = connection.databaseName;
     this.neonEndpointId = connection.endpointId;
 
-    const accessRole = new iam.Role(this, 'AccessRole', {
-      assumedBy: new iam.ServicePrincipal(`dms.${Stack.of(this).region}.amazonaws.com`),
-      description: 'Lets DMS read the Neon target credentials',
-    });
-    this.credentialsSecret.grantRead(accessRole);
+    // Its permissions are inline (one IAM resource per endpoint) unless a customer managed key is involved.
+    const { role: accessRole, grantee } = createEndpointAccessRole(this, 'AccessRole',
+      `dms.${Stack.of(this).region}.amazonaws.com`, 'Lets DMS read the Neon target credentials', props.credentialsEncryptionKey !== undefined);
+    this.credentialsSecret.grantRead(grantee);
     this.accessRole = accessRole;
 
     let certificateArn: string | undefined;

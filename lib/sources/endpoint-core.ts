@@ -3,6 +3,7 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { createEndpointAccessRole } from './access-role';
 import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
 import { EndpointType } from '../core/interfaces';
@@ -61,14 +62,13 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
     ? validateDmsIdentifier(owner, 'endpointIdentifier', props.endpointIdentifier, MAX_IDENTIFIER_LENGTH)
     : generateDmsIdentifier(scope, 63);
 
-  // DMS assumes the role through its regional service principal.
-  const accessRole = new iam.Role(scope, 'SecretAccessRole', {
-    assumedBy: new iam.ServicePrincipal(`dms.${Aws.REGION}.amazonaws.com`),
-    description: `Lets DMS read the credentials of the source endpoint ${endpointIdentifier}`,
-  });
-  props.secret.grantRead(accessRole);
+  // DMS assumes the role through its regional service principal; its permissions are inline.
+  const { role: accessRole, grantee } = createEndpointAccessRole(scope, 'SecretAccessRole', `dms.${Aws.REGION}.amazonaws.com`,
+    `Lets DMS read the credentials of the source endpoint ${endpointIdentifier}`,
+    props.secretEncryptionKey !== undefined || props.secret.encryptionKey !== undefined);
+  props.secret.grantRead(grantee);
   if (props.secretEncryptionKey) {
-    props.secretEncryptionKey.grantDecrypt(accessRole);
+    props.secretEncryptionKey.grantDecrypt(grantee);
   }
   acknowledgeRules(accessRole, [
     { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy only grants read access to this endpoint\'s credentials secret and belongs to this role alone.' },

@@ -3,12 +3,14 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
-import { TableMappings } from './table-mappings';
+import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TaskSettings } from './task-settings';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
+import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
+import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
 
 /** Longest replication task identifier DMS accepts. */
@@ -25,17 +27,30 @@ export interface DmsMigrationTaskProps {
   readonly target: IDmsEndpoint;
 
   /**
-   * The replication instance that runs the task.
+   * The replication instance that runs the task. Not together with `compute`.
    *
    * @default - a new `ReplicationInstance` (dms.t3.medium) is created in `network`
    */
   readonly replicationInstance?: IReplicationInstance;
 
   /**
-   * Where to create the replication instance when `replicationInstance` is not given; its
-   * `egressReady` is also what the connection tests and the task start wait for.
+   * Where the task runs: `ReplicationCompute.instance(instance)` (the same as `replicationInstance`)
+   * or `ReplicationCompute.serverless({ maxCapacityUnits, ... })` for DMS Serverless, which scales
+   * between the capacity limits instead of running on one instance. On DMS Serverless the task is an
+   * `AWS::DMS::ReplicationConfig` (`replicationConfig`), placed in `network` unless the serverless
+   * options name a network or VPC. Not together with `replicationInstance`.
    *
-   * @default - the replication instance's own `egressReady`; required when `replicationInstance` is not given
+   * @default - `replicationInstance`, or a new replication instance in `network`
+   */
+  readonly compute?: ReplicationCompute;
+
+  /**
+   * Where to create the replication instance when `replicationInstance` is not given (or the
+   * DMS Serverless replication, with `compute`); its `egressReady` is also what the connection
+   * tests and the task start wait for.
+   *
+   * @default - the replication instance's own `egressReady`; required when neither
+   * `replicationInstance` nor a placement in `compute` is given
    */
   readonly network?: IReplicationNetwork;
 
@@ -70,14 +85,16 @@ export interface DmsMigrationTaskProps {
 
   /**
    * Where CDC starts: a PostgreSQL LSN or a checkpoint (`CdcStartPosition`). Only for CDC
-   * migration types; not together with `cdcStartTime`.
+   * migration types on a replication instance (DMS Serverless supports no custom CDC start
+   * point); not together with `cdcStartTime`.
    *
    * @default - CDC starts when the task starts
    */
   readonly cdcStartPosition?: string;
 
   /**
-   * When CDC starts (`CdcStartTime`). Only for CDC migration types; not together with `cdcStartPosition`.
+   * When CDC starts (`CdcStartTime`). Only for CDC migration types on a replication instance;
+   * not together with `cdcStartPosition`.
    *
    * @default - CDC starts when the task starts
    */
@@ -116,7 +133,9 @@ export interface DmsMigrationTaskProps {
 
   /**
    * What happens to a task that ran before, after a deployment changed its table mappings, settings
-   * or CDC positions (it is always stopped before CloudFormation modifies it).
+   * or CDC positions (it is always stopped before CloudFormation modifies it). DMS Serverless
+   * cannot resume a full load: a `FULL_LOAD` serverless task stays stopped after a change unless
+   * this is `RELOAD`.
    *
    * @default TaskUpdateBehavior.RESUME
    */
@@ -124,16 +143,18 @@ export interface DmsMigrationTaskProps {
 
   /**
    * Test the connections from the replication instance to the source and the target at deploy
-   * time, before the task starts.
+   * time, before the task starts. Not available on DMS Serverless (`TestConnection` needs a
+   * replication instance): a serverless replication tests both connections itself when it
+   * starts, and the deployment fails with DMS's message when a test fails.
    *
-   * @default true
+   * @default true (ignored on DMS Serverless)
    */
   readonly testConnections?: boolean;
 
   /**
-   * The replication task identifier: 1–255 letters, digits and hyphens, beginning with a letter,
-   * no trailing or double hyphen; a literal string (the task is found by it before updates).
-   * Stored in lowercase.
+   * The replication task identifier (on DMS Serverless: the replication configuration
+   * identifier): 1–255 letters, digits and hyphens, beginning with a letter, no trailing or double
+   * hyphen; a literal string (the task is found by it before updates). Stored in lowercase.
    *
    * @default - derived from the construct path, stable across deployments
    */
@@ -145,6 +166,10 @@ export interface DmsMigrationTaskProps {
  * both endpoints from the replication instance, and its lifecycle: started on deploy (after the
  * network egress and the connection tests), stopped before CloudFormation modifies or deletes it.
  *
+ * With `compute: ReplicationCompute.serverless(...)` the task runs on DMS Serverless instead: an
+ * `AWS::DMS::ReplicationConfig` with the same table mappings and settings, started and stopped by a
+ * `ServerlessReplicationLifecycle`, without deploy-time connection tests.
+ *
  * @example
  * new DmsMigrationTask(this, 'Migration', {
  *   source,
@@ -155,33 +180,40 @@ export interface DmsMigrationTaskProps {
  * });
  */
 export class DmsMigrationTask extends Construct {
-  /** The `AWS::DMS::ReplicationTask`. */
-  public readonly replicationTask: dms.CfnReplicationTask;
-  /** ARN of the task. */
-  public readonly taskArn: string;
-  /** The task identifier (its name). */
+  /** The `AWS::DMS::ReplicationTask`; undefined on DMS Serverless. */
+  public readonly replicationTask?: dms.CfnReplicationTask;
+  /** The DMS Serverless replication (`AWS::DMS::ReplicationConfig`); undefined on a replication instance. */
+  public readonly replicationConfig?: ServerlessReplication;
+  /** ARN of the replication configuration; undefined on a replication instance. */
+  public readonly replicationConfigArn?: string;
+  /** ARN of the task, or of the replication configuration on DMS Serverless. */
+  public readonly arn: string;
+  /** The task identifier (its name; on DMS Serverless the replication configuration identifier). */
   public readonly taskIdentifier: string;
   /**
-   * The task's resource id, the last part of its ARN: the `ReplicationTaskIdentifier` dimension of
-   * the AWS/DMS metrics.
+   * The resource id, the last part of `arn`: for a task the `ReplicationTaskIdentifier` dimension
+   * of the AWS/DMS metrics.
    */
   public readonly taskResourceId: string;
-  /** The replication instance running the task (given or created). */
-  public readonly replicationInstance: IReplicationInstance;
+  /** The replication instance running the task (given or created); undefined on DMS Serverless. */
+  public readonly replicationInstance?: IReplicationInstance;
+  /** Whether the task runs on a replication instance or on DMS Serverless. */
+  public readonly computeKind: ReplicationComputeKind;
   /** The migration type. */
   public readonly migrationType: MigrationType;
   /** The table mappings. */
   public readonly tableMappings: TableMappings;
   /** The task settings. */
   public readonly settings: TaskSettings;
-  /** Connection test of the source, when `testConnections` is on. */
-  public readonly sourceConnectionTest?: DmsConnectionTest;
-  /** Connection test of the target, when `testConnections` is on. */
-  public readonly targetConnectionTest?: DmsConnectionTest;
+  /** Connection test of the source and the target (one custom resource), when `testConnections` is on. */
+  public readonly connectionTest?: DmsConnectionTest;
   /** What the task start waits for: the network's egress and the connection tests. */
   public readonly startDependencies: IDependable[];
-  /** Starts the task on deploy and stops it before updates and deletion. */
-  public readonly lifecycle: ReplicationTaskLifecycle;
+  /**
+   * Starts the task on deploy and stops it before updates and deletion: a
+   * `ReplicationTaskLifecycle`, or a `ServerlessReplicationLifecycle` on DMS Serverless.
+   */
+  public readonly lifecycle: IMigrationLifecycle;
 
   constructor(scope: Construct, id: string, props: DmsMigrationTaskProps) {
     super(scope, id);
@@ -192,14 +224,11 @@ export class DmsMigrationTask extends Construct {
     this.tableMappings = resolveMappings(props);
     const cdc = validateCdc(this.migrationType, props);
 
-    if (props.replicationInstance) {
-      this.replicationInstance = props.replicationInstance;
-    } else if (props.network) {
-      this.replicationInstance = new ReplicationInstance(this, 'ReplicationInstance', { network: props.network });
-    } else {
-      throw new Error('DmsMigrationTask: set replicationInstance, or network to create a replication instance in it.');
+    if (props.compute && props.replicationInstance) {
+      throw new Error('DmsMigrationTask: compute and replicationInstance are alternatives: pass the instance as '
+        + 'compute: ReplicationCompute.instance(instance), or set replicationInstance alone.');
     }
-    const egressReady = props.network?.egressReady ?? this.replicationInstance.egressReady;
+    this.computeKind = props.compute?.kind ?? ReplicationComputeKind.INSTANCE;
 
     this.taskIdentifier = props.taskIdentifier !== undefined
       ? validateTaskIdentifier(props.taskIdentifier)
@@ -208,39 +237,64 @@ export class DmsMigrationTask extends Construct {
     const mappings = this.tableMappings;
     this.node.addValidation({ validate: () => mappings.validate() });
 
-    this.replicationTask = new dms.CfnReplicationTask(this, 'Resource', {
+    if (this.computeKind === ReplicationComputeKind.SERVERLESS) {
+      const replication = this.createServerless(props, cdc);
+      this.replicationConfig = replication;
+      this.replicationConfigArn = replication.replicationConfigArn;
+      this.arn = replication.replicationConfigArn;
+      this.taskResourceId = Fn.select(6, Fn.split(':', this.arn));
+      const egress = props.network?.egressReady ?? replication.egressReady;
+      this.startDependencies = egress ? [egress] : [];
+      this.lifecycle = new ServerlessReplicationLifecycle(this, 'Lifecycle', {
+        replicationConfig: replication.resource,
+        startOnDeploy: props.startOnDeploy ?? true,
+        waitForCompletion: props.waitForCompletion ?? false,
+        maxWait: props.maxWait,
+        onUpdate: props.onUpdate,
+        cdcStopPosition: props.cdcStopPosition,
+        startAfter: this.startDependencies,
+      });
+      this.addWarnings(props);
+      return;
+    }
+
+    const replicationInstance = props.compute?.replicationInstance ?? props.replicationInstance
+      ?? (props.network ? new ReplicationInstance(this, 'ReplicationInstance', { network: props.network }) : undefined);
+    if (!replicationInstance) {
+      throw new Error('DmsMigrationTask: set replicationInstance, or network to create a replication instance in it.');
+    }
+    this.replicationInstance = replicationInstance;
+    const egressReady = props.network?.egressReady ?? replicationInstance.egressReady;
+
+    const replicationTask = new dms.CfnReplicationTask(this, 'Resource', {
       replicationTaskIdentifier: this.taskIdentifier,
       migrationType: this.migrationType,
-      replicationInstanceArn: this.replicationInstance.replicationInstanceArn,
+      replicationInstanceArn: replicationInstance.replicationInstanceArn,
       sourceEndpointArn: props.source.endpointArn,
       targetEndpointArn: props.target.endpointArn,
       tableMappings: Lazy.string({ produce: () => mappings.toJson() }),
       replicationTaskSettings: this.settings.toJson(),
       ...cdc,
     });
+    this.replicationTask = replicationTask;
     // Ref of AWS::DMS::ReplicationTask is its ARN.
-    this.taskArn = this.replicationTask.ref;
-    this.taskResourceId = Fn.select(6, Fn.split(':', this.taskArn));
-    Tags.of(this.replicationTask).add('cdk-neon-migration:source', props.source.endpointIdentifier);
-    Tags.of(this.replicationTask).add('cdk-neon-migration:target', props.target.endpointIdentifier);
+    this.arn = replicationTask.ref;
+    this.taskResourceId = Fn.select(6, Fn.split(':', this.arn));
+    Tags.of(replicationTask).add('cdk-neon-migration:source', props.source.endpointIdentifier);
+    Tags.of(replicationTask).add('cdk-neon-migration:target', props.target.endpointIdentifier);
 
     this.startDependencies = egressReady ? [egressReady] : [];
     if (props.testConnections ?? true) {
-      this.sourceConnectionTest = new DmsConnectionTest(this, 'SourceConnectionTest', {
-        endpoint: props.source,
-        replicationInstanceArn: this.replicationInstance.replicationInstanceArn,
+      this.connectionTest = new DmsConnectionTest(this, 'ConnectionTest', {
+        endpoints: [props.source, props.target],
+        replicationInstanceArn: replicationInstance.replicationInstanceArn,
         dependsOn: egressReady ? [egressReady] : [],
       });
-      this.targetConnectionTest = new DmsConnectionTest(this, 'TargetConnectionTest', {
-        endpoint: props.target,
-        replicationInstanceArn: this.replicationInstance.replicationInstanceArn,
-        dependsOn: egressReady ? [egressReady] : [],
-      });
-      this.startDependencies.push(this.sourceConnectionTest, this.targetConnectionTest);
+      this.startDependencies.push(this.connectionTest);
     }
 
     this.lifecycle = new ReplicationTaskLifecycle(this, 'Lifecycle', {
-      replicationTask: this.replicationTask,
+      replicationTask,
       startOnDeploy: props.startOnDeploy ?? true,
       waitForCompletion: props.waitForCompletion ?? false,
       maxWait: props.maxWait,
@@ -251,6 +305,18 @@ export class DmsMigrationTask extends Construct {
     this.addWarnings(props);
   }
 
+  /**
+   * ARN of the replication task. Only for a task on a replication instance: on DMS Serverless
+   * there is no task in the template (use `replicationConfigArn` or `arn`).
+   */
+  public get taskArn(): string {
+    if (!this.replicationTask) {
+      throw new Error(`DmsMigrationTask: taskArn is the ARN of a replication task, and ${this.node.path} runs on DMS Serverless: `
+        + 'use replicationConfigArn (or arn).');
+    }
+    return this.replicationTask.ref;
+  }
+
   /** The task's status after the deployment (`running`, or `stopped` for a finished full load). */
   public get status(): string {
     return this.lifecycle.status;
@@ -259,8 +325,13 @@ export class DmsMigrationTask extends Construct {
   /**
    * A metric of this task (namespace `AWS/DMS`, dimensions `ReplicationInstanceIdentifier` and
    * `ReplicationTaskIdentifier` = the task's resource id), averaged over 5 minutes unless `props` say otherwise.
+   * Only for a task on a replication instance.
    */
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.replicationInstance) {
+      throw new Error('DmsMigrationTask: metric() builds replication-task metrics (dimensions ReplicationInstanceIdentifier and '
+        + `ReplicationTaskIdentifier); ${this.node.path} runs on DMS Serverless, whose replications publish their AWS/DMS metrics per replication configuration.`);
+    }
     return new cloudwatch.Metric({
       namespace: 'AWS/DMS',
       metricName,
@@ -307,6 +378,48 @@ export class DmsMigrationTask extends Construct {
   /** Change rows waiting on the replication instance's disk to be committed (CDC). */
   public metricCdcChangesDiskTarget(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('CDCChangesDiskTarget', props);
+  }
+
+  /** The DMS Serverless replication with this task's endpoints, mappings and settings. */
+  private createServerless(props: DmsMigrationTaskProps, cdc: Partial<dms.CfnReplicationTaskProps>): ServerlessReplication {
+    const options = props.compute!.serverlessOptions!;
+    if (cdc.cdcStartPosition !== undefined || cdc.cdcStartTime !== undefined) {
+      throw new Error('DmsMigrationTask: DMS Serverless does not support custom CDC start points: remove cdcStartPosition and '
+        + 'cdcStartTime (CDC starts when the replication starts), or run the task on a replication instance.');
+    }
+    const placedByOptions = options.network !== undefined || options.vpc !== undefined;
+    if (!placedByOptions && !props.network) {
+      throw new Error('DmsMigrationTask: a DMS Serverless task needs a network: set network (or network or vpc in '
+        + 'ReplicationCompute.serverless({...})).');
+    }
+    if (options.network && props.network && options.network !== props.network) {
+      throw new Error('DmsMigrationTask: network and the network of ReplicationCompute.serverless({...}) differ: set one of them.');
+    }
+    if (props.testConnections === true) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:serverlessNoConnectionTest',
+        'testConnections is ignored on DMS Serverless: TestConnection needs a replication instance. The serverless replication '
+        + 'tests both connections itself when it starts, and the deployment fails with DMS\'s message when a test fails.');
+    }
+    const mappings = this.tableMappings;
+    this.node.addValidation({ validate: () => serverlessMappingProblems(mappings) });
+    Annotations.of(this).addWarningV2('cdk-neon-migration:serverlessSecretsManagerEndpoint',
+      'DMS Serverless reaches AWS Secrets Manager only through a VPC endpoint: endpoints whose credentials are in Secrets Manager '
+      + '(PostgreSqlSettings.SecretsManagerSecretId) need an interface VPC endpoint for Secrets Manager '
+      + '(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER) reachable from the replication subnets.');
+
+    const replication = new ServerlessReplication(this, 'Serverless', {
+      ...options,
+      network: placedByOptions ? options.network : props.network,
+      sourceEndpointArn: props.source.endpointArn,
+      targetEndpointArn: props.target.endpointArn,
+      replicationType: replicationTypeOf(this.migrationType),
+      tableMappings: Lazy.string({ produce: () => mappings.toJson() }),
+      replicationSettings: this.settings.toJson(),
+      replicationConfigIdentifier: this.taskIdentifier,
+    });
+    Tags.of(replication.resource).add('cdk-neon-migration:source', props.source.endpointIdentifier);
+    Tags.of(replication.resource).add('cdk-neon-migration:target', props.target.endpointIdentifier);
+    return replication;
   }
 
   private addWarnings(props: DmsMigrationTaskProps): void {
@@ -396,6 +509,24 @@ function validateCdc(migrationType: MigrationType, props: DmsMigrationTaskProps)
     cdcStartTime: time === undefined ? undefined : Math.floor(time.getTime() / 1000),
     cdcStopPosition: stop,
   };
+}
+
+/** `ReplicationType` of a serverless replication: the same values as `MigrationType`. */
+function replicationTypeOf(migrationType: MigrationType): ReplicationType {
+  switch (migrationType) {
+    case MigrationType.CDC: return ReplicationType.CDC;
+    case MigrationType.FULL_LOAD_AND_CDC: return ReplicationType.FULL_LOAD_AND_CDC;
+    default: return ReplicationType.FULL_LOAD;
+  }
+}
+
+/** DMS Serverless does not support views: selection rules must select tables only. */
+function serverlessMappingProblems(mappings: TableMappings): string[] {
+  return mappings.rules
+    .filter(rule => rule.ruleType === RuleType.SELECTION)
+    .filter(rule => rule.objectLocator.tableType === TableType.VIEW || rule.objectLocator.tableType === TableType.ALL)
+    .map(rule => `DmsMigrationTask: selection rule '${rule.ruleName}' selects views (table-type ${rule.objectLocator.tableType}), `
+      + 'which DMS Serverless does not support: select TableType.TABLE, or run the task on a replication instance.');
 }
 
 function validateTaskIdentifier(value: string): string {

@@ -13,20 +13,22 @@ const dms = mockClient(DatabaseMigrationServiceClient);
 const ENDPOINT = 'arn:aws:dms:us-east-2:123456789012:endpoint:NEONTARGET';
 const INSTANCE = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
 const PHYSICAL_ID = `${ENDPOINT}|${INSTANCE}`;
+const SOURCE = 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG';
+const OTHER = 'arn:aws:dms:us-east-2:123456789012:endpoint:OTHER';
 const FILTERS = [
   { Name: 'endpoint-arn', Values: [ENDPOINT] },
   { Name: 'replication-instance-arn', Values: [INSTANCE] },
 ];
 
-function request(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, string> = {}): ProviderRequest {
+function request(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, unknown> = {}): ProviderRequest {
   return {
     RequestType: requestType,
     ResourceType: 'Custom::DmsConnectionTest',
     LogicalResourceId: 'ConnectionTest',
     StackId: 'arn:aws:cloudformation:us-east-2:123456789012:stack/S/1',
     RequestId: 'r-1',
-    ResourceProperties: { ServiceToken: 'x', EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, ...props },
-    OldResourceProperties: requestType === 'Update' ? { ServiceToken: 'x', EndpointArn: ENDPOINT, ReplicationInstanceArn: 'arn:aws:dms:us-east-2:123456789012:rep:OLD' } : undefined,
+    ResourceProperties: { ServiceToken: 'x', EndpointArns: [ENDPOINT], ReplicationInstanceArn: INSTANCE, ...props },
+    OldResourceProperties: requestType === 'Update' ? { ServiceToken: 'x', EndpointArns: [ENDPOINT], ReplicationInstanceArn: 'arn:aws:dms:us-east-2:123456789012:rep:OLD' } : undefined,
     PhysicalResourceId: requestType === 'Create' ? undefined : PHYSICAL_ID,
   };
 }
@@ -94,6 +96,48 @@ describe('onEvent', () => {
 
   test('delete calls nothing', async () => {
     await expect(onEvent(request('Delete'))).resolves.toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.calls()).toHaveLength(0);
+  });
+
+  test('tests every endpoint, except one whose test is already running, after one DescribeConnections', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({
+      Connections: [
+        { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+        { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'testing' },
+      ],
+    });
+    dms.on(TestConnectionCommand).resolves({});
+
+    const result = await onEvent(request('Create', { EndpointArns: [SOURCE, ENDPOINT, OTHER] }));
+
+    expect(result).toEqual({ PhysicalResourceId: `${SOURCE},${ENDPOINT},${OTHER}|${INSTANCE}` });
+    expect(dms.commandCalls(DescribeConnectionsCommand).map(c => c.args[0].input)).toEqual([{
+      Filters: [
+        { Name: 'endpoint-arn', Values: [SOURCE, ENDPOINT, OTHER] },
+        { Name: 'replication-instance-arn', Values: [INSTANCE] },
+      ],
+    }]);
+    expect(dms.commandCalls(TestConnectionCommand).map(c => c.args[0].input)).toEqual([
+      { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE },
+      { EndpointArn: OTHER, ReplicationInstanceArn: INSTANCE },
+    ]);
+  });
+
+  test('accepts the single EndpointArn of resources created before EndpointArns', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({ Connections: [] });
+    dms.on(TestConnectionCommand).resolves({});
+
+    const result = await onEvent(request('Update', { EndpointArns: undefined, EndpointArn: ENDPOINT }));
+
+    expect(result).toEqual({ PhysicalResourceId: PHYSICAL_ID });
+    expect(dms.commandCalls(TestConnectionCommand).map(c => c.args[0].input)).toEqual([
+      { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE },
+    ]);
+  });
+
+  test('fails without any endpoint', async () => {
+    await expect(onEvent(request('Create', { EndpointArns: [] })))
+      .rejects.toThrow('Custom::DmsConnectionTest needs EndpointArns (the endpoints to test).');
     expect(dms.calls()).toHaveLength(0);
   });
 });
@@ -171,6 +215,45 @@ describe('isComplete', () => {
   test('an unknown failure is reported without a hint', async () => {
     connectionStatus('failed', 'Something new went wrong.');
     await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}Something new went wrong.`));
+  });
+
+  test('with several endpoints: complete only when every test succeeded', async () => {
+    const props = { EndpointArns: [SOURCE, ENDPOINT] };
+    dms.on(DescribeConnectionsCommand).resolves({
+      Connections: [
+        { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+        { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'testing' },
+      ],
+    });
+    await expect(isComplete(request('Create', props))).resolves.toEqual({ IsComplete: false });
+
+    dms.on(DescribeConnectionsCommand).resolves({
+      Connections: [
+        { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+        { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+      ],
+    });
+    await expect(isComplete(request('Create', props))).resolves.toEqual({ IsComplete: true, Data: { Status: 'successful' } });
+    expect(dms.commandCalls(DescribeConnectionsCommand)[1].args[0].input).toEqual({
+      Filters: [
+        { Name: 'endpoint-arn', Values: [SOURCE, ENDPOINT] },
+        { Name: 'replication-instance-arn', Values: [INSTANCE] },
+      ],
+    });
+  });
+
+  test('with several endpoints: every failure is reported, even while another test runs', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({
+      Connections: [
+        { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: 'Something new went wrong.' },
+        { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'testing' },
+        { EndpointArn: OTHER, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: 'Message: FATAL: password authentication failed for user "daniel"' },
+      ],
+    });
+    await expect(isComplete(request('Create', { EndpointArns: [SOURCE, ENDPOINT, OTHER] }))).rejects.toThrow(new Error(
+      `Connection test from ${INSTANCE} to ${SOURCE} failed: Something new went wrong. `
+      + `Connection test from ${INSTANCE} to ${OTHER} failed: Message: FATAL: password authentication failed for user "daniel". `
+      + 'Hint: Check the user name and password in the endpoint\'s credentials secret (for Neon: the password from the Neon console, written as endpoint=<endpoint_id>$<password>).'));
   });
 
   test('a failure without message says so', async () => {

@@ -139,16 +139,19 @@ describe('connection string + password', () => {
     });
     const secretId = stack.getLogicalId(neon.credentialsSecret.node.defaultChild as secretsmanager.CfnSecret);
     const roleId = stack.getLogicalId(neon.accessRole.node.defaultChild as any);
-    template.hasResourceProperties('AWS::IAM::Policy', {
+    // an inline policy of the role: no AWS::IAM::Policy resource per endpoint
+    expect(template.toJSON().Resources[roleId].Properties.Policies).toEqual([{
+      PolicyName: 'ReadCredentials',
       PolicyDocument: {
+        Version: '2012-10-17',
         Statement: [{
           Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
           Effect: 'Allow',
           Resource: { Ref: secretId },
         }],
       },
-      Roles: [{ Ref: roleId }],
-    });
+    }]);
+    template.resourceCountIs('AWS::IAM::Policy', 0);
     // DMS checks the role when the endpoint is created
     const endpoints = template.findResources('AWS::DMS::Endpoint');
     expect(Object.values(endpoints)[0].DependsOn).toEqual(expect.arrayContaining([roleId]));
@@ -352,7 +355,7 @@ describe('connection test', () => {
     const { neon, template, stack } = endpoint({ connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN });
     expect(neon.connectionTest).toBeDefined();
     template.hasResourceProperties('Custom::DmsConnectionTest', {
-      EndpointArn: { Ref: stack.getLogicalId(neon.endpoint) },
+      EndpointArns: [{ Ref: stack.getLogicalId(neon.endpoint) }],
       ReplicationInstanceArn: INSTANCE_ARN,
     });
   });

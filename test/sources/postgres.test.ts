@@ -86,18 +86,22 @@ describe('PostgresSourceEndpoint', () => {
         Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: REGIONAL_DMS } }],
       },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^SourceSecretAccessRole') }],
-      PolicyDocument: {
-        Statement: [{
-          Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-          Effect: 'Allow',
-          Resource: SECRET_ARN,
-        }],
-      },
+    // an inline policy of the role: no AWS::IAM::Policy resource per endpoint
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Policies: [{
+        PolicyName: 'ReadCredentials',
+        PolicyDocument: {
+          Statement: [{
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Effect: 'Allow',
+            Resource: SECRET_ARN,
+          }],
+        },
+      }],
     });
+    template.resourceCountIs('AWS::IAM::Policy', 0);
     template.hasResource('AWS::DMS::Endpoint', {
-      DependsOn: Match.arrayWith([Match.stringLikeRegexp('^SourceSecretAccessRoleDefaultPolicy')]),
+      DependsOn: Match.arrayWith([Match.stringLikeRegexp('^SourceSecretAccessRole')]),
     });
   });
 

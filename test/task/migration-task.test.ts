@@ -65,7 +65,7 @@ describe('DmsMigrationTask', () => {
         { Key: 'cdk-neon-migration:target', Value: 'neon' },
       ]),
     });
-    expect(t.replicationTask.node.id).toBe('Resource');
+    expect(t.replicationTask!.node.id).toBe('Resource');
     expect(t.node.defaultChild).toBe(t.replicationTask);
   });
 
@@ -176,24 +176,20 @@ describe('DmsMigrationTask', () => {
     template.hasResourceProperties('AWS::DMS::ReplicationTask', { ReplicationTaskSettings: settings.toJson() });
   });
 
-  test('tests both connections from the instance', () => {
+  test('tests both connections from the instance, in one custom resource', () => {
     const { template, task: t } = task();
-    template.resourceCountIs('Custom::DmsConnectionTest', 2);
+    template.resourceCountIs('Custom::DmsConnectionTest', 1);
     template.hasResourceProperties('Custom::DmsConnectionTest', {
-      EndpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG',
+      EndpointArns: ['arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG', 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON'],
       ReplicationInstanceArn: INSTANCE_ARN,
     });
-    template.hasResourceProperties('Custom::DmsConnectionTest', {
-      EndpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON',
-      ReplicationInstanceArn: INSTANCE_ARN,
-    });
-    expect(t.startDependencies).toEqual([t.sourceConnectionTest, t.targetConnectionTest]);
+    expect(t.startDependencies).toEqual([t.connectionTest]);
   });
 
   test('testConnections: false creates no connection test', () => {
     const { template, task: t } = task({ testConnections: false });
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
-    expect(t.sourceConnectionTest).toBeUndefined();
+    expect(t.connectionTest).toBeUndefined();
     expect(t.startDependencies).toEqual([]);
   });
 
@@ -212,7 +208,7 @@ describe('DmsMigrationTask', () => {
     const dimensions = stack.resolve(metric.dimensions);
     expect(dimensions).toEqual({
       ReplicationInstanceIdentifier: 'dms-instance',
-      ReplicationTaskIdentifier: { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stack.getLogicalId(t.replicationTask) }] }] },
+      ReplicationTaskIdentifier: { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stack.getLogicalId(t.replicationTask!) }] }] },
     });
     expect([
       t.metricFullLoadThroughputRowsSource(), t.metricFullLoadThroughputBandwidthTarget(), t.metricCdcLatencySource(),

@@ -1,0 +1,87 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { buildLibraryStack } from '../../bench/scale-stacks';
+import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+/** CloudFormation's quotas per stack (aws-cdk-lib checks the same numbers). */
+const MAX_RESOURCES = 500;
+const MAX_TEMPLATE_BYTES = 1_000_000;
+
+function synth(n: number): { stack: Stack; template: Record<string, any> } {
+  const stack = buildLibraryStack(new App(), n);
+  // Template.fromStack synthesizes the app, which fails above the resource quota
+  return { stack, template: Template.fromStack(stack).toJSON() };
+}
+
+function countByType(template: Record<string, any>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of Object.values<any>(template.Resources)) {
+    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function defaultPolicyStatements(template: Record<string, any>): unknown[] {
+  const [policy] = Object.entries<any>(template.Resources)
+    .filter(([id]) => id.startsWith('NeonDmsMigrationProviderHandlerRoleDefaultPolicy'))
+    .map(([, r]) => r);
+  return policy.Properties.PolicyDocument.Statement;
+}
+
+describe('scale: complete migrations (Postgres source, Neon target, task with tests and lifecycle) in one stack', () => {
+  test('50 migrations fit in one stack: under 500 resources and 1 MB, with one provider', () => {
+    const { stack, template } = synth(50);
+    const resources = Object.keys(template.Resources).length;
+    expect(resources).toBeLessThanOrEqual(MAX_RESOURCES);
+    expect(JSON.stringify(template, undefined, 1).length).toBeLessThanOrEqual(MAX_TEMPLATE_BYTES);
+
+    // one Provider framework, found by id under the stack
+    const provider = stack.node.tryFindChild(MigrationProvider.ID);
+    expect(provider).toBeInstanceOf(MigrationProvider);
+    expect(MigrationProvider.of(stack.node.findChild('Migration17'))).toBe(provider);
+    expect(stack.node.findAll().filter(c => c instanceof cr.Provider)).toHaveLength(1);
+    const counts = countByType(template);
+    expect(counts['AWS::Lambda::Function']).toBe(5); // onEvent, isComplete + the framework's onEvent, isComplete, onTimeout
+    expect(counts['AWS::StepFunctions::StateMachine']).toBe(1);
+  });
+
+  test('a migration adds 9 resources and no IAM policy; the shared policy does not grow', () => {
+    const one = synth(1).template;
+    const two = synth(2).template;
+    const three = synth(3).template;
+    const c1 = countByType(one);
+    const c2 = countByType(two);
+    const added: Record<string, number> = {};
+    for (const [type, count] of Object.entries(c2)) {
+      if (count !== c1[type]) {
+        added[type] = count - (c1[type] ?? 0);
+      }
+    }
+    expect(added).toEqual({
+      'AWS::DMS::Endpoint': 2,
+      'AWS::DMS::ReplicationTask': 1,
+      'AWS::IAM::Role': 2, // the endpoints' access roles, with inline policies
+      'AWS::SecretsManager::Secret': 1, // the Neon credentials in DMS's format
+      'Custom::DmsConnectionTest': 1, // source and target in one test
+      'Custom::DmsTaskStopper': 1,
+      'Custom::DmsTaskLifecycle': 1,
+    });
+    expect(Object.keys(three.Resources).length - Object.keys(two.Resources).length).toBe(9);
+    expect(defaultPolicyStatements(three)).toEqual(defaultPolicyStatements(two));
+  });
+
+  test('a stack with several migrations is schema-valid and cdk-nag clean', () => {
+    const stack = buildLibraryStack(new App(), 2);
+    expectValidCloudFormation(stack);
+    expectNagClean(stack, [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderOnEvent4471F7DC.Arn>:*]',
+      'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderIsComplete481BE9D2.Arn>:*]',
+      'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkisComplete197DB1EB.Arn>:*]',
+      'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkonTimeout8FD6857C.Arn>:*]',
+    ].map(id => ({ id, reason: 'Provider framework internals of the shared custom-resource provider.', pathPattern: '^Scale/NeonDmsMigrationProvider/Provider/' })));
+  });
+});
