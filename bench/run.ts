@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { benchHandlers } from './handlers';
+import { benchSynth } from './synth';
 
 export interface BenchRow {
   readonly name: string;
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const suites: Array<[string, () => Promise<BenchSection[]>]> = [
     ['handlers', benchHandlers],
+    ['synth', benchSynth],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {
