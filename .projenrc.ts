@@ -48,8 +48,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   lambdaOptions: {
     runtime: awscdk.LambdaRuntime.NODEJS_24_X,
-    // the Lambda runtime provides AWS SDK v3: it is never bundled
-    bundlingOptions: { externals: ['@aws-sdk/*', '@smithy/*'], sourcemap: false },
+    // the Lambda runtime provides AWS SDK v3: it is never bundled. node-postgres loads pg-native
+    // and pgpass only on demand (native bindings, or a connection without a password): never here.
+    bundlingOptions: { externals: ['@aws-sdk/*', '@smithy/*', 'pg-native', 'pgpass'], sourcemap: false },
     awsSdkConnectionReuse: false,
   },
   bundlerOptions: { esbuildVersion: '^0.25' },
@@ -102,7 +103,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 
-for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', '/dist-packages/']) {
+for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', '/dist-packages/', '/dist/example/', '/assets/lib/example/']) {
   project.addPackageIgnore(pattern);
 }
 

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
 import { benchSynth } from './synth';
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const suites: Array<[string, () => Promise<BenchSection[]>]> = [
     ['handlers', benchHandlers],
     ['synth', benchSynth],
+    ['fidelity', benchFidelitySections],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {

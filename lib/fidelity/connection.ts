@@ -1,4 +1,8 @@
-import { Client, ClientConfig, QueryResultRow } from 'pg';
+import type { Client as PgClient, ClientConfig, QueryResultRow } from 'pg';
+
+// pg's client alone: its index also loads the pool and the native bindings, which the Lambda bundle does without
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Client: typeof PgClient = require('pg/lib/client');
 
 /** How to reach a database: a `postgresql://` connection string or a node-postgres client configuration. */
 export type ConnectionConfig = string | ClientConfig;
@@ -18,7 +22,7 @@ export const CANONICAL_SETTINGS: ReadonlyArray<readonly [string, string]> = [
 
 /** A connected client plus what the checks need to know about its server. */
 export interface Session {
-  readonly client: Client;
+  readonly client: PgClient;
   /** `server_version_num`, e.g. 150004. */
   readonly serverVersion: number;
   readonly serverEncoding: string;

@@ -1,1 +1,3 @@
-export {};
+export * from './fidelity-check';
+export * from './migration-preflight';
+export * from './migration-verification';

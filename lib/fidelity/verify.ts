@@ -1,4 +1,4 @@
-import { CanonicalContext, CanonicalOptions, canonicalColumn, keyOperand, keyParam, rowHash } from './canonical';
+import { CanonicalContext, CanonicalOptions, canonicalColumn, hashMode, keyOperand, keyParam, recordHash, rowHash } from './canonical';
 import { describeTable, countRows, ColumnInfo, TableShape } from './catalog';
 import { ConnectionConfig, Session, SessionSlots } from './connection';
 import { mapPool } from './pool';
@@ -97,7 +97,6 @@ const EMPTY: Aggregate = { n: 0, s: '0' };
 /** One side of a table comparison: how to read its rows. */
 class Side {
   readonly from: string;
-  readonly hash: string;
 
   constructor(
     readonly session: Session,
@@ -107,9 +106,10 @@ class Side {
     /** Key columns, aligned with the other side. */
     readonly keys: readonly ColumnInfo[],
     private readonly options: CanonicalContext,
+    /** The 64-bit row hash expression (the same method on both sides). */
+    readonly hash: string,
   ) {
     this.from = qualified(name.schema, name.table);
-    this.hash = rowHash(columns, options);
   }
 
   private tuple(exprs: string[]): string {
@@ -364,6 +364,38 @@ function planTable(table: SelectedTable, sourceShape: TableShape, targetShape: T
   return { table, sourceShape, targetShape, sourceColumns, targetColumns, missingColumns, extraColumns, keys };
 }
 
+/** The row hash of each side: per-column hashes where both sides allow it, else the canonical row text. */
+function rowHashes(plan: TablePlan, canonical: CanonicalContext): { source: string; target: string } {
+  if (!canonical.recordHash || !plan.keys) {
+    return { source: rowHash(plan.sourceColumns, canonical), target: rowHash(plan.targetColumns, canonical) };
+  }
+  const modes = plan.sourceColumns.map((c, i) => hashMode(c, plan.targetColumns[i], canonical));
+  const keyModes = plan.keys.source.map((c, i) => hashMode(c, plan.keys!.target[i], canonical));
+  return {
+    source: recordHash(plan.sourceColumns, modes, plan.keys.source, keyModes, canonical),
+    target: recordHash(plan.targetColumns, modes, plan.keys.target, keyModes, canonical),
+  };
+}
+
+/** The result of a table that could not be compared. */
+function unverified(table: SelectedTable, status: TableStatus, started: number): TableVerification {
+  return {
+    source: table.source,
+    target: table.target,
+    status,
+    method: 'none',
+    sourceRows: 0,
+    targetRows: 0,
+    ranges: 0,
+    mismatchedRanges: 0,
+    differences: [],
+    differencesTruncated: false,
+    missingColumns: [],
+    extraColumns: [],
+    durationMs: Date.now() - started,
+  };
+}
+
 async function verifyTable(
   table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings,
 ): Promise<TableVerification> {
@@ -373,28 +405,18 @@ async function verifyTable(
   if (!sourceShape) throw new Error(`source table ${displayName(table.source)} disappeared`);
   if (!targetShape) {
     const sourceRows = await countRows(src, table.source);
-    return {
-      ...base,
-      status: 'missing-target',
-      method: 'none',
-      sourceRows,
-      targetRows: 0,
-      ranges: 0,
-      mismatchedRanges: 0,
-      differences: [],
-      differencesTruncated: sourceRows > 0,
-      missingColumns: [],
-      extraColumns: [],
-      durationMs: Date.now() - started,
-    };
+    return { ...unverified(table, 'missing-target', started), sourceRows, differencesTruncated: sourceRows > 0 };
   }
   const plan = planTable(table, sourceShape, targetShape, mapper);
   const canonical: CanonicalContext = {
     normalizeNumericScale: options.normalizeNumericScale,
     trimScale: src.serverVersion >= 130000 && tgt.serverVersion >= 130000,
+    // keyed tables only: without a key to seed it, the record hash would not see values moved between rows
+    recordHash: plan.keys !== undefined && src.serverVersion >= 140000 && tgt.serverVersion >= 140000,
   };
-  const srcSide = new Side(src, table.source, plan.sourceColumns, plan.keys?.source ?? [], canonical);
-  const tgtSide = new Side(tgt, table.target, plan.targetColumns, plan.keys?.target ?? [], canonical);
+  const hashes = rowHashes(plan, canonical);
+  const srcSide = new Side(src, table.source, plan.sourceColumns, plan.keys?.source ?? [], canonical, hashes.source);
+  const tgtSide = new Side(tgt, table.target, plan.targetColumns, plan.keys?.target ?? [], canonical, hashes.target);
   const columnsDiffer = plan.missingColumns.length > 0;
 
   if (!plan.keys) {
@@ -498,22 +520,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         const [src, tgt] = await Promise.all([sources.get(slot), targets.get(slot)]);
         result = await verifyTable(table, src, tgt, mapper, options, settings);
       } catch (e) {
-        result = {
-          source: table.source,
-          target: table.target,
-          status: 'error',
-          method: 'none',
-          sourceRows: 0,
-          targetRows: 0,
-          ranges: 0,
-          mismatchedRanges: 0,
-          differences: [],
-          differencesTruncated: false,
-          missingColumns: [],
-          extraColumns: [],
-          error: e instanceof Error ? e.message : String(e),
-          durationMs: Date.now() - started1,
-        };
+        result = { ...unverified(table, 'error', started1), error: e instanceof Error ? e.message : String(e) };
       }
       done++;
       options.onProgress?.({ done, total: tables.length, table: displayName(table.source) });

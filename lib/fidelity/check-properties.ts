@@ -1,0 +1,24 @@
+import { Lazy, Token } from 'aws-cdk-lib';
+import { FidelityCheckProps } from './fidelity-check';
+
+/** Custom-resource properties shared by both checks (no secret value: secret ARNs only). */
+export function commonProperties(construct: string, props: FidelityCheckProps): Record<string, unknown> {
+  if (!Token.isUnresolved(props.sourceDatabaseName) && props.sourceDatabaseName.trim() === '') {
+    throw new Error(`${construct}: sourceDatabaseName is empty; set it to the source database the DMS source endpoint reads.`);
+  }
+  const mappings = props.tableMappings;
+  return {
+    SourceSecretArn: props.sourceSecret.secretArn,
+    SourceDatabaseName: props.sourceDatabaseName,
+    SourceCaBundle: props.sourceCaBundle,
+    TableMappings: Lazy.string({ produce: () => mappings.toJson() }),
+  };
+}
+
+/** Throws when `value` (if literal) is not an integer in [min, max]. */
+export function checkInteger(construct: string, name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${construct}: ${name} is ${value}; use an integer from ${min} to ${max}.`);
+  }
+}

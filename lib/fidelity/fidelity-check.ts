@@ -1,0 +1,38 @@
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { IReplicationNetwork } from '../core/interfaces';
+import { TableMappings } from '../task/table-mappings';
+
+/**
+ * What `MigrationPreflight` and `MigrationVerification` need to reach the source database.
+ */
+export interface FidelityCheckProps {
+  /**
+   * Where the checks run: their function is attached to this VPC, its replication subnets and
+   * security group (which reaches the source database and, through the NAT egress, Neon). The first
+   * check of a stack decides this for every check of the stack.
+   */
+  readonly network: IReplicationNetwork;
+
+  /**
+   * The source database's secret in the JSON format of Amazon RDS (`username`, `password`, `host`,
+   * `port`, optionally `dbname`). The checks' function may read it; its value never appears in the
+   * template, the logs or the outputs.
+   */
+  readonly sourceSecret: secretsmanager.ISecret;
+
+  /** The source database to read. */
+  readonly sourceDatabaseName: string;
+
+  /**
+   * PEM certificate bundle that signs the source database's TLS certificate (for Amazon RDS, the
+   * regional bundle from https://truststore.pki.rds.amazonaws.com). With it the connection verifies
+   * the certificate; without it the connection is encrypted but the certificate is not verified
+   * (like `sslmode=require`).
+   *
+   * @default - TLS without certificate verification
+   */
+  readonly sourceCaBundle?: string;
+
+  /** The table mappings of the DMS task: their selection rules pick the tables, their transformation rules give the target names. */
+  readonly tableMappings: TableMappings;
+}

@@ -1,0 +1,248 @@
+import { App, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { MigrationPreflight, MigrationVerification } from '../../lib/fidelity';
+import { NeonTargetEndpoint } from '../../lib/neon';
+import { NatEgressForReplication } from '../../lib/network/nat-egress';
+import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
+import { DmsMigrationTask, LobMode, MigrationType, TableMappings, TaskSettings, TargetTablePrepMode } from '../../lib/task';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
+const SOURCE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-db-AbCdEf';
+
+function setup(app: App = new App()) {
+  const stack = new Stack(app, 'S');
+  const network = new NatEgressForReplication(stack, 'Network');
+  const sourceSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', SOURCE_ARN);
+  const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+  return { stack, network, sourceSecret, target };
+}
+
+function task(stack: Stack, network: NatEgressForReplication, target: NeonTargetEndpoint, settings?: TaskSettings, migrationType = MigrationType.FULL_LOAD, id = 'Migration') {
+  const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, `${id}SourceSecret`, SOURCE_ARN);
+  const sourceEndpoint = new PostgresSourceEndpoint(stack, `${id}Source`, { secret, databaseName: 'app', logicalReplicationEnabled: true });
+  return new DmsMigrationTask(stack, id, {
+    source: sourceEndpoint,
+    target,
+    network,
+    tableMappings: TableMappings.includeSchema('app'),
+    migrationType,
+    settings,
+    waitForCompletion: migrationType === MigrationType.FULL_LOAD,
+  });
+}
+
+function resourceId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as any);
+}
+
+describe('MigrationPreflight', () => {
+  test('runs in the VPC with the given network and reads exactly the given secrets', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    new MigrationPreflight(stack, 'Preflight', {
+      network,
+      sourceSecret,
+      sourceDatabaseName: 'app',
+      targetSecret: target.credentialsSecret,
+      tableMappings: TableMappings.includeSchema('app'),
+      migrationType: MigrationType.FULL_LOAD_AND_CDC,
+      lobMode: LobMode.LIMITED,
+      lobMaxSizeKb: 1024,
+      acknowledgedFindings: ['NO_PRIMARY_KEY'],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('Custom::NeonMigrationPreflight', {
+      Action: 'preflight',
+      SourceSecretArn: SOURCE_ARN,
+      SourceDatabaseName: 'app',
+      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonCredentials') },
+      TableMappings: Match.stringLikeRegexp('"schema-name":"app"'),
+      MigrationType: 'full-load-and-cdc',
+      LobMode: 'LIMITED',
+      LobMaxSizeKb: '1024',
+      TargetTablePrepMode: 'DO_NOTHING',
+      AcknowledgedFindings: ['NO_PRIMARY_KEY'],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('checks and compares the data'),
+      Timeout: 900,
+      VpcConfig: {
+        SecurityGroupIds: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkSecurityGroup'), 'GroupId'] }]),
+        SubnetIds: [{ Ref: Match.stringLikeRegexp('NetworkVpcReplicationSubnet1') }, { Ref: Match.stringLikeRegexp('NetworkVpcReplicationSubnet2') }],
+      },
+    });
+    // the function reaches Neon only once the NAT route exists
+    const fn = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } }))[0] as any;
+    const routes = Object.keys(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }));
+    expect(routes.length).toBeGreaterThan(0);
+    expect(fn.DependsOn).toEqual(expect.arrayContaining(routes));
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('HTTPS to Secrets Manager and CloudWatch'),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' })],
+    });
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('NeonDmsFidelityProviderRole') }] } });
+    const statements = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+    const secretStatements = statements.filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    const secretResources = secretStatements.flatMap((s: any) => [s.Resource].flat());
+    expect(secretResources).toHaveLength(2);
+    expect(secretResources).toContainEqual(SOURCE_ARN);
+    expect(secretResources).toContainEqual({ Ref: expect.stringMatching(/NeonCredentials/) });
+    expect(JSON.stringify(secretStatements)).not.toContain('"*"');
+    expect(statements).toEqual(expect.arrayContaining([expect.objectContaining({
+      Action: 'cloudwatch:PutMetricData',
+      Resource: '*',
+      Condition: { StringEquals: { 'cloudwatch:namespace': 'CdkNeonMigration' } },
+    })]));
+  });
+
+  test('a secret with a customer managed key also grants kms:Decrypt on that key', () => {
+    const { stack, network } = setup();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const secret = new secretsmanager.Secret(stack, 'Db', { encryptionKey: key });
+    new MigrationPreflight(stack, 'Preflight', { network, sourceSecret: secret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app') });
+    const template = Template.fromStack(stack);
+    const keyPolicy = JSON.stringify(template.findResources('AWS::KMS::Key'));
+    expect(keyPolicy).toContain('kms:Decrypt');
+    expect(keyPolicy).toMatch(/NeonDmsFidelityProviderRole/);
+  });
+
+  test('forTask reads mappings, migration type and LOB settings from the task and holds its start', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const settings = new TaskSettings({ lobMode: LobMode.LIMITED, lobMaxSizeKb: 512, targetTablePrepMode: TargetTablePrepMode.TRUNCATE_BEFORE_LOAD });
+    const migration = task(stack, network, target, settings);
+    const preflight = MigrationPreflight.forTask(stack, 'Preflight', { task: migration, network, sourceSecret, sourceDatabaseName: 'app' });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('Custom::NeonMigrationPreflight', {
+      MigrationType: 'full-load',
+      LobMode: 'LIMITED',
+      LobMaxSizeKb: '512',
+      TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
+      TargetSecretArn: Match.absent(),
+    });
+    const start = template.toJSON().Resources[resourceId(stack, migration.lifecycle.resource)];
+    expect(start.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, preflight.resource)]));
+  });
+
+  test('without LOB support no LOB size is sent', () => {
+    const { stack, network, sourceSecret } = setup();
+    new MigrationPreflight(stack, 'Preflight', { network, sourceSecret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app'), lobMode: LobMode.NONE });
+    Template.fromStack(stack).hasResourceProperties('Custom::NeonMigrationPreflight', { LobMode: 'NONE', LobMaxSizeKb: Match.absent() });
+  });
+
+  test('validation errors name the property', () => {
+    const { stack, network, sourceSecret } = setup();
+    const base = { network, sourceSecret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app') };
+    expect(() => new MigrationPreflight(stack, 'A', { ...base, lobMaxSizeKb: 0 })).toThrow(/MigrationPreflight: lobMaxSizeKb is 0; use an integer from 1 to 102400\./);
+    expect(() => new MigrationPreflight(stack, 'B', { ...base, lobMode: LobMode.FULL, lobMaxSizeKb: 64 })).toThrow(/lobMaxSizeKb applies only to LobMode.LIMITED \(lobMode is FULL\)/);
+    expect(() => new MigrationPreflight(stack, 'C', { ...base, acknowledgedFindings: ['no pk'] })).toThrow(/acknowledgedFindings entry 'no pk' is not a finding code/);
+    expect(() => new MigrationPreflight(stack, 'D', { ...base, sourceDatabaseName: ' ' })).toThrow(/MigrationPreflight: sourceDatabaseName is empty/);
+  });
+
+  test('token values are not validated at synth time', () => {
+    const { stack, network, sourceSecret } = setup();
+    expect(() => new MigrationPreflight(stack, 'P', {
+      network,
+      sourceSecret,
+      sourceDatabaseName: Token.asString({ Ref: 'DbName' }),
+      tableMappings: TableMappings.includeSchema('app'),
+      lobMaxSizeKb: Token.asNumber({ Ref: 'LobSize' }),
+    })).not.toThrow();
+  });
+});
+
+describe('MigrationVerification', () => {
+  test('forTask runs after the task lifecycle, publishes metrics and outputs a summary', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = task(stack, network, target);
+    const verification = MigrationVerification.forTask(stack, 'Verification', {
+      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, maxDifferences: 10,
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('Custom::NeonMigrationVerification', {
+      Action: 'verify',
+      TaskIdentifier: migration.taskIdentifier,
+      FailOnDifference: 'true',
+      MaxDifferences: '10',
+      NormalizeNumericScale: 'true',
+      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonCredentials') },
+    });
+    const resource = template.toJSON().Resources[resourceId(stack, verification.resource)];
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, migration.lifecycle.resource)]));
+    const outputs = template.findOutputs('*', { Value: { 'Fn::GetAtt': [resourceId(stack, verification.resource), 'Summary'] } });
+    expect(Object.keys(outputs)).toHaveLength(1);
+    expect(stack.resolve(verification.metricMismatchedRows('app.users').dimensions)).toEqual({ TaskIdentifier: migration.taskIdentifier, Table: 'app.users' });
+    expect(verification.metricMismatchedRows('app.users').namespace).toBe('CdkNeonMigration');
+  });
+
+  test('several checks share one provider and one VPC function per stack', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const first = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'First');
+    const second = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'Second');
+    MigrationVerification.forTask(stack, 'V1', { task: first, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    MigrationVerification.forTask(stack, 'V2', { task: second, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, failOnDifference: false });
+    MigrationPreflight.forTask(stack, 'P1', { task: first, network, sourceSecret, sourceDatabaseName: 'app' });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('Custom::NeonMigrationVerification', 2);
+    template.resourceCountIs('Custom::NeonMigrationPreflight', 1);
+    const vpcFunctions = template.findResources('AWS::Lambda::Function', { Properties: { VpcConfig: Match.anyValue() } });
+    expect(Object.keys(vpcFunctions)).toHaveLength(1);
+    expect(stack.node.tryFindChild('NeonDmsFidelityProvider')).toBeDefined();
+    // each secret is granted once
+    const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('NeonDmsFidelityProviderRole') }] } });
+    const resources = Object.values(policies).flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .flatMap((s: any) => [s.Resource].flat());
+    expect(resources).toHaveLength(2);
+    template.hasResourceProperties('Custom::NeonMigrationVerification', { FailOnDifference: 'false' });
+  });
+
+  test('a CDC task gets a warning', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD_AND_CDC);
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    Annotations.fromStack(stack).hasWarning('/S/Verification', Match.stringLikeRegexp('changes keep arriving while the comparison runs'));
+  });
+
+  test('validation errors name the property', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const base = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, tableMappings: TableMappings.includeSchema('app'), taskIdentifier: 't' };
+    expect(() => new MigrationVerification(stack, 'A', { ...base, maxDifferences: 500 })).toThrow(/MigrationVerification: maxDifferences is 500; use an integer from 1 to 100\./);
+    expect(() => new MigrationVerification(stack, 'B', { ...base, concurrency: 0 })).toThrow(/MigrationVerification: concurrency is 0; use an integer from 1 to 16\./);
+    expect(() => new MigrationVerification(stack, 'C', { ...base, taskIdentifier: '' })).toThrow(/MigrationVerification: taskIdentifier is empty/);
+    expect(() => new MigrationVerification(stack, 'D', { ...base, maxDifferences: Token.asNumber({ Ref: 'N' }) })).not.toThrow();
+  });
+});
+
+describe('stack checks', () => {
+  function full(app: App) {
+    const { stack, network, sourceSecret, target } = setup(app);
+    const migration = task(stack, network, target);
+    MigrationPreflight.forTask(stack, 'Preflight', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    return stack;
+  }
+
+  test('valid CloudFormation', () => {
+    expectValidCloudFormation(full(new App()));
+  });
+
+  test('cdk-nag clean', () => {
+    expectNagClean(full(new App()));
+  });
+
+  test('the custom resources carry secret ARNs only, no secret values or references', () => {
+    const template = Template.fromStack(full(new App()));
+    const resources = {
+      ...template.findResources('Custom::NeonMigrationPreflight'),
+      ...template.findResources('Custom::NeonMigrationVerification'),
+    };
+    expect(Object.keys(resources)).toHaveLength(2);
+    for (const resource of Object.values(resources) as any[]) {
+      expect(JSON.stringify(resource.Properties)).not.toMatch(/resolve:secretsmanager|password/i);
+      expect(resource.Properties.SourceSecretArn).toBe(SOURCE_ARN);
+    }
+  });
+});
