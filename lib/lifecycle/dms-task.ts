@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
@@ -8,7 +9,6 @@ import {
   StopReplicationTaskCommand,
   TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { PROGRESS_METRICS_NAMESPACE, progressMetricData } from '../monitoring/progress-metrics';
 
 /*

@@ -24,9 +24,19 @@ execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `
 const own = path.join(root, 'node_modules');
 fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
   compilerOptions: {
-    target: 'ES2022', module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, skipLibCheck: true,
-    esModuleInterop: true, experimentalDecorators: true, resolveJsonModule: true,
-    types: ['node'], typeRoots: [path.join(own, '@types')], baseUrl: '.', ignoreDeprecations: '6.0',
+    target: 'ES2022',
+    module: 'node16',
+    moduleResolution: 'node16',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    esModuleInterop: true,
+    experimentalDecorators: true,
+    resolveJsonModule: true,
+    types: ['node'],
+    typeRoots: [path.join(own, '@types')],
+    baseUrl: '.',
+    ignoreDeprecations: '6.0',
     paths: {
       'aws-cdk-lib': [path.join(modules, 'aws-cdk-lib')],
       'aws-cdk-lib/*': [path.join(modules, 'aws-cdk-lib/*')],

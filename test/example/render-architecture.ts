@@ -86,7 +86,8 @@ export function renderArchitecture(outDir: string): string {
   }
   lines.push('  "Neon" [label="Neon\\n(serverless Postgres,\\nIP Allow: the NAT Elastic IP)", shape=cylinder, fillcolor="#e3fcef"];');
   for (const [id, resource] of shown) {
-    const targets = references({ p: resource.Properties, d: resource.DependsOn ? [].concat(resource.DependsOn).map((d: string) => ({ Ref: d })) : [] });
+    const dependsOn: string[] = resource.DependsOn ? [].concat(resource.DependsOn) : [];
+    const targets = references({ p: resource.Properties, d: dependsOn.map((d) => ({ Ref: d })) });
     for (const target of targets) {
       if (ids.has(target) && target !== id) {
         lines.push(`  "${id}" -> "${target}";`);

@@ -1,3 +1,4 @@
+import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
@@ -6,7 +7,6 @@ import {
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { ProviderRequest } from '../../lib/lifecycle/handler-types';

@@ -1,3 +1,4 @@
+import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
@@ -5,7 +6,6 @@ import {
   StopReplicationTaskCommand,
   TableStatistics,
 } from '@aws-sdk/client-database-migration-service';
-import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
   apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, task, tearDown, throttling,
