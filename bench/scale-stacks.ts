@@ -2,10 +2,13 @@
  * Stacks with N complete migrations, built with the library and with raw L1 resources, for the
  * synth benchmark and the scale tests.
  */
-import { App, Aws, SecretValue, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnResource, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { ResourceTypes } from '../lib/lifecycle/kinds';
+import { MigrationProvider } from '../lib/lifecycle/provider';
 import { NeonTargetEndpoint } from '../lib/neon/target-endpoint';
 import { IReplicationInstance, ReplicationInstance } from '../lib/replication/replication-instance';
 import { PostgresSourceEndpoint } from '../lib/sources/postgres';
@@ -98,6 +101,122 @@ export function buildL1Stack(app: App, n: number): Stack {
       tableMappings: l1Documents.mappings,
       replicationTaskSettings: l1Documents.settings,
     });
+  }
+  return stack;
+}
+
+/** An access role DMS assumes, with one inline statement reading `secretArn`. */
+function l1AccessRole(scope: Construct, id: string, secretArn: string): iam.CfnRole {
+  return new iam.CfnRole(scope, id, {
+    assumeRolePolicyDocument: {
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: `dms.${Aws.REGION}.amazonaws.com` } }],
+      Version: '2012-10-17',
+    },
+    description: 'Lets DMS read the endpoint credentials',
+    policies: [{
+      policyName: 'ReadCredentials',
+      policyDocument: {
+        Statement: [{ Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: secretArn }],
+        Version: '2012-10-17',
+      },
+    }],
+  });
+}
+
+/**
+ * The nine resources of a complete library migration declared directly as L1s, with the same
+ * properties, tags and dependencies as the library's template and no construct code around them:
+ * two access roles with inline policies, the Neon credentials secret, two endpoints (settings as
+ * overrides), the task, and its connection test, stopper and lifecycle on the shared provider.
+ * What the library's resources cost in aws-cdk-lib alone: the floor of the library's synth time.
+ */
+export function buildL1FullStack(app: App, n: number): Stack {
+  l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
+  const stack = new Stack(app, SCALE_STACK_NAME);
+  const instance = sharedInstance(stack);
+  const serviceToken = MigrationProvider.of(stack).serviceToken;
+  const lifecycleTag = { key: MigrationProvider.TAG_KEY, value: Aws.STACK_ID };
+  const customResource = (scope: Construct, id: string, type: string, properties: Record<string, unknown>): CfnResource => {
+    const resource = new CfnResource(scope, id, { type, properties: { ServiceToken: serviceToken, ...properties } });
+    resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return resource;
+  };
+  for (let i = 1; i <= n; i++) {
+    const scope = new Construct(stack, `Migration${i}`);
+    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
+    const sourceRole = l1AccessRole(scope, 'SourceRole', `${sourceSecret.secretArn}-??????`);
+    const source = new dms.CfnEndpoint(scope, 'Source', {
+      endpointType: 'source',
+      engineName: 'postgres',
+      endpointIdentifier: `scale-migration${i}-source`,
+      databaseName: 'app',
+      sslMode: 'require',
+      tags: [lifecycleTag],
+    });
+    source.addPropertyOverride('PostgreSqlSettings', {
+      FailTasksOnLobTruncation: true,
+      MapBooleanAsBoolean: true,
+      SecretsManagerSecretId: sourceSecret.secretArn,
+      SecretsManagerAccessRoleArn: sourceRole.attrArn,
+    });
+
+    const host = `ep-bench-${i}-a1b2c3d4.us-east-2.aws.neon.tech`;
+    const password = SecretValue.secretsManager(`bench/neon-password-${i}`).unsafeUnwrap();
+    const credentials = new secretsmanager.CfnSecret(scope, 'TargetCredentials', {
+      description: `DMS credentials for Neon endpoint ep-bench-${i}-a1b2c3d4`,
+      secretString: Fn.join('', [
+        `{"engine":"postgres","username":"app_owner","password":"endpoint=ep-bench-${i}-a1b2c3d4$`, password,
+        `","host":"${host}","port":5432,"dbname":"neondb"}`,
+      ]),
+    });
+    credentials.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    const targetRole = l1AccessRole(scope, 'TargetRole', credentials.ref);
+    const target = new dms.CfnEndpoint(scope, 'Target', {
+      endpointType: 'target',
+      engineName: 'postgres',
+      endpointIdentifier: `scale-migration${i}-target`,
+      databaseName: 'neondb',
+      sslMode: 'require',
+      tags: [lifecycleTag],
+    });
+    target.addPropertyOverride('PostgreSqlSettings', {
+      SecretsManagerSecretId: credentials.ref,
+      SecretsManagerAccessRoleArn: targetRole.attrArn,
+    });
+
+    const taskIdentifier = `scale-migration${i}-task`;
+    const propertiesHash = '0'.repeat(64);
+    const stopper = customResource(scope, 'Stopper', ResourceTypes.TASK_STOPPER, { TaskIdentifier: taskIdentifier, PropertiesHash: propertiesHash });
+    const task = new dms.CfnReplicationTask(scope, 'Task', {
+      replicationTaskIdentifier: taskIdentifier,
+      migrationType: 'full-load',
+      replicationInstanceArn: instance.replicationInstanceArn,
+      sourceEndpointArn: source.ref,
+      targetEndpointArn: target.ref,
+      tableMappings: l1Documents.mappings,
+      replicationTaskSettings: l1Documents.settings,
+      tags: [
+        lifecycleTag,
+        { key: 'cdk-neon-migration:source', value: `scale-migration${i}-source` },
+        { key: 'cdk-neon-migration:target', value: `scale-migration${i}-target` },
+      ],
+    });
+    task.addDependency(stopper);
+    const connectionTest = customResource(scope, 'ConnectionTest', ResourceTypes.CONNECTION_TEST, {
+      EndpointArns: [source.ref, target.ref],
+      ReplicationInstanceArn: instance.replicationInstanceArn,
+    });
+    const lifecycle = customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
+      TaskArn: task.ref,
+      TaskIdentifier: taskIdentifier,
+      PropertiesHash: propertiesHash,
+      MigrationType: 'full-load',
+      StartOnDeploy: 'true',
+      WaitForCompletion: 'false',
+      MaxWaitSeconds: '6300',
+      OnUpdate: 'resume-processing',
+    });
+    lifecycle.addDependency(connectionTest);
   }
   return stack;
 }

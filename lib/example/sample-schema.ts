@@ -172,6 +172,6 @@ export function sampleSchemaSql(size: SampleDataSize = DEFAULT_SAMPLE_SIZE): str
              g % 50 = 0,
              jsonb_build_object('section', 'S' || (1 + g % 4), 'row', chr(65 + g % 5), 'seat', 1 + g % 10)
       FROM generate_series(1, ${tickets}) AS g`,
-    `ANALYZE`,
+    'ANALYZE',
   ];
 }
