@@ -4,11 +4,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { DEFAULT_SAMPLE_SIZE, SampleDataSize } from './sample-schema';
 import { SourceLoaderFunction } from './source-loader-function';
 import { acknowledgeRules } from '../core/nag';
+import { MigrationAlarms } from '../monitoring/alarms';
+import { MigrationDashboard } from '../monitoring/dashboard';
 import { NeonTargetEndpoint } from '../neon/target-endpoint';
 import { NatEgressForReplication } from '../network/nat-egress';
 import { ReplicationInstance } from '../replication/replication-instance';
@@ -34,6 +37,8 @@ export interface ExampleSettings {
   readonly replicationInstanceClass: string;
   /** RDS instance type of the source database (context `sourceInstanceType`). */
   readonly sourceInstanceType: string;
+  /** E-mail address notified of task failures and alarms (context `notificationEmail`). */
+  readonly notificationEmail?: string;
   /** Rows to generate in the source (contexts `people`, `events`, `tickets`) and its schema (`schemaName`). */
   readonly sampleSize: SampleDataSize;
 }
@@ -65,6 +70,7 @@ export function exampleSettingsFromContext(scope: Construct): ExampleSettings {
     neonApiKeySecret: ctx('neonApiKeySecret'),
     replicationInstanceClass: ctx('replicationInstanceClass') ?? 'dms.t3.medium',
     sourceInstanceType: ctx('sourceInstanceType') ?? 't4g.micro',
+    notificationEmail: ctx('notificationEmail'),
     sampleSize: {
       schemaName: ctx('schemaName') ?? DEFAULT_SAMPLE_SIZE.schemaName,
       people: num('people', DEFAULT_SAMPLE_SIZE.people),
@@ -211,6 +217,18 @@ export class NeonMigrationExampleStack extends Stack {
       startOnDeploy: true,
     });
     this.migration.lifecycle.node.addDependency(this.sampleData);
+
+    // --- watching it: alarms (task failures, CDC latency, storage) to an encrypted topic, and a dashboard
+    const alarms = new MigrationAlarms(this, 'Alarms', { migration: this.migration });
+    if (settings.notificationEmail) {
+      alarms.topic.addSubscription(new subscriptions.EmailSubscription(settings.notificationEmail));
+    }
+    const dashboard = new MigrationDashboard(this, 'Dashboard', { migrations: [this.migration] });
+    dashboard.addAlarmStatus(alarms.alarms);
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${dashboard.dashboard.dashboardName}`,
+      description: 'CloudWatch dashboard of the migration: progress, throughput, latency, instance health',
+    });
 
     new CfnOutput(this, 'TaskArn', { value: this.migration.taskArn, description: 'The DMS replication task' });
     new CfnOutput(this, 'TaskLogGroup', {

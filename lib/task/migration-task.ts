@@ -11,6 +11,7 @@ import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycl
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
+import { IMonitoredMigration } from '../monitoring/monitored-migration';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
 
 /** Longest replication task identifier DMS accepts. */
@@ -179,7 +180,7 @@ export interface DmsMigrationTaskProps {
  *   migrationType: MigrationType.FULL_LOAD,
  * });
  */
-export class DmsMigrationTask extends Construct {
+export class DmsMigrationTask extends Construct implements IMonitoredMigration {
   /** The `AWS::DMS::ReplicationTask`; undefined on DMS Serverless. */
   public readonly replicationTask?: dms.CfnReplicationTask;
   /** The DMS Serverless replication (`AWS::DMS::ReplicationConfig`); undefined on a replication instance. */
@@ -315,6 +316,18 @@ export class DmsMigrationTask extends Construct {
         + 'use replicationConfigArn (or arn).');
     }
     return this.replicationTask.ref;
+  }
+
+  /**
+   * Identifier of the replication instance the task runs on (the `ReplicationInstanceIdentifier`
+   * dimension of its metrics). Only for a task on a replication instance.
+   */
+  public get replicationInstanceIdentifier(): string {
+    if (!this.replicationInstance) {
+      throw new Error(`DmsMigrationTask: replicationInstanceIdentifier names the replication instance of a task, and ${this.node.path} `
+        + 'runs on DMS Serverless, which has none: its alarms and dashboard need a task on a replication instance.');
+    }
+    return this.replicationInstance.replicationInstanceIdentifier;
   }
 
   /** The task's status after the deployment (`running`, or `stopped` for a finished full load). */

@@ -55,8 +55,17 @@ describe('the bundled example', () => {
   test('outputs the Neon IP to allow, the task ARN, its log group and a console link', () => {
     const { template } = synthExample();
     const outputs = Object.keys(template.toJSON().Outputs);
-    expect(outputs).toEqual(expect.arrayContaining(['TaskArn', 'TaskLogGroup', 'TaskConsoleUrl']));
+    expect(outputs).toEqual(expect.arrayContaining(['TaskArn', 'TaskLogGroup', 'TaskConsoleUrl', 'DashboardUrl']));
     expect(outputs.some((o) => /NeonAllowIp1/.test(o))).toBe(true);
+  });
+
+  test('watches the migration: alarms to an encrypted topic, a dashboard, e-mail when asked', () => {
+    const { template } = synthExample({ notificationEmail: 'dba@example.com' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CDCLatencyTarget' });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'dba@example.com' });
+    template.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.dms'] }) });
   });
 
   test('context parameters change the instance class and the data size', () => {

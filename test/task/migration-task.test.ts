@@ -2,6 +2,7 @@ import { App, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Construct } from 'constructs';
 import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
+import { MigrationAlarms, MigrationDashboard } from '../../lib/monitoring';
 import { ReplicationInstance } from '../../lib/replication';
 import { DmsMigrationTask, DmsMigrationTaskProps, LobMode, MigrationType, TableMappings, TaskSettings } from '../../lib/task';
 
@@ -257,5 +258,25 @@ describe('DmsMigrationTask', () => {
       const other = task({ settings: new TaskSettings({ batchApplyEnabled: true }) });
       Annotations.fromStack(other.stack).hasWarning('/S/Migration', Match.stringLikeRegexp('batchApplyEnabled only affects change processing'));
     });
+  });
+});
+
+describe('monitoring a DmsMigrationTask', () => {
+  test('MigrationAlarms and MigrationDashboard take the task itself, with its instance and task-resource-id dimensions', () => {
+    const f = fixture();
+    const stack = f.stack;
+    const t = new DmsMigrationTask(stack, 'Migration', f.props);
+    const alarms = new MigrationAlarms(stack, 'Alarms', { migration: t });
+    new MigrationDashboard(stack, 'Dashboard', { migrations: [t] });
+    const template = Template.fromStack(stack);
+    expect(alarms.alarms.length).toBeGreaterThan(0);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CDCLatencyTarget',
+      Dimensions: Match.arrayWith([
+        { Name: 'ReplicationInstanceIdentifier', Value: t.replicationInstanceIdentifier },
+        { Name: 'ReplicationTaskIdentifier', Value: stack.resolve(t.taskResourceId) },
+      ]),
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
