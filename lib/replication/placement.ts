@@ -3,8 +3,8 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct, IDependable } from 'constructs';
 import { DmsAccountRoles } from './account-roles';
-import { generateDmsIdentifier } from './identifiers';
 import { ReplicationPlacementOptions } from './placement-options';
+import { generateDmsIdentifier } from '../core/identifiers';
 
 /** The placement after defaults are applied. */
 export interface ResolvedPlacement {

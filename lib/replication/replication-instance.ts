@@ -4,9 +4,9 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IDependable } from 'constructs';
-import { generateDmsIdentifier, validateDmsIdentifier } from './identifiers';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
+import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 
 /** The smallest and largest allocated storage of a replication instance, in GiB. */
 const MIN_STORAGE_GIB = 5;

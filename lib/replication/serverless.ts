@@ -3,10 +3,10 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IDependable } from 'constructs';
-import { generateDmsIdentifier, validateDmsIdentifier } from './identifiers';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { IReplicationInstance } from './replication-instance';
+import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 
 /** The capacities DMS Serverless accepts, in DMS capacity units (1 DCU = 2 GB of memory). */
 const VALID_CAPACITY_UNITS = [1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384];

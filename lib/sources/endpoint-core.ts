@@ -6,9 +6,9 @@ import { Construct } from 'constructs';
 import { createEndpointAccessRole } from './access-role';
 import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../replication/identifiers';
 
 const MAX_IDENTIFIER_LENGTH = 255;
 

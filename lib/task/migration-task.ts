@@ -1,17 +1,18 @@
-import { Annotations, Aspects, Duration, Fn, Lazy, Names, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, Duration, Fn, Lazy, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
 import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TaskSettings } from './task-settings';
+import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
+import { IMonitoredMigration } from '../monitoring/monitored-migration';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
-import { IMonitoredMigration } from '../monitoring/monitored-migration';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
 
 /** Longest replication task identifier DMS accepts. */
@@ -233,7 +234,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
 
     this.taskIdentifier = props.taskIdentifier !== undefined
       ? validateTaskIdentifier(props.taskIdentifier)
-      : generateTaskIdentifier(this);
+      : generateDmsIdentifier(this, 120);
 
     const mappings = this.tableMappings;
     this.node.addValidation({ validate: () => mappings.validate() });
@@ -546,36 +547,7 @@ function validateTaskIdentifier(value: string): string {
   if (Token.isUnresolved(value)) {
     throw new Error('DmsMigrationTask: taskIdentifier must be a literal string, not a token: the task is found by its identifier to stop it before updates. Omit it to get one derived from the construct path.');
   }
-  const problems: string[] = [];
-  if (value.length < 1 || value.length > MAX_TASK_IDENTIFIER_LENGTH) {
-    problems.push(`be 1 to ${MAX_TASK_IDENTIFIER_LENGTH} characters long (it has ${value.length})`);
-  }
-  if (!/^[A-Za-z]/.test(value)) {
-    problems.push('begin with a letter');
-  }
-  if (!/^[A-Za-z0-9-]*$/.test(value)) {
-    problems.push('contain only ASCII letters, digits and hyphens');
-  }
-  if (value.endsWith('-')) {
-    problems.push('not end with a hyphen');
-  }
-  if (value.includes('--')) {
-    problems.push('not contain two consecutive hyphens');
-  }
-  if (problems.length > 0) {
-    throw new Error(`DmsMigrationTask: taskIdentifier '${value}' must ${problems.join(', ')}.`);
-  }
-  return value.toLowerCase();
-}
-
-function generateTaskIdentifier(scope: Construct): string {
-  const unique = Names.uniqueResourceName(scope, { maxLength: 120, separator: '-' })
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '')
-    .replace(/-+/g, '-')
-    .replace(/^[^a-z]+/, '')
-    .replace(/-+$/, '');
-  return unique.length > 0 ? unique : 'dms-task';
+  return validateDmsIdentifier('DmsMigrationTask', 'taskIdentifier', value, MAX_TASK_IDENTIFIER_LENGTH);
 }
 
 /** The logical-replication status a source endpoint reports (`logicalReplicationStatus()`), if it reports one. */
