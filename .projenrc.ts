@@ -178,7 +178,8 @@ project.addTask('synth:example', {
 // ---- the bundled example app
 new JsonFile(project, 'cdk.json', {
   obj: {
-    app: 'npx ts-node --transpile-only --prefer-ts-exts lib/example/app.ts',
+    // the handler bundles are built first: a fresh clone has none (published packages ship them)
+    app: '(npx projen bundle > /dev/null 2>&1 || npx projen bundle) && npx ts-node --transpile-only --prefer-ts-exts lib/example/app.ts',
     watch: { include: ['lib/**'] },
     context: {
       '@aws-cdk/core:newStyleStackSynthesis': true,
