@@ -139,8 +139,9 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
     super(scope, id);
 
     const config = props.replicationConfig;
-    const identifier = config.replicationConfigIdentifier;
-    if (Token.isUnresolved(identifier)) {
+    // optional in the CloudFormation schema of older aws-cdk-lib releases
+    const identifier: string | undefined = config.replicationConfigIdentifier;
+    if (identifier === undefined || Token.isUnresolved(identifier)) {
       throw new Error('ServerlessReplicationLifecycle: replicationConfig.replicationConfigIdentifier must be a literal string '
         + '(e.g. \'neon-migration\'): the stop before an update finds the replication by its identifier.');
     }
