@@ -103,7 +103,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 
-for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', '/dist-packages/', '/dist/example/', '/assets/lib/example/']) {
+for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', 'dist-packages', '/dist/example/', '/assets/lib/example/']) {
   project.addPackageIgnore(pattern);
 }
 
