@@ -1,4 +1,4 @@
-import { Duration, IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
+import { IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,6 +7,7 @@ import { Construct, IDependable } from 'constructs';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { DmsMetrics } from '../monitoring/metrics';
 
 /** The smallest and largest allocated storage of a replication instance, in GiB. */
 const MIN_STORAGE_GIB = 5;
@@ -167,14 +168,7 @@ abstract class ReplicationInstanceBase extends Resource implements IReplicationI
   public abstract readonly egressReady?: IDependable;
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/DMS',
-      metricName,
-      dimensionsMap: { ReplicationInstanceIdentifier: this.replicationInstanceIdentifier },
-      period: Duration.minutes(5),
-      statistic: cloudwatch.Stats.AVERAGE,
-      ...props,
-    }).attachTo(this);
+    return DmsMetrics.instanceMetric(this.replicationInstanceIdentifier, metricName, props).attachTo(this);
   }
 
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -10,6 +10,7 @@ import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfa
 import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
+import { DmsMetrics } from '../monitoring/metrics';
 import { IMonitoredMigration } from '../monitoring/monitored-migration';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
@@ -346,17 +347,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error('DmsMigrationTask: metric() builds replication-task metrics (dimensions ReplicationInstanceIdentifier and '
         + `ReplicationTaskIdentifier); ${this.node.path} runs on DMS Serverless, whose replications publish their AWS/DMS metrics per replication configuration.`);
     }
-    return new cloudwatch.Metric({
-      namespace: 'AWS/DMS',
-      metricName,
-      dimensionsMap: {
-        ReplicationInstanceIdentifier: this.replicationInstance.replicationInstanceIdentifier,
-        ReplicationTaskIdentifier: this.taskResourceId,
-      },
-      period: Duration.minutes(5),
-      statistic: cloudwatch.Stats.AVERAGE,
-      ...props,
-    }).attachTo(this);
+    return DmsMetrics.taskMetric(this.taskArn, this.replicationInstance.replicationInstanceIdentifier, metricName, props).attachTo(this);
   }
 
   /** Rows read from the source per second during the full load. */
