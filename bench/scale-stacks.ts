@@ -2,7 +2,7 @@
  * Stacks with N complete migrations, built with the library and with raw L1 resources, for the
  * synth benchmark and the scale tests.
  */
-import { App, Aws, CfnResource, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnResource, Fn, Lazy, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -106,7 +106,7 @@ export function buildL1Stack(app: App, n: number): Stack {
 }
 
 /** An access role DMS assumes, with one inline statement reading `secretArn`. */
-function l1AccessRole(scope: Construct, id: string, secretArn: string): iam.CfnRole {
+function l1AccessRole(scope: Construct, id: string, secretArn: string | string[]): iam.CfnRole {
   return new iam.CfnRole(scope, id, {
     assumeRolePolicyDocument: {
       Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: `dms.${Aws.REGION}.amazonaws.com` } }],
@@ -124,11 +124,12 @@ function l1AccessRole(scope: Construct, id: string, secretArn: string): iam.CfnR
 }
 
 /**
- * The nine resources of a complete library migration declared directly as L1s, with the same
- * properties, tags and dependencies as the library's template and no construct code around them:
+ * The resources of a complete library migration declared directly as L1s, with the same properties,
+ * tags and dependencies as the library's template and no construct code around them: per migration
  * two access roles with inline policies, the Neon credentials secret, two endpoints (settings as
- * overrides), the task, and its connection test, stopper and lifecycle on the shared provider.
- * What the library's resources cost in aws-cdk-lib alone: the floor of the library's synth time.
+ * overrides), the task, its connection test and lifecycle; per stack the shared provider and one
+ * task stopper mapping every task to its hash. What the library's resources cost in aws-cdk-lib
+ * alone: the floor of the library's synth time.
  */
 export function buildL1FullStack(app: App, n: number): Stack {
   l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
@@ -141,6 +142,8 @@ export function buildL1FullStack(app: App, n: number): Stack {
     resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
     return resource;
   };
+  const stopperTasks: Record<string, string> = {};
+  const stopper = customResource(stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => stopperTasks }) });
   for (let i = 1; i <= n; i++) {
     const scope = new Construct(stack, `Migration${i}`);
     const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
@@ -186,7 +189,7 @@ export function buildL1FullStack(app: App, n: number): Stack {
 
     const taskIdentifier = `scale-migration${i}-task`;
     const propertiesHash = '0'.repeat(64);
-    const stopper = customResource(scope, 'Stopper', ResourceTypes.TASK_STOPPER, { TaskIdentifier: taskIdentifier, PropertiesHash: propertiesHash });
+    stopperTasks[taskIdentifier] = propertiesHash;
     const task = new dms.CfnReplicationTask(scope, 'Task', {
       replicationTaskIdentifier: taskIdentifier,
       migrationType: 'full-load',
@@ -217,6 +220,86 @@ export function buildL1FullStack(app: App, n: number): Stack {
       OnUpdate: 'resume-processing',
     });
     lifecycle.addDependency(connectionTest);
+  }
+  return stack;
+}
+
+/**
+ * The fewest resources a complete migration can be made of while keeping what the library promises,
+ * declared directly as L1s: per migration the source endpoint, the Neon credentials secret (DMS reads
+ * `endpoint=<id>$<password>` from Secrets Manager), the Neon endpoint, the task, and one lifecycle
+ * resource that would also test both connections; per stack one access role for every endpoint and
+ * one task stopper. No construct code at all: a lower bound for any implementation.
+ */
+export function buildL1MinimalStack(app: App, n: number): Stack {
+  l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
+  const stack = new Stack(app, SCALE_STACK_NAME);
+  const instance = sharedInstance(stack);
+  const serviceToken = MigrationProvider.of(stack).serviceToken;
+  const lifecycleTag = { key: MigrationProvider.TAG_KEY, value: Aws.STACK_ID };
+  const customResource = (scope: Construct, id: string, type: string, properties: Record<string, unknown>): CfnResource => {
+    const resource = new CfnResource(scope, id, { type, properties: { ServiceToken: serviceToken, ...properties } });
+    resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return resource;
+  };
+  const secretArns: string[] = [];
+  const accessRole = l1AccessRole(stack, 'SharedAccessRole', Lazy.list({ produce: () => secretArns }));
+  const stopperTasks: Record<string, string> = {};
+  const stopper = customResource(stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => stopperTasks }) });
+  for (let i = 1; i <= n; i++) {
+    const scope = new Construct(stack, `Migration${i}`);
+    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
+    const source = new dms.CfnEndpoint(scope, 'Source', {
+      endpointType: 'source',
+      engineName: 'postgres',
+      endpointIdentifier: `scale-migration${i}-source`,
+      databaseName: 'app',
+      sslMode: 'require',
+      tags: [lifecycleTag],
+      postgreSqlSettings: { secretsManagerSecretId: sourceSecret.secretArn, secretsManagerAccessRoleArn: accessRole.attrArn },
+    });
+    const password = SecretValue.secretsManager(`bench/neon-password-${i}`).unsafeUnwrap();
+    const credentials = new secretsmanager.CfnSecret(scope, 'TargetCredentials', {
+      description: `DMS credentials for Neon endpoint ep-bench-${i}-a1b2c3d4`,
+      secretString: Fn.join('', [
+        `{"engine":"postgres","username":"app_owner","password":"endpoint=ep-bench-${i}-a1b2c3d4$`, password,
+        `","host":"ep-bench-${i}-a1b2c3d4.us-east-2.aws.neon.tech","port":5432,"dbname":"neondb"}`,
+      ]),
+    });
+    credentials.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    secretArns.push(`${sourceSecret.secretArn}-??????`, credentials.ref);
+    const target = new dms.CfnEndpoint(scope, 'Target', {
+      endpointType: 'target',
+      engineName: 'postgres',
+      endpointIdentifier: `scale-migration${i}-target`,
+      databaseName: 'neondb',
+      sslMode: 'require',
+      tags: [lifecycleTag],
+      postgreSqlSettings: { secretsManagerSecretId: credentials.ref, secretsManagerAccessRoleArn: accessRole.attrArn },
+    });
+    const taskIdentifier = `scale-migration${i}-task`;
+    stopperTasks[taskIdentifier] = '0'.repeat(64);
+    const task = new dms.CfnReplicationTask(scope, 'Task', {
+      replicationTaskIdentifier: taskIdentifier,
+      migrationType: 'full-load',
+      replicationInstanceArn: instance.replicationInstanceArn,
+      sourceEndpointArn: source.ref,
+      targetEndpointArn: target.ref,
+      tableMappings: l1Documents.mappings,
+      replicationTaskSettings: l1Documents.settings,
+      tags: [lifecycleTag],
+    });
+    task.addDependency(stopper);
+    const lifecycle = customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
+      TaskArn: task.ref,
+      TaskIdentifier: taskIdentifier,
+      PropertiesHash: '0'.repeat(64),
+      MigrationType: 'full-load',
+      StartOnDeploy: 'true',
+      TestEndpointArns: [source.ref, target.ref],
+      ReplicationInstanceArn: instance.replicationInstanceArn,
+    });
+    lifecycle.addDependency(task);
   }
   return stack;
 }

@@ -13,7 +13,7 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import { App, Stack } from 'aws-cdk-lib';
 import type { BenchRow, BenchSection } from './run';
-import { buildL1FullStack, buildL1Stack, buildLibraryStack, SCALE_STACK_NAME } from './scale-stacks';
+import { buildL1FullStack, buildL1MinimalStack, buildL1Stack, buildLibraryStack, SCALE_STACK_NAME } from './scale-stacks';
 
 /** CloudFormation's resource quota per stack. */
 export const MAX_RESOURCES = 500;
@@ -154,10 +154,11 @@ function cdkSynthWallMillis(runs = 3): number[] {
 }
 
 export async function benchSynth(): Promise<BenchSection[]> {
-  const m = measure({ library: buildLibraryStack, l1: buildL1Stack, floor: buildL1FullStack });
+  const m = measure({ library: buildLibraryStack, l1: buildL1Stack, floor: buildL1FullStack, minimal: buildL1MinimalStack });
   const lib = m.library;
   const l1 = m.l1;
   const floor = m.floor;
+  const minimal = m.minimal;
 
   const timeRows: BenchRow[] = [];
   for (const n of SIZES) {
@@ -184,12 +185,21 @@ export async function benchSynth(): Promise<BenchSection[]> {
       + `app.synth() alone ${ms(marginalSynth(lib))} / ${ms(marginalSynth(l1))}`,
   });
   const floorSample = floor.sample[50];
+  const perMigration = (x: Measured): number => (x.sample[50].resources - x.sample[1].resources) / 49;
   timeRows.push({
-    name: 'marginal synth time per migration of the same 9 resources as raw L1s (floor) / L1',
+    name: `marginal synth time per migration of the library's ${perMigration(floor)} resources as raw L1s (floor) / L1`,
     value: `${ms(floorMarginal)} (×${(floorMarginal / l1Marginal).toFixed(2)})`,
     note: `the library's resources without its construct code (${floorSample.resources} resources at N = 50, like the library's ${lib.sample[50].resources}); `
       + `the library adds ${ms(libMarginal - floorMarginal)} per migration to it; from the fastest runs ${ms(marginal(floor, fastest))}; `
       + `app.synth() alone ${ms(marginalSynth(floor))}`,
+  });
+  const minimalMarginal = marginal(minimal);
+  timeRows.push({
+    name: `marginal synth time per migration of the fewest resources a complete migration can have (${perMigration(minimal)}) as raw L1s / L1`,
+    value: `${ms(minimalMarginal)} (×${(minimalMarginal / l1Marginal).toFixed(2)})`,
+    note: 'source endpoint, Neon credentials secret, Neon endpoint, task, lifecycle (with the connection test folded in); one access role and one stopper per stack; '
+      + `no construct code: leaves ${ms(Math.max(0, MARGINAL_BUDGET * l1Marginal - minimalMarginal))} per migration for all construct code within the ${MARGINAL_BUDGET}× budget; `
+      + `from the fastest runs ${ms(marginal(minimal, fastest))}`,
   });
 
   // resources and template size

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
+import { TaskStopper } from './task-stopper';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -83,13 +84,13 @@ export interface ReplicationTaskLifecycleProps {
  * and deletes in the reverse order. Two custom resources of the stack's shared provider bracket
  * the task:
  *
- * 1. `Custom::DmsTaskStopper` — the TASK depends on it, so it is updated before the task. Its
- *    properties are the task identifier and a SHA-256 hash of the task's in-place-updatable
- *    properties (TableMappings, ReplicationTaskSettings, TaskData, CdcStartPosition, CdcStartTime,
- *    CdcStopPosition). When one of them changes, the stopper changes too: its handler finds the
- *    task by identifier, stops it if it is running or starting, and waits until it is stopped.
- *    When the identifier changes (a rename, or a replacement), it stops the task under its old
- *    identifier (from the old properties). Its create and delete do nothing.
+ * 1. `Custom::DmsTaskStopper` — one per stack; every TASK depends on it, so it is updated before
+ *    any task. Its property maps each task identifier to a SHA-256 hash of the task's
+ *    in-place-updatable properties (TableMappings, ReplicationTaskSettings, TaskData,
+ *    CdcStartPosition, CdcStartTime, CdcStopPosition). When one of them changes, the map changes:
+ *    the handler finds that task by identifier, stops it if it is running or starting, and waits
+ *    until it is stopped. A task that left the map (renamed, replaced or removed) is stopped under
+ *    its old identifier. Its create and delete do nothing.
  * 2. CloudFormation then modifies (or creates) the task.
  * 3. `Custom::DmsTaskLifecycle` — it depends on the TASK (and on `startAfter`), so it is updated
  *    after it. It carries the task ARN, identifier and the same hash. On create it starts the task
@@ -126,7 +127,10 @@ export class ReplicationTaskLifecycle extends Construct {
   public readonly replicationTaskArn: string;
   /** The custom resource that starts the task (and stops it on delete). */
   public readonly resource: CustomResource;
-  /** The custom resource that stops the task before CloudFormation modifies it. */
+  /**
+   * The custom resource that stops the task before CloudFormation modifies it: one per stack,
+   * shared by every task with a lifecycle in it.
+   */
   public readonly stopper: CustomResource;
 
   constructor(scope: Construct, id: string, props: ReplicationTaskLifecycleProps) {
@@ -155,15 +159,8 @@ export class ReplicationTaskLifecycle extends Construct {
     grantTaskControl(provider);
     const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
 
-    // The stopper runs before the task in the graph; it finds the task by identifier.
-    this.stopper = new CustomResource(this, 'Stopper', {
-      serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.TASK_STOPPER,
-      properties: {
-        TaskIdentifier: this.replicationTaskIdentifier,
-        PropertiesHash: propertiesHash,
-      },
-    });
+    // The stack's stopper runs before every task in the graph; it finds the task by identifier.
+    this.stopper = TaskStopper.of(this).register(this.replicationTaskIdentifier, propertiesHash);
     task.node.addDependency(this.stopper);
 
     this.resource = new CustomResource(this, 'Resource', {

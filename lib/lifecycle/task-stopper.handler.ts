@@ -9,20 +9,23 @@ import {
 } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
 
-/** Properties of a `Custom::DmsTaskStopper` resource. */
+/** Properties of the stack's `Custom::DmsTaskStopper` resource. */
 export interface TaskStopperProperties {
-  /** `ReplicationTaskIdentifier` of the task (lower case). */
-  readonly TaskIdentifier: string;
-  /** Hash of the task's in-place-updatable properties. */
-  readonly PropertiesHash: string;
+  /**
+   * Every task of the stack that has a lifecycle: `ReplicationTaskIdentifier` (lower case) → hash
+   * of the task's in-place-updatable properties.
+   */
+  readonly Tasks: Readonly<Record<string, string>>;
 }
 
 /*
- * The task depends on this resource, so CloudFormation updates it BEFORE it modifies the task.
- * Create: nothing to stop (the task does not exist yet, or is unchanged).
- * Update: the task's updatable properties or its identifier changed: stop the task (under its old
- *   identifier too, when it is renamed or replaced) and wait until it is no longer running.
- * Delete: nothing; the lifecycle resource stops the task before CloudFormation deletes it.
+ * One resource per stack; every task with a lifecycle depends on it, so CloudFormation updates it
+ * BEFORE it modifies any task.
+ * Create: nothing to stop (the tasks do not exist yet).
+ * Update: stop every task whose updatable properties changed, and every task that left the map
+ *   (renamed, replaced or removed: CloudFormation modifies or deletes it later in this deployment),
+ *   and wait until none of them is running. Tasks new to the map are being created: nothing to stop.
+ * Delete: nothing; each task's lifecycle resource stops it before CloudFormation deletes it.
  */
 
 /** The identifiers of the tasks this event must stop. */
@@ -30,30 +33,40 @@ export function tasksToStop(event: ProviderRequest): string[] {
   if (event.RequestType !== 'Update') {
     return [];
   }
-  const props = event.ResourceProperties as unknown as TaskStopperProperties;
-  const old = (event.OldResourceProperties ?? {}) as Partial<TaskStopperProperties>;
+  const tasks = taskMap(event.ResourceProperties);
+  const old = taskMap(event.OldResourceProperties);
   const ids = new Set<string>();
-  if (old.TaskIdentifier && old.TaskIdentifier !== props.TaskIdentifier) {
-    ids.add(old.TaskIdentifier.toLowerCase());
+  for (const [id, hash] of Object.entries(old)) {
+    if (tasks[id] !== hash) {
+      ids.add(id);
+    }
   }
-  if (old.PropertiesHash !== props.PropertiesHash) {
-    ids.add(props.TaskIdentifier.toLowerCase());
-  }
-  return [...ids];
+  return [...ids].sort();
 }
 
+/** The `Tasks` map of a resource's properties, with lower-case identifiers. */
+function taskMap(properties: Record<string, unknown> | undefined): Record<string, string> {
+  const tasks = (properties as Partial<TaskStopperProperties> | undefined)?.Tasks ?? {};
+  const result: Record<string, string> = {};
+  for (const [id, hash] of Object.entries(tasks)) {
+    result[id.toLowerCase()] = hash;
+  }
+  return result;
+}
+
+/** Physical id of the stopper: one per stack, so a constant. */
+export const STOPPER_PHYSICAL_ID = 'dms-task-stopper';
+
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
-  const props = event.ResourceProperties as unknown as TaskStopperProperties;
-  const physicalId = `dms-task-stopper:${props.TaskIdentifier.toLowerCase()}`;
   const targets = tasksToStop(event);
   if (targets.length === 0) {
-    console.log(`${event.RequestType}: no task to stop`, JSON.stringify({ TaskIdentifier: props.TaskIdentifier }));
-    return { PhysicalResourceId: physicalId, Data: { StoppedTasks: '' } };
+    console.log(`${event.RequestType}: no task to stop`, JSON.stringify({ Tasks: Object.keys(taskMap(event.ResourceProperties)) }));
+    return { PhysicalResourceId: STOPPER_PHYSICAL_ID, Data: { StoppedTasks: '' } };
   }
   for (const id of targets) {
     await withThrottleRetry(`Stopping ${id}`, () => stopStep(id));
   }
-  return { PhysicalResourceId: physicalId, Data: { StoppedTasks: targets.join(',') } };
+  return { PhysicalResourceId: STOPPER_PHYSICAL_ID, Data: { StoppedTasks: targets.join(',') } };
 }
 
 /** Complete when none of the tasks to stop is running, starting or in transition. */

@@ -283,8 +283,9 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     // Ref of AWS::DMS::ReplicationTask is its ARN.
     this.arn = replicationTask.ref;
     this.taskResourceId = Fn.select(6, Fn.split(':', this.arn));
-    Tags.of(replicationTask).add('cdk-neon-migration:source', props.source.endpointIdentifier);
-    Tags.of(replicationTask).add('cdk-neon-migration:target', props.target.endpointIdentifier);
+    // written to the tag managers directly: no tag aspect runs at synth
+    replicationTask.tags.setTag('cdk-neon-migration:source', props.source.endpointIdentifier);
+    replicationTask.tags.setTag('cdk-neon-migration:target', props.target.endpointIdentifier);
 
     this.startDependencies = egressReady ? [egressReady] : [];
     if (props.testConnections ?? true) {

@@ -122,8 +122,8 @@ export function clearCalls(): void {
 export function request(
   resourceType: string,
   requestType: 'Create' | 'Update' | 'Delete',
-  props: Record<string, string>,
-  old?: Record<string, string>,
+  props: Record<string, unknown>,
+  old?: Record<string, unknown>,
   data?: Record<string, string>,
 ): ProviderRequest {
   return {

@@ -207,9 +207,8 @@ test.each(ALL_STATUSES.map(s => [s, CREATE_TABLE[s]] as const))('create with a %
 
 describe('update', () => {
   test('stop, modify, resume: the stopper stops the running task, the lifecycle resumes it after the change', async () => {
-    // 1. the stopper (updated first: the task depends on it)
-    const stopperEvent = request(ResourceTypes.TASK_STOPPER, 'Update',
-      { TaskIdentifier: TASK_ID, PropertiesHash: HASH_B }, { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A });
+    // 1. the stack's stopper (updated first: every task depends on it)
+    const stopperEvent = request(ResourceTypes.TASK_STOPPER, 'Update', { Tasks: { [TASK_ID]: HASH_B } }, { Tasks: { [TASK_ID]: HASH_A } });
     describeReturns(task('running', {}, true), task('stopping', {}, true), task('stopped', { StopReason: 'Stop Reason NORMAL' }, true));
     await stopper.onEvent(stopperEvent);
     await expect(stopper.isComplete(stopperEvent)).resolves.toEqual({ IsComplete: false });

@@ -42,10 +42,15 @@ function resourceOfType(template: Template, type: string): { id: string; resourc
   return { id: ids[0], resource: found[ids[0]] };
 }
 
+/** The hash the stack's stopper holds for `identifier`. */
+function hashOf(template: Template, identifier = 'neon-migration'): string {
+  return resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.Properties.Tasks[identifier];
+}
+
 function stopperHash(overrides: Partial<dms.CfnReplicationTaskProps> = {}): string {
   const { stack, task } = fixture(overrides);
   new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
-  return resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+  return hashOf(Template.fromStack(stack));
 }
 
 test('orders stopper → task → lifecycle, and the start after the startAfter dependables', () => {
@@ -75,12 +80,13 @@ test('orders stopper → task → lifecycle, and the start after the startAfter 
     WaitForCompletion: 'false',
     MaxWaitSeconds: '6300',
     OnUpdate: 'resume-processing',
-    PropertiesHash: stopper.resource.Properties.PropertiesHash,
+    PropertiesHash: hashOf(template),
   }));
+  // the stack's one stopper, found under the stack by id, maps the task identifier to the hash
+  expect(stopper.id).toMatch(/^NeonDmsTaskStopper/);
   expect(stopper.resource.Properties).toEqual({
     ServiceToken: expect.anything(),
-    TaskIdentifier: 'neon-migration',
-    PropertiesHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    Tasks: { 'neon-migration': expect.stringMatching(/^[0-9a-f]{64}$/) },
   });
 });
 
@@ -105,7 +111,7 @@ test('a task ARN in the shared role\'s default policy would form a cycle (why th
   const { stack, task } = fixture();
   const lifecycle = new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
   MigrationProvider.of(lifecycle).role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dms:StartReplicationTask'], resources: [task.ref] }));
-  expect(() => Template.fromStack(stack)).toThrow(/dependency cycle: Task -> LifecycleStopper/);
+  expect(() => Template.fromStack(stack)).toThrow(/dependency cycle: Task -> NeonDmsTaskStopper/);
 });
 
 test('addStartDependency adds a dependency of the start, not of the stopper', () => {
@@ -136,7 +142,7 @@ test('passes the props to the lifecycle resource', () => {
     MaxWaitSeconds: '1800',
     OnUpdate: 'reload-target',
   });
-  Template.fromStack(stack).hasResourceProperties(ResourceTypes.TASK_STOPPER, { TaskIdentifier: 'neon-migration' });
+  expect(hashOf(Template.fromStack(stack))).toMatch(/^[0-9a-f]{64}$/);
 });
 
 test('the stopper hash changes with the table mappings, the task settings and the CDC positions, and only with them', () => {
@@ -154,14 +160,14 @@ test('the hash sees table mappings set after the construct, and hashes tokens as
   const { stack, task } = fixture();
   new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
   task.tableMappings = MAPPING_B;
-  const late = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+  const late = hashOf(Template.fromStack(stack));
   expect(late).toBe(stopperHash({ tableMappings: MAPPING_B }));
 
   const withToken = fixture();
   const mappings = new CfnParameter(withToken.stack, 'Mappings');
   withToken.task.tableMappings = mappings.valueAsString;
   new ReplicationTaskLifecycle(withToken.stack, 'Lifecycle', { replicationTask: withToken.task });
-  const hash = resourceOfType(Template.fromStack(withToken.stack), ResourceTypes.TASK_STOPPER).resource.Properties.PropertiesHash;
+  const hash = hashOf(Template.fromStack(withToken.stack));
   expect(hash).toMatch(/^[0-9a-f]{64}$/);
   expect(hash).not.toBe(stopperHash());
 });
@@ -204,7 +210,7 @@ test('tags the task with the stack id and scopes Start/Stop/DescribeTableStatist
   expect(Object.keys(template.findResources('AWS::IAM::Policy')).filter(id => id.startsWith('Lifecycle'))).toEqual([]);
 });
 
-test('two lifecycles share one provider and one tag-scoped statement', () => {
+test('two lifecycles share one provider, one stopper and one tag-scoped statement', () => {
   const { stack, task } = fixture();
   const second = new dms.CfnReplicationTask(stack, 'Task2', {
     replicationTaskIdentifier: 'neon-migration-2',
@@ -214,10 +220,16 @@ test('two lifecycles share one provider and one tag-scoped statement', () => {
     targetEndpointArn: TARGET_ARN,
     tableMappings: MAPPING_B,
   });
-  new ReplicationTaskLifecycle(stack, 'A', { replicationTask: task });
-  new ReplicationTaskLifecycle(stack, 'B', { replicationTask: second });
+  const a = new ReplicationTaskLifecycle(stack, 'A', { replicationTask: task });
+  const b = new ReplicationTaskLifecycle(stack, 'B', { replicationTask: second });
+  expect(a.stopper).toBe(b.stopper);
   const template = Template.fromStack(stack);
-  template.resourceCountIs(ResourceTypes.TASK_STOPPER, 2);
+  const stopper = resourceOfType(template, ResourceTypes.TASK_STOPPER);
+  expect(Object.keys(stopper.resource.Properties.Tasks)).toEqual(['neon-migration', 'neon-migration-2']);
+  expect(stopper.resource.Properties.Tasks['neon-migration']).not.toBe(stopper.resource.Properties.Tasks['neon-migration-2']);
+  for (const t of [task, second]) {
+    expect(template.toJSON().Resources[stack.getLogicalId(t)].DependsOn).toContain(stopper.id);
+  }
   template.resourceCountIs(ResourceTypes.TASK_LIFECYCLE, 2);
   template.resourceCountIs('AWS::Lambda::Function', 5); // onEvent, isComplete + the Provider framework's onEvent, isComplete, onTimeout
   template.resourceCountIs('AWS::IAM::Policy', 5); // as many as with one lifecycle
@@ -259,6 +271,21 @@ describe('validation', () => {
     const { stack, task } = fixture({ replicationTaskIdentifier: identifier });
     expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
       .toThrow(/replicationTask.replicationTaskIdentifier '.*' is not a valid DMS identifier: use 1-255 letters, digits and hyphens/);
+  });
+
+  test('two tasks of a stack cannot share an identifier (DMS identifiers are unique per account and region)', () => {
+    const { stack, task } = fixture();
+    const twin = new dms.CfnReplicationTask(stack, 'Twin', {
+      replicationTaskIdentifier: 'Neon-Migration',
+      migrationType: 'cdc',
+      replicationInstanceArn: INSTANCE_ARN,
+      sourceEndpointArn: SOURCE_ARN,
+      targetEndpointArn: TARGET_ARN,
+      tableMappings: MAPPING_B,
+    });
+    new ReplicationTaskLifecycle(stack, 'A', { replicationTask: task });
+    expect(() => new ReplicationTaskLifecycle(stack, 'B', { replicationTask: twin }))
+      .toThrow("ReplicationTaskLifecycle: two replication tasks in stack S have the identifier 'neon-migration'; DMS task identifiers are unique per account and region. Give each task its own identifier.");
   });
 
   test('accepts a 255-character identifier', () => {

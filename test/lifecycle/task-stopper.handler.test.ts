@@ -9,10 +9,11 @@ const HASH_A = 'a'.repeat(64);
 const HASH_B = 'b'.repeat(64);
 const BY_ID = `Describe(replication-task-id=${TASK_ID})`;
 
-function stopperRequest(requestType: 'Create' | 'Update' | 'Delete', props: Record<string, string>, old?: Record<string, string>) {
-  return request(ResourceTypes.TASK_STOPPER, requestType, props, old);
+/** A request to the stack's stopper, whose properties map task identifiers to property hashes. */
+function stopperRequest(requestType: 'Create' | 'Update' | 'Delete', tasks: Record<string, string>, old?: Record<string, string>) {
+  return request(ResourceTypes.TASK_STOPPER, requestType, { Tasks: tasks }, old && { Tasks: old });
 }
-const changedMapping = () => stopperRequest('Update', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_B }, { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A });
+const changedMapping = () => stopperRequest('Update', { [TASK_ID]: HASH_B }, { [TASK_ID]: HASH_A });
 
 beforeEach(() => {
   setUp();
@@ -22,23 +23,23 @@ afterEach(tearDown);
 
 test('create does nothing: the task does not exist yet', async () => {
   describeReturns(task('running'));
-  const event = stopperRequest('Create', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A });
-  await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: `dms-task-stopper:${TASK_ID}`, Data: { StoppedTasks: '' } });
+  const event = stopperRequest('Create', { [TASK_ID]: HASH_A });
+  await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { StoppedTasks: '' } });
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
   expect(apiCalls()).toEqual([]);
 });
 
 test('delete does nothing: the lifecycle resource stops the task before CloudFormation deletes it', async () => {
   describeReturns(task('running'));
-  const event = stopperRequest('Delete', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A });
+  const event = stopperRequest('Delete', { [TASK_ID]: HASH_A });
   await onEvent(event);
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
   expect(apiCalls()).toEqual([]);
 });
 
-test('an update that changes neither the hash nor the identifier does nothing', async () => {
+test('an update that changes neither a hash nor an identifier does nothing', async () => {
   describeReturns(task('running'));
-  const event = stopperRequest('Update', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A }, { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A });
+  const event = stopperRequest('Update', { [TASK_ID]: HASH_A, 'other-task': HASH_B }, { 'other-task': HASH_B, [TASK_ID]: HASH_A });
   await onEvent(event);
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
   expect(apiCalls()).toEqual([]);
@@ -48,7 +49,7 @@ test('a changed mapping stops the running task and waits until it is stopped', a
   describeReturns(task('running'), task('stopping'), task('stopped'));
   const event = changedMapping();
 
-  await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: `dms-task-stopper:${TASK_ID}`, Data: { StoppedTasks: TASK_ID } });
+  await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { StoppedTasks: TASK_ID } });
   expect(apiCalls()).toEqual([BY_ID, `Stop(${TASK_ARN})`]);
   clearCalls();
 
@@ -87,26 +88,39 @@ test.each(ALL_STATUSES.map(s => [s, STOPPER_TABLE[s]] as const))('update of a %s
 test('a renamed task is stopped under its old identifier (the new one does not exist yet)', async () => {
   dmsMock.on(DescribeReplicationTasksCommand, { Filters: [{ Name: 'replication-task-id', Values: ['old-name'] }] })
     .resolves({ ReplicationTasks: [task('running', { ReplicationTaskIdentifier: 'old-name' })] });
-  const event = stopperRequest('Update', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_A }, { TaskIdentifier: 'Old-Name', PropertiesHash: HASH_A });
+  const event = stopperRequest('Update', { [TASK_ID]: HASH_A }, { 'Old-Name': HASH_A });
 
   await expect(onEvent(event)).resolves.toMatchObject({ Data: { StoppedTasks: 'old-name' } });
   expect(apiCalls()).toEqual(['Describe(replication-task-id=old-name)', `Stop(${TASK_ARN})`]);
 });
 
-test('a replaced task with a changed mapping: stops the old task, and the new identifier when it exists', async () => {
-  dmsMock.on(DescribeReplicationTasksCommand, { Filters: [{ Name: 'replication-task-id', Values: ['old-name'] }] })
-    .resolves({ ReplicationTasks: [task('running', { ReplicationTaskIdentifier: 'old-name' })] });
-  dmsMock.on(DescribeReplicationTasksCommand, { Filters: [{ Name: 'replication-task-id', Values: [TASK_ID] }] })
-    .resolves({ ReplicationTasks: [] });
-  const event = stopperRequest('Update', { TaskIdentifier: TASK_ID, PropertiesHash: HASH_B }, { TaskIdentifier: 'old-name', PropertiesHash: HASH_A });
-
-  await onEvent(event);
-  expect(apiCalls()).toEqual(['Describe(replication-task-id=old-name)', `Stop(${TASK_ARN})`, BY_ID]);
-  clearCalls();
-  dmsMock.on(DescribeReplicationTasksCommand, { Filters: [{ Name: 'replication-task-id', Values: ['old-name'] }] })
-    .resolves({ ReplicationTasks: [task('stopped', { ReplicationTaskIdentifier: 'old-name' })] });
+test('a task added to the stack is being created: nothing to stop', async () => {
+  describeReturns(task('running'));
+  const event = stopperRequest('Update', { 'other-task': HASH_A, [TASK_ID]: HASH_B }, { 'other-task': HASH_A });
+  await expect(onEvent(event)).resolves.toMatchObject({ Data: { StoppedTasks: '' } });
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
-  expect(apiCalls()).toEqual(['Describe(replication-task-id=old-name)', BY_ID]);
+  expect(apiCalls()).toEqual([]);
+});
+
+test('only the tasks whose hash changed or that left the map are stopped, and all of them are waited for', async () => {
+  const byId = (id: string) => ({ Filters: [{ Name: 'replication-task-id', Values: [id] }] });
+  dmsMock.on(DescribeReplicationTasksCommand, byId('changed')).resolves({ ReplicationTasks: [task('running', { ReplicationTaskIdentifier: 'changed' })] });
+  dmsMock.on(DescribeReplicationTasksCommand, byId('removed')).resolves({ ReplicationTasks: [task('running', { ReplicationTaskIdentifier: 'removed' })] });
+  const event = stopperRequest('Update',
+    { changed: HASH_B, unchanged: HASH_A, added: HASH_A },
+    { removed: HASH_A, unchanged: HASH_A, changed: HASH_A });
+
+  await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { StoppedTasks: 'changed,removed' } });
+  expect(apiCalls()).toEqual(['Describe(replication-task-id=changed)', `Stop(${TASK_ARN})`, 'Describe(replication-task-id=removed)', `Stop(${TASK_ARN})`]);
+  clearCalls();
+
+  // one still stopping: not complete; both stopped: complete
+  dmsMock.on(DescribeReplicationTasksCommand, byId('changed')).resolves({ ReplicationTasks: [task('stopped', { ReplicationTaskIdentifier: 'changed' })] });
+  dmsMock.on(DescribeReplicationTasksCommand, byId('removed')).resolves({ ReplicationTasks: [task('stopping', { ReplicationTaskIdentifier: 'removed' })] });
+  await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
+  dmsMock.on(DescribeReplicationTasksCommand, byId('removed')).resolves({ ReplicationTasks: [task('stopped', { ReplicationTaskIdentifier: 'removed' })] });
+  await expect(isComplete(event)).resolves.toEqual({ IsComplete: true });
+  expect(apiCalls()).toEqual(Array(2).fill(['Describe(replication-task-id=changed)', 'Describe(replication-task-id=removed)']).flat());
 });
 
 test('a task that is not found is nothing to stop', async () => {
