@@ -179,7 +179,7 @@ project.addTask('synth:example', {
 new JsonFile(project, 'cdk.json', {
   obj: {
     // the handler bundles are built first: a fresh clone has none (published packages ship them)
-    app: '(npx projen bundle > /dev/null 2>&1 || npx projen bundle) && npx ts-node --transpile-only --prefer-ts-exts lib/example/app.ts',
+    app: 'sh lib/example/ensure-bundles.sh && npx ts-node --transpile-only --prefer-ts-exts lib/example/app.ts',
     watch: { include: ['lib/**'] },
     context: {
       '@aws-cdk/core:newStyleStackSynthesis': true,
