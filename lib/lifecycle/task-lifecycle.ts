@@ -6,6 +6,7 @@ import { Construct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
 import { TaskStopper } from './task-stopper';
+import { validateDmsIdentifier } from '../core/identifiers';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -143,7 +144,7 @@ export class ReplicationTaskLifecycle extends Construct {
         + '(e.g. \'neon-migration\'): the stop before an update finds the task by its identifier, which CloudFormation '
         + 'would otherwise generate.');
     }
-    validateIdentifier(identifier);
+    const lowerCase = validateDmsIdentifier('ReplicationTaskLifecycle', 'replicationTask.replicationTaskIdentifier', identifier, 255);
     const waitForCompletion = props.waitForCompletion ?? false;
     const maxWaitSeconds = validateMaxWait(props.maxWait);
     if (props.maxWait && !waitForCompletion) {
@@ -151,7 +152,7 @@ export class ReplicationTaskLifecycle extends Construct {
         'maxWait only applies with waitForCompletion: true; it is ignored.');
     }
 
-    this.replicationTaskIdentifier = identifier.toLowerCase();
+    this.replicationTaskIdentifier = lowerCase;
     this.replicationTaskArn = task.ref;
 
     const provider = MigrationProvider.of(this);
@@ -233,13 +234,6 @@ function updatablePropertiesHash(task: dms.CfnReplicationTask): string {
     CdcStopPosition: task.cdcStopPosition,
   });
   return crypto.createHash('sha256').update(JSON.stringify(updatable)).digest('hex');
-}
-
-function validateIdentifier(identifier: string): void {
-  if (!/^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){0,254}$/.test(identifier) || identifier.endsWith('-')) {
-    throw new Error(`ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier '${identifier}' is not a valid DMS identifier: `
-      + 'use 1-255 letters, digits and hyphens, starting with a letter, without two consecutive hyphens or a trailing hyphen.');
-  }
 }
 
 /** The maximum wait in seconds; the provider's total timeout is 2 hours. */

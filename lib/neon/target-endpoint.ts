@@ -12,6 +12,7 @@ import {
   parseNeonHost,
 } from './connection-string';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
+import { validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
@@ -239,8 +240,9 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
 
     this.sslMode = props.sslMode ?? NeonSslMode.REQUIRE;
     validateCertificateProps(props, this.sslMode);
-    this.endpointIdentifier = props.endpointIdentifier ?? this.defaultEndpointIdentifier();
-    validateEndpointIdentifier(this.endpointIdentifier);
+    this.endpointIdentifier = props.endpointIdentifier !== undefined
+      ? validateDmsIdentifier('NeonTargetEndpoint', 'endpointIdentifier', props.endpointIdentifier, ENDPOINT_IDENTIFIER_MAX_LENGTH)
+      : this.defaultEndpointIdentifier();
     if (props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) && !/^ep-[a-z0-9]+(-[a-z0-9]+)*$/.test(props.neonEndpointId)) {
       throw new Error(`NeonTargetEndpoint: neonEndpointId '${props.neonEndpointId}' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.`);
     }
@@ -405,18 +407,6 @@ function validateCertificateProps(props: NeonTargetEndpointProps, sslMode: NeonS
   }
   if (props.caCertificatePem !== undefined && !Token.isUnresolved(props.caCertificatePem) && !props.caCertificatePem.includes('-----BEGIN CERTIFICATE-----')) {
     throw new Error('NeonTargetEndpoint: caCertificatePem is not a PEM certificate (-----BEGIN CERTIFICATE----- ...).');
-  }
-}
-
-/** DMS endpoint identifier rules. */
-function validateEndpointIdentifier(identifier: string): void {
-  if (Token.isUnresolved(identifier)) {
-    return;
-  }
-  const rules = 'It must start with a letter, contain only letters, digits and hyphens, have no two consecutive hyphens, not end with a hyphen, and have at most 255 characters.';
-  if (identifier.length === 0 || identifier.length > ENDPOINT_IDENTIFIER_MAX_LENGTH
-    || !/^[A-Za-z][A-Za-z0-9-]*$/.test(identifier) || identifier.includes('--') || identifier.endsWith('-')) {
-    throw new Error(`NeonTargetEndpoint: endpointIdentifier '${identifier}' is not a valid DMS endpoint identifier. ${rules}`);
   }
 }
 

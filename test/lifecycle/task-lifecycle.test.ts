@@ -262,15 +262,15 @@ describe('validation', () => {
   });
 
   test.each([
-    ['starting with a digit', '1task'],
-    ['with two consecutive hyphens', 'task--x'],
-    ['ending with a hyphen', 'task-'],
-    ['with an underscore', 'task_x'],
-    ['of 256 characters', 'a'.repeat(256)],
-  ])('rejects an identifier %s', (_label, identifier) => {
+    ['1task', 'begin with a letter'],
+    ['task--x', 'not contain two consecutive hyphens'],
+    ['task-', 'not end with a hyphen'],
+    ['task_x', 'contain only ASCII letters, digits and hyphens'],
+    ['a'.repeat(256), 'be 1 to 255 characters long (it has 256)'],
+  ])('rejects the identifier %p', (identifier, rule) => {
     const { stack, task } = fixture({ replicationTaskIdentifier: identifier });
     expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
-      .toThrow(/replicationTask.replicationTaskIdentifier '.*' is not a valid DMS identifier: use 1-255 letters, digits and hyphens/);
+      .toThrow(new Error(`ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier '${identifier}' must ${rule}.`));
   });
 
   test('two tasks of a stack cannot share an identifier (DMS identifiers are unique per account and region)', () => {
