@@ -138,7 +138,7 @@ const list = (values: readonly number[]) => values.map((v) => (v / 1000).toFixed
 export const TARGETS = { speedUpOverNaive: 5, timeOverFloor: 3 };
 
 /** Runs measured per method (the median is reported). */
-const RUNS = Number(process.env.FIDELITY_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.FIDELITY_BENCH_RUNS ?? 5);
 
 /**
  * verify() on a 1,000,000-row table against a naive client-side comparison and the single-scan floor.
