@@ -127,7 +127,7 @@ function l1AccessRole(scope: Construct, id: string, secretArn: string | string[]
  * The resources of a complete library migration declared directly as L1s, with the same properties,
  * tags and dependencies as the library's template and no construct code around them: per migration
  * two access roles with inline policies, the Neon credentials secret, two endpoints (settings as
- * overrides), the task, its connection test and lifecycle; per stack the shared provider and one
+ * overrides), the task and its lifecycle (which tests both connections); per stack the shared provider and one
  * task stopper mapping every task to its hash. What the library's resources cost in aws-cdk-lib
  * alone: the floor of the library's synth time.
  */
@@ -205,10 +205,6 @@ export function buildL1FullStack(app: App, n: number): Stack {
       ],
     });
     task.addDependency(stopper);
-    const connectionTest = customResource(scope, 'ConnectionTest', ResourceTypes.CONNECTION_TEST, {
-      EndpointArns: [source.ref, target.ref],
-      ReplicationInstanceArn: instance.replicationInstanceArn,
-    });
     const lifecycle = customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
       TaskArn: task.ref,
       TaskIdentifier: taskIdentifier,
@@ -218,8 +214,10 @@ export function buildL1FullStack(app: App, n: number): Stack {
       WaitForCompletion: 'false',
       MaxWaitSeconds: '6300',
       OnUpdate: 'resume-processing',
+      TestEndpointArns: [source.ref, target.ref],
+      TestReplicationInstanceArn: instance.replicationInstanceArn,
     });
-    lifecycle.addDependency(connectionTest);
+    lifecycle.addDependency(task);
   }
   return stack;
 }
@@ -228,7 +226,7 @@ export function buildL1FullStack(app: App, n: number): Stack {
  * The fewest resources a complete migration can be made of while keeping what the library promises,
  * declared directly as L1s: per migration the source endpoint, the Neon credentials secret (DMS reads
  * `endpoint=<id>$<password>` from Secrets Manager), the Neon endpoint, the task, and one lifecycle
- * resource that would also test both connections; per stack one access role for every endpoint and
+ * resource, which tests both connections; per stack one access role for every endpoint and
  * one task stopper. No construct code at all: a lower bound for any implementation.
  */
 export function buildL1MinimalStack(app: App, n: number): Stack {
@@ -297,7 +295,7 @@ export function buildL1MinimalStack(app: App, n: number): Stack {
       MigrationType: 'full-load',
       StartOnDeploy: 'true',
       TestEndpointArns: [source.ref, target.ref],
-      ReplicationInstanceArn: instance.replicationInstanceArn,
+      TestReplicationInstanceArn: instance.replicationInstanceArn,
     });
     lifecycle.addDependency(task);
   }

@@ -197,7 +197,7 @@ export async function benchSynth(): Promise<BenchSection[]> {
   timeRows.push({
     name: `marginal synth time per migration of the fewest resources a complete migration can have (${perMigration(minimal)}) as raw L1s / L1`,
     value: `${ms(minimalMarginal)} (×${(minimalMarginal / l1Marginal).toFixed(2)})`,
-    note: 'source endpoint, Neon credentials secret, Neon endpoint, task, lifecycle (with the connection test folded in); one access role and one stopper per stack; '
+    note: 'source endpoint, Neon credentials secret, Neon endpoint, task, lifecycle (which tests the connections); one access role and one stopper per stack; '
       + `no construct code: leaves ${ms(Math.max(0, MARGINAL_BUDGET * l1Marginal - minimalMarginal))} per migration for all construct code within the ${MARGINAL_BUDGET}× budget; `
       + `from the fastest runs ${ms(marginal(minimal, fastest))}`,
   });

@@ -92,15 +92,15 @@ export class DmsConnectionTest extends Construct {
       throw new Error('DmsConnectionTest: set endpoint (an IDmsEndpoint), endpoints (several) or endpointArn (the ARN of any DMS endpoint).');
     }
     for (const arn of endpointArns) {
-      validateArn(arn, 'endpointArn', 'endpoint');
+      validateDmsArn('DmsConnectionTest', arn, 'endpointArn', 'endpoint');
     }
-    validateArn(props.replicationInstanceArn, 'replicationInstanceArn', 'rep');
+    validateDmsArn('DmsConnectionTest', props.replicationInstanceArn, 'replicationInstanceArn', 'rep');
     this.endpointArns = endpointArns;
     this.endpointArn = endpointArns[0];
     this.replicationInstanceArn = props.replicationInstanceArn;
 
     const provider = MigrationProvider.of(this);
-    const permissions = this.grantTest(provider, endpoints, endpointArns, props.replicationInstanceArn);
+    const permissions = grantConnectionTests(this, endpoints, endpointArns, props.replicationInstanceArn);
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
@@ -124,77 +124,78 @@ export class DmsConnectionTest extends Construct {
   public addDependency(...dependables: IDependable[]): void {
     this.resource.node.addDependency(...dependables);
   }
-
-  /**
-   * Grants `dms:TestConnection` on the endpoints and the instance, and returns the policies the
-   * test must wait for. Only statements naming no resource of the stack go to the handler role's
-   * default policy: an endpoint may itself depend on another resource of the shared provider (e.g.
-   * the Neon credentials), and the handler functions depend on that policy.
-   */
-  private grantTest(provider: MigrationProvider, endpoints: IDmsEndpoint[], endpointArns: string[], instanceArn: string): IDependable[] {
-    const stack = Stack.of(this);
-    provider.grantOnce('dms:DescribeConnections', () => [new iam.PolicyStatement({
-      // DescribeConnections supports no resource-level permissions
-      actions: ['dms:DescribeConnections'],
-      resources: ['*'],
-    })]);
-
-    // Endpoints of this stack: tagged, and covered by one statement for the whole stack.
-    const named: string[] = [];
-    const tagged = new Set<string>();
-    for (const endpoint of endpoints) {
-      const cfn = endpoint.node.defaultChild;
-      if (cfn instanceof CfnResource && cfn.cfnResourceType === 'AWS::DMS::Endpoint' && TagManager.isTaggable(cfn)
-        && Stack.of(cfn) === stack && cfn.ref === endpoint.endpointArn) {
-        provider.tag(cfn);
-        tagged.add(endpoint.endpointArn);
-      }
-    }
-    for (const arn of endpointArns) {
-      if (!tagged.has(arn)) {
-        named.push(arn);
-      }
-    }
-    if (tagged.size > 0) {
-      provider.grantOnce('dms:TestConnection:tagged-endpoints', () => [new iam.PolicyStatement({
-        actions: ['dms:TestConnection'],
-        resources: [stack.formatArn({ service: 'dms', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-        conditions: { StringEquals: { [`dms:endpoint-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
-      })], [{
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:endpoint:*]',
-        reason: 'dms:TestConnection is limited by condition to the endpoints tagged with this stack\'s id, the endpoints the stack\'s connection tests name.',
-      }]);
-    }
-
-    const dependencies: IDependable[] = [];
-    // Literal ARNs can go into the shared default policy; tokens get a policy of their own.
-    const literal = [...named, instanceArn].filter(arn => !Token.isUnresolved(arn));
-    for (const arn of literal) {
-      provider.grantOnce(`dms:TestConnection:${arn}`, () => [new iam.PolicyStatement({ actions: ['dms:TestConnection'], resources: [arn] })]);
-    }
-    if (Token.isUnresolved(instanceArn)) {
-      dependencies.push(instancePolicy(provider, instanceArn));
-    }
-    const namedTokens = named.filter(arn => Token.isUnresolved(arn));
-    if (namedTokens.length > 0) {
-      const policy = new iam.Policy(this, 'Permissions', {
-        roles: [provider.role],
-        statements: [new iam.PolicyStatement({ actions: ['dms:TestConnection'], resources: namedTokens })],
-      });
-      acknowledgeRules(policy, [{
-        id: 'NIST.800.53.R5-IAMNoInlinePolicy',
-        reason: 'The policy grants the shared handler role exactly this test\'s TestConnection calls and is removed with the test.',
-      }]);
-      dependencies.push(policy);
-    }
-    return dependencies;
-  }
 }
 
 /**
- * The policy letting the handler role test connections from the replication instance
- * `instanceArn` (a token): one per instance and stack, shared by the tests running from it.
+ * Grants the stack's shared handler role `dms:TestConnection` on `endpoints` (or `endpointArns`)
+ * and on `instanceArn`, and returns the policies the resource running the test must wait for.
+ * Endpoints of this stack are tagged and covered by one tag-scoped statement for the whole stack;
+ * only statements naming no resource of the stack go to the role's default policy (an endpoint may
+ * itself depend on another resource of the shared provider, e.g. the Neon credentials, and the
+ * handler functions depend on that policy); token ARNs get a policy of their own under `scope`.
+ *
+ * @internal
  */
+export function grantConnectionTests(scope: Construct, endpoints: IDmsEndpoint[], endpointArns: string[], instanceArn: string): IDependable[] {
+  const provider = MigrationProvider.of(scope);
+  const stack = Stack.of(scope);
+  provider.grantOnce('dms:DescribeConnections', () => [new iam.PolicyStatement({
+    // DescribeConnections supports no resource-level permissions
+    actions: ['dms:DescribeConnections'],
+    resources: ['*'],
+  })]);
+
+  // Endpoints of this stack: tagged, and covered by one statement for the whole stack.
+  const named: string[] = [];
+  const tagged = new Set<string>();
+  for (const endpoint of endpoints) {
+    const cfn = endpoint.node.defaultChild;
+    if (cfn instanceof CfnResource && cfn.cfnResourceType === 'AWS::DMS::Endpoint' && TagManager.isTaggable(cfn)
+      && Stack.of(cfn) === stack && cfn.ref === endpoint.endpointArn) {
+      provider.tag(cfn);
+      tagged.add(endpoint.endpointArn);
+    }
+  }
+  for (const arn of endpointArns) {
+    if (!tagged.has(arn)) {
+      named.push(arn);
+    }
+  }
+  if (tagged.size > 0) {
+    provider.grantOnce('dms:TestConnection:tagged-endpoints', () => [new iam.PolicyStatement({
+      actions: ['dms:TestConnection'],
+      resources: [stack.formatArn({ service: 'dms', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      conditions: { StringEquals: { [`dms:endpoint-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
+    })], [{
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:endpoint:*]',
+      reason: 'dms:TestConnection is limited by condition to the endpoints tagged with this stack\'s id, the endpoints the stack\'s connection tests name.',
+    }]);
+  }
+
+  const dependencies: IDependable[] = [];
+  // Literal ARNs can go into the shared default policy; tokens get a policy of their own.
+  const literal = [...named, instanceArn].filter(arn => !Token.isUnresolved(arn));
+  for (const arn of literal) {
+    provider.grantOnce(`dms:TestConnection:${arn}`, () => [new iam.PolicyStatement({ actions: ['dms:TestConnection'], resources: [arn] })]);
+  }
+  if (Token.isUnresolved(instanceArn)) {
+    dependencies.push(instancePolicy(provider, instanceArn));
+  }
+  const namedTokens = named.filter(arn => Token.isUnresolved(arn));
+  if (namedTokens.length > 0) {
+    const policy = new iam.Policy(scope, 'Permissions', {
+      roles: [provider.role],
+      statements: [new iam.PolicyStatement({ actions: ['dms:TestConnection'], resources: namedTokens })],
+    });
+    acknowledgeRules(policy, [{
+      id: 'NIST.800.53.R5-IAMNoInlinePolicy',
+      reason: 'The policy grants the shared handler role exactly this test\'s TestConnection calls and is removed with the test.',
+    }]);
+    dependencies.push(policy);
+  }
+  return dependencies;
+}
+
 function instancePolicy(provider: MigrationProvider, instanceArn: string): iam.Policy {
   let byArn = INSTANCE_POLICIES.get(provider);
   if (!byArn) {
@@ -227,11 +228,17 @@ function newInstancePolicy(provider: MigrationProvider, id: string, instanceArn:
 
 const INSTANCE_POLICIES = new WeakMap<MigrationProvider, Map<string, iam.Policy>>();
 
-function validateArn(arn: string, property: string, resourceType: string): void {
+/**
+ * Checks that `arn` is the ARN of a DMS endpoint (`resourceType` 'endpoint') or replication
+ * instance ('rep'); tokens pass.
+ *
+ * @internal
+ */
+export function validateDmsArn(owner: string, arn: string, property: string, resourceType: 'endpoint' | 'rep'): void {
   if (Token.isUnresolved(arn)) {
     return;
   }
   if (!new RegExp(`^arn:aws[a-z-]*:dms:[a-z0-9-]+:\\d{12}:${resourceType}:[A-Za-z0-9-]+$`).test(arn)) {
-    throw new Error(`DmsConnectionTest: ${property} '${arn}' is not a DMS ${resourceType === 'rep' ? 'replication instance' : 'endpoint'} ARN (arn:aws:dms:<region>:<account>:${resourceType}:<id>).`);
+    throw new Error(`${owner}: ${property} '${arn}' is not a DMS ${resourceType === 'rep' ? 'replication instance' : 'endpoint'} ARN (arn:aws:dms:<region>:<account>:${resourceType}:<id>).`);
   }
 }

@@ -1,4 +1,5 @@
 import { ReplicationTask, StartReplicationTaskTypeValue } from '@aws-sdk/client-database-migration-service';
+import * as connectionTest from './connection-test.handler';
 import {
   describeTableStatistics,
   describeTaskByArn,
@@ -32,6 +33,9 @@ export interface TaskLifecycleProperties {
   readonly MaxWaitSeconds?: string;
   /** 'resume-processing' | 'reload-target' | 'leave-stopped' */
   readonly OnUpdate?: string;
+  /** Endpoints whose connections from `TestReplicationInstanceArn` are tested before the task starts. */
+  readonly TestEndpointArns?: string[];
+  readonly TestReplicationInstanceArn?: string;
 }
 
 /** `TaskUpdateBehavior.LEAVE_STOPPED`. */
@@ -48,6 +52,10 @@ interface StartPlan {
 }
 
 /*
+ * Connection test (with TestEndpointArns): on create, and on an update that changes the endpoints
+ *   or the instance, onEvent starts TestConnection for each endpoint (as Custom::DmsConnectionTest
+ *   does) and starts nothing; isComplete waits until every test succeeded, fails with DMS's message
+ *   and a hint when one failed, and only then starts the task (StartIssued is false).
  * Create/Update: start the task when the plan says so (first run: start-replication; after a
  *   change: resume-processing or reload-target per OnUpdate), then isComplete waits until it runs
  *   (or, with WaitForCompletion, until the full load completed) and fails with DMS's message when it fails.
@@ -65,6 +73,10 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
     return { PhysicalResourceId: event.PhysicalResourceId ?? props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'stopped' } };
   }
 
+  const test = connectionTestOf(event);
+  if (test) {
+    await connectionTest.onEvent(test);
+  }
   const task = await withThrottleRetry(`Describing ${props.TaskIdentifier}`, () => describeTaskByArn(props.TaskArn));
   const plan = planStart(event, props, task);
   console.log(`${event.RequestType} ${props.TaskIdentifier}: ${plan.goal === 'none' ? 'leaving the task as it is' : `start (${plan.startType})`}: ${plan.why}`);
@@ -81,9 +93,32 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
     return { PhysicalResourceId: props.TaskArn, Data: { ...data, ...outcome(task) } };
   }
   data.StartType = plan.startType!;
-  const issued = await withThrottleRetry(`Starting ${props.TaskIdentifier}`, () => startStep(props, plan.startType!, task));
+  // with a connection test, the start waits for its result (isComplete)
+  const issued = test ? false : await withThrottleRetry(`Starting ${props.TaskIdentifier}`, () => startStep(props, plan.startType!, task));
   data.StartIssued = String(issued);
   return { PhysicalResourceId: props.TaskArn, Data: data };
+}
+
+/**
+ * The connection test this create or update runs before the start, as a `Custom::DmsConnectionTest`
+ * request: on create, and when the endpoints or the instance changed; none otherwise.
+ */
+export function connectionTestOf(event: ProviderRequest): ProviderRequest | undefined {
+  const props = properties(event);
+  if (event.RequestType === 'Delete' || !props.TestEndpointArns?.length || !props.TestReplicationInstanceArn) {
+    return undefined;
+  }
+  const old = (event.OldResourceProperties ?? {}) as Partial<TaskLifecycleProperties>;
+  if (event.RequestType === 'Update' && JSON.stringify(old.TestEndpointArns ?? []) === JSON.stringify(props.TestEndpointArns)
+    && old.TestReplicationInstanceArn === props.TestReplicationInstanceArn) {
+    return undefined;
+  }
+  return {
+    ...event,
+    ResourceType: 'Custom::DmsConnectionTest',
+    ResourceProperties: { EndpointArns: props.TestEndpointArns, ReplicationInstanceArn: props.TestReplicationInstanceArn },
+    OldResourceProperties: undefined,
+  };
 }
 
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
@@ -91,6 +126,10 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
   try {
     if (event.RequestType === 'Delete') {
       return { IsComplete: await stopStep(props) };
+    }
+    const test = connectionTestOf(event);
+    if (test && !(await connectionTest.isComplete(test)).IsComplete) {
+      return { IsComplete: false };
     }
     if (event.Data?.Goal !== 'running') {
       return { IsComplete: true };

@@ -3,10 +3,12 @@ import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Token } 
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
+import { grantConnectionTests, validateDmsArn } from './connection-test';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
 import { TaskStopper } from './task-stopper';
 import { validateDmsIdentifier } from '../core/identifiers';
+import { IDmsEndpoint } from '../core/interfaces';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -19,6 +21,17 @@ export enum TaskUpdateBehavior {
   RELOAD = 'reload-target',
   /** Leave it stopped: start it yourself (console, CLI) when ready. */
   LEAVE_STOPPED = 'leave-stopped',
+}
+
+/**
+ * Connections a `ReplicationTaskLifecycle` tests before it starts its task.
+ */
+export interface TaskConnectionTests {
+  /** The endpoints to test, typically the task's source and target. */
+  readonly endpoints: IDmsEndpoint[];
+
+  /** ARN of the replication instance the connections are tested from (the task's instance). */
+  readonly replicationInstanceArn: string;
 }
 
 /**
@@ -72,6 +85,16 @@ export interface ReplicationTaskLifecycleProps {
    * @default - the start waits only for the task
    */
   readonly startAfter?: IDependable[];
+
+  /**
+   * Test the connections to these endpoints from the replication instance before the task starts
+   * (on the first deploy, and whenever the endpoints or the instance change), and fail the
+   * deployment with DMS's message and a hint for the known causes when one fails: what a
+   * `DmsConnectionTest` does, in the lifecycle's own resource.
+   *
+   * @default - no connection test
+   */
+  readonly testConnections?: TaskConnectionTests;
 }
 
 /**
@@ -164,6 +187,9 @@ export class ReplicationTaskLifecycle extends Construct {
     this.stopper = TaskStopper.of(this).register(this.replicationTaskIdentifier, propertiesHash);
     task.node.addDependency(this.stopper);
 
+    const tests = props.testConnections;
+    const testPermissions = tests ? this.grantTests(tests) : [];
+
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.TASK_LIFECYCLE,
@@ -176,10 +202,27 @@ export class ReplicationTaskLifecycle extends Construct {
         WaitForCompletion: String(waitForCompletion),
         MaxWaitSeconds: Token.isUnresolved(maxWaitSeconds) ? Token.asString(maxWaitSeconds) : String(maxWaitSeconds),
         OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
+        TestEndpointArns: tests?.endpoints.map(e => e.endpointArn),
+        TestReplicationInstanceArn: tests?.replicationInstanceArn,
       },
     });
-    this.resource.node.addDependency(task);
+    this.resource.node.addDependency(task, ...testPermissions);
+    for (const endpoint of tests?.endpoints ?? []) {
+      // everything the endpoint is made of (credentials, access role) exists before the test runs
+      this.resource.node.addDependency(endpoint);
+    }
     this.addStartDependency(...(props.startAfter ?? []));
+  }
+
+  private grantTests(tests: TaskConnectionTests): IDependable[] {
+    if (tests.endpoints.length === 0) {
+      throw new Error('ReplicationTaskLifecycle: testConnections.endpoints is empty: list the endpoints to test, or leave testConnections out.');
+    }
+    for (const endpoint of tests.endpoints) {
+      validateDmsArn('ReplicationTaskLifecycle', endpoint.endpointArn, 'testConnections.endpoints[].endpointArn', 'endpoint');
+    }
+    validateDmsArn('ReplicationTaskLifecycle', tests.replicationInstanceArn, 'testConnections.replicationInstanceArn', 'rep');
+    return grantConnectionTests(this, tests.endpoints, tests.endpoints.map(e => e.endpointArn), tests.replicationInstanceArn);
   }
 
   /** Start the task only after `dependables` exist (connection tests, the NAT route, the IP Allow entry). */

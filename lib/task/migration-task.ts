@@ -7,7 +7,6 @@ import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TaskSettings } from './task-settings';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
-import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
 import { DmsMetrics } from '../monitoring/metrics';
@@ -146,7 +145,8 @@ export interface DmsMigrationTaskProps {
 
   /**
    * Test the connections from the replication instance to the source and the target at deploy
-   * time, before the task starts. Not available on DMS Serverless (`TestConnection` needs a
+   * time, before the task starts (in the task's lifecycle resource, on the first deploy and
+   * whenever an endpoint or the instance changes). Not available on DMS Serverless (`TestConnection` needs a
    * replication instance): a serverless replication tests both connections itself when it
    * starts, and the deployment fails with DMS's message when a test fails.
    *
@@ -165,9 +165,9 @@ export interface DmsMigrationTaskProps {
 }
 
 /**
- * A DMS migration task into Neon: the `AWS::DMS::ReplicationTask`, deploy-time connection tests of
- * both endpoints from the replication instance, and its lifecycle: started on deploy (after the
- * network egress and the connection tests), stopped before CloudFormation modifies or deletes it.
+ * A DMS migration task into Neon: the `AWS::DMS::ReplicationTask` and its lifecycle: connections
+ * to both endpoints tested from the replication instance, then the task started on deploy (after
+ * the network egress), stopped before CloudFormation modifies or deletes it.
  *
  * With `compute: ReplicationCompute.serverless(...)` the task runs on DMS Serverless instead: an
  * `AWS::DMS::ReplicationConfig` with the same table mappings and settings, started and stopped by a
@@ -208,9 +208,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
   public readonly tableMappings: TableMappings;
   /** The task settings. */
   public readonly settings: TaskSettings;
-  /** Connection test of the source and the target (one custom resource), when `testConnections` is on. */
-  public readonly connectionTest?: DmsConnectionTest;
-  /** What the task start waits for: the network's egress and the connection tests. */
+  /** What the task start waits for: the network's egress. */
   public readonly startDependencies: IDependable[];
   /**
    * Starts the task on deploy and stops it before updates and deletion: a
@@ -288,15 +286,6 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     replicationTask.tags.setTag('cdk-neon-migration:target', props.target.endpointIdentifier);
 
     this.startDependencies = egressReady ? [egressReady] : [];
-    if (props.testConnections ?? true) {
-      this.connectionTest = new DmsConnectionTest(this, 'ConnectionTest', {
-        endpoints: [props.source, props.target],
-        replicationInstanceArn: replicationInstance.replicationInstanceArn,
-        dependsOn: egressReady ? [egressReady] : [],
-      });
-      this.startDependencies.push(this.connectionTest);
-    }
-
     this.lifecycle = new ReplicationTaskLifecycle(this, 'Lifecycle', {
       replicationTask,
       startOnDeploy: props.startOnDeploy ?? true,
@@ -304,6 +293,10 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       maxWait: props.maxWait,
       onUpdate: props.onUpdate,
       startAfter: this.startDependencies,
+      // tested by the lifecycle resource before the start, after the network egress
+      testConnections: (props.testConnections ?? true)
+        ? { endpoints: [props.source, props.target], replicationInstanceArn: replicationInstance.replicationInstanceArn }
+        : undefined,
     });
 
     this.addWarnings(props);

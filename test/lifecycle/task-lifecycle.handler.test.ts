@@ -1,10 +1,12 @@
 import { PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  DescribeConnectionsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
   TableStatistics,
+  TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
 import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
@@ -536,5 +538,95 @@ describe('message sizes (CloudFormation custom-resource responses are limited to
     const error = await poll(event, result).catch((e: Error) => e);
     expect((error as Error).message.length).toBeLessThan(2100);
     expect(apiCalls()).toEqual([BY_ARN, START('start-replication'), BY_ARN]);
+  });
+});
+
+describe('connection test before the start', () => {
+  const SOURCE = 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCE';
+  const TARGET = 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON';
+  const INSTANCE = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE';
+  const TESTED = { TestEndpointArns: [SOURCE, TARGET], TestReplicationInstanceArn: INSTANCE } as unknown as Partial<typeof BASE>;
+  const connections = (source: string, target: string, failure?: string) => ({
+    Connections: [
+      { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: source },
+      { EndpointArn: TARGET, ReplicationInstanceArn: INSTANCE, Status: target, LastFailureMessage: failure },
+    ],
+  });
+
+  beforeEach(() => {
+    dmsMock.on(TestConnectionCommand).resolves({});
+  });
+
+  test('create: tests both endpoints first, and starts the task only when both connections succeeded', async () => {
+    dmsMock.on(DescribeConnectionsCommand)
+      .resolvesOnce({ Connections: [] }) // onEvent: no test running yet
+      .resolvesOnce(connections('successful', 'testing'))
+      .resolves(connections('successful', 'successful'));
+    describeReturns(task('ready'), task('ready'), task('starting'), task('running', { ReplicationTaskStats: { StartDate: AFTER } }, true));
+    const event = lifecycleRequest('Create', TESTED);
+
+    const result = await lifecycle.onEvent(event);
+    expect(result.Data).toMatchObject({ Goal: 'running', StartType: 'start-replication', StartIssued: 'false' });
+    expect(apiCalls()).toEqual(['DescribeConnectionsCommand', 'TestConnectionCommand', 'TestConnectionCommand', BY_ARN]);
+    expect(dmsMock.commandCalls(TestConnectionCommand).map(c => c.args[0].input)).toEqual([
+      { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE },
+      { EndpointArn: TARGET, ReplicationInstanceArn: INSTANCE },
+    ]);
+    clearCalls();
+
+    // the target is still being tested: no start
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    expect(apiCalls()).toEqual(['DescribeConnectionsCommand']);
+    clearCalls();
+    // both succeeded: the task is started
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    expect(apiCalls()).toEqual(['DescribeConnectionsCommand', BY_ARN, START('start-replication')]);
+    clearCalls();
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: true, Data: { Status: 'running', StopReason: '' } });
+    expect(apiCalls()).toEqual(['DescribeConnectionsCommand', BY_ARN, 'DescribeConnectionsCommand', BY_ARN]);
+  });
+
+  test('a failed connection fails the deployment with DMS\'s message and the hint, and the task is not started', async () => {
+    dmsMock.on(DescribeConnectionsCommand)
+      .resolvesOnce({ Connections: [] })
+      .resolves(connections('successful', 'failed', 'FATAL: The endpoint ID is not specified'));
+    describeReturns(task('ready'));
+    const event = lifecycleRequest('Create', TESTED);
+    const result = await lifecycle.onEvent(event);
+    await expect(poll(event, result)).rejects.toThrow(
+      `Connection test from ${INSTANCE} to ${TARGET} failed: FATAL: The endpoint ID is not specified. Hint: Neon needs the endpoint ID in the password`);
+    expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
+  });
+
+  test('an update that keeps the endpoints and the instance tests nothing and resumes the task at once', async () => {
+    describeReturns(task('stopped', {}, true));
+    const event = lifecycleRequest('Update', { ...TESTED, PropertiesHash: HASH_B }, { ...TESTED, PropertiesHash: HASH_A });
+    const result = await lifecycle.onEvent(event);
+    expect(result.Data).toMatchObject({ StartType: 'resume-processing', StartIssued: 'true' });
+    expect(apiCalls()).toEqual([BY_ARN, START('resume-processing')]);
+  });
+
+  test('an update that changes an endpoint tests the connections again before the start', async () => {
+    dmsMock.on(DescribeConnectionsCommand).resolves(connections('successful', 'testing'));
+    describeReturns(task('ready'));
+    const event = lifecycleRequest('Update', { ...TESTED, TaskArn: NEW_TASK_ARN } as any,
+      { ...TESTED, TestEndpointArns: [SOURCE, 'arn:aws:dms:us-east-2:123456789012:endpoint:OLDNEON'] } as any);
+    const result = await lifecycle.onEvent(event);
+    expect(result.Data).toMatchObject({ StartIssued: 'false' });
+    // the target is being tested already (e.g. by a retried invocation): only the source test is started
+    expect(apiCalls()).toEqual(['DescribeConnectionsCommand', 'TestConnectionCommand', BY_NEW_ARN]);
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
+  });
+
+  test('connectionTestOf: none on delete, none without endpoints, the test properties otherwise', () => {
+    expect(lifecycle.connectionTestOf(lifecycleRequest('Delete', TESTED))).toBeUndefined();
+    expect(lifecycle.connectionTestOf(lifecycleRequest('Create'))).toBeUndefined();
+    expect(lifecycle.connectionTestOf(lifecycleRequest('Create', TESTED))).toMatchObject({
+      RequestType: 'Create',
+      ResourceType: 'Custom::DmsConnectionTest',
+      ResourceProperties: { EndpointArns: [SOURCE, TARGET], ReplicationInstanceArn: INSTANCE },
+    });
   });
 });

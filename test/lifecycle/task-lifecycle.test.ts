@@ -1,7 +1,8 @@
 import { App, CfnParameter, CfnResource, Duration, Stack, aws_dms as dms } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { DependencyGroup } from 'constructs';
+import { Construct, DependencyGroup } from 'constructs';
+import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../../lib/lifecycle';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 import { MigrationProvider } from '../../lib/lifecycle/provider';
@@ -326,4 +327,75 @@ test('the template is valid CloudFormation and cdk-nag clean', () => {
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkisComplete197DB1EB.Arn>:*]',
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderframeworkonTimeout8FD6857C.Arn>:*]',
   ].map(id => ({ id, reason: 'Provider framework internals of the shared custom-resource provider.', pathPattern: '^S/NeonDmsMigrationProvider/Provider/' })));
+});
+
+/** A minimal IDmsEndpoint of the stack. */
+class StackEndpoint extends Construct implements IDmsEndpoint {
+  public readonly endpointArn: string;
+  public readonly endpointIdentifier = 'source-pg';
+  public readonly endpointType = EndpointType.SOURCE;
+  public readonly engineName = 'postgres';
+  public readonly port = 5432;
+  public readonly resource: dms.CfnEndpoint;
+  public readonly role: CfnResource;
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.role = new CfnResource(this, 'AccessRole', { type: 'Custom::Stub' });
+    this.resource = new dms.CfnEndpoint(this, 'Resource', { endpointType: 'source', engineName: 'postgres', sslMode: 'require', serverName: 'db', port: 5432, databaseName: 'app' });
+    this.endpointArn = this.resource.ref;
+  }
+}
+
+describe('testConnections: the lifecycle resource tests the connections before the start', () => {
+  test('passes the endpoints and the instance, tags the endpoints, grants TestConnection by tag, and waits for what the endpoints are made of', () => {
+    const { stack, task } = fixture();
+    const source = new StackEndpoint(stack, 'Source');
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', {
+      replicationTask: task,
+      testConnections: { endpoints: [source], replicationInstanceArn: INSTANCE_ARN },
+    });
+    const template = Template.fromStack(stack);
+    const lifecycle = resourceOfType(template, ResourceTypes.TASK_LIFECYCLE);
+    expect(lifecycle.resource.Properties).toEqual(expect.objectContaining({
+      TestEndpointArns: [{ Ref: stack.getLogicalId(source.resource) }],
+      TestReplicationInstanceArn: INSTANCE_ARN,
+    }));
+    expect(lifecycle.resource.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(source.resource), stack.getLogicalId(source.role)]));
+    template.hasResourceProperties('AWS::DMS::Endpoint', {
+      Tags: [{ Key: 'cdk-neon-migration:lifecycle', Value: { Ref: 'AWS::StackId' } }],
+    });
+    expect(defaultPolicyStatements(template)).toEqual(expect.arrayContaining([
+      { Effect: 'Allow', Action: 'dms:DescribeConnections', Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: 'dms:TestConnection',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint:*']] },
+        Condition: { StringEquals: { 'dms:endpoint-tag/cdk-neon-migration:lifecycle': { Ref: 'AWS::StackId' } } },
+      },
+      { Effect: 'Allow', Action: 'dms:TestConnection', Resource: INSTANCE_ARN },
+    ]));
+    template.resourceCountIs(ResourceTypes.CONNECTION_TEST, 0);
+  });
+
+  test('without testConnections, the lifecycle tests nothing', () => {
+    const { stack, task } = fixture();
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+    const props = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.Properties;
+    expect(props.TestEndpointArns).toBeUndefined();
+    expect(props.TestReplicationInstanceArn).toBeUndefined();
+  });
+
+  test.each([
+    [{ endpoints: [], replicationInstanceArn: INSTANCE_ARN },
+      'ReplicationTaskLifecycle: testConnections.endpoints is empty: list the endpoints to test, or leave testConnections out.'],
+    [{ endpoints: [{ endpointArn: 'arn:aws:dms:us-east-2:123456789012:rep:NOTANENDPOINT' }], replicationInstanceArn: INSTANCE_ARN },
+      'ReplicationTaskLifecycle: testConnections.endpoints[].endpointArn \'arn:aws:dms:us-east-2:123456789012:rep:NOTANENDPOINT\' is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>).'],
+    [{ endpoints: [{ endpointArn: SOURCE_ARN }], replicationInstanceArn: 'instance-1' },
+      'ReplicationTaskLifecycle: testConnections.replicationInstanceArn \'instance-1\' is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>).'],
+  ])('rejects %j', (tests, message) => {
+    const { stack, task } = fixture();
+    const endpoints = (tests.endpoints as Array<{ endpointArn: string }>).map((e, i) => Object.assign(new Construct(stack, `E${i}`), e) as unknown as IDmsEndpoint);
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, testConnections: { ...tests, endpoints } }))
+      .toThrow(new Error(message));
+  });
 });

@@ -64,18 +64,22 @@ describe('DmsMigrationTask composition', () => {
     });
   });
 
-  test('the connection tests wait for the egress; the start waits for both tests and the egress', () => {
+  test('the lifecycle tests both connections and starts the task after the egress', () => {
     const { stack, task } = migration();
     const template = Template.fromStack(stack);
     const dependsOn = (id: string): string[] => template.toJSON().Resources[id].DependsOn ?? [];
 
-    const connectionTest = logicalId(stack, task.connectionTest!.resource.node.defaultChild!);
     const start = logicalId(stack, task.lifecycle.resource.node.defaultChild!);
     const routes = Object.keys(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }));
     expect(routes.length).toBeGreaterThan(0);
 
-    expect(dependsOn(connectionTest)).toEqual(expect.arrayContaining(routes));
-    expect(dependsOn(start)).toEqual(expect.arrayContaining([connectionTest, ...routes]));
+    expect(dependsOn(start)).toEqual(expect.arrayContaining(routes));
+    template.resourceCountIs('Custom::DmsConnectionTest', 0);
+    const instance = logicalId(stack, task.node.findChild('ReplicationInstance').node.defaultChild!);
+    template.hasResourceProperties('Custom::DmsTaskLifecycle', {
+      TestEndpointArns: [Match.objectLike({ Ref: Match.anyValue() }), Match.objectLike({ Ref: Match.anyValue() })],
+      TestReplicationInstanceArn: { Ref: instance },
+    });
     template.hasResourceProperties('Custom::DmsTaskLifecycle', {
       StartOnDeploy: 'true',
       WaitForCompletion: 'false',

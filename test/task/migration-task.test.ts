@@ -177,21 +177,22 @@ describe('DmsMigrationTask', () => {
     template.hasResourceProperties('AWS::DMS::ReplicationTask', { ReplicationTaskSettings: settings.toJson() });
   });
 
-  test('tests both connections from the instance, in one custom resource', () => {
+  test('tests both connections from the instance in the lifecycle resource, with no resource of its own', () => {
     const { template, task: t } = task();
-    template.resourceCountIs('Custom::DmsConnectionTest', 1);
-    template.hasResourceProperties('Custom::DmsConnectionTest', {
-      EndpointArns: ['arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG', 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON'],
-      ReplicationInstanceArn: INSTANCE_ARN,
+    template.resourceCountIs('Custom::DmsConnectionTest', 0);
+    template.hasResourceProperties('Custom::DmsTaskLifecycle', {
+      TestEndpointArns: ['arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG', 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON'],
+      TestReplicationInstanceArn: INSTANCE_ARN,
     });
-    expect(t.startDependencies).toEqual([t.connectionTest]);
+    expect(t.startDependencies).toEqual([]);
   });
 
-  test('testConnections: false creates no connection test', () => {
-    const { template, task: t } = task({ testConnections: false });
+  test('testConnections: false tests no connection', () => {
+    const { template } = task({ testConnections: false });
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
-    expect(t.connectionTest).toBeUndefined();
-    expect(t.startDependencies).toEqual([]);
+    const [lifecycle] = Object.values(template.findResources('Custom::DmsTaskLifecycle')) as any[];
+    expect(lifecycle.Properties.TestEndpointArns).toBeUndefined();
+    expect(lifecycle.Properties.TestReplicationInstanceArn).toBeUndefined();
   });
 
   test('needs a replication instance or a network', () => {
