@@ -28,7 +28,7 @@ const GROUPS: Array<[RegExp, string]> = [
   [/^SourceEndpoint\//, 'PostgresSourceEndpoint'],
   [/^Neon\//, 'NeonTargetEndpoint'],
   [/^Migration\//, 'DmsMigrationTask'],
-  [/^NeonDmsMigrationProvider\//, 'Shared custom-resource provider'],
+  [/^(NeonDmsMigrationProvider\/|NeonDmsTaskStopper\/)/, 'Shared custom-resource provider'],
 ];
 
 function references(value: unknown, found = new Set<string>()): Set<string> {
