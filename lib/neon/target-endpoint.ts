@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Fn, Names, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Fn, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,7 +12,7 @@ import {
   parseNeonHost,
 } from './connection-string';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
-import { validateDmsIdentifier } from '../core/identifiers';
+import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
@@ -242,7 +242,7 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
     validateCertificateProps(props, this.sslMode);
     this.endpointIdentifier = props.endpointIdentifier !== undefined
       ? validateDmsIdentifier('NeonTargetEndpoint', 'endpointIdentifier', props.endpointIdentifier, ENDPOINT_IDENTIFIER_MAX_LENGTH)
-      : this.defaultEndpointIdentifier();
+      : generateDmsIdentifier(this, 63);
     if (props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) && !/^ep-[a-z0-9]+(-[a-z0-9]+)*$/.test(props.neonEndpointId)) {
       throw new Error(`NeonTargetEndpoint: neonEndpointId '${props.neonEndpointId}' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.`);
     }
@@ -392,10 +392,6 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
     };
   }
 
-  private defaultEndpointIdentifier(): string {
-    const name = Names.uniqueResourceName(this, { maxLength: 63 }).toLowerCase();
-    return /^[a-z]/.test(name) ? name : `neon${name}`;
-  }
 }
 
 function validateCertificateProps(props: NeonTargetEndpointProps, sslMode: NeonSslMode): void {

@@ -88,7 +88,7 @@ describe('connection string + password', () => {
     expect(neon.databaseName).toBe('neondb');
     expect(neon.sslMode).toBe(NeonSslMode.REQUIRE);
     expect(stack.resolve(neon.endpointArn)).toEqual({ Ref: stack.getLogicalId(neon.endpoint) });
-    expect(neon.endpointIdentifier).toMatch(/^sneon[0-9a-f]{8}$/);
+    expect(neon.endpointIdentifier).toMatch(/^s-neon-[0-9a-f]{8}$/);
     expect(neon.connectionTest).toBeUndefined();
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
   });
