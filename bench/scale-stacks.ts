@@ -124,138 +124,28 @@ function l1AccessRole(scope: Construct, id: string, secretArn: string | string[]
 }
 
 /**
- * The resources of a complete library migration declared directly as L1s, with the same properties,
- * tags and dependencies as the library's template and no construct code around them: per migration
- * two access roles with inline policies, the Neon credentials secret, two endpoints (settings as
- * overrides), the task and its lifecycle (which tests both connections); per stack the shared provider and one
- * task stopper mapping every task to its hash. What the library's resources cost in aws-cdk-lib
- * alone: the floor of the library's synth time.
+ * What the raw-L1 variants of the library's template declare once per stack (the shared provider,
+ * the task stopper), and the resources they declare alike for each migration.
  */
-export function buildL1FullStack(app: App, n: number): Stack {
-  l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
-  const stack = new Stack(app, SCALE_STACK_NAME);
-  const instance = sharedInstance(stack);
-  const serviceToken = MigrationProvider.of(stack).serviceToken;
-  const lifecycleTag = { key: MigrationProvider.TAG_KEY, value: Aws.STACK_ID };
-  const customResource = (scope: Construct, id: string, type: string, properties: Record<string, unknown>): CfnResource => {
-    const resource = new CfnResource(scope, id, { type, properties: { ServiceToken: serviceToken, ...properties } });
-    resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    return resource;
-  };
-  const stopperTasks: Record<string, string> = {};
-  const stopper = customResource(stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => stopperTasks }) });
-  for (let i = 1; i <= n; i++) {
-    const scope = new Construct(stack, `Migration${i}`);
-    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
-    const sourceRole = l1AccessRole(scope, 'SourceRole', `${sourceSecret.secretArn}-??????`);
-    const source = new dms.CfnEndpoint(scope, 'Source', {
-      endpointType: 'source',
-      engineName: 'postgres',
-      endpointIdentifier: `scale-migration${i}-source`,
-      databaseName: 'app',
-      sslMode: 'require',
-      tags: [lifecycleTag],
-    });
-    source.addPropertyOverride('PostgreSqlSettings', {
-      FailTasksOnLobTruncation: true,
-      MapBooleanAsBoolean: true,
-      SecretsManagerSecretId: sourceSecret.secretArn,
-      SecretsManagerAccessRoleArn: sourceRole.attrArn,
-    });
+class L1Template {
+  public readonly stack: Stack;
+  private readonly instance: IReplicationInstance;
+  private readonly serviceToken: string;
+  private readonly lifecycleTag = { key: MigrationProvider.TAG_KEY, value: Aws.STACK_ID };
+  private readonly stopperTasks: Record<string, string> = {};
+  private readonly stopper: CfnResource;
+  private readonly documents = l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
 
-    const host = `ep-bench-${i}-a1b2c3d4.us-east-2.aws.neon.tech`;
-    const password = SecretValue.secretsManager(`bench/neon-password-${i}`).unsafeUnwrap();
-    const credentials = new secretsmanager.CfnSecret(scope, 'TargetCredentials', {
-      description: `DMS credentials for Neon endpoint ep-bench-${i}-a1b2c3d4`,
-      secretString: Fn.join('', [
-        `{"engine":"postgres","username":"app_owner","password":"endpoint=ep-bench-${i}-a1b2c3d4$`, password,
-        `","host":"${host}","port":5432,"dbname":"neondb"}`,
-      ]),
-    });
-    credentials.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    const targetRole = l1AccessRole(scope, 'TargetRole', credentials.ref);
-    const target = new dms.CfnEndpoint(scope, 'Target', {
-      endpointType: 'target',
-      engineName: 'postgres',
-      endpointIdentifier: `scale-migration${i}-target`,
-      databaseName: 'neondb',
-      sslMode: 'require',
-      tags: [lifecycleTag],
-    });
-    target.addPropertyOverride('PostgreSqlSettings', {
-      SecretsManagerSecretId: credentials.ref,
-      SecretsManagerAccessRoleArn: targetRole.attrArn,
-    });
-
-    const taskIdentifier = `scale-migration${i}-task`;
-    const propertiesHash = '0'.repeat(64);
-    stopperTasks[taskIdentifier] = propertiesHash;
-    const task = new dms.CfnReplicationTask(scope, 'Task', {
-      replicationTaskIdentifier: taskIdentifier,
-      migrationType: 'full-load',
-      replicationInstanceArn: instance.replicationInstanceArn,
-      sourceEndpointArn: source.ref,
-      targetEndpointArn: target.ref,
-      tableMappings: l1Documents.mappings,
-      replicationTaskSettings: l1Documents.settings,
-      tags: [
-        lifecycleTag,
-        { key: 'cdk-neon-migration:source', value: `scale-migration${i}-source` },
-        { key: 'cdk-neon-migration:target', value: `scale-migration${i}-target` },
-      ],
-    });
-    task.addDependency(stopper);
-    const lifecycle = customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
-      TaskArn: task.ref,
-      TaskIdentifier: taskIdentifier,
-      PropertiesHash: propertiesHash,
-      MigrationType: 'full-load',
-      StartOnDeploy: 'true',
-      WaitForCompletion: 'false',
-      MaxWaitSeconds: '6300',
-      OnUpdate: 'resume-processing',
-      TestEndpointArns: [source.ref, target.ref],
-      TestReplicationInstanceArn: instance.replicationInstanceArn,
-    });
-    lifecycle.addDependency(task);
+  constructor(app: App) {
+    this.stack = new Stack(app, SCALE_STACK_NAME);
+    this.instance = sharedInstance(this.stack);
+    this.serviceToken = MigrationProvider.of(this.stack).serviceToken;
+    const tasks = this.stopperTasks;
+    this.stopper = this.customResource(this.stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => tasks }) });
   }
-  return stack;
-}
 
-/**
- * The fewest resources a complete migration can be made of while keeping what the library promises,
- * declared directly as L1s: per migration the source endpoint, the Neon credentials secret (DMS reads
- * `endpoint=<id>$<password>` from Secrets Manager), the Neon endpoint, the task, and one lifecycle
- * resource, which tests both connections; per stack one access role for every endpoint and
- * one task stopper. No construct code at all: a lower bound for any implementation.
- */
-export function buildL1MinimalStack(app: App, n: number): Stack {
-  l1Documents ??= { mappings: TableMappings.includeSchema('public').toJson(), settings: new TaskSettings().toJson() };
-  const stack = new Stack(app, SCALE_STACK_NAME);
-  const instance = sharedInstance(stack);
-  const serviceToken = MigrationProvider.of(stack).serviceToken;
-  const lifecycleTag = { key: MigrationProvider.TAG_KEY, value: Aws.STACK_ID };
-  const customResource = (scope: Construct, id: string, type: string, properties: Record<string, unknown>): CfnResource => {
-    const resource = new CfnResource(scope, id, { type, properties: { ServiceToken: serviceToken, ...properties } });
-    resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    return resource;
-  };
-  const secretArns: string[] = [];
-  const accessRole = l1AccessRole(stack, 'SharedAccessRole', Lazy.list({ produce: () => secretArns }));
-  const stopperTasks: Record<string, string> = {};
-  const stopper = customResource(stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => stopperTasks }) });
-  for (let i = 1; i <= n; i++) {
-    const scope = new Construct(stack, `Migration${i}`);
-    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
-    const source = new dms.CfnEndpoint(scope, 'Source', {
-      endpointType: 'source',
-      engineName: 'postgres',
-      endpointIdentifier: `scale-migration${i}-source`,
-      databaseName: 'app',
-      sslMode: 'require',
-      tags: [lifecycleTag],
-      postgreSqlSettings: { secretsManagerSecretId: sourceSecret.secretArn, secretsManagerAccessRoleArn: accessRole.attrArn },
-    });
+  /** The Neon credentials secret of migration `i`, in DMS's format, the password as a dynamic reference. */
+  public neonCredentials(scope: Construct, i: number): secretsmanager.CfnSecret {
     const password = SecretValue.secretsManager(`bench/neon-password-${i}`).unsafeUnwrap();
     const credentials = new secretsmanager.CfnSecret(scope, 'TargetCredentials', {
       description: `DMS credentials for Neon endpoint ep-bench-${i}-a1b2c3d4`,
@@ -265,39 +155,113 @@ export function buildL1MinimalStack(app: App, n: number): Stack {
       ]),
     });
     credentials.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    secretArns.push(`${sourceSecret.secretArn}-??????`, credentials.ref);
-    const target = new dms.CfnEndpoint(scope, 'Target', {
-      endpointType: 'target',
+    return credentials;
+  }
+
+  /** The source or target endpoint of migration `i`, its PostgreSQL settings as an override (as the library writes them). */
+  public endpoint(scope: Construct, kind: 'source' | 'target', i: number, settings: Record<string, unknown>): dms.CfnEndpoint {
+    const endpoint = new dms.CfnEndpoint(scope, kind === 'source' ? 'Source' : 'Target', {
+      endpointType: kind,
       engineName: 'postgres',
-      endpointIdentifier: `scale-migration${i}-target`,
-      databaseName: 'neondb',
+      endpointIdentifier: `scale-migration${i}-${kind}`,
+      databaseName: kind === 'source' ? 'app' : 'neondb',
       sslMode: 'require',
-      tags: [lifecycleTag],
-      postgreSqlSettings: { secretsManagerSecretId: credentials.ref, secretsManagerAccessRoleArn: accessRole.attrArn },
+      tags: [this.lifecycleTag],
     });
+    endpoint.addPropertyOverride('PostgreSqlSettings', settings);
+    return endpoint;
+  }
+
+  /** The task of migration `i`, registered with the stack's stopper, and its lifecycle, which tests both connections. */
+  public task(scope: Construct, i: number, source: dms.CfnEndpoint, target: dms.CfnEndpoint): void {
     const taskIdentifier = `scale-migration${i}-task`;
-    stopperTasks[taskIdentifier] = '0'.repeat(64);
+    const propertiesHash = '0'.repeat(64);
+    this.stopperTasks[taskIdentifier] = propertiesHash;
     const task = new dms.CfnReplicationTask(scope, 'Task', {
       replicationTaskIdentifier: taskIdentifier,
       migrationType: 'full-load',
-      replicationInstanceArn: instance.replicationInstanceArn,
+      replicationInstanceArn: this.instance.replicationInstanceArn,
       sourceEndpointArn: source.ref,
       targetEndpointArn: target.ref,
-      tableMappings: l1Documents.mappings,
-      replicationTaskSettings: l1Documents.settings,
-      tags: [lifecycleTag],
+      tableMappings: this.documents.mappings,
+      replicationTaskSettings: this.documents.settings,
+      tags: [
+        this.lifecycleTag,
+        { key: 'cdk-neon-migration:source', value: `scale-migration${i}-source` },
+        { key: 'cdk-neon-migration:target', value: `scale-migration${i}-target` },
+      ],
     });
-    task.addDependency(stopper);
-    const lifecycle = customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
+    task.addDependency(this.stopper);
+    const lifecycle = this.customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
       TaskArn: task.ref,
       TaskIdentifier: taskIdentifier,
-      PropertiesHash: '0'.repeat(64),
+      PropertiesHash: propertiesHash,
       MigrationType: 'full-load',
       StartOnDeploy: 'true',
+      WaitForCompletion: 'false',
+      MaxWaitSeconds: '6300',
+      OnUpdate: 'resume-processing',
       TestEndpointArns: [source.ref, target.ref],
-      TestReplicationInstanceArn: instance.replicationInstanceArn,
+      TestReplicationInstanceArn: this.instance.replicationInstanceArn,
     });
     lifecycle.addDependency(task);
   }
-  return stack;
+
+  private customResource(scope: Construct, id: string, type: string, properties: Record<string, unknown>): CfnResource {
+    const resource = new CfnResource(scope, id, { type, properties: { ServiceToken: this.serviceToken, ...properties } });
+    resource.applyRemovalPolicy(RemovalPolicy.DESTROY);
+    return resource;
+  }
+}
+
+/** The source endpoint settings the library writes, with the credentials secret and the role reading it. */
+function sourceSettings(secretArn: string, roleArn: string): Record<string, unknown> {
+  return { FailTasksOnLobTruncation: true, MapBooleanAsBoolean: true, SecretsManagerSecretId: secretArn, SecretsManagerAccessRoleArn: roleArn };
+}
+
+/**
+ * The resources of a complete library migration declared directly as L1s, with the same properties,
+ * tags and dependencies as the library's template and no construct code around them: per migration
+ * two access roles with inline policies, the Neon credentials secret, two endpoints (settings as
+ * overrides), the task and its lifecycle (which tests both connections); per stack the shared
+ * provider and one task stopper mapping every task to its hash. What the library's resources cost
+ * in aws-cdk-lib alone: the floor of the library's synth time.
+ */
+export function buildL1FullStack(app: App, n: number): Stack {
+  const l1 = new L1Template(app);
+  for (let i = 1; i <= n; i++) {
+    const scope = new Construct(l1.stack, `Migration${i}`);
+    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
+    const sourceRole = l1AccessRole(scope, 'SourceRole', `${sourceSecret.secretArn}-??????`);
+    const source = l1.endpoint(scope, 'source', i, sourceSettings(sourceSecret.secretArn, sourceRole.attrArn));
+    const credentials = l1.neonCredentials(scope, i);
+    const targetRole = l1AccessRole(scope, 'TargetRole', credentials.ref);
+    const target = l1.endpoint(scope, 'target', i, { SecretsManagerSecretId: credentials.ref, SecretsManagerAccessRoleArn: targetRole.attrArn });
+    l1.task(scope, i, source, target);
+  }
+  return l1.stack;
+}
+
+/**
+ * The fewest resources a complete migration can be made of while keeping what the library promises,
+ * declared directly as L1s: per migration the source endpoint, the Neon credentials secret (DMS reads
+ * `endpoint=<id>$<password>` from Secrets Manager), the Neon endpoint, the task, and one lifecycle
+ * resource, which tests both connections; per stack one access role for every endpoint and one task
+ * stopper. The same properties as `buildL1FullStack`, no construct code at all: a lower bound for
+ * any implementation.
+ */
+export function buildL1MinimalStack(app: App, n: number): Stack {
+  const l1 = new L1Template(app);
+  const secretArns: string[] = [];
+  const accessRole = l1AccessRole(l1.stack, 'SharedAccessRole', Lazy.list({ produce: () => secretArns }));
+  for (let i = 1; i <= n; i++) {
+    const scope = new Construct(l1.stack, `Migration${i}`);
+    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(scope, 'SourceSecret', `bench/source-${i}`);
+    const source = l1.endpoint(scope, 'source', i, sourceSettings(sourceSecret.secretArn, accessRole.attrArn));
+    const credentials = l1.neonCredentials(scope, i);
+    secretArns.push(`${sourceSecret.secretArn}-??????`, credentials.ref);
+    const target = l1.endpoint(scope, 'target', i, { SecretsManagerSecretId: credentials.ref, SecretsManagerAccessRoleArn: accessRole.attrArn });
+    l1.task(scope, i, source, target);
+  }
+  return l1.stack;
 }
