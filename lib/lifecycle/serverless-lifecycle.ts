@@ -1,9 +1,9 @@
-import * as crypto from 'crypto';
 import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
+import { resolvedHash, validateMaxWait } from './lifecycle-options';
 import { MigrationProvider } from './provider';
 import { TaskUpdateBehavior } from './task-lifecycle';
 
@@ -146,7 +146,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
         + '(e.g. \'neon-migration\'): the stop before an update finds the replication by its identifier.');
     }
     const waitForCompletion = props.waitForCompletion ?? false;
-    const maxWaitSeconds = validateMaxWait(props.maxWait);
+    const maxWaitSeconds = validateMaxWait('ServerlessReplicationLifecycle', props.maxWait);
     if (props.maxWait && !waitForCompletion) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:lifecycleMaxWaitIgnored',
         'maxWait only applies with waitForCompletion: true; it is ignored.');
@@ -237,7 +237,7 @@ function grantReplicationControl(provider: MigrationProvider): void {
  * CloudFormation expressions. Tags are left out: tagging works on a running replication.
  */
 function configurationHash(config: dms.CfnReplicationConfig): string {
-  const resolved = Stack.of(config).resolve({
+  return resolvedHash(config, {
     ReplicationConfigIdentifier: config.replicationConfigIdentifier,
     ReplicationType: config.replicationType,
     SourceEndpointArn: config.sourceEndpointArn,
@@ -248,15 +248,4 @@ function configurationHash(config: dms.CfnReplicationConfig): string {
     ComputeConfig: config.computeConfig,
     ResourceIdentifier: config.resourceIdentifier,
   });
-  return crypto.createHash('sha256').update(JSON.stringify(resolved)).digest('hex');
-}
-
-/** The maximum wait in seconds; the provider's total timeout is 2 hours. */
-function validateMaxWait(maxWait: Duration | undefined): number {
-  const seconds = (maxWait ?? Duration.minutes(105)).toSeconds();
-  if (!Token.isUnresolved(seconds) && (seconds < 60 || seconds > 115 * 60)) {
-    throw new Error(`ServerlessReplicationLifecycle: maxWait is ${seconds} seconds; use between 1 minute and 115 minutes `
-      + '(the custom-resource provider gives up after 2 hours). The full load continues after the deployment.');
-  }
-  return seconds;
 }

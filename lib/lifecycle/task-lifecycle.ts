@@ -1,10 +1,10 @@
-import * as crypto from 'crypto';
 import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { grantConnectionTests, validateDmsArn } from './connection-test';
 import { ResourceTypes } from './kinds';
+import { resolvedHash, validateMaxWait } from './lifecycle-options';
 import { MigrationProvider } from './provider';
 import { TaskStopper } from './task-stopper';
 import { validateDmsIdentifier } from '../core/identifiers';
@@ -169,7 +169,7 @@ export class ReplicationTaskLifecycle extends Construct {
     }
     const lowerCase = validateDmsIdentifier('ReplicationTaskLifecycle', 'replicationTask.replicationTaskIdentifier', identifier, 255);
     const waitForCompletion = props.waitForCompletion ?? false;
-    const maxWaitSeconds = validateMaxWait(props.maxWait);
+    const maxWaitSeconds = validateMaxWait('ReplicationTaskLifecycle', props.maxWait);
     if (props.maxWait && !waitForCompletion) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:lifecycleMaxWaitIgnored',
         'maxWait only applies with waitForCompletion: true; it is ignored.');
@@ -267,8 +267,7 @@ function grantTaskControl(provider: MigrationProvider): void {
  * stopped), resolved: tokens are hashed as their resolved CloudFormation expressions.
  */
 function updatablePropertiesHash(task: dms.CfnReplicationTask): string {
-  const stack = Stack.of(task);
-  const updatable = stack.resolve({
+  return resolvedHash(task, {
     TableMappings: task.tableMappings,
     ReplicationTaskSettings: task.replicationTaskSettings,
     TaskData: task.taskData,
@@ -276,15 +275,4 @@ function updatablePropertiesHash(task: dms.CfnReplicationTask): string {
     CdcStartTime: task.cdcStartTime,
     CdcStopPosition: task.cdcStopPosition,
   });
-  return crypto.createHash('sha256').update(JSON.stringify(updatable)).digest('hex');
-}
-
-/** The maximum wait in seconds; the provider's total timeout is 2 hours. */
-function validateMaxWait(maxWait: Duration | undefined): number {
-  const seconds = (maxWait ?? Duration.minutes(105)).toSeconds();
-  if (!Token.isUnresolved(seconds) && (seconds < 60 || seconds > 115 * 60)) {
-    throw new Error(`ReplicationTaskLifecycle: maxWait is ${seconds} seconds; use between 1 minute and 115 minutes `
-      + '(the custom-resource provider gives up after 2 hours). The full load continues after the deployment.');
-  }
-  return seconds;
 }
