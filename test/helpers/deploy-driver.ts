@@ -1,0 +1,225 @@
+import { CustomResourceAttributes, DeployEnvironment, DeployedTemplate, TemplateJson } from './deployed';
+import { FakeAws } from './fake-aws';
+import { IamModel } from './iam-simulation';
+import { dispatchIsComplete, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
+import type { IsCompleteResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
+import { ResourceTypes } from '../../lib/lifecycle/kinds';
+
+/**
+ * Drives a synthesized template's custom resources through their real handlers, the way
+ * CloudFormation and the Provider framework would: in dependency order, each with the properties
+ * CloudFormation sends (every intrinsic evaluated, scalars as strings), `onEvent` then `isComplete`
+ * every 30 seconds of a simulated clock until complete; attributes a handler returns feed the
+ * resources evaluated after it. Deletes run in the reverse order.
+ *
+ * The AWS calls the handlers make go to a `FakeAws`; which role made each call is recorded with it,
+ * for the IAM simulation.
+ */
+
+/** A handler for custom resources other than the shared provider's (e.g. the fidelity checks). */
+export type CustomResourceHandler = (event: ProviderRequest) => Promise<{ PhysicalResourceId?: string; Data?: Record<string, any> }>;
+
+export interface DriverOptions {
+  readonly env?: Partial<DeployEnvironment>;
+  /** Handlers by custom resource type, besides the shared provider's kinds (which go to its dispatcher). */
+  readonly handlers?: Record<string, CustomResourceHandler>;
+  /** Attributes of custom resources whose handlers do not run here, by logical id. */
+  readonly attributes?: CustomResourceAttributes;
+  /** Prepares the fake account once the template's resources exist (e.g. imported secrets). */
+  readonly prepare?: (fake: FakeAws, deployed: DeployedTemplate) => void;
+  /**
+   * Custom resource types whose handlers are not this library's and do not run here.
+   *
+   * @default - aws-cdk-lib's own: `Custom::VpcRestrictDefaultSG`
+   */
+  readonly ignore?: string[];
+}
+
+const POLL_SECONDS = 30;
+const MAX_POLLS = 240;
+
+/** The custom resource types the shared provider serves. */
+const SHARED_PROVIDER_TYPES = new Set<string>(Object.values(ResourceTypes));
+
+export class DeploymentDriver {
+  public readonly deployed: DeployedTemplate;
+  public readonly fake: FakeAws;
+  public readonly iam: IamModel;
+  /** Physical id and returned data of every custom resource that ran. */
+  public readonly results = new Map<string, { physicalId: string; data: Record<string, any>; properties: Record<string, any> }>();
+  private readonly attributes: CustomResourceAttributes;
+  private clock = Date.parse('2026-11-29T12:00:00Z');
+
+  constructor(template: TemplateJson, private readonly options: DriverOptions = {}) {
+    this.attributes = { ...(options.attributes ?? {}) };
+    this.deployed = new DeployedTemplate(template, options.env, this.attributes);
+    this.iam = IamModel.of(this.deployed);
+    this.fake = new FakeAws(this.deployed);
+    options.prepare?.(this.fake, this.deployed);
+  }
+
+  /** The custom resources in the order CloudFormation creates them. */
+  public customResources(): string[] {
+    const d = this.deployed;
+    const order = topologicalOrder(d.template);
+    const ignored = new Set(this.options.ignore ?? ['Custom::VpcRestrictDefaultSG']);
+    return order.filter(id => isCustom(d.resource(id).Type) && !ignored.has(d.resource(id).Type));
+  }
+
+  /** Creates every custom resource (Create events), failing with the handler's error. */
+  public async create(): Promise<void> {
+    await this.withClock(async () => {
+      for (const id of this.customResources()) {
+        await this.run(id, 'Create');
+      }
+    });
+  }
+
+  /** Deletes every custom resource that was created, in reverse order. */
+  public async delete(): Promise<void> {
+    await this.withClock(async () => {
+      for (const id of [...this.customResources()].reverse()) {
+        if (this.results.has(id)) {
+          await this.run(id, 'Delete');
+        }
+      }
+    });
+  }
+
+  /** Runs one custom resource request through its handler (onEvent, then isComplete until done). */
+  public async run(logicalId: string, requestType: 'Create' | 'Delete'): Promise<void> {
+    const d = this.deployed;
+    const resource = d.resource(logicalId);
+    const properties = cfnStrings(d.properties(logicalId)) as Record<string, any>;
+    const previous = this.results.get(logicalId);
+    const event: ProviderRequest = {
+      RequestType: requestType,
+      ResourceType: resource.Type,
+      LogicalResourceId: logicalId,
+      StackId: d.stackId,
+      RequestId: `request-${logicalId}-${requestType}`,
+      ResourceProperties: properties,
+      PhysicalResourceId: previous?.physicalId,
+    };
+    const [onEventRole, isCompleteRole] = this.functionRoles(logicalId);
+    this.fake.origin = `${resource.Type} ${logicalId} ${requestType}`;
+    this.fake.role = onEventRole;
+    const handler = this.handlerFor(resource.Type);
+    let result: { PhysicalResourceId?: string; Data?: Record<string, any> };
+    try {
+      result = await handler.onEvent(event);
+      let data = { ...(result.Data ?? {}) };
+      if (handler.isComplete) {
+        this.fake.role = isCompleteRole;
+        for (let poll = 0; ; poll++) {
+          if (poll >= MAX_POLLS) throw new Error(`${logicalId}: isComplete never completed`);
+          const done = await handler.isComplete({ ...event, PhysicalResourceId: result.PhysicalResourceId ?? event.PhysicalResourceId, Data: data });
+          data = { ...data, ...(done.Data ?? {}) };
+          if (done.IsComplete) break;
+          this.clock += POLL_SECONDS * 1000;
+        }
+      }
+      result = { ...result, Data: data };
+    } catch (e) {
+      throw new Error(`${requestType} of ${resource.Type} ${logicalId} failed: ${(e as Error).message}`);
+    }
+    if (requestType === 'Create') {
+      const physicalId = result.PhysicalResourceId ?? `${logicalId}-physical-id`;
+      this.results.set(logicalId, { physicalId, data: result.Data ?? {}, properties });
+      this.attributes[logicalId] = { PhysicalResourceId: physicalId, ...stringValues(result.Data ?? {}) };
+    }
+  }
+
+  /** The roles of the functions answering onEvent and isComplete for the resource. */
+  private functionRoles(logicalId: string): [string, string] {
+    const d = this.deployed;
+    const token = d.properties(logicalId).ServiceToken;
+    const framework = this.iam.functionWithArn(token);
+    const env = d.properties(framework).Environment?.Variables ?? {};
+    const onEvent = env.USER_ON_EVENT_FUNCTION_ARN ? this.iam.functionWithArn(env.USER_ON_EVENT_FUNCTION_ARN) : framework;
+    const isComplete = env.USER_IS_COMPLETE_FUNCTION_ARN ? this.iam.functionWithArn(env.USER_IS_COMPLETE_FUNCTION_ARN) : onEvent;
+    return [this.iam.roleOfFunction(onEvent), this.iam.roleOfFunction(isComplete)];
+  }
+
+  private handlerFor(type: string): { onEvent: CustomResourceHandler; isComplete?: (e: ProviderRequest) => Promise<IsCompleteResult> } {
+    const custom = this.options.handlers?.[type];
+    if (custom) {
+      return { onEvent: custom };
+    }
+    if (SHARED_PROVIDER_TYPES.has(type)) {
+      return { onEvent: dispatchOnEvent, isComplete: dispatchIsComplete };
+    }
+    throw new Error(`no handler for ${type}: pass one in handlers, or its attributes`);
+  }
+
+  private async withClock(body: () => Promise<void>): Promise<void> {
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => this.clock);
+    try {
+      await body();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+}
+
+function isCustom(type: string): boolean {
+  return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
+}
+
+/** CloudFormation passes custom resource properties with every scalar as a string. */
+function cfnStrings(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(cfnStrings);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cfnStrings(v)]));
+  }
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
+function stringValues(data: Record<string, any>): Record<string, string> {
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+/** Resources in an order where every resource comes after what it references or depends on. */
+export function topologicalOrder(template: TemplateJson): string[] {
+  const resources = template.Resources;
+  const deps = new Map<string, Set<string>>();
+  for (const [id, r] of Object.entries(resources)) {
+    const set = new Set<string>();
+    const dependsOn = r.DependsOn === undefined ? [] : Array.isArray(r.DependsOn) ? r.DependsOn : [r.DependsOn];
+    dependsOn.forEach(x => set.add(x));
+    collectReferences(r.Properties, set, resources);
+    deps.set(id, set);
+  }
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string) => {
+    if (state.get(id) === 'done') return;
+    if (state.get(id) === 'visiting') throw new Error(`dependency cycle through ${id}`);
+    state.set(id, 'visiting');
+    for (const dep of [...(deps.get(id) ?? [])].sort()) {
+      if (resources[dep]) visit(dep);
+    }
+    state.set(id, 'done');
+    order.push(id);
+  };
+  Object.keys(resources).sort().forEach(visit);
+  return order;
+}
+
+function collectReferences(value: unknown, into: Set<string>, resources: Record<string, unknown>): void {
+  if (Array.isArray(value)) {
+    value.forEach(v => collectReferences(v, into, resources));
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const v = value as Record<string, any>;
+  if (typeof v.Ref === 'string' && resources[v.Ref]) into.add(v.Ref);
+  if (Array.isArray(v['Fn::GetAtt'])) into.add(v['Fn::GetAtt'][0]);
+  if (typeof v['Fn::Sub'] === 'string' || Array.isArray(v['Fn::Sub'])) {
+    const text = Array.isArray(v['Fn::Sub']) ? v['Fn::Sub'][0] : v['Fn::Sub'];
+    for (const m of String(text).matchAll(/\$\{([^}.!]+)/g)) {
+      if (resources[m[1]]) into.add(m[1]);
+    }
+  }
+  Object.values(v).forEach(x => collectReferences(x, into, resources));
+}
