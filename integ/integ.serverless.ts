@@ -21,9 +21,8 @@ import { MigrationType } from '../lib/task/migration-type';
 const app = new App();
 const stack = new Stack(app, 'NeonDmsServerlessInteg');
 
+// with the Secrets Manager interface endpoint DMS Serverless reads endpoint credentials through
 const network = new NatEgressForReplication(stack, 'Network');
-// DMS Serverless reads endpoint credentials from Secrets Manager only through a VPC endpoint
-network.vpc.addInterfaceEndpoint('SecretsManager', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
 
 const database = new rds.DatabaseInstance(stack, 'Source', {
   engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_15 }),
@@ -56,7 +55,7 @@ const migration = new DmsMigrationTask(stack, 'Migration', {
 });
 
 const integ = new IntegTest(app, 'ServerlessMigration', { testCases: [stack], diffAssets: false });
-integ.assertions.awsApiCall('DatabaseMigrationService', 'describeReplications', {
+integ.assertions.awsApiCall('@aws-sdk/client-database-migration-service', 'describeReplications', {
   Filters: [{ Name: 'replication-config-arn', Values: [migration.replicationConfigArn!] }],
 }).expect(ExpectedResult.objectLike({
   Replications: Match.arrayWith([Match.objectLike({

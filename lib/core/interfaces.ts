@@ -26,6 +26,18 @@ export interface IDmsEndpoint extends IConstruct {
 }
 
 /**
+ * How a replication network reaches AWS Secrets Manager. Since DMS 3.4.7 a replication instance
+ * reads endpoint credentials (`SecretsManagerSecretId`) from inside its VPC, and DMS Serverless only
+ * through an interface VPC endpoint.
+ */
+export enum SecretsManagerRoute {
+  /** An interface VPC endpoint with private DNS in the replication subnets: what DMS Serverless needs. */
+  VPC_ENDPOINT = 'vpc-endpoint',
+  /** Another route, e.g. a NAT gateway to the public endpoint: enough for a replication instance only. */
+  OTHER = 'other',
+}
+
+/**
  * Where a replication instance runs, and what it must wait for before it can reach its endpoints.
  * `NatEgressForReplication` implements it; any VPC with egress can too.
  */
@@ -41,4 +53,12 @@ export interface IReplicationNetwork {
    * connection tests and the task start wait on it.
    */
   readonly egressReady: IDependable;
+
+  /**
+   * How the replication subnets and security group reach AWS Secrets Manager, where DMS reads the
+   * endpoints' credentials.
+   *
+   * @default - not known: the replication constructs warn at synth
+   */
+  readonly secretsManagerRoute?: SecretsManagerRoute;
 }

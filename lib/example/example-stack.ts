@@ -44,7 +44,7 @@ export interface ExampleSettings {
 }
 
 /** The placeholder secret name used when no `neonSecret` context is given. */
-export const PLACEHOLDER_NEON_SECRET = 'neon/dms-example/connection-string';
+export const PLACEHOLDER_NEON_SECRET = 'neon/dms-example/connection';
 
 /** Reads the example's settings from CDK context, with defaults that synthesize anywhere. */
 export function exampleSettingsFromContext(scope: Construct): ExampleSettings {
@@ -133,7 +133,14 @@ export class NeonMigrationExampleStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // the database answers connections; it opens none of its own
+    const sourceSecurityGroup = new ec2.SecurityGroup(this, 'SourceSecurityGroup', {
+      vpc: this.network.vpc,
+      allowAllOutbound: false,
+      description: 'Example source database: PostgreSQL from the replication instance and the loader',
+    });
     this.source = new rds.DatabaseInstance(this, 'Source', {
+      securityGroups: [sourceSecurityGroup],
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_15 }),
       instanceType: new ec2.InstanceType(settings.sourceInstanceType),
       vpc: this.network.vpc,
@@ -159,7 +166,8 @@ export class NeonMigrationExampleStack extends Stack {
       allowAllOutbound: false,
       description: 'Sample-data loader: PostgreSQL to the source, HTTPS to Secrets Manager',
     });
-    loaderSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager API');
+    // Secrets Manager through the network's interface endpoint (private DNS), nothing else outside the VPC
+    loaderSecurityGroup.connections.allowTo(this.network.secretsManagerEndpoint!, ec2.Port.tcp(443), 'Secrets Manager interface endpoint');
     this.source.connections.allowFrom(loaderSecurityGroup, ec2.Port.tcp(5432), 'Sample-data loader');
     const loader = new SourceLoaderFunction(this, 'SampleDataLoader', {
       description: 'cdk-neon-migration example: creates and fills the sample schema in the source',

@@ -1,1 +1,2 @@
 export * from './nat-egress';
+export * from './secrets-manager-access';

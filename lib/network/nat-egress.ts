@@ -6,16 +6,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, DependencyGroup, IConstruct, IDependable } from 'constructs';
 import { overlaps, parseIpv4Cidr } from './cidr';
-import { IReplicationNetwork } from '../core/interfaces';
+import { SecretsManagerAccess, SecretsManagerAccessKind } from './secrets-manager-access';
+import { IReplicationNetwork, SecretsManagerRoute } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { MigrationProvider } from '../lifecycle/provider';
+import { completeSecretArn, secretArnForPolicies } from '../secrets/complete-arn';
 
 /** Neon's PostgreSQL port. */
 const NEON_PORT = 5432;
 /** CDK's default VPC CIDR block, used when `cidr` is not given. */
 const DEFAULT_VPC_CIDR = '10.0.0.0/16';
 const DEFAULT_NEON_API = 'https://console.neon.tech/api/v2';
+/** HTTPS: the AWS APIs, through interface VPC endpoints too. */
+const HTTPS_PORT = 443;
 
 /**
  * Adds the NAT gateways' Elastic IPs to a Neon project's IP Allow list at deploy time.
@@ -148,6 +152,16 @@ export interface NatEgressForReplicationProps {
    * @default - the IPs are only shown as stack outputs (`NeonAllowIp1`, ...) to add by hand
    */
   readonly neonIpAllow?: NeonIpAllowOptions;
+
+  /**
+   * How the replication compute reaches AWS Secrets Manager, where DMS reads the endpoints'
+   * credentials from inside the VPC (DMS 3.4.7 and later; DMS Serverless only through an interface
+   * endpoint in the replication subnets).
+   *
+   * @default SecretsManagerAccess.newEndpoint() - an interface VPC endpoint with private DNS in the
+   * replication subnets, HTTPS from the replication security group only
+   */
+  readonly secretsManagerAccess?: SecretsManagerAccess;
 }
 
 /**
@@ -169,6 +183,13 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
   public readonly natGatewayIds: string[];
   /** Flow logs of the new VPC; undefined with an existing VPC. */
   public readonly flowLog?: ec2.FlowLog;
+  /**
+   * The Secrets Manager interface endpoint the replication compute uses (created, or given with
+   * `SecretsManagerAccess.fromEndpoint`); undefined with `SecretsManagerAccess.viaPeer`. Open it to
+   * other functions of the VPC with `fn.connections.allowTo(network.secretsManagerEndpoint, ec2.Port.tcp(443))`.
+   */
+  public readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
+  public readonly secretsManagerRoute: SecretsManagerRoute;
 
   private readonly egressDependencies = new DependencyGroup();
   private readonly ownRoutes: ec2.CfnRoute[] = [];
@@ -199,6 +220,12 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
     // Neon computes have no fixed IP addresses: the egress rule for Neon's port allows any IPv4
     // address. Security groups do not filter DNS queries to the VPC resolver.
     this.allowNeonPort(NEON_PORT);
+
+    const secretsManager = this.configureSecretsManager(props.secretsManagerAccess ?? SecretsManagerAccess.newEndpoint(), props.vpc !== undefined);
+    this.secretsManagerEndpoint = secretsManager.endpoint;
+    this.secretsManagerRoute = secretsManager.route;
+    // the security group's rules (and those it adds to the endpoint's group) exist before anything connects
+    this.egressDependencies.add(this.securityGroup);
 
     this.egressIps.forEach((ip, i) => {
       new CfnOutput(this, `NeonAllowIp${i + 1}`, {
@@ -244,6 +271,70 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
     checkPort('allowNeonPort', port);
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port),
       `Neon on port ${port}: Neon has no fixed IP addresses`);
+  }
+
+  /** The path from the replication security group to Secrets Manager (an endpoint, or HTTPS to a peer). */
+  private configureSecretsManager(access: SecretsManagerAccess, existingVpc: boolean):
+  { endpoint?: ec2.IInterfaceVpcEndpoint; route: SecretsManagerRoute } {
+    switch (access.kind) {
+      case SecretsManagerAccessKind.PEER: {
+        const reason = access.reason ?? '';
+        if (!Token.isUnresolved(reason) && reason.trim().length < 10) {
+          throw new Error('NatEgressForReplication: SecretsManagerAccess.viaPeer needs a reason (at least 10 characters) why the VPC has no Secrets Manager endpoint of its own.');
+        }
+        this.securityGroup.addEgressRule(access.peer!, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager (endpoint credentials)');
+        Annotations.of(this).addInfo(`Secrets Manager is reached through ${access.peer!.uniqueId} on port 443, not through an endpoint in this VPC: ${reason}`);
+        return { route: SecretsManagerRoute.OTHER };
+      }
+      case SecretsManagerAccessKind.EXISTING_ENDPOINT: {
+        const endpoint = access.endpoint!;
+        if (endpoint.connections.securityGroups.length === 0) {
+          throw new Error('NatEgressForReplication: the Secrets Manager endpoint of SecretsManagerAccess.fromEndpoint has no security group: import it with '
+            + 'ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes({ vpcEndpointId, port: 443, securityGroups: [...] }), so HTTPS from the replication security group can be allowed.');
+        }
+        this.securityGroup.connections.allowTo(endpoint, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager interface endpoint (endpoint credentials)');
+        this.egressDependencies.add(endpoint);
+        return { endpoint, route: SecretsManagerRoute.VPC_ENDPOINT };
+      }
+      default: {
+        const subnets = this.vpc.selectSubnets(this.replicationSubnets).subnets;
+        checkOneSubnetPerZone(subnets);
+        if (existingVpc) {
+          checkPrivateDns(this.vpc);
+        }
+        const securityGroup = new ec2.SecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', {
+          vpc: this.vpc,
+          description: 'Secrets Manager interface endpoint: HTTPS from the DMS replication security group',
+          allowAllOutbound: false,
+        });
+        // DMS requires the endpoint's subnets to be the replication subnet group's subnets
+        const endpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
+          vpc: this.vpc,
+          service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+          subnets: { subnets },
+          privateDnsEnabled: true,
+          securityGroups: [securityGroup],
+          open: false,
+        });
+        this.securityGroup.connections.allowTo(endpoint, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager interface endpoint (endpoint credentials)');
+        this.egressDependencies.add(endpoint, securityGroup);
+        this.node.addValidation({ validate: () => this.findConflictingSecretsManagerEndpoints(endpoint) });
+        return { endpoint, route: SecretsManagerRoute.VPC_ENDPOINT };
+      }
+    }
+  }
+
+  /** Other Secrets Manager endpoints with private DNS in the same VPC: EC2 allows one private DNS name per service and VPC. */
+  private findConflictingSecretsManagerEndpoints(own: ec2.InterfaceVpcEndpoint): string[] {
+    const ownCfn = own.node.defaultChild as ec2.CfnVPCEndpoint;
+    const others = this.node.root.node.findAll()
+      .filter((c): c is ec2.CfnVPCEndpoint => c instanceof ec2.CfnVPCEndpoint && c !== ownCfn);
+    return others
+      .filter(other => sameValue(ownCfn, ownCfn.vpcId, other, other.vpcId))
+      .filter(other => other.privateDnsEnabled !== false && other.vpcEndpointType === 'Interface')
+      .filter(other => JSON.stringify(Stack.of(other).resolve(other.serviceName)).includes('secretsmanager'))
+      .map(other => `NatEgressForReplication: the VPC already has a Secrets Manager interface endpoint with private DNS (${other.node.path}), and a VPC can have only one: `
+        + 'pass it as secretsManagerAccess: SecretsManagerAccess.fromEndpoint(endpoint) instead of creating another.');
   }
 
   private createVpc(props: NatEgressForReplicationProps) {
@@ -452,7 +543,7 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
     const secret = options.apiKeySecret;
     provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['secretsmanager:GetSecretValue'],
-      resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+      resources: [secretArnForPolicies(secret)],
     }));
     if (secret.encryptionKey) {
       provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -466,7 +557,7 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
       resourceType: ResourceTypes.NEON_IP_ALLOW,
       properties: {
         ProjectId: projectId,
-        ApiKeySecretArn: secret.secretArn,
+        ApiKeySecretArn: completeSecretArn(this, secret, 'neonIpAllow.apiKeySecret'),
         ApiKeySecretField: options.apiKeySecretField,
         ApiBaseUrl: apiBaseUrl,
         Ips: this.egressIps,
@@ -504,6 +595,38 @@ class ElasticIpNatGatewayProvider extends ec2.NatProvider {
 
   public get configuredGateways(): ec2.GatewayConfig[] {
     return this.gateways?.configuredGateways ?? [];
+  }
+}
+
+/** An interface endpoint has one subnet per Availability Zone, and DMS wants the endpoint's subnets to be the replication subnets. */
+function checkOneSubnetPerZone(subnets: ec2.ISubnet[]): void {
+  const byZone = new Map<string, ec2.ISubnet[]>();
+  for (const subnet of subnets) {
+    const zone = availabilityZoneOf(subnet);
+    if (zone === undefined || Token.isUnresolved(zone)) {
+      return; // not visible at synth
+    }
+    byZone.set(zone, [...(byZone.get(zone) ?? []), subnet]);
+  }
+  for (const [zone, inZone] of byZone) {
+    if (inZone.length > 1) {
+      throw new Error(`NatEgressForReplication: the replication subnets include ${inZone.length} subnets in ${zone} (${inZone.map(describeSubnet).join(', ')}): `
+        + 'the Secrets Manager interface endpoint can use one subnet per Availability Zone, and DMS requires its subnets to be the replication subnets. '
+        + 'Give one private subnet per Availability Zone, or pass an endpoint of your own with SecretsManagerAccess.fromEndpoint.');
+    }
+  }
+}
+
+/** Private DNS of an interface endpoint needs the VPC's DNS support and DNS host names (a VPC of this app can tell). */
+function checkPrivateDns(vpc: ec2.IVpc): void {
+  if (!(vpc instanceof ec2.Vpc)) {
+    return;
+  }
+  const missing = [vpc.dnsSupportEnabled ? undefined : 'enableDnsSupport', vpc.dnsHostnamesEnabled ? undefined : 'enableDnsHostnames']
+    .filter((x): x is string => x !== undefined);
+  if (missing.length > 0) {
+    throw new Error(`NatEgressForReplication: the VPC has ${missing.join(' and ')} off: the Secrets Manager endpoint's private DNS needs both on. `
+      + 'Turn them on, or reach Secrets Manager another way with secretsManagerAccess: SecretsManagerAccess.viaPeer(...).');
   }
 }
 

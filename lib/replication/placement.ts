@@ -1,10 +1,11 @@
-import { Token } from 'aws-cdk-lib';
+import { Annotations, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct, IDependable } from 'constructs';
 import { DmsAccountRoles } from './account-roles';
 import { ReplicationPlacementOptions } from './placement-options';
 import { generateDmsIdentifier } from '../core/identifiers';
+import { SecretsManagerRoute } from '../core/interfaces';
 
 /** The placement after defaults are applied. */
 export interface ResolvedPlacement {
@@ -19,7 +20,7 @@ export interface ResolvedPlacement {
  *
  * @internal
  */
-export function resolvePlacement(scope: Construct, owner: string, options: ReplicationPlacementOptions): ResolvedPlacement {
+export function resolvePlacement(scope: Construct, owner: string, options: ReplicationPlacementOptions, serverless = false): ResolvedPlacement {
   const network = options.network;
   if (network && options.vpc) {
     throw new Error(`${owner}: network and vpc are alternatives: set one of them.`);
@@ -47,7 +48,27 @@ export function resolvePlacement(scope: Construct, owner: string, options: Repli
       allowAllOutbound: true,
     })];
   }
+  checkSecretsManagerRoute(scope, owner, network?.secretsManagerRoute, serverless);
   return { vpc, subnetIds: selected.subnetIds, securityGroups, egressReady: network?.egressReady };
+}
+
+/**
+ * DMS reads endpoint credentials from Secrets Manager from inside the VPC (3.4.7 and later): a
+ * replication instance needs some route to it, DMS Serverless an interface endpoint in its subnets.
+ */
+function checkSecretsManagerRoute(scope: Construct, owner: string, route: SecretsManagerRoute | undefined, serverless: boolean): void {
+  if (serverless && route === SecretsManagerRoute.OTHER) {
+    throw new Error(`${owner}: DMS Serverless reaches AWS Secrets Manager only through an interface VPC endpoint in the replication subnets, `
+      + 'and the network reaches it another way (SecretsManagerAccess.viaPeer). Use SecretsManagerAccess.newEndpoint() or fromEndpoint(...), '
+      + 'or run the task on a replication instance.');
+  }
+  if (route === undefined) {
+    Annotations.of(scope).addWarningV2('cdk-neon-migration:secretsManagerRoute',
+      `${owner} reads its endpoints' credentials from AWS Secrets Manager from inside the VPC, and its placement does not say how the `
+      + 'replication subnets reach Secrets Manager. Add an interface VPC endpoint for Secrets Manager (private DNS) in the replication subnets '
+      + `that admits HTTPS from the replication security group${serverless ? ' (DMS Serverless accepts nothing else)' : ', or a NAT route and egress on 443'}, `
+      + 'or place it with network: a NatEgressForReplication, which creates one.');
+  }
 }
 
 function validateSubnets(owner: string, selected: ec2.SelectedSubnets): void {

@@ -167,7 +167,7 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
     const supplementalSettings = props.supplementalSettings === undefined
       ? undefined : parseJson(this, owner, 'supplementalSettings', props.supplementalSettings);
 
-    const placement = resolvePlacement(this, owner, props);
+    const placement = resolvePlacement(this, owner, props, true);
     this.connections = new ec2.Connections({ securityGroups: placement.securityGroups });
     this.egressReady = placement.egressReady;
     this.kmsKey = props.kmsKey ?? new kms.Key(this, 'Key', {

@@ -275,7 +275,15 @@ describe('existing VPC', () => {
     });
     expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-a', 'subnet-b']);
     expect(stack.resolve(net.egressIps)).toEqual([{ Ref: eip }]);
-    expect(dependsOnOf(template).sort()).toEqual([nat, ...Object.keys(routes)].sort());
+    // connections wait for the route, and for the path to Secrets Manager: the endpoint and both groups' rules
+    const endpointParts = [
+      ...logicalIds(template, 'AWS::EC2::VPCEndpoint'),
+      ...logicalIds(template, 'AWS::EC2::SecurityGroup'),
+      ...logicalIds(template, 'AWS::EC2::SecurityGroupIngress'),
+      ...logicalIds(template, 'AWS::EC2::SecurityGroupEgress'),
+    ];
+    expect(endpointParts).toHaveLength(5);
+    expect(dependsOnOf(template).sort()).toEqual([nat, ...Object.keys(routes), ...endpointParts].sort());
   });
 
   test('routeTableIds names exactly the route tables that get the route', () => {
@@ -465,9 +473,13 @@ describe('Neon IP Allow', () => {
     const template = Template.fromStack(stack);
     const [eip] = logicalIds(template, 'AWS::EC2::EIP');
 
+    // the handler gets the secret's complete ARN, looked up by name at deploy time
+    const [[resolver, { Properties: { Secrets: secrets } }]] = Object.entries<any>(template.findResources('Custom::NeonDmsSecretArns'));
+    const [attribute] = Object.keys(secrets);
+    expect(secrets[attribute]).toEqual({ SecretId: 'neon/api-key', Property: 'neonIpAllow.apiKeySecret' });
     template.hasResourceProperties('Custom::NeonIpAllow', {
       ProjectId: 'crimson-sun-12345678',
-      ApiKeySecretArn: stack.resolve(apiKey.secretArn),
+      ApiKeySecretArn: { 'Fn::GetAtt': [resolver, attribute] },
       ApiKeySecretField: 'NEON_API_KEY',
       ApiBaseUrl: 'https://console.neon.tech/api/v2',
       Ips: [{ Ref: eip }],
