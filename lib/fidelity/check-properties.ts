@@ -1,14 +1,16 @@
 import { Lazy, Token } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
 import { FidelityCheckProps } from './fidelity-check';
+import { completeSecretArn } from '../secrets/complete-arn';
 
 /** Custom-resource properties shared by both checks (no secret value: secret ARNs only). */
-export function commonProperties(construct: string, props: FidelityCheckProps): Record<string, unknown> {
+export function commonProperties(scope: IConstruct, construct: string, props: FidelityCheckProps): Record<string, unknown> {
   if (!Token.isUnresolved(props.sourceDatabaseName) && props.sourceDatabaseName.trim() === '') {
     throw new Error(`${construct}: sourceDatabaseName is empty; set it to the source database the DMS source endpoint reads.`);
   }
   const mappings = props.tableMappings;
   return {
-    SourceSecretArn: props.sourceSecret.secretArn,
+    SourceSecretArn: completeSecretArn(scope, props.sourceSecret, 'sourceSecret'),
     SourceDatabaseName: props.sourceDatabaseName,
     SourceCaBundle: props.sourceCaBundle,
     TableMappings: Lazy.string({ produce: () => mappings.toJson() }),

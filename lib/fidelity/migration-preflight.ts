@@ -5,6 +5,7 @@ import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
+import { completeSecretArn } from '../secrets/complete-arn';
 import { DmsMigrationTask } from '../task/migration-task';
 import { MigrationType } from '../task/migration-type';
 import { LobMode, TargetTablePrepMode } from '../task/task-settings';
@@ -181,8 +182,8 @@ export class MigrationPreflight extends Construct {
       resourceType: 'Custom::NeonMigrationPreflight',
       properties: {
         Action: 'preflight',
-        ...commonProperties('MigrationPreflight', props),
-        TargetSecretArn: props.targetSecret?.secretArn,
+        ...commonProperties(this, 'MigrationPreflight', props),
+        TargetSecretArn: props.targetSecret ? completeSecretArn(this, props.targetSecret, 'targetSecret') : undefined,
         TargetDatabaseName: props.targetDatabaseName,
         MigrationType: props.migrationType ?? MigrationType.FULL_LOAD,
         LobMode: lobMode,

@@ -6,6 +6,7 @@ import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
+import { completeSecretArn } from '../secrets/complete-arn';
 import { DmsMigrationTask } from '../task/migration-task';
 import { MigrationType } from '../task/migration-type';
 
@@ -59,7 +60,7 @@ export interface MigrationVerificationProps extends FidelityCheckProps, Verifica
   readonly taskIdentifier: string;
 
   /**
-   * What must finish before the comparison runs: the task lifecycle resource of a task with
+   * What must finish before the comparison runs: the `completion` of a task lifecycle with
    * `waitForCompletion: true`, which completes when the full load finished.
    *
    * @default - no dependency: the comparison runs as soon as its inputs exist
@@ -130,7 +131,7 @@ export class MigrationVerification extends Construct {
       ...options,
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
-      runAfter: [task.lifecycle.resource],
+      runAfter: [task.lifecycle.completion],
     });
     if (task.migrationType !== MigrationType.FULL_LOAD) {
       Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationDuringCdc',
@@ -163,8 +164,8 @@ export class MigrationVerification extends Construct {
       resourceType: 'Custom::NeonMigrationVerification',
       properties: {
         Action: 'verify',
-        ...commonProperties('MigrationVerification', props),
-        TargetSecretArn: props.targetSecret.secretArn,
+        ...commonProperties(this, 'MigrationVerification', props),
+        TargetSecretArn: completeSecretArn(this, props.targetSecret, 'targetSecret'),
         TargetDatabaseName: props.targetDatabaseName,
         TaskIdentifier: props.taskIdentifier,
         FailOnDifference: String(props.failOnDifference ?? true),

@@ -1,12 +1,14 @@
 import * as connectionTest from './connection-test.handler';
-import type { IsCompleteResult, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
+import type { IsCompleteResult, LoadWaitPoll, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
 import { ResourceTypes } from './kinds';
+import { LoadWaitAnswer, pollLoad } from './load-wait.handler';
 import * as serverlessLifecycle from './serverless-lifecycle.handler';
 import * as taskLifecycle from './task-lifecycle.handler';
 import * as taskStopper from './task-stopper.handler';
 import * as neonCredentials from '../neon/credentials.handler';
 import * as neonIpAllow from '../network/ip-allow.handler';
 import * as accountRoles from '../replication/account-roles.handler';
+import * as secretArns from '../secrets/secret-arns.handler';
 
 const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.CONNECTION_TEST]: connectionTest,
@@ -16,6 +18,7 @@ const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.NEON_CREDENTIALS]: neonCredentials,
   [ResourceTypes.NEON_IP_ALLOW]: neonIpAllow,
   [ResourceTypes.DMS_ACCOUNT_ROLES]: accountRoles,
+  [ResourceTypes.SECRET_ARNS]: secretArns,
 };
 
 function handlerFor(event: ProviderRequest): ResourceKindHandler {
@@ -43,4 +46,13 @@ export async function dispatchIsComplete(event: ProviderRequest): Promise<IsComp
     return { IsComplete: true };
   }
   return handler.isComplete(event);
+}
+
+/** One poll of the load waiter, for the lifecycle kind of its request. */
+export async function dispatchLoadPoll(poll: LoadWaitPoll): Promise<LoadWaitAnswer> {
+  const handler = handlerFor(poll.Request);
+  if (!handler.loadProgress) {
+    throw new Error(`${poll.Request.ResourceType} does not wait for loads`);
+  }
+  return pollLoad(poll, handler);
 }

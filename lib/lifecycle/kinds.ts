@@ -15,6 +15,8 @@ export const ResourceTypes = {
   TASK_STOPPER: 'Custom::DmsTaskStopper',
   /** Starts (and optionally waits for) a replication task after it exists. */
   TASK_LIFECYCLE: 'Custom::DmsTaskLifecycle',
+  /** Finds the complete ARNs of the secrets of a stack known by name. */
+  SECRET_ARNS: 'Custom::NeonDmsSecretArns',
   /** Starts a DMS Serverless replication, and stops it before CloudFormation modifies or deletes its configuration. */
   SERVERLESS_LIFECYCLE: 'Custom::DmsServerlessLifecycle',
 } as const;

@@ -12,12 +12,14 @@ import {
   parseNeonHost,
 } from './connection-string';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
+import { rejectedCharactersIn } from '../core/dms-passwords';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { MigrationProvider } from '../lifecycle/provider';
+import { completeSecretArn } from '../secrets/complete-arn';
 import { createEndpointAccessRole } from '../sources/access-role';
 
 /** How DMS verifies Neon's TLS certificate. */
@@ -322,6 +324,10 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
   private credentialsFromPassword(props: NeonTargetEndpointProps, connection: ResolvedConnection, password: SecretValue): secretsmanager.ISecret {
     const passwordToken = password.unsafeUnwrap();
     if (!Token.isUnresolved(passwordToken)) {
+      const rejected = rejectedCharactersIn(passwordToken, 'postgres');
+      if (rejected.length > 0) {
+        throw new Error(`NeonTargetEndpoint: password contains ${rejected.map(c => `'${c}'`).join(', ')}, which DMS does not accept in PostgreSQL endpoint passwords: reset the role's password in the Neon console.`);
+      }
       Annotations.of(this).addWarningV2('cdk-neon-migration:plainTextPassword',
         'password is a plain-text SecretValue: it is written into the CloudFormation template. Use SecretValue.secretsManager(...) or SecretValue.cfnParameter(...), or connectionStringSecret.');
     } else if (JSON.stringify(Stack.of(this).resolve(passwordToken)).includes('{{resolve:ssm-secure:')) {
@@ -362,9 +368,11 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
       resources: [secret.secretArn],
     }));
     if (props.credentialsEncryptionKey) {
+      // Secrets Manager encrypts the new value with a data key, and decrypts the current one, on the caller's behalf
       provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: [props.credentialsEncryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
       }));
     }
 
@@ -372,7 +380,7 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.NEON_CREDENTIALS,
       properties: {
-        SourceSecretArn: source.secretArn,
+        SourceSecretArn: completeSecretArn(this, source, 'connectionStringSecret'),
         SourceSecretField: props.connectionStringSecretField,
         TargetSecretArn: secret.secretArn,
         AllowNonNeonHost: props.allowNonNeonHost ? 'true' : 'false',

@@ -1,14 +1,17 @@
-import { Aws, Token } from 'aws-cdk-lib';
+import { Aws, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { createEndpointAccessRole } from './access-role';
 import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { rejectedPasswordCharacters } from '../core/dms-passwords';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
+import { completeSecretArn } from '../secrets/complete-arn';
 
 const MAX_IDENTIFIER_LENGTH = 255;
 
@@ -58,6 +61,7 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
   if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw new Error(`${owner}: port must be a whole number from 1 to 65535, got ${port}.`);
   }
+  checkGeneratedPassword(scope, owner, props.secret, engine.engineName);
   const endpointIdentifier = props.endpointIdentifier !== undefined
     ? validateDmsIdentifier(owner, 'endpointIdentifier', props.endpointIdentifier, MAX_IDENTIFIER_LENGTH)
     : generateDmsIdentifier(scope, 63);
@@ -88,7 +92,8 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
   resource.addPropertyOverride('SslMode', sslMode);
   resource.addPropertyOverride(engine.settingsProperty, {
     ...withoutUndefined(engineSettings),
-    SecretsManagerSecretId: props.secret.secretArn,
+    // a complete ARN: a partial ARN made from a name ending in a hyphen and six characters finds nothing
+    SecretsManagerSecretId: completeSecretArn(scope, props.secret, 'secret'),
     SecretsManagerAccessRoleArn: accessRole.roleArn,
   });
   resource.node.addDependency(accessRole);
@@ -109,6 +114,31 @@ export function allowDatabaseAccess(owner: string, database: ec2.IConnectable | 
   }
   // The endpoint's port rather than the database's default port, which can be a deploy-time value.
   database.connections.allowFrom(peer, ec2.Port.tcp(port), description);
+}
+
+/**
+ * A secret of the app whose password Secrets Manager generates must not be able to contain a character
+ * DMS rejects for the engine: the connection would fail at deploy time (or on the next rotation).
+ */
+function checkGeneratedPassword(scope: Construct, owner: string, secret: secretsmanager.ISecret, engineName: string): void {
+  const cfn = secret.node.defaultChild;
+  if (!(cfn instanceof secretsmanager.CfnSecret) || cfn.generateSecretString === undefined) {
+    return;
+  }
+  const generate = Stack.of(scope).resolve(cfn.generateSecretString) as { excludePunctuation?: unknown; excludeCharacters?: unknown };
+  if (generate === null || typeof generate !== 'object' || generate.excludePunctuation === true) {
+    return;
+  }
+  const excluded = typeof generate.excludeCharacters === 'string' ? generate.excludeCharacters : '';
+  if (Token.isUnresolved(excluded)) {
+    return;
+  }
+  const missing = rejectedPasswordCharacters(engineName).filter(c => !excluded.includes(c));
+  if (missing.length > 0) {
+    throw new Error(`${owner}: the secret's generated password may contain ${missing.map(c => `'${c}'`).join(', ')}, which DMS does not accept in `
+      + `${engineName} endpoint passwords: exclude them when generating it (excludeCharacters, e.g. rds.Credentials.fromGeneratedSecret(user, `
+      + '{ excludeCharacters: \' %+~`#$&*()|[]{}:;<>?!\'/@"\\,\' })).');
+  }
 }
 
 function withoutUndefined(settings: Record<string, unknown>): Record<string, unknown> {

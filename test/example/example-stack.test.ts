@@ -17,9 +17,12 @@ describe('the bundled example', () => {
     const { stack, template } = synthExample();
     expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });
     // the Neon connection string is read from the placeholder secret at deploy time
-    template.hasResourceProperties('Custom::NeonDmsCredentials', Match.objectLike({
-      SourceSecretArn: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp(`secret:${PLACEHOLDER_NEON_SECRET}`)])]) }),
-    }));
+    // imported by name: its complete ARN is looked up at deploy time and handed to the credentials handler
+    const resolver = template.findResources('Custom::NeonDmsSecretArns');
+    const [[resolverId, { Properties: { Secrets: secrets } }]] = Object.entries<any>(resolver);
+    const [[attribute, lookup]] = Object.entries<any>(secrets);
+    expect(lookup).toEqual({ SecretId: PLACEHOLDER_NEON_SECRET, Property: 'connectionStringSecret' });
+    template.hasResourceProperties('Custom::NeonDmsCredentials', { SourceSecretArn: { 'Fn::GetAtt': [resolverId, attribute] } });
   });
 
   test('the guide\'s scenario: RDS PostgreSQL 15 with TLS and logical replication, full load of dms_sample.%', () => {

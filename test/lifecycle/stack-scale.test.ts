@@ -3,12 +3,15 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { buildLibraryStack } from '../../bench/scale-stacks';
 import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
 /** CloudFormation's quotas per stack (aws-cdk-lib checks the same numbers). */
 const MAX_RESOURCES = 500;
 const MAX_TEMPLATE_BYTES = 1_000_000;
+/** The most migrations `npm run bench` finds fit in one stack (docs/benchmarks.md). */
+const LARGEST_N = 68;
 
 function synth(n: number): { stack: Stack; template: Record<string, any> } {
   const stack = buildLibraryStack(new App(), n);
@@ -75,7 +78,25 @@ describe('scale: complete migrations (Postgres source, Neon target, task with te
     expect(countByType(three)['Custom::DmsTaskStopper']).toBe(1);
     const [stopper] = Object.values<any>(three.Resources).filter((r) => r.Type === 'Custom::DmsTaskStopper');
     expect(Object.keys(stopper.Properties.Tasks)).toHaveLength(3);
-    expect(defaultPolicyStatements(three)).toEqual(defaultPolicyStatements(two));
+    // no statement per migration: the one DescribeSecret statement names one more secret known by name
+    const describeSecret = (t: Record<string, any>) => defaultPolicyStatements(t).find((st: any) => st.Action === 'secretsmanager:DescribeSecret') as any;
+    expect(defaultPolicyStatements(three)).toHaveLength(defaultPolicyStatements(two).length);
+    expect(describeSecret(three).Resource).toHaveLength(describeSecret(two).Resource.length + 1);
+    expect(defaultPolicyStatements(three).filter((st: any) => st !== describeSecret(three)))
+      .toEqual(defaultPolicyStatements(two).filter((st: any) => st !== describeSecret(two)));
+  });
+
+  test('the handler role\'s inline policies stay under IAM\'s 10,240 characters at the largest stack', () => {
+    // IAM limits the inline policies of a role to 10,240 characters together, whitespace not counted
+    // (AWS::IAM::Policy resources are inline policies); they are measured as deployed.
+    const { template } = synth(LARGEST_N);
+    const deployed = new DeployedTemplate(template as TemplateJson, { stackName: 'Scale' });
+    const roleName = deployed.ref(Object.keys(template.Resources).find(id => id.startsWith('NeonDmsMigrationProviderHandlerRole') && template.Resources[id].Type === 'AWS::IAM::Role')!);
+    const inline = deployed.logicalIds('AWS::IAM::Policy')
+      .map(id => deployed.properties(id))
+      .filter(p => (p.Roles ?? []).includes(roleName))
+      .map(p => JSON.stringify(p.PolicyDocument).replace(/\s/g, '').length);
+    expect(inline.reduce((a, b) => a + b, 0)).toBeLessThan(10_240);
   });
 
   test('a stack with several migrations is schema-valid and cdk-nag clean', () => {

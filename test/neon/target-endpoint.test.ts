@@ -295,7 +295,7 @@ describe('connectionStringSecret', () => {
     ]);
   });
 
-  test('a CMK on the derived secret lets the handler encrypt with it', () => {
+  test('a CMK on the derived secret lets the handler write with it: a data key, and decrypting the current value, through Secrets Manager only', () => {
     const stack = newStack();
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
     const source = secretsmanager.Secret.fromSecretNameV2(stack, 'Source', 'neon/url');
@@ -303,7 +303,12 @@ describe('connectionStringSecret', () => {
     const handlerPolicy = Object.values(template.findResources('AWS::IAM::Policy'))
       .find(p => JSON.stringify(p.Properties.Roles).includes('HandlerRole'))!;
     expect(handlerPolicy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
-      { Action: ['kms:Encrypt', 'kms:GenerateDataKey'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] } },
+      {
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] },
+      },
     ]));
   });
 
