@@ -32,4 +32,23 @@ export interface ResourceKindHandler {
   onEvent(event: ProviderRequest): Promise<OnEventResult>;
   /** Omitted: complete as soon as onEvent returns. */
   isComplete?(event: ProviderRequest): Promise<IsCompleteResult>;
+  /**
+   * For lifecycles: one look at the full load a create or update started (`event.Data` as its
+   * isComplete saw it): complete when it finished or `WaitDeadline` passed, an error when it failed.
+   * What the load-wait poller asks when the wait is longer than a custom resource may take.
+   */
+  loadProgress?(event: ProviderRequest): Promise<IsCompleteResult>;
+}
+
+/**
+ * The input of one poll of the stack's load waiter (a Step Functions state machine): the lifecycle
+ * request whose load it follows, and the wait condition to signal when the load ended.
+ */
+export interface LoadWaitPoll {
+  /** The lifecycle's request, with the `Data` of its onEvent (RequestedAt, WaitDeadline, ...). */
+  readonly Request: ProviderRequest;
+  /** The presigned URL of the `AWS::CloudFormation::WaitConditionHandle`. */
+  readonly Handle: string;
+  /** `UniqueId` of the signal. */
+  readonly UniqueId: string;
 }

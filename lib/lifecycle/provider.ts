@@ -88,8 +88,9 @@ export class MigrationProvider extends Construct {
       onEventHandler: this.onEventFunction,
       isCompleteHandler: this.isCompleteFunction,
       queryInterval: Duration.seconds(30),
-      // CloudFormation's custom-resource limit; longer waits are reported by monitoring instead
-      totalTimeout: Duration.hours(2),
+      // CloudFormation fails a custom resource without a response after 3600 s (ServiceTimeout); the
+      // lifecycles stop their own waits earlier (CUSTOM_RESOURCE_WAIT_LIMIT)
+      totalTimeout: Duration.hours(1),
       logGroup: this.logGroup,
     });
     this.serviceToken = provider.serviceToken;

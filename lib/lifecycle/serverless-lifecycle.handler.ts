@@ -13,6 +13,7 @@ import {
 } from './dms-replication';
 import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
 
 /** Which of the two resources of a `ServerlessReplicationLifecycle` an event is for. */
 export const ROLE_STOPPER = 'Stopper';
@@ -34,7 +35,7 @@ interface CommonProperties {
 export type ServerlessStopperProperties = CommonProperties;
 
 /** Properties of the lifecycle resource: it depends on the replication configuration. */
-export interface ServerlessLifecycleProperties extends CommonProperties {
+export interface ServerlessLifecycleProperties extends CommonProperties, LoadWaitProperties {
   readonly ReplicationConfigArn: string;
   /** 'full-load' | 'cdc' | 'full-load-and-cdc' */
   readonly ReplicationType: string;
@@ -50,7 +51,7 @@ export interface ServerlessLifecycleProperties extends CommonProperties {
 }
 
 const LEAVE_STOPPED = 'leave-stopped';
-const DEFAULT_MAX_WAIT_SECONDS = 105 * 60;
+const DEFAULT_MAX_WAIT_SECONDS = 50 * 60;
 
 interface StartPlan {
   readonly goal: 'running' | 'none';
@@ -77,7 +78,22 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
 }
 
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
-  return isStopper(event) ? stopperIsComplete(event) : lifecycleIsComplete(event);
+  if (isStopper(event)) {
+    return stopperIsComplete(event);
+  }
+  const result = await lifecycleIsComplete(event);
+  if (result.IsComplete) {
+    await handOverLoadWait(event, { ...event.Data, ...result.Data });
+  }
+  return result;
+}
+
+/**
+ * Where the full load this request started stands (for the load waiter): done when it finished or
+ * `WaitDeadline` passed, an error when it failed.
+ */
+export async function loadProgress(event: ProviderRequest): Promise<IsCompleteResult> {
+  return runStep(event, { ...lifecycleProperties(event), WaitForCompletion: 'true' });
 }
 
 function isStopper(event: ProviderRequest): boolean {
@@ -389,8 +405,10 @@ function failureKey(replication: Replication | undefined): string {
   return (replication?.FailureMessages ?? []).join(' | ').slice(0, 200);
 }
 
+/** The request's properties; with a wait condition, the custom resource waits only until the replication runs. */
 function lifecycleProperties(event: ProviderRequest): ServerlessLifecycleProperties {
-  return event.ResourceProperties as unknown as ServerlessLifecycleProperties;
+  const props = event.ResourceProperties as unknown as ServerlessLifecycleProperties;
+  return waitsThroughCondition(event) ? { ...props, WaitForCompletion: 'false' } : props;
 }
 
 function flag(value: string | boolean | undefined, dflt: boolean): boolean {

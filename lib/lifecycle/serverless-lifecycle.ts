@@ -3,9 +3,11 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
-import { resolvedHash, validateMaxWait } from './lifecycle-options';
+import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
+import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
 import { TaskUpdateBehavior } from './task-lifecycle';
+import { nagFindingId } from '../core/nag';
 
 /** The `Role` property values the handler tells the two resources apart by (see serverless-lifecycle.handler.ts). */
 const ROLE_STOPPER = 'Stopper';
@@ -23,6 +25,11 @@ export interface IMigrationLifecycle extends IConstruct {
   readonly stopper: CustomResource;
   /** The status after the deployment (`running`, or `stopped` for a finished full load). */
   readonly status: string;
+  /**
+   * Completes when the deployment's wait for the migration ended: the lifecycle resource, or with a
+   * `maxWait` over 55 minutes the wait condition that completes when the full load did.
+   */
+  readonly completion: IDependable;
   /** Start only after `dependables` exist. */
   addStartDependency(...dependables: IDependable[]): void;
 }
@@ -56,9 +63,10 @@ export interface ServerlessReplicationLifecycleProps {
 
   /**
    * With `waitForCompletion`, how long to wait for the full load before the deployment completes
-   * anyway (the load continues). At most 1 hour 55 minutes.
+   * anyway (the load continues). At most 11 hours 45 minutes; over 55 minutes the wait goes through
+   * a wait condition, as for `ReplicationTaskLifecycle`.
    *
-   * @default Duration.minutes(105)
+   * @default Duration.minutes(50)
    */
   readonly maxWait?: Duration;
 
@@ -134,6 +142,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
   public readonly replicationConfigArn: string;
   public readonly resource: CustomResource;
   public readonly stopper: CustomResource;
+  public readonly completion: IDependable;
 
   constructor(scope: Construct, id: string, props: ServerlessReplicationLifecycleProps) {
     super(scope, id);
@@ -173,10 +182,18 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
     });
     config.node.addDependency(this.stopper);
 
+    const completion = waitForCompletion && waitsThroughCondition(maxWaitSeconds)
+      ? new LoadCompletion(this, 'LoadCompletion', {
+        maxWaitSeconds,
+        identity: () => ({ Configuration: configurationHash(config), MaxWait: maxWaitSeconds }),
+      })
+      : undefined;
+
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.SERVERLESS_LIFECYCLE,
       properties: {
+        ...completion?.properties,
         Role: ROLE_LIFECYCLE,
         ...common,
         ReplicationConfigArn: this.replicationConfigArn,
@@ -189,6 +206,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
       },
     });
     this.resource.node.addDependency(config);
+    this.completion = completion ? completion.waitFor(this.resource) : this.resource;
     this.addStartDependency(...(props.startAfter ?? []));
   }
 
@@ -226,7 +244,7 @@ function grantReplicationControl(provider: MigrationProvider): void {
       resources: ['*'],
     }),
   ], [{
-    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:replication-config:*]',
+    id: nagFindingId(provider, 'AwsSolutions-IAM5', 'Resource', configs),
     reason: 'Starting and stopping DMS Serverless replications is limited by condition to the replication configurations tagged with this stack\'s id; the stopper runs before the configuration exists and cannot name its ARN.',
   }]);
 }

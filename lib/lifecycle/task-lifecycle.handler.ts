@@ -19,9 +19,10 @@ import {
   withThrottleRetry,
 } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
 
 /** Properties of a `Custom::DmsTaskLifecycle` resource (CloudFormation passes every value as a string). */
-export interface TaskLifecycleProperties {
+export interface TaskLifecycleProperties extends LoadWaitProperties {
   readonly TaskArn: string;
   readonly TaskIdentifier: string;
   readonly PropertiesHash: string;
@@ -40,7 +41,7 @@ export interface TaskLifecycleProperties {
 
 /** `TaskUpdateBehavior.LEAVE_STOPPED`. */
 const LEAVE_STOPPED = 'leave-stopped';
-const DEFAULT_MAX_WAIT_SECONDS = 105 * 60;
+const DEFAULT_MAX_WAIT_SECONDS = 50 * 60;
 /** Tables named in a failure message; the rest are logged. */
 const MAX_TABLES_NAMED = 20;
 
@@ -122,6 +123,22 @@ export function connectionTestOf(event: ProviderRequest): ProviderRequest | unde
 }
 
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
+  const result = await isCompleteStep(event);
+  if (result.IsComplete) {
+    await handOverLoadWait(event, { ...event.Data, ...result.Data });
+  }
+  return result;
+}
+
+/**
+ * Where the full load this request started stands (for the load waiter): done when it finished or
+ * `WaitDeadline` passed, an error when it failed.
+ */
+export async function loadProgress(event: ProviderRequest): Promise<IsCompleteResult> {
+  return runStep(event, { ...properties(event), WaitForCompletion: 'true' });
+}
+
+async function isCompleteStep(event: ProviderRequest): Promise<IsCompleteResult> {
   const props = properties(event);
   try {
     if (event.RequestType === 'Delete') {
@@ -332,8 +349,10 @@ function failureKey(message: string | undefined): string {
   return (message ?? '').slice(0, 200);
 }
 
+/** The request's properties; with a wait condition, the custom resource waits only until the task runs. */
 function properties(event: ProviderRequest): TaskLifecycleProperties {
-  return event.ResourceProperties as unknown as TaskLifecycleProperties;
+  const props = event.ResourceProperties as unknown as TaskLifecycleProperties;
+  return waitsThroughCondition(event) ? { ...props, WaitForCompletion: 'false' } : props;
 }
 
 function flag(value: string | boolean | undefined, dflt: boolean): boolean {

@@ -4,11 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { grantConnectionTests, validateDmsArn } from './connection-test';
 import { ResourceTypes } from './kinds';
-import { resolvedHash, validateMaxWait } from './lifecycle-options';
+import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
+import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
+import type { IMigrationLifecycle } from './serverless-lifecycle';
 import { TaskStopper } from './task-stopper';
 import { validateDmsIdentifier } from '../core/identifiers';
 import { IDmsEndpoint } from '../core/interfaces';
+import { nagFindingId } from '../core/nag';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -63,10 +66,13 @@ export interface ReplicationTaskLifecycleProps {
 
   /**
    * With `waitForCompletion`, how long to wait for the full load before the deployment completes
-   * anyway (successfully, with `Status` `running`): the load continues and monitoring follows it.
-   * At most 1 hour 55 minutes (the custom-resource provider gives up after 2 hours).
+   * anyway (successfully; the load continues and monitoring follows it). At most 11 hours 45 minutes.
+   * Up to 55 minutes the lifecycle's custom resource waits itself; a longer wait goes through an
+   * `AWS::CloudFormation::WaitCondition` (a custom resource must answer within an hour), which the
+   * stack's load waiter (a Step Functions state machine) signals when the load finished, failed or
+   * `maxWait` passed.
    *
-   * @default Duration.minutes(105)
+   * @default Duration.minutes(50)
    */
   readonly maxWait?: Duration;
 
@@ -138,7 +144,7 @@ export interface ReplicationTaskLifecycleProps {
  *   waitForCompletion: true,
  * });
  */
-export class ReplicationTaskLifecycle extends Construct {
+export class ReplicationTaskLifecycle extends Construct implements IMigrationLifecycle {
   /**
    * Tag key the construct adds to the task, with the stack id as value; the handlers' permissions
    * on tasks are conditioned on it.
@@ -156,6 +162,12 @@ export class ReplicationTaskLifecycle extends Construct {
    * shared by every task with a lifecycle in it.
    */
   public readonly stopper: CustomResource;
+  /**
+   * Completes when the deployment's wait for the task ended: the lifecycle resource, or with a
+   * `maxWait` over 55 minutes the wait condition that completes when the full load did. Make what
+   * must come after the load (a verification) depend on it.
+   */
+  public readonly completion: IDependable;
 
   constructor(scope: Construct, id: string, props: ReplicationTaskLifecycleProps) {
     super(scope, id);
@@ -190,10 +202,24 @@ export class ReplicationTaskLifecycle extends Construct {
     const tests = props.testConnections;
     const testPermissions = tests ? this.grantTests(tests) : [];
 
+    // a wait longer than a custom resource may take goes through a wait condition the load waiter signals
+    const completion = waitForCompletion && waitsThroughCondition(maxWaitSeconds)
+      ? new LoadCompletion(this, 'LoadCompletion', {
+        maxWaitSeconds,
+        identity: () => ({
+          Task: Stack.of(task).resolve(task.ref),
+          Hash: updatablePropertiesHash(task),
+          MigrationType: task.migrationType,
+          MaxWait: maxWaitSeconds,
+        }),
+      })
+      : undefined;
+
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.TASK_LIFECYCLE,
       properties: {
+        ...completion?.properties,
         TaskArn: task.ref,
         TaskIdentifier: this.replicationTaskIdentifier,
         PropertiesHash: propertiesHash,
@@ -207,6 +233,7 @@ export class ReplicationTaskLifecycle extends Construct {
       },
     });
     this.resource.node.addDependency(task, ...testPermissions);
+    this.completion = completion ? completion.waitFor(this.resource) : this.resource;
     for (const endpoint of tests?.endpoints ?? []) {
       // everything the endpoint is made of (credentials, access role) exists before the test runs
       this.resource.node.addDependency(endpoint);
@@ -257,7 +284,7 @@ function grantTaskControl(provider: MigrationProvider): void {
       resources: ['*'],
     }),
   ], [{
-    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:task:*]',
+    id: nagFindingId(provider, 'AwsSolutions-IAM5', 'Resource', tasks),
     reason: 'Starting, stopping and reading the statistics of replication tasks is limited by condition to the tasks tagged with this stack\'s id; the stopper runs before the task exists and cannot name its ARN.',
   }]);
 }

@@ -54,10 +54,10 @@ describe('ServerlessReplicationLifecycle', () => {
       'ServerlessReplicationLifecycle: replicationConfig.replicationConfigIdentifier must be a literal string (e.g. \'neon-migration\'): the stop before an update finds the replication by its identifier.');
   });
 
-  test.each([[Duration.seconds(30), 30], [Duration.minutes(116), 6960]])('maxWait %s is refused', (maxWait, seconds) => {
+  test.each([[Duration.seconds(30), 30], [Duration.minutes(706), 42360]])('maxWait %s is refused', (maxWait, seconds) => {
     const { stack, replication } = setup();
     expect(() => new ServerlessReplicationLifecycle(stack, 'Lifecycle', { replicationConfig: replication.resource, waitForCompletion: true, maxWait })).toThrow(
-      `ServerlessReplicationLifecycle: maxWait is ${seconds} seconds; use between 1 minute and 115 minutes (the custom-resource provider gives up after 2 hours). The full load continues after the deployment.`);
+      `ServerlessReplicationLifecycle: maxWait is ${seconds} seconds; use between 1 minute and 11 hours 45 minutes: CloudFormation waits at most 12 hours for a wait condition. The full load continues after the deployment.`);
   });
 
   test('maxWait without waitForCompletion is ignored with a warning', () => {

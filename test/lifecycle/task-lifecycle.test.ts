@@ -79,7 +79,7 @@ test('orders stopper → task → lifecycle, and the start after the startAfter 
     MigrationType: 'full-load-and-cdc',
     StartOnDeploy: 'true',
     WaitForCompletion: 'false',
-    MaxWaitSeconds: '6300',
+    MaxWaitSeconds: '3000',
     OnUpdate: 'resume-processing',
     PropertiesHash: hashOf(template),
   }));
@@ -294,10 +294,10 @@ describe('validation', () => {
     expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task })).not.toThrow();
   });
 
-  test.each([Duration.seconds(30), Duration.minutes(116), Duration.hours(2)])('rejects maxWait %s', (maxWait) => {
+  test.each([Duration.seconds(30), Duration.minutes(706), Duration.hours(12)])('rejects maxWait %s', (maxWait) => {
     const { stack, task } = fixture();
     expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, waitForCompletion: true, maxWait }))
-      .toThrow(/ReplicationTaskLifecycle: maxWait is \d+ seconds; use between 1 minute and 115 minutes/);
+      .toThrow(/ReplicationTaskLifecycle: maxWait is \d+ seconds; use between 1 minute and 11 hours 45 minutes: CloudFormation waits at most 12 hours for a wait condition/);
   });
 
   test('accepts a token maxWait', () => {
