@@ -27,7 +27,7 @@ const integ = new IntegTest(app, 'ExampleMigration', {
 });
 
 // The task stops by itself once the full load is done.
-const finished = integ.assertions.awsApiCall('DatabaseMigrationService', 'describeReplicationTasks', {
+const finished = integ.assertions.awsApiCall('@aws-sdk/client-database-migration-service', 'describeReplicationTasks', {
   Filters: [{ Name: 'replication-task-arn', Values: [stack.migration.taskArn] }],
 }).expect(ExpectedResult.objectLike({
   ReplicationTasks: Match.arrayWith([Match.objectLike({
@@ -39,7 +39,7 @@ const finished = integ.assertions.awsApiCall('DatabaseMigrationService', 'descri
 // Every table: loaded, validated by DMS, no error row.
 let previous = finished;
 for (const table of SAMPLE_TABLES) {
-  const statistics = integ.assertions.awsApiCall('DatabaseMigrationService', 'describeTableStatistics', {
+  const statistics = integ.assertions.awsApiCall('@aws-sdk/client-database-migration-service', 'describeTableStatistics', {
     ReplicationTaskArn: stack.migration.taskArn,
     Filters: [{ Name: 'table-name', Values: [table] }],
   }).expect(ExpectedResult.objectLike({

@@ -5,7 +5,7 @@ import { Construct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
 import { IDmsEndpoint } from '../core/interfaces';
-import { acknowledgeRules } from '../core/nag';
+import { acknowledgeRules, nagFindingId } from '../core/nag';
 
 /**
  * Properties of a `DmsConnectionTest`.
@@ -162,12 +162,13 @@ export function grantConnectionTests(scope: Construct, endpoints: IDmsEndpoint[]
     }
   }
   if (tagged.size > 0) {
+    const stackEndpoints = stack.formatArn({ service: 'dms', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     provider.grantOnce('dms:TestConnection:tagged-endpoints', () => [new iam.PolicyStatement({
       actions: ['dms:TestConnection'],
-      resources: [stack.formatArn({ service: 'dms', resource: 'endpoint', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      resources: [stackEndpoints],
       conditions: { StringEquals: { [`dms:endpoint-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
     })], [{
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dms:<AWS::Region>:<AWS::AccountId>:endpoint:*]',
+      id: nagFindingId(provider, 'AwsSolutions-IAM5', 'Resource', stackEndpoints),
       reason: 'dms:TestConnection is limited by condition to the endpoints tagged with this stack\'s id, the endpoints the stack\'s connection tests name.',
     }]);
   }

@@ -1,6 +1,7 @@
 // The AWS SDK comes from the Lambda runtime: the handler bundle marks it external.
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NeonConnectionError, neonDmsPassword, parseConnectionString } from './connection-string';
+import { rejectedCharactersIn } from '../core/dms-passwords';
 import type { OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
 
 /**
@@ -59,6 +60,13 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
     throw new Error(`${PROPERTY_NAME} (${describeSource(props)}) could not be parsed as a connection string.`);
   }
 
+  const rejected = rejectedCharactersIn(parsed.password ?? '', 'postgres');
+  if (rejected.length > 0) {
+    // name the characters, never the password
+    throw new Error(`The Neon password in ${PROPERTY_NAME} (${describeSource(props)}) contains ${rejected.map(c => `'${c}'`).join(', ')}, `
+      + 'which DMS does not accept in PostgreSQL endpoint passwords: reset the role\'s password in the Neon console (Neon generates passwords '
+      + 'of letters and digits) and update the secret.');
+  }
   const dmsCredentials = JSON.stringify({
     engine: 'postgres',
     username: parsed.username,

@@ -1,4 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { HttpsResponse, httpsRequest } from '../core/https-request';
 import type { OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
 
 /**
@@ -166,13 +167,13 @@ class NeonApi {
 
     let lastFailure = '';
     for (let attempt = 1; attempt <= retryPolicy.attempts; attempt++) {
-      let response: Response;
+      let response: HttpsResponse;
       try {
-        response = await fetch(url, {
+        response = await httpsRequest(url, {
           method,
           headers,
           body: body === undefined ? undefined : JSON.stringify(body),
-          signal: AbortSignal.timeout(retryPolicy.requestTimeoutMs),
+          timeoutMs: retryPolicy.requestTimeoutMs,
         });
       } catch (e) {
         lastFailure = `${(e as Error).name}: ${(e as Error).message}`;
@@ -185,15 +186,14 @@ class NeonApi {
         break;
       }
 
-      if (response.ok) {
-        const text = await response.text();
-        return text.length > 0 ? JSON.parse(text) : {};
+      if (response.status >= 200 && response.status < 300) {
+        return response.text.length > 0 ? JSON.parse(response.text) : {};
       }
-      const text = await response.text();
       if (isRetryable(response.status)) {
-        lastFailure = `HTTP ${response.status}${snippet(text)}`;
+        lastFailure = `HTTP ${response.status}`;
         if (attempt < retryPolicy.attempts) {
-          const delay = retryAfter(response.headers.get('retry-after')) ?? backoff(attempt);
+          const header = response.headers['retry-after'];
+          const delay = retryAfter(typeof header === 'string' ? header : null) ?? backoff(attempt);
           console.log(`Neon API ${method} ${path} returned HTTP ${response.status}; retrying in ${delay} ms`);
           await sleep(delay);
           continue;
@@ -203,13 +203,22 @@ class NeonApi {
       if (response.status === 404 && missingOk) {
         return undefined;
       }
-      throw this.errorFor(method, path, response.status, text);
+      throw this.errorFor(method, path, response.status, response.text);
     }
     throw new Error(`Neon API ${method} ${path} still failing after ${retryPolicy.attempts} attempts (${lastFailure}).`);
   }
 
+  /**
+   * The error for a refused request. Response bodies are read to tell causes apart, never copied into
+   * the error or the logs: they may echo what was sent.
+   */
   private errorFor(method: string, path: string, status: number, text: string): Error {
     const project = this.props.ProjectId;
+    if (method === 'PATCH' && status >= 400 && status < 500 && status !== 401 && status !== 404 && mentionsPlan(text)) {
+      return new Error(`Neon refused to change the IP Allow list of project ${project} (HTTP ${status}): IP Allow is a feature of Neon's Scale plan `
+        + '(https://neon.com/docs/introduction/ip-allow), so a project on another plan cannot restrict addresses. Move the project to a plan with IP Allow, '
+        + 'or remove neonIpAllow: without IP Allow, Neon accepts connections from any address, the NAT gateway\'s included.');
+    }
     switch (status) {
       case 401:
         return new Error(`Neon API key rejected (HTTP 401): check the secret ${describeSecret(this.props)} (neonIpAllow.apiKeySecret) holds a valid Neon API key.`);
@@ -218,7 +227,7 @@ class NeonApi {
       case 404:
         return new Error(`Neon project ${project} not found (HTTP 404 from ${this.baseUrl}): check neonIpAllow.projectId and that the API key in ${describeSecret(this.props)} belongs to the account or organization that owns the project.`);
       default:
-        return new Error(`Neon API ${method} ${path} failed with HTTP ${status}${snippet(text)}.`);
+        return new Error(`Neon API ${method} ${path} failed with HTTP ${status}.`);
     }
   }
 }
@@ -261,7 +270,8 @@ function parseProperties(raw: Record<string, any>): NeonIpAllowProperties {
   if (!Array.isArray(ips) || ips.some((ip) => typeof ip !== 'string' || ip.length === 0)) {
     throw new Error('Custom::NeonIpAllow needs Ips, a list of IP addresses.');
   }
-  if (typeof raw.ApiBaseUrl !== 'string' || !/^https?:\/\//.test(raw.ApiBaseUrl)) {
+  // the API key goes with every request: never over plain HTTP
+  if (typeof raw.ApiBaseUrl !== 'string' || !/^https:\/\//.test(raw.ApiBaseUrl)) {
     throw new Error('Custom::NeonIpAllow needs an ApiBaseUrl starting with https://.');
   }
   return {
@@ -311,9 +321,9 @@ function retryAfter(header: string | null): number | undefined {
   return Math.min(Math.max(ms, 0), retryPolicy.maxDelayMs);
 }
 
-function snippet(text: string): string {
-  const trimmed = text.trim();
-  return trimmed.length === 0 ? '' : `: ${trimmed.slice(0, 300)}`;
+/** Whether an error response says the project's plan lacks the feature (Neon documents no error shape for it). */
+function mentionsPlan(text: string): boolean {
+  return /\bplan\b|upgrade|not available|not supported|feature/i.test(text);
 }
 
 function sleep(ms: number): Promise<void> {

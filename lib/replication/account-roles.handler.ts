@@ -21,20 +21,29 @@ export const CREATED_BY_TAG = { Key: 'created-by', Value: 'cdk-neon-migration' }
 export const PHYSICAL_ID = 'dms-account-roles';
 
 /**
- * How long to wait after creating a role before reporting success: IAM is eventually consistent,
- * and DMS rejects a subnet group right after the role appeared
- * (`The IAM Role arn:aws:iam::<account>:role/dms-vpc-role is not configured properly`).
+ * How long to wait after creating a role (and attaching its policy) before reporting success: IAM is
+ * eventually consistent, AWS documents no bound, and DMS rejects a subnet group right after the role
+ * appeared (`The IAM Role arn:aws:iam::<account>:role/dms-vpc-role is not configured properly`);
+ * others needed 30 seconds after the policy attachment (terraform-provider-aws #11025). Twice that,
+ * paid once per account.
  */
-export const SETTLE_MILLISECONDS = 15_000;
+export const SETTLE_MILLISECONDS = 60_000;
 
-const TRUST_POLICY = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{
-    Effect: 'Allow',
-    Principal: { Service: 'dms.amazonaws.com' },
-    Action: 'sts:AssumeRole',
-  }],
-});
+/**
+ * DMS may assume the role on behalf of this account only: the confused-deputy condition DMS
+ * documents for `dms-vpc-role` (DMS 3.4.7 and later send `aws:SourceAccount`).
+ */
+export function trustPolicy(account: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{
+      Effect: 'Allow',
+      Principal: { Service: 'dms.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'aws:SourceAccount': account } },
+    }],
+  });
+}
 
 let client: IAMClient | undefined;
 function iam(): IAMClient {
@@ -55,10 +64,12 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   }
   const props = event.ResourceProperties as unknown as AccountRolesProperties;
   const partition = props.Partition || 'aws';
+  // arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>
+  const account = event.StackId.split(':')[4];
 
   const created: string[] = [];
   for (const role of ACCOUNT_ROLES) {
-    if (await ensureRole(role, partition)) {
+    if (await ensureRole(role, partition, account)) {
       created.push(role.roleName);
     }
   }
@@ -98,7 +109,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
 }
 
 /** Returns true when the role was created by this call. */
-async function ensureRole(role: AccountRoleName, partition: string): Promise<boolean> {
+async function ensureRole(role: AccountRoleName, partition: string, account: string): Promise<boolean> {
   const policyArn = `arn:${partition}:iam::aws:policy/${role.managedPolicy}`;
   const existing = await getRole(role.roleName);
   if (existing) {
@@ -114,7 +125,7 @@ async function ensureRole(role: AccountRoleName, partition: string): Promise<boo
   try {
     await iam().send(new CreateRoleCommand({
       RoleName: role.roleName,
-      AssumeRolePolicyDocument: TRUST_POLICY,
+      AssumeRolePolicyDocument: trustPolicy(account),
       Description: `Account-level role AWS DMS uses (${role.managedPolicy}), created by cdk-neon-migration`,
       Tags: [CREATED_BY_TAG],
     }));

@@ -4,6 +4,7 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct, IDependable } from 'constructs';
+import { DEFAULT_DMS_ENGINE_VERSION } from './engine-version';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
@@ -109,9 +110,10 @@ export interface ReplicationInstanceProps extends ReplicationPlacementOptions {
   readonly multiAz?: boolean;
 
   /**
-   * DMS engine version, e.g. `3.5.4`.
+   * DMS engine version, e.g. `3.6.1`. A PostgreSQL 17 or 18 source needs 3.6.1 or later, a PostgreSQL
+   * 17 or 18 target (Neon) 3.5.4 or later; DMS's own default (3.5.4) supports sources up to 16.
    *
-   * @default - the default version DMS picks when the instance is created
+   * @default '3.6.1'
    */
   readonly engineVersion?: string;
 
@@ -218,6 +220,8 @@ export class ReplicationInstance extends ReplicationInstanceBase {
   public readonly replicationInstanceIdentifier: string;
   public readonly connections: ec2.Connections;
   public readonly egressReady?: IDependable;
+  /** The DMS engine version the instance is created with. */
+  public readonly engineVersion: string;
   /** The KMS key encrypting the instance. */
   public readonly kmsKey: kms.IKey;
   /** The VPC the instance runs in. */
@@ -244,6 +248,10 @@ export class ReplicationInstance extends ReplicationInstanceBase {
     if (maintenanceWindow !== undefined && !Token.isUnresolved(maintenanceWindow)
       && !/^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$/i.test(maintenanceWindow)) {
       throw new Error(`${owner}: preferredMaintenanceWindow '${maintenanceWindow}' must have the form ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:05:00-sun:06:00.`);
+    }
+    this.engineVersion = props.engineVersion ?? DEFAULT_DMS_ENGINE_VERSION;
+    if (!Token.isUnresolved(this.engineVersion) && !/^\d+\.\d+(\.\d+)?$/.test(this.engineVersion)) {
+      throw new Error(`${owner}: engineVersion '${this.engineVersion}' is not a DMS engine version such as ${DEFAULT_DMS_ENGINE_VERSION}.`);
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     if (removalPolicy === RemovalPolicy.SNAPSHOT) {
@@ -272,7 +280,7 @@ export class ReplicationInstance extends ReplicationInstanceBase {
       replicationInstanceIdentifier: this.replicationInstanceIdentifier,
       allocatedStorage,
       multiAz: props.multiAz ?? false,
-      engineVersion: props.engineVersion,
+      engineVersion: this.engineVersion,
       allowMajorVersionUpgrade: props.allowMajorVersionUpgrade,
       autoMinorVersionUpgrade: props.autoMinorVersionUpgrade ?? true,
       kmsKeyId: this.kmsKey.keyArn,

@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
@@ -22,8 +23,15 @@ export interface EndpointAccessRole {
 export function createEndpointAccessRole(scope: Construct, id: string, servicePrincipal: string, description: string,
   customerManagedKey: boolean): EndpointAccessRole {
   const document = customerManagedKey ? undefined : new iam.PolicyDocument();
+  const stack = Stack.of(scope);
   const role = new iam.Role(scope, id, {
-    assumedBy: new iam.ServicePrincipal(servicePrincipal),
+    // Confused-deputy prevention: DMS may assume the role for this account's DMS resources only. DMS
+    // documents no SourceArn for the Secrets Manager access role, so any DMS resource of the account
+    // and Region; "IfExists" because DMS documents these keys only from engine 3.4.7 on.
+    assumedBy: new iam.ServicePrincipal(servicePrincipal).withConditions({
+      StringEqualsIfExists: { 'aws:SourceAccount': stack.account },
+      ArnLikeIfExists: { 'aws:SourceArn': `arn:${stack.partition}:dms:${stack.region}:${stack.account}:*` },
+    }),
     description,
     inlinePolicies: document ? { ReadCredentials: document } : undefined,
   });

@@ -109,6 +109,15 @@ export interface PostgresSourceOptions extends SourceEndpointCommonOptions {
    * (`fromRdsInstance`/`fromRdsCluster`), unknown otherwise
    */
   readonly logicalReplicationEnabled?: boolean;
+
+  /**
+   * Major version of the source's PostgreSQL, e.g. `17`: DMS reads PostgreSQL 17 and 18 from engine
+   * version 3.6.1 on, which `DmsMigrationTask` checks against its replication instance.
+   *
+   * @default - the major version of the RDS instance or cluster (`fromRdsInstance`/`fromRdsCluster`)
+   * when its engine says it, unknown otherwise
+   */
+  readonly engineMajorVersion?: number;
 }
 
 /**
@@ -203,6 +212,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     const { instance, replication, ...options } = props;
     const endpoint = new PostgresSourceEndpoint(scope, id, {
       ...options,
+      engineMajorVersion: props.engineMajorVersion ?? majorVersionOf(instance.engine?.engineVersion?.majorVersion),
       secret,
       port: props.port ?? knownPort(instance.dbInstanceEndpointPort, instance, 'port'),
       databaseConnections: instance,
@@ -230,6 +240,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     const { cluster, replication, ...options } = props;
     const endpoint = new PostgresSourceEndpoint(scope, id, {
       ...options,
+      engineMajorVersion: props.engineMajorVersion ?? majorVersionOf(cluster.engine?.engineVersion?.majorVersion),
       aurora: props.aurora ?? true,
       secret,
       port: props.port ?? knownPort(Token.asString(cluster.clusterEndpoint.port), cluster, 'port'),
@@ -253,6 +264,8 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
   public readonly databaseName: string;
   /** SSL mode of the connection. */
   public readonly sslMode: SourceSslMode;
+  /** Major version of the source's PostgreSQL, when known. */
+  public readonly engineMajorVersion?: number;
   /** The credentials secret DMS reads. */
   public readonly secret: secretsmanager.ISecret;
   /** The role DMS assumes to read the secret. */
@@ -295,6 +308,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     this.port = built.port;
     this.sslMode = built.sslMode;
     this.databaseName = props.databaseName;
+    this.engineMajorVersion = props.engineMajorVersion;
     this.secret = props.secret;
     this.secretAccessRole = built.accessRole;
     this.databaseConnections = props.databaseConnections;
@@ -324,6 +338,10 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
 }
 
 function validatePostgresSettings(owner: string, props: PostgresSourceOptions): void {
+  const major = props.engineMajorVersion;
+  if (major !== undefined && !Token.isUnresolved(major) && (!Number.isInteger(major) || major < 9)) {
+    throw new Error(`${owner}: engineMajorVersion must be a PostgreSQL major version such as 15 or 17, got ${major}.`);
+  }
   const slot = props.slotName;
   if (slot !== undefined && !Token.isUnresolved(slot) && !/^[a-z0-9_]{1,63}$/.test(slot)) {
     throw new Error(`${owner}: slotName '${slot}' is not a replication slot name: use 1 to 63 lowercase letters, digits and underscores.`);
@@ -354,6 +372,15 @@ function knownPort(endpointPort: string, database: IConstruct, property: string)
     return Number(configured);
   }
   return 5432;
+}
+
+/** `17` from an RDS engine's major version string (`'17'`, `'9.6'`), when it is known at synth. */
+function majorVersionOf(version: string | undefined): number | undefined {
+  if (version === undefined || Token.isUnresolved(version)) {
+    return undefined;
+  }
+  const major = Number(version.split('.')[0]);
+  return Number.isInteger(major) ? major : undefined;
 }
 
 function secretOf(database: object): secretsmanager.ISecret | undefined {

@@ -11,6 +11,7 @@ import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycl
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
 import { DmsMetrics } from '../monitoring/metrics';
 import { IMonitoredMigration } from '../monitoring/monitored-migration';
+import { DEFAULT_DMS_ENGINE_VERSION } from '../replication/engine-version';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
@@ -265,6 +266,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error('DmsMigrationTask: set replicationInstance, or network to create a replication instance in it.');
     }
     this.replicationInstance = replicationInstance;
+    checkEngineVersion(props.source, replicationInstance);
     const egressReady = props.network?.egressReady ?? replicationInstance.egressReady;
 
     const replicationTask = new dms.CfnReplicationTask(this, 'Resource', {
@@ -401,10 +403,6 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     }
     const mappings = this.tableMappings;
     this.node.addValidation({ validate: () => serverlessMappingProblems(mappings) });
-    Annotations.of(this).addWarningV2('cdk-neon-migration:serverlessSecretsManagerEndpoint',
-      'DMS Serverless reaches AWS Secrets Manager only through a VPC endpoint: endpoints whose credentials are in Secrets Manager '
-      + '(PostgreSqlSettings.SecretsManagerSecretId) need an interface VPC endpoint for Secrets Manager '
-      + '(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER) reachable from the replication subnets.');
 
     const replication = new ServerlessReplication(this, 'Serverless', {
       ...options,
@@ -526,6 +524,34 @@ function serverlessMappingProblems(mappings: TableMappings): string[] {
     .filter(rule => rule.objectLocator.tableType === TableType.VIEW || rule.objectLocator.tableType === TableType.ALL)
     .map(rule => `DmsMigrationTask: selection rule '${rule.ruleName}' selects views (table-type ${rule.objectLocator.tableType}), `
       + 'which DMS Serverless does not support: select TableType.TABLE, or run the task on a replication instance.');
+}
+
+/** The oldest DMS engine version that reads each PostgreSQL major version DMS documents a minimum for (CHAP_Source.PostgreSQL). */
+const POSTGRES_SOURCE_MINIMUM_ENGINE: ReadonlyArray<[number, string]> = [[17, '3.6.1'], [16, '3.5.3'], [15, '3.5.1'], [14, '3.4.7']];
+
+/** A PostgreSQL source newer than the replication instance's DMS engine reads fails when the task starts: refuse it at synth. */
+function checkEngineVersion(source: IDmsEndpoint, instance: IReplicationInstance): void {
+  const version = instance instanceof ReplicationInstance ? instance.engineVersion : undefined;
+  const major = (source as unknown as { engineMajorVersion?: number }).engineMajorVersion;
+  if (version === undefined || Token.isUnresolved(version) || major === undefined || Token.isUnresolved(major)) {
+    return;
+  }
+  const minimum = POSTGRES_SOURCE_MINIMUM_ENGINE.find(([from]) => major >= from)?.[1];
+  if (minimum !== undefined && compareVersions(version, minimum) < 0) {
+    throw new Error(`DmsMigrationTask: source '${describe(source)}' runs PostgreSQL ${major}, which DMS reads from engine version ${minimum} on, `
+      + `but the replication instance's engineVersion is ${version}: set engineVersion to ${minimum} or later (the default is ${DEFAULT_DMS_ENGINE_VERSION}).`);
+  }
+}
+
+/** Compares dotted version numbers: negative when `a` is older than `b`. */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
 }
 
 function validateTaskIdentifier(value: string): string {

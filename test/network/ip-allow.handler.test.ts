@@ -1,9 +1,11 @@
 import * as http from 'http';
+import * as https from 'https';
 import { AddressInfo } from 'net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
 import { onEvent, retryPolicy } from '../../lib/network/ip-allow.handler';
+import { SelfSigned, selfSignedCertificate } from '../helpers/tls';
 
 const sm = mockClient(SecretsManagerClient);
 
@@ -33,22 +35,25 @@ interface Scripted {
 }
 
 /**
- * A local HTTP server standing in for the Neon API: GET returns the project's allowed IPs, PATCH
- * replaces them, unknown projects answer 404. `script` replies come first, one per request.
+ * A local HTTPS server standing in for the Neon API: GET returns the project's allowed IPs, PATCH
+ * replaces them, unknown projects answer 404. `script` replies come first, one per request. Its
+ * self-signed certificate is trusted by this test process only (`https.globalAgent`).
  */
 class FakeNeonApi {
   public readonly received: Received[] = [];
   public readonly projects = new Map<string, { ips: string[]; protected_branches_only?: boolean }>();
   public readonly script: Scripted[] = [];
-  private server!: http.Server;
+  private server!: https.Server;
   private port = 0;
 
+  constructor(private readonly tls: SelfSigned) {}
+
   public get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}/api/v2`;
+    return `https://127.0.0.1:${this.port}/api/v2`;
   }
 
   public async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
+    this.server = https.createServer({ cert: this.tls.cert, key: this.tls.key }, (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req, Buffer.concat(chunks).toString('utf8'), res));
@@ -103,9 +108,19 @@ class FakeNeonApi {
 let api: FakeNeonApi;
 let logs: jest.SpyInstance;
 const defaultPolicy = { ...retryPolicy };
+let tls: SelfSigned;
+
+beforeAll(() => {
+  tls = selfSignedCertificate();
+  https.globalAgent.options.ca = tls.cert;
+});
+
+afterAll(() => {
+  delete https.globalAgent.options.ca;
+});
 
 beforeEach(async () => {
-  api = new FakeNeonApi();
+  api = new FakeNeonApi(tls);
   await api.start();
   sm.reset();
   sm.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: API_KEY });
@@ -319,7 +334,7 @@ describe('retries and errors', () => {
     api.script.push({ status: 503, body: { message: 'a' } }, { status: 503, body: { message: 'b' } }, { status: 503, body: { message: 'c' } });
 
     await expect(onEvent(request('Create'))).rejects.toThrow(
-      `Neon API GET /projects/${PROJECT} still failing after 3 attempts (HTTP 503: {"message":"c"}).`);
+      `Neon API GET /projects/${PROJECT} still failing after 3 attempts (HTTP 503).`);
     expect(api.received).toEqual([GET, GET, GET]);
   });
 
@@ -338,13 +353,45 @@ describe('retries and errors', () => {
     expect(api.received).toEqual([GET]);
   });
 
-  test('other client errors carry the response', async () => {
+  test('other client errors name the status, never the response body (it may echo what was sent)', async () => {
     api.projects.set(PROJECT, { ips: ['203.0.113.7'] });
     api.script.push({ status: 200, body: { project: { settings: { allowed_ips: { ips: ['203.0.113.7'] } } } } });
-    api.script.push({ status: 400, body: { message: 'invalid IP address' } });
+    api.script.push({ status: 400, body: { message: `invalid IP address; echo of the request: Bearer ${API_KEY}` } });
 
-    await expect(onEvent(request('Create', { Ips: ['not-an-ip'] }))).rejects.toThrow(
-      `Neon API PATCH /projects/${PROJECT} failed with HTTP 400: {"message":"invalid IP address"}.`);
+    const error = await onEvent(request('Create', { Ips: ['not-an-ip'] })).catch((e: Error) => e);
+
+    expect((error as Error).message).toBe(`Neon API PATCH /projects/${PROJECT} failed with HTTP 400.`);
+    expect(JSON.stringify(logs.mock.calls)).not.toContain('echo of the request');
     expect(api.received).toHaveLength(2);
+  });
+
+  test('a project whose plan has no IP Allow gets an explanation, not the body', async () => {
+    api.projects.set(PROJECT, { ips: ['203.0.113.7'] });
+    api.script.push({ status: 200, body: { project: { settings: { allowed_ips: { ips: ['203.0.113.7'] } } } } });
+    api.script.push({ status: 403, body: { code: 'FEATURE_NOT_AVAILABLE', message: 'IP allowlist is not available on your current plan' } });
+
+    const error = await onEvent(request('Create')).catch((e: Error) => e);
+
+    expect((error as Error).message).toBe(`Neon refused to change the IP Allow list of project ${PROJECT} (HTTP 403): IP Allow is a feature of Neon's Scale plan `
+      + '(https://neon.com/docs/introduction/ip-allow), so a project on another plan cannot restrict addresses. Move the project to a plan with IP Allow, '
+      + 'or remove neonIpAllow: without IP Allow, Neon accepts connections from any address, the NAT gateway\'s included.');
+    expect((error as Error).message).not.toContain('current plan');
+  });
+
+  test('a plain http:// base URL is refused before the API key is read', async () => {
+    await expect(onEvent(request('Create', { ApiBaseUrl: 'http://console.neon.tech/api/v2' })))
+      .rejects.toThrow('Custom::NeonIpAllow needs an ApiBaseUrl starting with https://.');
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  test('the API key is never sent to a server whose certificate is not trusted', async () => {
+    delete https.globalAgent.options.ca;
+    try {
+      retryPolicy.attempts = 1;
+      await expect(onEvent(request('Create'))).rejects.toThrow(/still failing after 1 attempts \(Error: self.signed certificate/);
+      expect(api.received).toHaveLength(0);
+    } finally {
+      https.globalAgent.options.ca = tls.cert;
+    }
   });
 });

@@ -71,7 +71,13 @@ describe('onEvent', () => {
     for (const create of creates) {
       expect(JSON.parse(create.AssumeRolePolicyDocument!)).toEqual({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: 'dms.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        // confused-deputy prevention: DMS assumes it on behalf of this account only (the stack's account)
+        Statement: [{
+          Effect: 'Allow',
+          Principal: { Service: 'dms.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } },
+        }],
       });
       expect(create.Tags).toEqual([{ Key: 'created-by', Value: 'cdk-neon-migration' }]);
     }
@@ -202,6 +208,17 @@ describe('isComplete', () => {
 
     expect(result).toEqual({ IsComplete: true });
     expect(iam.commandCalls(GetRoleCommand).map(c => c.args[0].input.RoleName)).toEqual(['dms-vpc-role', 'dms-cloudwatch-logs-role']);
+  });
+
+  test('still waits 30 seconds after the roles appeared: what others needed before DMS accepted dms-vpc-role (terraform-provider-aws #11025)', async () => {
+    iam.on(GetRoleCommand).callsFake((input) => role(input.RoleName));
+    for (const seconds of [0, 15, 30, 45]) {
+      const result = await isComplete(request('Create', {
+        PhysicalResourceId: 'dms-account-roles',
+        Data: { CreatedRoles: 'dms-vpc-role', CreatedAt: String(Date.now() - seconds * 1000) },
+      }));
+      expect([seconds, result.IsComplete]).toEqual([seconds, false]);
+    }
   });
 
   test('delete is complete at once', async () => {
