@@ -2,7 +2,7 @@
  * Stacks with N complete migrations, built with the library and with raw L1 resources, for the
  * synth benchmark and the scale tests.
  */
-import { App, Aws, CfnResource, Fn, Lazy, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
+import { App, Aws, CfnResource, Environment, Fn, Lazy, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -39,8 +39,8 @@ function neonConnectionString(i: number): string {
  * secret), a `NeonTargetEndpoint` (connection string + `SecretValue.secretsManager`) and a
  * `DmsMigrationTask` (connection tests and lifecycle on), all on one imported replication instance.
  */
-export function buildLibraryStack(app: App, n: number): Stack {
-  const stack = new Stack(app, SCALE_STACK_NAME);
+export function buildLibraryStack(app: App, n: number, env?: Environment): Stack {
+  const stack = new Stack(app, SCALE_STACK_NAME, { env });
   const instance = sharedInstance(stack);
   for (let i = 1; i <= n; i++) {
     const scope = new Construct(stack, `Migration${i}`);

@@ -1,6 +1,5 @@
 import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -9,6 +8,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { DEFAULT_SAMPLE_SIZE, SampleDataSize } from './sample-schema';
 import { SourceLoaderFunction } from './source-loader-function';
+import { createRotatingKey } from '../core/kms';
 import { acknowledgeRules } from '../core/nag';
 import { MigrationAlarms } from '../monitoring/alarms';
 import { MigrationDashboard } from '../monitoring/dashboard';
@@ -128,9 +128,8 @@ export class NeonMigrationExampleStack extends Stack {
         'rds.logical_replication': '1',
       },
     });
-    const secretKey = new kms.Key(this, 'SourceSecretKey', {
+    const secretKey = createRotatingKey(this, 'SourceSecretKey', {
       description: 'Encrypts the example source database credentials',
-      enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // the database answers connections; it opens none of its own
@@ -209,7 +208,6 @@ export class NeonMigrationExampleStack extends Stack {
       databaseName: settings.sampleSize.schemaName,
       replication: this.replicationInstance,
     });
-    this.network.allowSourcePort(sourceEndpoint.port);
 
     // --- the task: the guide's full load of dms_sample.%, validated, logged, started on deploy
     this.migration = new DmsMigrationTask(this, 'Migration', {

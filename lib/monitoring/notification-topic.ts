@@ -4,6 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { PUBLISHING_SERVICES } from './task-events';
+import { createRotatingKey } from '../core/kms';
 
 /** Properties of a `MigrationNotificationTopic`. */
 export interface MigrationNotificationTopicProps {
@@ -54,9 +55,8 @@ export class MigrationNotificationTopic extends Construct {
   constructor(scope: Construct, id: string, props: MigrationNotificationTopicProps = {}) {
     super(scope, id);
 
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'Key', {
+    this.encryptionKey = props.encryptionKey ?? createRotatingKey(this, 'Key', {
       description: 'Encrypts DMS migration notifications (SNS)',
-      enableKeyRotation: true,
       pendingWindow: Duration.days(7),
       removalPolicy: props.keyRemovalPolicy ?? RemovalPolicy.DESTROY,
     });

@@ -8,6 +8,7 @@ import { DEFAULT_DMS_ENGINE_VERSION } from './engine-version';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { createRotatingKey } from '../core/kms';
 import { DmsMetrics } from '../monitoring/metrics';
 
 /** The smallest and largest allocated storage of a replication instance, in GiB. */
@@ -262,9 +263,8 @@ export class ReplicationInstance extends ReplicationInstanceBase {
     this.connections = new ec2.Connections({ securityGroups: placement.securityGroups });
     this.egressReady = placement.egressReady;
 
-    this.kmsKey = props.kmsKey ?? new kms.Key(this, 'Key', {
+    this.kmsKey = props.kmsKey ?? createRotatingKey(this, 'Key', {
       description: `Encrypts the DMS replication instance ${this.node.path}`,
-      enableKeyRotation: true,
       removalPolicy,
     });
 

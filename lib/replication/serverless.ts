@@ -7,6 +7,7 @@ import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { IReplicationInstance } from './replication-instance';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { createRotatingKey } from '../core/kms';
 
 /** The capacities DMS Serverless accepts, in DMS capacity units (1 DCU = 2 GB of memory). */
 const VALID_CAPACITY_UNITS = [1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384];
@@ -170,9 +171,8 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
     const placement = resolvePlacement(this, owner, props, true);
     this.connections = new ec2.Connections({ securityGroups: placement.securityGroups });
     this.egressReady = placement.egressReady;
-    this.kmsKey = props.kmsKey ?? new kms.Key(this, 'Key', {
+    this.kmsKey = props.kmsKey ?? createRotatingKey(this, 'Key', {
       description: `Encrypts the DMS Serverless replication ${this.node.path}`,
-      enableKeyRotation: true,
     });
     this.subnetGroup = createSubnetGroup(this, 'SubnetGroup', `Subnets of the DMS Serverless replication ${this.node.path}`,
       placement.subnetIds, props.manageAccountRoles ?? true);

@@ -1,4 +1,4 @@
-import { App, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { App, Environment, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,8 +13,8 @@ import { expectValidCloudFormation } from '../helpers/schema';
 const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
 const SOURCE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-db-AbCdEf';
 
-function setup(app: App = new App()) {
-  const stack = new Stack(app, 'S');
+function setup(app: App = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
   const network = new NatEgressForReplication(stack, 'Network');
   const sourceSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', SOURCE_ARN);
   const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
@@ -217,8 +217,8 @@ describe('MigrationVerification', () => {
 });
 
 describe('stack checks', () => {
-  function full(app: App) {
-    const { stack, network, sourceSecret, target } = setup(app);
+  function full(app: App, env?: Environment) {
+    const { stack, network, sourceSecret, target } = setup(app, env);
     const migration = task(stack, network, target);
     MigrationPreflight.forTask(stack, 'Preflight', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
     MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
@@ -230,7 +230,7 @@ describe('stack checks', () => {
   });
 
   test('cdk-nag clean', () => {
-    expectNagClean(full(new App()));
+    expectNagClean(full);
   });
 
   test('the custom resources carry secret ARNs only, no secret values or references', () => {

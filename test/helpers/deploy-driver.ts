@@ -1,8 +1,9 @@
 import { CustomResourceAttributes, DeployEnvironment, DeployedTemplate, TemplateJson } from './deployed';
 import { FakeAws } from './fake-aws';
 import { IamModel } from './iam-simulation';
-import { dispatchIsComplete, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
-import type { IsCompleteResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
+import { WaitConditionServer } from './wait-condition-server';
+import { dispatchIsComplete, dispatchLoadPoll, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
+import type { IsCompleteResult, LoadWaitPoll, ProviderRequest } from '../../lib/lifecycle/handler-types';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 
 /**
@@ -28,6 +29,15 @@ export interface DriverOptions {
   /** Prepares the fake account once the template's resources exist (e.g. imported secrets). */
   readonly prepare?: (fake: FakeAws, deployed: DeployedTemplate) => void;
   /**
+   * Serves the wait condition handles: wait conditions are then waited for like CloudFormation does,
+   * by running the load waiter's polls until the handle received a signal.
+   *
+   * @default - a template with a wait condition cannot be deployed
+   */
+  readonly waitConditions?: WaitConditionServer;
+  /** Called before each custom resource runs (e.g. to set the value of a secret it reads). */
+  readonly before?: (logicalId: string, driver: DeploymentDriver) => void;
+  /**
    * Custom resource types whose handlers are not this library's and do not run here.
    *
    * @default - aws-cdk-lib's own: `Custom::VpcRestrictDefaultSG`
@@ -47,12 +57,18 @@ export class DeploymentDriver {
   public readonly iam: IamModel;
   /** Physical id and returned data of every custom resource that ran. */
   public readonly results = new Map<string, { physicalId: string; data: Record<string, any>; properties: Record<string, any> }>();
+  /** The signal each wait condition received. */
+  public readonly waitSignals = new Map<string, { Status: string; Reason: string }>();
   private readonly attributes: CustomResourceAttributes;
   private clock = Date.parse('2026-11-29T12:00:00Z');
 
   constructor(template: TemplateJson, private readonly options: DriverOptions = {}) {
     this.attributes = { ...(options.attributes ?? {}) };
     this.deployed = new DeployedTemplate(template, options.env, this.attributes);
+    if (options.waitConditions) {
+      const server = options.waitConditions;
+      this.deployed.waitConditionUrl = (logicalId) => server.url(logicalId);
+    }
     this.iam = IamModel.of(this.deployed);
     this.fake = new FakeAws(this.deployed);
     options.prepare?.(this.fake, this.deployed);
@@ -66,13 +82,67 @@ export class DeploymentDriver {
     return order.filter(id => isCustom(d.resource(id).Type) && !ignored.has(d.resource(id).Type));
   }
 
-  /** Creates every custom resource (Create events), failing with the handler's error. */
+  /** Creates every custom resource (Create events) and waits for every wait condition, failing with the handler's error. */
   public async create(): Promise<void> {
     await this.withClock(async () => {
-      for (const id of this.customResources()) {
-        await this.run(id, 'Create');
+      for (const id of topologicalOrder(this.deployed.template)) {
+        const type = this.deployed.resource(id).Type;
+        if (type === 'AWS::CloudFormation::WaitCondition') {
+          await this.waitFor(id);
+        } else if (this.customResources().includes(id)) {
+          this.options.before?.(id, this);
+          await this.run(id, 'Create');
+        }
       }
     });
+  }
+
+  /**
+   * Waits for a wait condition as CloudFormation does, for at most its timeout: the load waiter
+   * (started by a lifecycle through Step Functions) polls once a minute until it signalled the handle.
+   */
+  public async waitFor(logicalId: string): Promise<void> {
+    const server = this.options.waitConditions;
+    if (!server) {
+      throw new Error(`${logicalId} is a wait condition: pass waitConditions to the driver`);
+    }
+    const d = this.deployed;
+    const handleId = d.referencedLogicalId(d.resource(logicalId).Properties!.Handle)!;
+    const url = d.ref(handleId);
+    const timeoutSeconds = Number(d.property(logicalId, 'Timeout'));
+    const execution = [...this.fake.executions.values()].find(e => (JSON.parse(e.input).LoadWaitPoll as LoadWaitPoll).Handle === url);
+    if (!execution) {
+      throw new Error(`wait condition ${logicalId} timed out: nothing started the load waiter for its handle`);
+    }
+    const poll = JSON.parse(execution.input).LoadWaitPoll as LoadWaitPoll;
+    const waiterRole = this.iam.roleOfFunction(this.iam.functionWithArn(this.invokedFunction(execution.stateMachineArn)));
+    const started = this.clock;
+    for (;;) {
+      if (this.clock - started > timeoutSeconds * 1000) {
+        throw new Error(`wait condition ${logicalId} timed out after ${timeoutSeconds} s`);
+      }
+      this.clock += 60_000;
+      this.fake.origin = `load waiter for ${logicalId}`;
+      this.fake.role = waiterRole;
+      if ((await dispatchLoadPoll(poll)).Done) break;
+    }
+    const signal = (server.signals.get(handleId) ?? [])[0];
+    if (!signal) {
+      throw new Error(`wait condition ${logicalId} timed out: the load waiter finished without signalling`);
+    }
+    this.waitSignals.set(logicalId, signal);
+    if (signal.Status !== 'SUCCESS') {
+      throw new Error(`wait condition ${logicalId} received a FAILURE signal: ${signal.Reason}`);
+    }
+  }
+
+  /** The Lambda function the state machine invokes (its Task state's FunctionName). */
+  private invokedFunction(stateMachineArn: string): string {
+    const d = this.deployed;
+    const machine = d.logicalIds('AWS::StepFunctions::StateMachine').find(id => d.ref(id) === stateMachineArn)!;
+    const definition = d.property(machine, 'DefinitionString');
+    const states = Object.values<any>(JSON.parse(definition).States);
+    return states.find(s => s.Type === 'Task').Resource;
   }
 
   /** Deletes every custom resource that was created, in reverse order. */

@@ -51,8 +51,13 @@ export class DeployedTemplate {
   private readonly customAttributes: CustomResourceAttributes;
   private readonly evaluating = new Set<string>();
 
+  /** Where a wait condition handle's presigned URL points (an S3 URL unless a test serves it). */
+  public waitConditionUrl: (logicalId: string) => string;
+
   constructor(public readonly template: TemplateJson, env: Partial<DeployEnvironment> = {}, customAttributes: CustomResourceAttributes = {}) {
     this.env = { ...DEFAULT_DEPLOY_ENV, ...env };
+    this.waitConditionUrl = (logicalId) =>
+      `https://cloudformation-waitcondition-${this.env.region}.s3.amazonaws.com/${encodeURIComponent(this.stackId)}/${logicalId}?X-Amz-Signature=modelled`;
     this.stackId = `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/${uuid(this.env.stackName)}`;
     this.customAttributes = customAttributes;
   }
@@ -312,6 +317,8 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
       const secretName = name('Name', () => generatedName(d, logicalId));
       return arn(d, 'secretsmanager', `secret:${secretName}-${secretSuffix(secretName)}`);
     }
+    // Ref of an attachment is the ARN of the secret it attaches
+    case 'AWS::SecretsManager::SecretTargetAttachment': return d.property(logicalId, 'SecretId');
     case 'AWS::IAM::Role': return name('RoleName', () => generatedName(d, logicalId));
     case 'AWS::IAM::Policy': return generatedName(d, logicalId);
     case 'AWS::IAM::ManagedPolicy': return `arn:${d.env.partition}:iam::${d.env.account}:policy/${name('ManagedPolicyName', () => generatedName(d, logicalId))}`;
@@ -336,7 +343,7 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
     case 'AWS::EC2::VPCEndpoint': return shortId('vpce', logicalId);
     case 'AWS::EC2::EIP': return publicIp(logicalId);
     case 'AWS::EC2::FlowLog': return shortId('fl', logicalId);
-    case 'AWS::CloudFormation::WaitConditionHandle': return `https://cloudformation-waitcondition-${d.env.region}.s3.amazonaws.com/${encodeURIComponent(d.stackId)}/${logicalId}?X-Amz-Signature=modelled`;
+    case 'AWS::CloudFormation::WaitConditionHandle': return d.waitConditionUrl(logicalId);
     default:
       if (resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') {
         return d.optionalCustomAttribute(logicalId, 'PhysicalResourceId') ?? `${logicalId}-physical-id`;

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { AttachRolePolicyCommand, CreateRoleCommand, GetRoleCommand, IAMClient, TagRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { DeployedTemplate, secretSuffix } from './deployed';
 import { AuthorizedRequest, IamModel } from './iam-simulation';
@@ -68,6 +69,8 @@ export class FakeAws {
   public readonly calls: RecordedCall[] = [];
   public readonly secrets: SecretRecord[] = [];
   public readonly roles = new Map<string, { tags: { Key: string; Value: string }[]; policies: string[] }>();
+  /** Step Functions executions started, by name. */
+  public readonly executions = new Map<string, { stateMachineArn: string; input: any }>();
   public origin = '(no custom resource)';
   /** Logical id of the role of the function running now. */
   public role = '';
@@ -82,6 +85,7 @@ export class FakeAws {
     sm: AwsClientStub<SecretsManagerClient>;
     iam: AwsClientStub<IAMClient>;
     cw: AwsClientStub<CloudWatchClient>;
+    sfn: AwsClientStub<SFNClient>;
   };
 
   constructor(private readonly deployed: DeployedTemplate) {
@@ -119,6 +123,7 @@ export class FakeAws {
       sm: mockClient(SecretsManagerClient),
       iam: mockClient(IAMClient),
       cw: mockClient(CloudWatchClient),
+      sfn: mockClient(SFNClient),
     };
     this.install();
   }
@@ -141,7 +146,7 @@ export class FakeAws {
   }
 
   private install(): void {
-    const { dms, sm, iam, cw } = this.mocks;
+    const { dms, sm, iam, cw, sfn } = this.mocks;
     dms.on(DescribeReplicationTasksCommand).callsFake(input => this.record('DescribeReplicationTasks', input, [this.req('dms:DescribeReplicationTasks', '*')], () => {
       const filter = input.Filters?.[0];
       const found = [...this.tasks.values()].filter(t => filter?.Name === 'replication-task-arn' ? filter.Values.includes(t.arn) : filter?.Values.includes(t.identifier));
@@ -228,6 +233,15 @@ export class FakeAws {
 
     cw.on(PutMetricDataCommand).callsFake(input => this.record('PutMetricData', input,
       [this.req('cloudwatch:PutMetricData', '*', { 'cloudwatch:namespace': input.Namespace })], () => ({})));
+
+    sfn.on(StartExecutionCommand).callsFake(input => this.record('StartExecution', input, [this.req('states:StartExecution', input.stateMachineArn!)], () => {
+      const existing = this.executions.get(input.name!);
+      if (existing && existing.input !== input.input) {
+        throw fault('ExecutionAlreadyExists', `Execution ${input.name} already exists with another input`);
+      }
+      this.executions.set(input.name!, { stateMachineArn: input.stateMachineArn!, input: input.input });
+      return { executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() };
+    }));
   }
 
   private record<T>(command: string, input: any, requests: AuthorizedRequest[], answer: () => T): T {

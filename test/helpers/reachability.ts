@@ -5,9 +5,9 @@ import { DeployedTemplate } from './deployed';
  *
  * - security groups are stateful and allow nothing they do not list: a flow needs an egress rule of
  *   one of the source's groups and an ingress rule of one of the destination's groups (by CIDR block
- *   containing the whole peer subnet, or by group membership); a group declared without rules in its
- *   own `SecurityGroupEgress` keeps EC2's default rule allowing all outbound traffic, whatever
- *   separate `AWS::EC2::SecurityGroupEgress` resources add;
+ *   containing the whole peer subnet, or by group membership); a group declared without egress
+ *   rules gets EC2's default rule allowing all outbound traffic, which CloudFormation removes when it
+ *   adds a separate `AWS::EC2::SecurityGroupEgress` rule to the group;
  * - inside a VPC every subnet reaches every other (the `local` route);
  * - leaving the VPC takes the route table of the source's subnet (longest prefix match; a subnet
  *   without an association uses the main route table, which has only the local route): a route to a
@@ -84,6 +84,9 @@ export interface Reachability {
   readonly path: string[];
 }
 
+/** EC2's egress rule of a group created without egress rules. */
+const DEFAULT_EGRESS = 'EC2 default: all outbound';
+
 /** Neon's computes, reached on the public internet (an address outside every private range). */
 export const NEON = (port = 5432): Destination => ({ kind: 'internet', address: '3.18.12.40', port, name: `Neon (${port})` });
 /** An AWS service's regional API, e.g. `secretsmanager`, `monitoring` (CloudWatch), `dms`. */
@@ -151,7 +154,7 @@ export class NetworkModel {
       const p = d.properties(id);
       const groupId = d.ref(id);
       const egress = p.SecurityGroupEgress === undefined
-        ? [{ protocol: '-1', fromPort: 0, toPort: 65535, peer: '0.0.0.0/0', description: 'CloudFormation default: all outbound', declaredBy: id }]
+        ? [{ protocol: '-1', fromPort: 0, toPort: 65535, peer: '0.0.0.0/0', description: DEFAULT_EGRESS, declaredBy: id }]
         : (p.SecurityGroupEgress as any[]).map(r => rule(r, 'DestinationSecurityGroupId', id));
       const ingress = ((p.SecurityGroupIngress ?? []) as any[]).map(r => rule(r, 'SourceSecurityGroupId', id));
       this.securityGroups.set(groupId, { id: groupId, logicalId: id, vpcId: p.VpcId, ingress, egress });
@@ -162,9 +165,12 @@ export class NetworkModel {
     }
     for (const id of d.logicalIds('AWS::EC2::SecurityGroupEgress')) {
       const p = d.properties(id);
-      // EC2 removes its default allow-all egress rule only for rules given in SecurityGroupEgress
-      // itself, never for a separate AWS::EC2::SecurityGroupEgress resource
-      this.group(p.GroupId, id).egress.push(rule(p, 'DestinationSecurityGroupId', id));
+      // CloudFormation removes EC2's default allow-all egress rule when it adds a separate egress rule
+      // to the group (aws-cloudformation/cfn-language-discussion#157; aws-cdk relies on it)
+      const group = this.group(p.GroupId, id);
+      const defaults = group.egress.filter(r => r.description === DEFAULT_EGRESS);
+      defaults.forEach(r => group.egress.splice(group.egress.indexOf(r), 1));
+      group.egress.push(rule(p, 'DestinationSecurityGroupId', id));
     }
     for (const id of d.logicalIds('AWS::EC2::VPCEndpoint')) {
       const p = d.properties(id);

@@ -1,4 +1,4 @@
-import { App, CfnParameter, Stack, aws_dms as dms } from 'aws-cdk-lib';
+import { App, aws_dms as dms, CfnParameter, Environment, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
@@ -246,13 +246,16 @@ describe('errors', () => {
 });
 
 test('schema and cdk-nag clean', () => {
-  const stack = newStack();
-  const endpoint = new TestEndpoint(stack, 'Source');
-  const instance = new dms.CfnReplicationInstance(stack, 'Instance', { replicationInstanceClass: 'dms.t3.micro', publiclyAccessible: false });
-  new DmsConnectionTest(stack, 'Test', { endpoints: [endpoint, new TestEndpoint(stack, 'Target')], replicationInstanceArn: instance.ref });
-  new DmsConnectionTest(stack, 'Raw', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
-  expectValidCloudFormation(stack);
-  expectNagClean(stack, [
+  const build = (app: App, env?: Environment) => {
+    const stack = new Stack(app, 'S', { env });
+    const endpoint = new TestEndpoint(stack, 'Source');
+    const instance = new dms.CfnReplicationInstance(stack, 'Instance', { replicationInstanceClass: 'dms.t3.micro', publiclyAccessible: false });
+    new DmsConnectionTest(stack, 'Test', { endpoints: [endpoint, new TestEndpoint(stack, 'Target')], replicationInstanceArn: instance.ref });
+    new DmsConnectionTest(stack, 'Raw', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
+    return stack;
+  };
+  expectValidCloudFormation(build(new App()));
+  expectNagClean(build, [
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderOnEvent4471F7DC.Arn>:*]',
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderIsComplete481BE9D2.Arn>:*]',

@@ -1,4 +1,4 @@
-import { App, CfnParameter, CfnResource, Duration, Stack, aws_dms as dms } from 'aws-cdk-lib';
+import { App, aws_dms as dms, CfnParameter, CfnResource, Duration, Environment, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, DependencyGroup } from 'constructs';
@@ -22,8 +22,8 @@ interface Fixture {
   readonly task: dms.CfnReplicationTask;
 }
 
-function fixture(overrides: Partial<dms.CfnReplicationTaskProps> = {}): Fixture {
-  const stack = new Stack(new App(), 'S');
+function fixture(overrides: Partial<dms.CfnReplicationTaskProps> = {}, app = new App(), env?: Environment): Fixture {
+  const stack = new Stack(app, 'S', { env });
   const task = new dms.CfnReplicationTask(stack, 'Task', {
     replicationTaskIdentifier: 'neon-migration',
     migrationType: 'full-load-and-cdc',
@@ -316,11 +316,14 @@ describe('validation', () => {
 });
 
 test('the template is valid CloudFormation and cdk-nag clean', () => {
-  const { stack, task } = fixture();
-  const connectionTest = new CfnResource(stack, 'ConnectionTest', { type: 'Custom::Stub' });
-  new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, startAfter: [connectionTest], waitForCompletion: true });
-  expectValidCloudFormation(stack);
-  expectNagClean(stack, [
+  const build = (app: App, env?: Environment) => {
+    const { stack, task } = fixture({}, app, env);
+    const connectionTest = new CfnResource(stack, 'ConnectionTest', { type: 'Custom::Stub' });
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, startAfter: [connectionTest], waitForCompletion: true });
+    return stack;
+  };
+  expectValidCloudFormation(build(new App()));
+  expectNagClean(build, [
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderOnEvent4471F7DC.Arn>:*]',
     'AwsSolutions-IAM5[Resource::<NeonDmsMigrationProviderIsComplete481BE9D2.Arn>:*]',

@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { MigrationNotificationTopic } from '../../lib/monitoring';
@@ -59,9 +59,12 @@ describe('MigrationNotificationTopic', () => {
   });
 
   test('valid CloudFormation and cdk-nag clean', () => {
-    const stack = new Stack(new App(), 'S');
-    new MigrationNotificationTopic(stack, 'Notifications');
-    expectValidCloudFormation(stack);
-    expectNagClean(stack);
+    const build = (app: App, env?: Environment) => {
+      const stack = new Stack(app, 'S', { env });
+      new MigrationNotificationTopic(stack, 'Notifications');
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
+    expectNagClean(build);
   });
 });

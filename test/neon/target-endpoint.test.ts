@@ -1,5 +1,5 @@
 import * as crypto from 'crypto';
-import { App, CfnParameter, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnParameter, Environment, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -504,21 +504,27 @@ describe('secrets stay out of the cloud assembly', () => {
 
 describe('schema and cdk-nag', () => {
   test('connection string form with a connection test', () => {
-    const stack = newStack();
-    new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN, sslMode: NeonSslMode.VERIFY_FULL });
-    expectValidCloudFormation(stack);
-    expectNagClean(stack, PROVIDER_FRAMEWORK_ACKS);
+    const build = (app: App, env?: Environment) => {
+      const stack = new Stack(app, 'S', { env });
+      new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN, sslMode: NeonSslMode.VERIFY_FULL });
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
+    expectNagClean(build, PROVIDER_FRAMEWORK_ACKS);
   });
 
   test('secret form with a customer managed key', () => {
-    const stack = newStack();
-    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    new NeonTargetEndpoint(stack, 'Neon', {
-      connectionStringSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Source', 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf'),
-      credentialsEncryptionKey: key,
-      replicationInstanceArn: INSTANCE_ARN,
-    });
-    expectValidCloudFormation(stack);
-    expectNagClean(stack, PROVIDER_FRAMEWORK_ACKS);
+    const build = (app: App, env?: Environment) => {
+      const stack = new Stack(app, 'S', { env });
+      const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+      new NeonTargetEndpoint(stack, 'Neon', {
+        connectionStringSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Source', 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf'),
+        credentialsEncryptionKey: key,
+        replicationInstanceArn: INSTANCE_ARN,
+      });
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
+    expectNagClean(build, PROVIDER_FRAMEWORK_ACKS);
   });
 });

@@ -1,4 +1,4 @@
-import { App, CfnElement, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnElement, Environment, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,9 +8,8 @@ import { DmsAccountRoles, ReplicationInstance } from '../../lib/replication';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
-function setup() {
-  const app = new App();
-  const stack = new Stack(app, 'S');
+function setup(app = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     maxAzs: 2,
     natGateways: 0,
@@ -273,11 +272,13 @@ describe('ReplicationInstance', () => {
   });
 
   test('template matches the CloudFormation schema and is cdk-nag clean', () => {
-    const { stack, vpc } = setup();
-    new ReplicationInstance(stack, 'Replication', { vpc });
-
-    expectValidCloudFormation(stack);
-    expectNagClean(stack, [
+    const build = (app: App, env?: Environment) => {
+      const { stack, vpc } = setup(app, env);
+      new ReplicationInstance(stack, 'Replication', { vpc });
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
+    expectNagClean(build, [
       { id: 'AwsSolutions-VPC7', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
       { id: 'NIST.800.53.R5-VPCFlowLogsEnabled', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
       { id: 'NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason: 'The default security group of the test VPC is unused.', pathPattern: '^S/Vpc' },

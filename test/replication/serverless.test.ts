@@ -1,4 +1,4 @@
-import { App, CfnElement, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { App, CfnElement, Environment, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import {
@@ -25,9 +25,8 @@ const MAPPINGS = JSON.stringify({
   }],
 });
 
-function setup() {
-  const app = new App();
-  const stack = new Stack(app, 'S');
+function setup(app = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     maxAzs: 2,
     natGateways: 0,
@@ -128,11 +127,13 @@ describe('ServerlessReplication', () => {
   });
 
   test('template matches the CloudFormation schema and is cdk-nag clean', () => {
-    const { stack, base } = setup();
-    new ServerlessReplication(stack, 'Serverless', base);
-
-    expectValidCloudFormation(stack);
-    expectNagClean(stack, [
+    const build = (app: App, env?: Environment) => {
+      const { stack, base } = setup(app, env);
+      new ServerlessReplication(stack, 'Serverless', base);
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
+    expectNagClean(build, [
       { id: 'AwsSolutions-VPC7', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
       { id: 'NIST.800.53.R5-VPCFlowLogsEnabled', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
       { id: 'NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason: 'The default security group of the test VPC is unused.', pathPattern: '^S/Vpc' },

@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Environment, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,8 +17,8 @@ const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-
 const CERT_ARN = 'arn:aws:dms:us-east-1:123456789012:cert:WALLET';
 const REGIONAL_DMS = { 'Fn::Join': ['', ['dms.', { Ref: 'AWS::Region' }, '.amazonaws.com']] };
 
-function setup() {
-  const stack = new Stack(new App(), 'S');
+function setup(app = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
   const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'Creds', SECRET_ARN);
   return { stack, secret };
 }
@@ -181,11 +181,13 @@ describe('SqlServerSourceEndpoint', () => {
 });
 
 test('every engine synthesizes a schema-valid, cdk-nag clean template', () => {
-  const { stack, secret } = setup();
-  new MySqlSourceEndpoint(stack, 'MySql', { secret });
-  new OracleSourceEndpoint(stack, 'Oracle', { secret, databaseName: 'ORCL', certificateArn: CERT_ARN });
-  new SqlServerSourceEndpoint(stack, 'SqlServer', { secret, databaseName: 'Sales' });
-
-  expectValidCloudFormation(stack);
-  expectNagClean(stack);
+  const build = (app: App, env?: Environment) => {
+    const { stack, secret } = setup(app, env);
+    new MySqlSourceEndpoint(stack, 'MySql', { secret });
+    new OracleSourceEndpoint(stack, 'Oracle', { secret, databaseName: 'ORCL', certificateArn: CERT_ARN });
+    new SqlServerSourceEndpoint(stack, 'SqlServer', { secret, databaseName: 'Sales' });
+    return stack;
+  };
+  expectValidCloudFormation(build(new App()));
+  expectNagClean(build);
 });

@@ -1,4 +1,4 @@
-import { App, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { App, Duration, Environment, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -18,9 +18,8 @@ import { expectValidCloudFormation } from '../helpers/schema';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-creds-AbCdEf';
 
-function setup() {
-  const app = new App();
-  const stack = new Stack(app, 'S');
+function setup(app = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
   const vpc = new ec2.Vpc(stack, 'Vpc', {
     maxAzs: 2,
     natGateways: 0,
@@ -334,14 +333,16 @@ describe('PostgresSourceEndpoint', () => {
   });
 
   test('a stack with a replication instance and a source from an RDS instance is schema-valid and cdk-nag clean', () => {
-    const { stack, vpc } = setup();
-    const db = postgresInstance(stack, vpc);
-    const replication = new ReplicationInstance(stack, 'Replication', { vpc });
-    PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample', replication });
-
-    expectValidCloudFormation(stack);
+    const build = (app: App, env?: Environment) => {
+      const { stack, vpc } = setup(app, env);
+      const db = postgresInstance(stack, vpc);
+      const replication = new ReplicationInstance(stack, 'Replication', { vpc });
+      PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample', replication });
+      return stack;
+    };
+    expectValidCloudFormation(build(new App()));
     const testFixture = (id: string, pathPattern: string) => ({ id, reason: 'Part of the test fixture (VPC and source database), not of the constructs under test.', pathPattern });
-    expectNagClean(stack, [
+    expectNagClean(build, [
       testFixture('AwsSolutions-VPC7', '^S/Vpc'),
       testFixture('NIST.800.53.R5-VPCFlowLogsEnabled', '^S/Vpc'),
       testFixture('NIST.800.53.R5-VPCDefaultSecurityGroupClosed', '^S/Vpc'),
