@@ -27,7 +27,7 @@ export function completeSecretArn(scope: IConstruct, secret: secretsmanager.ISec
   if (full !== undefined) {
     return full;
   }
-  const name = secret.secretName;
+  const name = nameOf(secret);
   if (!Token.isUnresolved(name) && ARN_SUFFIX.test(name)) {
     Annotations.of(scope).addWarningV2('cdk-neon-migration:secretNameLooksLikeArnSuffix',
       `${property}: the secret name '${name}' ends in a hyphen and six characters, which Secrets Manager takes for the random `
@@ -101,12 +101,21 @@ class SecretArns extends Construct {
 }
 
 /**
+ * The secret's name as given: the resource part of a literal partial ARN (aws-cdk-lib takes a trailing
+ * hyphen and six characters there for the random suffix and drops them), else `secretName`.
+ */
+function nameOf(secret: secretsmanager.ISecret): string {
+  const arn = secret.secretArn;
+  return !Token.isUnresolved(arn) && arn.includes(':secret:') ? arn.split(':secret:')[1] : secret.secretName;
+}
+
+/**
  * What to look the secret up by: its partial ARN (which also works across accounts), unless its name
  * ends like an ARN suffix or is only known at deploy time: then its name, which Secrets Manager never
  * misreads (in the stack's own account and Region).
  */
 function secretIdOf(secret: secretsmanager.ISecret): string {
-  const name = secret.secretName;
+  const name = nameOf(secret);
   const literalArn = !Token.isUnresolved(secret.secretArn);
   return literalArn && !Token.isUnresolved(name) && !ARN_SUFFIX.test(name) ? secret.secretArn : name;
 }

@@ -121,7 +121,9 @@ export function allowDatabaseAccess(owner: string, database: ec2.IConnectable | 
  * DMS rejects for the engine: the connection would fail at deploy time (or on the next rotation).
  */
 function checkGeneratedPassword(scope: Construct, owner: string, secret: secretsmanager.ISecret, engineName: string): void {
-  const cfn = secret.node.defaultChild;
+  // an RDS database's secret is an attachment, a child of the secret that generates the password
+  const generating = secret instanceof secretsmanager.SecretTargetAttachment ? secret.node.scope : secret;
+  const cfn = generating?.node.defaultChild;
   if (!(cfn instanceof secretsmanager.CfnSecret) || cfn.generateSecretString === undefined) {
     return;
   }

@@ -154,6 +154,22 @@ function lambdaServiceRequests(driver: DeploymentDriver): { role: string; reques
   return requests;
 }
 
+/** What Step Functions does with each state machine's role: invoke the functions its Task states name. */
+function stateMachineRequests(driver: DeploymentDriver): { role: string; request: AuthorizedRequest }[] {
+  const d = driver.deployed;
+  const requests: { role: string; request: AuthorizedRequest }[] = [];
+  for (const machine of d.logicalIds('AWS::StepFunctions::StateMachine')) {
+    const role = driver.iam.roleWithArn(d.property(machine, 'RoleArn'));
+    const states = Object.values<any>(JSON.parse(d.property(machine, 'DefinitionString')).States);
+    for (const state of states.filter(x => x.Type === 'Task')) {
+      const fn = String(state.Resource).startsWith('arn:') && state.Resource.includes(':lambda:') && !state.Resource.includes(':states:::')
+        ? state.Resource : state.Parameters?.FunctionName;
+      requests.push({ role, request: { action: 'lambda:InvokeFunction', resource: fn, origin: `${machine} invokes ${fn}` } });
+    }
+  }
+  return requests;
+}
+
 /** What DMS does with each endpoint's access role once it assumed it: read the secret the endpoint names. */
 function dmsEndpointRequests(driver: DeploymentDriver): { role: string; request: AuthorizedRequest }[] {
   const d = driver.deployed;
@@ -211,6 +227,12 @@ describe.each([
 
     test('every request the Lambda service makes for the functions is allowed by their roles', async () => {
       expect(await denied(driver.iam, lambdaServiceRequests(driver))).toEqual([]);
+    });
+
+    test('every function a state machine invokes is allowed by its role', async () => {
+      const requests = stateMachineRequests(driver);
+      expect(requests.length).toBeGreaterThan(0);
+      expect(await denied(driver.iam, requests)).toEqual([]);
     });
 
     test('DMS may assume each endpoint\'s access role for this account only, and read the secret the endpoint names', async () => {

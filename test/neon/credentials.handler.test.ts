@@ -164,3 +164,12 @@ describe('rejects bad secrets without echoing them', () => {
     expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 });
+
+test('a Neon password DMS would refuse (braces, ; + %) fails the deployment naming the characters, never the password', async () => {
+  sm.on(GetSecretValueCommand).resolves({ SecretString: `postgresql://daniel:${encodeURIComponent(`${CANARY}+50%`)}@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require` });
+  const error = await onEvent(request('Create')).catch((e: Error) => e);
+  expect((error as Error).message).toBe(`The Neon password in connectionStringSecret (${SOURCE}) contains '+', '%', which DMS does not accept in PostgreSQL endpoint passwords: `
+    + 'reset the role\'s password in the Neon console (Neon generates passwords of letters and digits) and update the secret.');
+  expect((error as Error).message).not.toContain(CANARY);
+  expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+});

@@ -196,6 +196,12 @@ describe('connection string + password', () => {
     Annotations.fromStack(stack).hasWarning('/S/Neon', Match.stringLikeRegexp('password is a plain-text SecretValue: it is written into the CloudFormation template'));
   });
 
+  test('a plain-text password with characters DMS refuses for PostgreSQL fails at synth, naming them and not the password', () => {
+    const stack = newStack();
+    expect(() => new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: SecretValue.unsafePlainText('abc{def}') }))
+      .toThrow("NeonTargetEndpoint: password contains '{', '}', which DMS does not accept in PostgreSQL endpoint passwords: reset the role's password in the Neon console.");
+  });
+
   test('warns about an ssm-secure password, which CloudFormation does not resolve in secrets', () => {
     const { stack } = endpoint({ connectionString: URI, password: SecretValue.ssmSecure('/neon/password') });
     Annotations.fromStack(stack).hasWarning('/S/Neon', Match.stringLikeRegexp('password is an ssm-secure reference'));

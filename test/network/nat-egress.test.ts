@@ -4,7 +4,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { NatEgressForReplication, NatEgressForReplicationProps } from '../../lib/network';
+import { SecretsManagerRoute } from '../../lib/core/interfaces';
+import { NatEgressForReplication, NatEgressForReplicationProps, SecretsManagerAccess } from '../../lib/network';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
@@ -545,5 +546,134 @@ describe('Neon IP Allow', () => {
     const stack = newStack();
     const apiKey = secretsmanager.Secret.fromSecretNameV2(stack, 'ApiKey', 'neon/api-key');
     expect(() => new NatEgressForReplication(stack, 'Net', { neonIpAllow: { projectId: Token.asString({ Ref: 'ProjectId' }), apiKeySecret: apiKey } })).not.toThrow();
+  });
+});
+
+describe('Secrets Manager access (DMS reads endpoint credentials from inside the VPC)', () => {
+  function sgId(template: Template, prefix: string): string {
+    const ids = logicalIds(template, 'AWS::EC2::SecurityGroup').filter((id) => id.startsWith(prefix));
+    expect(ids).toHaveLength(1);
+    return ids[0];
+  }
+
+  test('by default: an interface endpoint with private DNS in the replication subnets, HTTPS from the replication security group only', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net');
+    dependOnEgress(stack, net);
+    const template = Template.fromStack(stack);
+
+    const replicationSg = sgId(template, 'NetSecurityGroup');
+    const endpointSg = sgId(template, 'NetSecretsManagerEndpointSecurityGroup');
+    const [endpoint] = logicalIds(template, 'AWS::EC2::VPCEndpoint');
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.secretsmanager']] },
+      VpcEndpointType: 'Interface',
+      PrivateDnsEnabled: true,
+      SubnetIds: stack.resolve(net.vpc.selectSubnets(net.replicationSubnets).subnetIds),
+      SecurityGroupIds: [{ 'Fn::GetAtt': [endpointSg, 'GroupId'] }],
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [replicationSg, 'GroupId'] }, DestinationSecurityGroupId: { 'Fn::GetAtt': [endpointSg, 'GroupId'] }, IpProtocol: 'tcp', FromPort: 443, ToPort: 443,
+    });
+    expect(Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties)).toEqual([{
+      GroupId: { 'Fn::GetAtt': [endpointSg, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [replicationSg, 'GroupId'] },
+      IpProtocol: 'tcp',
+      FromPort: 443,
+      ToPort: 443,
+      Description: expect.any(String),
+    }]);
+    // the endpoint's group opens nothing outward
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('^Secrets Manager interface endpoint'),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32' })],
+    });
+    expect(stack.resolve(net.secretsManagerEndpoint!.vpcEndpointId)).toEqual({ Ref: endpoint });
+    expect(net.secretsManagerRoute).toBe(SecretsManagerRoute.VPC_ENDPOINT);
+    // connection tests and the task start wait for the endpoint and its rules
+    expect(dependsOnOf(template)).toEqual(expect.arrayContaining([endpoint, endpointSg, replicationSg]));
+  });
+
+  test('an existing endpoint: HTTPS from the replication security group to the endpoint\'s group, no new endpoint', () => {
+    const stack = newStack();
+    const endpointSg = ec2.SecurityGroup.fromSecurityGroupId(stack, 'EndpointSg', 'sg-0endpoint', { allowAllOutbound: false });
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'Endpoint', { vpcEndpointId: 'vpce-0123', port: 443, securityGroups: [endpointSg] });
+    const net = new NatEgressForReplication(stack, 'Net', { secretsManagerAccess: SecretsManagerAccess.fromEndpoint(endpoint) });
+    const template = Template.fromStack(stack);
+
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    const replicationSg = sgId(template, 'NetSecurityGroup');
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { GroupId: { 'Fn::GetAtt': [replicationSg, 'GroupId'] }, DestinationSecurityGroupId: 'sg-0endpoint', FromPort: 443 });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: 'sg-0endpoint', SourceSecurityGroupId: { 'Fn::GetAtt': [replicationSg, 'GroupId'] }, FromPort: 443 });
+    expect(net.secretsManagerEndpoint).toBe(endpoint);
+    expect(net.secretsManagerRoute).toBe(SecretsManagerRoute.VPC_ENDPOINT);
+  });
+
+  test('an existing endpoint imported without its security group is refused: nothing could admit the replication instance', () => {
+    const stack = newStack();
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'Endpoint', { vpcEndpointId: 'vpce-0123', port: 443 });
+    expect(() => new NatEgressForReplication(stack, 'Net', { secretsManagerAccess: SecretsManagerAccess.fromEndpoint(endpoint) }))
+      .toThrow(/^NatEgressForReplication: the Secrets Manager endpoint of SecretsManagerAccess.fromEndpoint has no security group: import it with ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes/);
+  });
+
+  test('through a peer, with a reason: HTTPS to the peer, no endpoint, a route DMS Serverless cannot use', () => {
+    const stack = newStack();
+    const net = new NatEgressForReplication(stack, 'Net', {
+      secretsManagerAccess: SecretsManagerAccess.viaPeer(ec2.Peer.ipv4('10.100.0.0/16'), 'the shared services VPC serves Secrets Manager to every VPC'),
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '10.100.0.0/16', FromPort: 443, ToPort: 443 })]),
+    });
+    expect(net.secretsManagerEndpoint).toBeUndefined();
+    expect(net.secretsManagerRoute).toBe(SecretsManagerRoute.OTHER);
+    Annotations.fromStack(stack).hasInfo('/S/Net', Match.stringLikeRegexp('not through an endpoint in this VPC: the shared services VPC'));
+    expect(() => SecretsManagerAccess.viaPeer(ec2.Peer.anyIpv4(), '') && new NatEgressForReplication(newStack(), 'Net', {
+      secretsManagerAccess: SecretsManagerAccess.viaPeer(ec2.Peer.anyIpv4(), 'nat'),
+    })).toThrow(/SecretsManagerAccess.viaPeer needs a reason \(at least 10 characters\)/);
+  });
+
+  test('a second Secrets Manager endpoint with private DNS in the same VPC is refused at synth (EC2 allows one per VPC)', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Existing', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
+    vpc.addInterfaceEndpoint('Theirs', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
+    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
+    expect(() => Template.fromStack(stack)).toThrow(/the VPC already has a Secrets Manager interface endpoint with private DNS \(S\/Existing\/Theirs\/Resource\), and a VPC can have only one: pass it as secretsManagerAccess: SecretsManagerAccess.fromEndpoint\(endpoint\)/);
+  });
+
+  test('replication subnets with two subnets in one Availability Zone are refused: the endpoint takes one per zone, and DMS wants the same subnets', () => {
+    const stack = newStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
+      vpcId: 'vpc-1',
+      vpcCidrBlock: '10.1.0.0/16',
+      availabilityZones: ['us-east-2a', 'us-east-2b'],
+      publicSubnetIds: ['subnet-p1', 'subnet-p2'],
+      privateSubnetIds: ['subnet-a', 'subnet-b'],
+      privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
+    });
+    const extra = ec2.Subnet.fromSubnetAttributes(stack, 'Extra', { subnetId: 'subnet-a2', availabilityZone: 'us-east-2a', routeTableId: 'rtb-a2' });
+    expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: [...vpc.privateSubnets, extra] }))
+      .toThrow(/^NatEgressForReplication: the replication subnets include 2 subnets in us-east-2a \(subnet-a, subnet-a2\): the Secrets Manager interface endpoint can use one subnet per Availability Zone/);
+  });
+
+  test('a VPC of the app without DNS host names is refused: private DNS of the endpoint needs them', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Existing', {
+      maxAzs: 2,
+      natGateways: 0,
+      enableDnsHostnames: false,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
+    expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets }))
+      .toThrow('NatEgressForReplication: the VPC has enableDnsHostnames off: the Secrets Manager endpoint\'s private DNS needs both on. Turn them on, or reach Secrets Manager another way with secretsManagerAccess: SecretsManagerAccess.viaPeer(...).');
   });
 });

@@ -1,9 +1,10 @@
 import { App, CfnElement, Environment, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { DependencyGroup } from 'constructs';
 import { IReplicationNetwork } from '../../lib/core/interfaces';
+import { NatEgressForReplication } from '../../lib/network';
 import { DmsAccountRoles, ReplicationInstance } from '../../lib/replication';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
@@ -283,5 +284,36 @@ describe('ReplicationInstance', () => {
       { id: 'NIST.800.53.R5-VPCFlowLogsEnabled', reason: 'The test VPC has no flow logs; it only hosts the construct under test.', pathPattern: '^S/Vpc' },
       { id: 'NIST.800.53.R5-VPCDefaultSecurityGroupClosed', reason: 'The default security group of the test VPC is unused.', pathPattern: '^S/Vpc' },
     ]);
+  });
+});
+
+describe('DMS engine version', () => {
+  test('3.6.1 unless told otherwise: DMS\'s own default (3.5.4) cannot read PostgreSQL 17 or 18', () => {
+    const { stack, vpc } = setup();
+    const instance = new ReplicationInstance(stack, 'Replication', { vpc });
+    Template.fromStack(stack).hasResourceProperties('AWS::DMS::ReplicationInstance', { EngineVersion: '3.6.1' });
+    expect(instance.engineVersion).toBe('3.6.1');
+  });
+
+  test.each(['latest', '3', '3.6.x'])('refuses engineVersion %j, naming it', (engineVersion) => {
+    const { stack, vpc } = setup();
+    expect(() => new ReplicationInstance(stack, 'Replication', { vpc, engineVersion }))
+      .toThrow(`ReplicationInstance: engineVersion '${engineVersion}' is not a DMS engine version such as 3.6.1.`);
+  });
+});
+
+describe('where DMS reads endpoint credentials (Secrets Manager, from inside the VPC)', () => {
+  test('placed in a VPC that says nothing about Secrets Manager: a warning names the fix', () => {
+    const { stack, vpc } = setup();
+    new ReplicationInstance(stack, 'Replication', { vpc });
+    Annotations.fromStack(stack).hasWarning('/S/Replication', Match.stringLikeRegexp(
+      'reads its endpoints\' credentials from AWS Secrets Manager from inside the VPC.*interface VPC endpoint for Secrets Manager.*or a NAT route and egress on 443'));
+  });
+
+  test('placed in a network that reaches Secrets Manager: no warning', () => {
+    const { stack } = setup();
+    const network = new NatEgressForReplication(stack, 'Net');
+    new ReplicationInstance(stack, 'Replication', { network });
+    expect(Annotations.fromStack(stack).findWarning('/S/Replication', Match.stringLikeRegexp('Secrets Manager'))).toHaveLength(0);
   });
 });

@@ -1,6 +1,7 @@
 import { App, CfnElement, Environment, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { NatEgressForReplication, SecretsManagerAccess } from '../../lib/network';
 import {
   DmsAccountRoles,
   ReplicationCompute,
@@ -163,5 +164,35 @@ describe('ReplicationCompute', () => {
       .toThrow('ReplicationCompute.serverless: maxCapacityUnits must be one of 1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 384 (DCUs), got 10.');
     expect(() => ReplicationCompute.serverless({ vpc, maxCapacityUnits: 4, minCapacityUnits: 8 }))
       .toThrow('ReplicationCompute.serverless: minCapacityUnits (8) must not be larger than maxCapacityUnits (4).');
+  });
+});
+
+describe('where DMS Serverless reads endpoint credentials (only through a VPC endpoint)', () => {
+  test('a network that reaches Secrets Manager other than through an endpoint in the VPC is refused', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Net', {
+      secretsManagerAccess: SecretsManagerAccess.viaPeer(ec2.Peer.anyIpv4(), 'the public endpoint through the NAT gateway'),
+    });
+    expect(() => new ServerlessReplication(stack, 'Serverless', {
+      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET,
+      replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+    })).toThrow('ServerlessReplication: DMS Serverless reaches AWS Secrets Manager only through an interface VPC endpoint in the replication subnets, '
+      + 'and the network reaches it another way (SecretsManagerAccess.viaPeer). Use SecretsManagerAccess.newEndpoint() or fromEndpoint(...), or run the task on a replication instance.');
+  });
+
+  test('placed in a VPC that says nothing about it: a warning says an endpoint is the only way', () => {
+    const { stack, base } = setup();
+    new ServerlessReplication(stack, 'Serverless', base);
+    Annotations.fromStack(stack).hasWarning('/S/Serverless', Match.stringLikeRegexp('\\(DMS Serverless accepts nothing else\\)'));
+  });
+
+  test('placed in a network with the endpoint: no warning', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Net');
+    new ServerlessReplication(stack, 'Serverless', {
+      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET,
+      replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+    });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('Secrets Manager'))).toHaveLength(0);
   });
 });

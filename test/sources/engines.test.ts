@@ -1,11 +1,13 @@
 import { App, Duration, Environment, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   MySqlSourceEndpoint,
   MySqlSourceEngine,
   OracleSourceEndpoint,
+  PostgresSourceEndpoint,
   SourceSslMode,
   SqlServerSafeguardPolicy,
   SqlServerSourceEndpoint,
@@ -35,9 +37,20 @@ function secretsWiring(settings: string) {
   };
 }
 
+/** DMS assumes the access role through its regional principal, for DMS resources of this account and Region only. */
 function expectRegionalTrust(stack: Stack) {
   Template.fromStack(stack).hasResourceProperties('AWS::IAM::Role', {
-    AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: REGIONAL_DMS } }] },
+    AssumeRolePolicyDocument: {
+      Statement: [{
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: REGIONAL_DMS },
+        Condition: {
+          StringEqualsIfExists: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLikeIfExists: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':*']] } },
+        },
+      }],
+    },
   });
 }
 
@@ -190,4 +203,42 @@ test('every engine synthesizes a schema-valid, cdk-nag clean template', () => {
   };
   expectValidCloudFormation(build(new App()));
   expectNagClean(build);
+});
+
+describe('passwords DMS does not accept', () => {
+  function generated(stack: Stack, generateSecretString: secretsmanager.SecretStringGenerator): secretsmanager.ISecret {
+    return new secretsmanager.Secret(stack, 'Generated', { generateSecretString: { secretStringTemplate: '{"username":"dms"}', generateStringKey: 'password', ...generateSecretString } });
+  }
+
+  test('a secret of the app whose generated password may hold braces or ; + % is refused for a PostgreSQL source, naming the characters', () => {
+    const { stack } = setup();
+    expect(() => new PostgresSourceEndpoint(stack, 'Source', { secret: generated(stack, {}), databaseName: 'app' }))
+      .toThrow(/^PostgresSourceEndpoint: the secret's generated password may contain '\{', '\}', ';', '\+', '%', which DMS does not accept in postgres endpoint passwords: exclude them when generating it/);
+  });
+
+  test('excluding them, or all punctuation, is accepted', () => {
+    const { stack } = setup();
+    expect(() => new PostgresSourceEndpoint(stack, 'A', { secret: generated(stack, { excludeCharacters: '{};+%"@/\\' }), databaseName: 'app' })).not.toThrow();
+    const other = setup().stack;
+    expect(() => new PostgresSourceEndpoint(other, 'B', { secret: generated(other, { excludePunctuation: true }), databaseName: 'app' })).not.toThrow();
+  });
+
+  test('an RDS instance\'s generated secret suits PostgreSQL, but not SQL Server, which also refuses commas', () => {
+    const { stack } = setup();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'i', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const postgres = new rds.DatabaseInstance(stack, 'Postgres', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
+    expect(() => PostgresSourceEndpoint.fromRdsInstance(stack, 'FromPostgres', { instance: postgres, databaseName: 'app' })).not.toThrow();
+    const sqlserver = new rds.DatabaseInstance(stack, 'SqlServer', {
+      engine: rds.DatabaseInstanceEngine.sqlServerSe({ version: rds.SqlServerEngineVersion.VER_16 }),
+      licenseModel: rds.LicenseModel.LICENSE_INCLUDED,
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    });
+    expect(() => new SqlServerSourceEndpoint(stack, 'FromSqlServer', { secret: sqlserver.secret!, databaseName: 'Sales' }))
+      .toThrow(/^SqlServerSourceEndpoint: the secret's generated password may contain ',', which DMS does not accept in sqlserver endpoint passwords/);
+  });
 });

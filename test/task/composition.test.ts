@@ -5,6 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { TaskUpdateBehavior } from '../../lib/lifecycle';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
+import { ReplicationInstance } from '../../lib/replication/replication-instance';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { DmsMigrationTask, DmsMigrationTaskProps, MigrationType, TableMappings } from '../../lib/task';
 import { expectSecretAbsent, testApp } from '../helpers/leak';
@@ -143,5 +144,31 @@ describe('DmsMigrationTask composition', () => {
     migration(app);
     expectSecretAbsent(app, CANARY);
     expectSecretAbsent(app, `endpoint=ep-curly-term-54009904$${CANARY}`);
+  });
+});
+
+describe('the DMS engine version reads the source\'s PostgreSQL', () => {
+  function postgres17(engineVersion?: string) {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Network');
+    const database = new rds.DatabaseInstance(stack, 'Database', {
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 }),
+      vpc: network.vpc,
+      vpcSubnets: network.replicationSubnets,
+    });
+    const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });
+    const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+    const replicationInstance = new ReplicationInstance(stack, 'Replication', { network, engineVersion });
+    return () => new DmsMigrationTask(stack, 'Migration', { source, target, replicationInstance, schemaName: 'app' });
+  }
+
+  test('a PostgreSQL 17 source on an instance with DMS 3.5.4 is refused: DMS reads 17 from 3.6.1 on', () => {
+    expect(postgres17('3.5.4')).toThrow("DmsMigrationTask: source 's-source-");
+    expect(postgres17('3.5.4')).toThrow(/runs PostgreSQL 17, which DMS reads from engine version 3\.6\.1 on, but the replication instance's engineVersion is 3\.5\.4: set engineVersion to 3\.6\.1 or later \(the default is 3\.6\.1\)\./);
+  });
+
+  test('the default engine version, or a later one, reads it', () => {
+    expect(postgres17()).not.toThrow();
+    expect(postgres17('3.6.2')).not.toThrow();
   });
 });
