@@ -174,8 +174,12 @@ describe('where DMS Serverless reads endpoint credentials (only through a VPC en
       secretsManagerAccess: SecretsManagerAccess.viaPeer(ec2.Peer.anyIpv4(), 'the public endpoint through the NAT gateway'),
     });
     expect(() => new ServerlessReplication(stack, 'Serverless', {
-      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET,
-      replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+      network,
+      maxCapacityUnits: 4,
+      sourceEndpointArn: SOURCE,
+      targetEndpointArn: TARGET,
+      replicationType: ReplicationType.FULL_LOAD,
+      tableMappings: MAPPINGS,
     })).toThrow('ServerlessReplication: DMS Serverless reaches AWS Secrets Manager only through an interface VPC endpoint in the replication subnets, '
       + 'and the network reaches it another way (SecretsManagerAccess.viaPeer). Use SecretsManagerAccess.newEndpoint() or fromEndpoint(...), or run the task on a replication instance.');
   });
@@ -190,8 +194,12 @@ describe('where DMS Serverless reads endpoint credentials (only through a VPC en
     const stack = new Stack(new App(), 'S');
     const network = new NatEgressForReplication(stack, 'Net');
     new ServerlessReplication(stack, 'Serverless', {
-      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET,
-      replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+      network,
+      maxCapacityUnits: 4,
+      sourceEndpointArn: SOURCE,
+      targetEndpointArn: TARGET,
+      replicationType: ReplicationType.FULL_LOAD,
+      tableMappings: MAPPINGS,
     });
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('Secrets Manager'))).toHaveLength(0);
   });
