@@ -127,10 +127,12 @@ export interface DmsMigrationTaskProps {
   readonly waitForCompletion?: boolean;
 
   /**
-   * With `waitForCompletion`, how long the deployment waits for the full load (1–115 minutes) before
-   * it completes anyway while the load continues.
+   * With `waitForCompletion`, how long the deployment waits for the full load before it completes
+   * anyway while the load continues: at most 11 hours 45 minutes. Up to 55 minutes the lifecycle's
+   * custom resource waits itself; a longer wait goes through an `AWS::CloudFormation::WaitCondition`
+   * that the stack's load waiter signals (a custom resource must answer within an hour).
    *
-   * @default Duration.minutes(105)
+   * @default Duration.minutes(50)
    */
   readonly maxWait?: Duration;
 
