@@ -189,7 +189,11 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
    * other functions of the VPC with `fn.connections.allowTo(network.secretsManagerEndpoint, ec2.Port.tcp(443))`.
    */
   public readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
-  public readonly secretsManagerRoute: SecretsManagerRoute;
+  /**
+   * How the replication subnets reach Secrets Manager: always set by this construct (optional only
+   * because `IReplicationNetwork` declares it so).
+   */
+  public readonly secretsManagerRoute?: SecretsManagerRoute;
 
   private readonly egressDependencies = new DependencyGroup();
   private readonly ownRoutes: ec2.CfnRoute[] = [];
