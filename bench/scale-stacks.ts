@@ -199,10 +199,11 @@ class L1Template {
       MigrationType: 'full-load',
       StartOnDeploy: 'true',
       WaitForCompletion: 'false',
-      MaxWaitSeconds: '6300',
+      MaxWaitSeconds: '3000',
       OnUpdate: 'resume-processing',
       TestEndpointArns: [source.ref, target.ref],
       TestReplicationInstanceArn: this.instance.replicationInstanceArn,
+      TestSources: [{ EndpointArn: source.ref, Port: '5432', SecurityGroupIds: [] }],
     });
     lifecycle.addDependency(task);
   }

@@ -38,8 +38,6 @@ const database = new rds.DatabaseInstance(stack, 'Source', {
 acknowledgeRules(database, [{ id: 'AwsSolutions-RDS10', reason: 'Test database, removed with the test stack.' }]);
 
 const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'SourceEndpoint', { instance: database, databaseName: 'app' });
-source.allowFrom(network.securityGroup);
-network.allowSourcePort(source.port);
 
 const neon = new NeonTargetEndpoint(stack, 'Neon', {
   connectionStringSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'NeonUrl', process.env.NEON_SECRET ?? PLACEHOLDER_NEON_SECRET),

@@ -50,3 +50,18 @@ export function generateDmsIdentifier(scope: IConstruct, maxLength: number): str
   const withLetter = unique.length > 0 ? unique : 'dms';
   return withLetter.slice(0, maxLength).replace(/-+$/, '');
 }
+
+/**
+ * Checks that a literal `arn` is the ARN of a DMS resource of `resourceType` (`endpoint`, `rep` for a
+ * replication instance). Tokens are not checked.
+ *
+ * @internal
+ */
+export function validateDmsArn(owner: string, arn: string, property: string, resourceType: 'endpoint' | 'rep'): void {
+  if (Token.isUnresolved(arn)) {
+    return;
+  }
+  if (!new RegExp(`^arn:aws[a-z-]*:dms:[a-z0-9-]+:\\d{12}:${resourceType}:[A-Za-z0-9-]+$`).test(arn)) {
+    throw new Error(`${owner}: ${property} '${arn}' is not a DMS ${resourceType === 'rep' ? 'replication instance' : 'endpoint'} ARN (arn:aws:dms:<region>:<account>:${resourceType}:<id>).`);
+  }
+}

@@ -1,5 +1,6 @@
+import { IResource } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { IConstruct, IDependable } from 'constructs';
+import { IDependable } from 'constructs';
 
 /** Kind of DMS endpoint. */
 export enum EndpointType {
@@ -10,12 +11,17 @@ export enum EndpointType {
 }
 
 /**
- * A DMS endpoint created by this library (a Neon target or a source database).
+ * A DMS endpoint: a Neon target or a source database, created by this library or imported
+ * (`fromEndpointArn`, `fromEndpointAttributes` of each endpoint class).
  */
-export interface IDmsEndpoint extends IConstruct {
-  /** ARN of the `AWS::DMS::Endpoint`. */
+export interface IDmsEndpoint extends IResource {
+  /**
+   * ARN of the `AWS::DMS::Endpoint`.
+   *
+   * @attribute
+   */
   readonly endpointArn: string;
-  /** The endpoint identifier. */
+  /** The endpoint identifier (for an endpoint imported by ARN only: the last part of its ARN). */
   readonly endpointIdentifier: string;
   /** `source` or `target`. */
   readonly endpointType: EndpointType;
@@ -23,6 +29,14 @@ export interface IDmsEndpoint extends IConstruct {
   readonly engineName: string;
   /** TCP port the replication instance connects to (used for its security-group egress). */
   readonly port: number;
+  /**
+   * The database's network side (e.g. an RDS instance or its security group), when the endpoint knows
+   * it: a migration task and a connection test open the database's `port` to their replication
+   * compute through it.
+   *
+   * @default - unknown: the database must be opened to the replication compute by other means
+   */
+  readonly databaseConnections?: ec2.IConnectable;
 }
 
 /**

@@ -206,15 +206,14 @@ export class NeonMigrationExampleStack extends Stack {
     const sourceEndpoint = PostgresSourceEndpoint.fromRdsInstance(this, 'SourceEndpoint', {
       instance: this.source,
       databaseName: settings.sampleSize.schemaName,
-      replication: this.replicationInstance,
     });
 
-    // --- the task: the guide's full load of dms_sample.%, validated, logged, started on deploy
+    // --- the task: the guide's full load of dms_sample.%, validated, logged, started on deploy; it lets
+    // the replication instance into the source database and tests both connections first
     this.migration = new DmsMigrationTask(this, 'Migration', {
       source: sourceEndpoint,
       target: this.target,
       replicationInstance: this.replicationInstance,
-      network: this.network,
       migrationType: MigrationType.FULL_LOAD,
       tableMappings: TableMappings.includeSchema(settings.sampleSize.schemaName),
       settings: new TaskSettings({

@@ -14,6 +14,16 @@ export interface ConnectionTestProperties {
   /** The endpoint tested, in resources created before `EndpointArns`. */
   readonly EndpointArn?: string;
   readonly ReplicationInstanceArn: string;
+  /** The source endpoints among the tested ones. */
+  readonly Sources?: SourceEndpointDetails[];
+}
+
+/** A source endpoint: what its database needs so that the replication instance reaches it. */
+export interface SourceEndpointDetails {
+  readonly EndpointArn: string;
+  readonly Port: string;
+  /** The database's security groups, when the endpoint knows them. */
+  readonly SecurityGroupIds?: string[];
 }
 
 /** One endpoint tested from one replication instance. */
@@ -31,12 +41,15 @@ interface FailureHint {
   readonly hint: string;
 }
 
+/** What keeps the replication instance from reaching Neon (or any target on the internet). */
+const TARGET_UNREACHABLE = 'The replication instance cannot reach the database: its subnets need a route to the internet. Place the replication '
+  + 'instance in a NatEgressForReplication network (NAT gateway and Elastic IP; the test waits for its egressReady), and add the NAT '
+  + 'Elastic IP to the Neon project\'s IP Allow list if it has one.';
+
 const FAILURE_HINTS: FailureHint[] = [
   {
     pattern: /timeout expired|timed out|could not connect to server/i,
-    hint: 'The replication instance cannot reach the database: its subnets need a route to the internet. Add NAT egress '
-      + '(NatEgressForReplication) for the replication subnets, make this connection test depend on the route (dependsOn: [network.egressReady]), '
-      + 'and add the NAT Elastic IP to the Neon project\'s IP Allow list if it has one.',
+    hint: TARGET_UNREACHABLE,
   },
   {
     pattern: /no pg_hba\.conf entry[\s\S]*no encryption/i,
@@ -57,6 +70,18 @@ const FAILURE_HINTS: FailureHint[] = [
     hint: 'The host name does not resolve from the replication instance: check the host, and that the VPC has DNS resolution enabled.',
   },
 ];
+
+/** The hint for a source database the replication instance cannot reach: its security groups and network path. */
+function sourceUnreachable(source: SourceEndpointDetails): string {
+  const groups = source.SecurityGroupIds?.length
+    ? `the database's security groups (${source.SecurityGroupIds.join(', ')}) must admit the replication instance's security group on TCP ${source.Port} `
+      + '(DmsMigrationTask and DmsConnectionTest add that rule for endpoints that know their databaseConnections)'
+    : `the database's security group must admit the replication instance's security group on TCP ${source.Port} (the endpoint does not know the `
+      + 'database\'s security groups: pass databaseConnections, or add the rule yourself)';
+  return `The replication instance cannot reach the source database: ${groups}, and the replication subnets need a network path to the `
+    + 'database (the same VPC, or routes through VPC peering, a Transit Gateway or a VPN, with network ACLs that let the traffic pass). '
+    + 'A NAT gateway or Neon\'s IP Allow list plays no part for the source.';
+}
 
 let client: DatabaseMigrationServiceClient | undefined;
 function dms(): DatabaseMigrationServiceClient {
@@ -146,7 +171,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
       case 'successful':
         break;
       case 'failed':
-        failures.push(failureMessage(pair, connection?.LastFailureMessage));
+        failures.push(failureMessage(pair, connection?.LastFailureMessage, props.Sources?.find(source => source.EndpointArn === arn)));
         break;
       case 'deleting':
         failures.push(`The connection from ${instanceArn} to ${arn} is being deleted: the endpoint or the replication instance is going away.`);
@@ -163,10 +188,11 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
 }
 
 /** DMS's failure message followed by the hint for its known cause. */
-export function failureMessage(pair: ConnectionPair, lastFailureMessage: string | undefined): string {
+export function failureMessage(pair: ConnectionPair, lastFailureMessage: string | undefined, source?: SourceEndpointDetails): string {
   const message = lastFailureMessage?.trim().replace(/\.+$/, '') || 'DMS reported no failure message';
   const known = FAILURE_HINTS.find(h => h.pattern.test(message));
-  const hint = known ? ` Hint: ${known.hint}` : '';
+  const text = known && source && known.hint === TARGET_UNREACHABLE ? sourceUnreachable(source) : known?.hint;
+  const hint = text ? ` Hint: ${text}` : '';
   return `Connection test from ${pair.ReplicationInstanceArn} to ${pair.EndpointArn} failed: ${message}.${hint}`;
 }
 

@@ -4,46 +4,38 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { ResourceTypes } from './kinds';
 import { MigrationProvider } from './provider';
-import { IDmsEndpoint } from '../core/interfaces';
+import { validateDmsArn } from '../core/identifiers';
+import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
+import { openSourceDatabases } from '../core/open-database';
+import type { IReplicationInstance } from '../replication/replication-instance';
 
 /**
  * Properties of a `DmsConnectionTest`.
  */
 export interface DmsConnectionTestProps {
   /**
-   * The endpoint to test. Set this, `endpoints` or `endpointArn`.
+   * The endpoint to test. Set this or `endpoints`. For an endpoint created elsewhere, import it
+   * with `fromEndpointArn` of its endpoint class (e.g. `PostgresSourceEndpoint.fromEndpointArn`).
    *
-   * @default - `endpoints` or `endpointArn` is used
+   * @default - `endpoints` is used
    */
   readonly endpoint?: IDmsEndpoint;
 
   /**
    * The endpoints to test from the same replication instance, in one custom resource (e.g. the
-   * source and the target of a task). Set this, `endpoint` or `endpointArn`.
+   * source and the target of a task). Set this or `endpoint`.
    *
-   * @default - `endpoint` or `endpointArn` is used
+   * @default - `endpoint` is used
    */
   readonly endpoints?: IDmsEndpoint[];
 
   /**
-   * ARN of the endpoint to test, for endpoints created outside this library. Set this,
-   * `endpoint` or `endpoints`.
-   *
-   * @default - the ARN of `endpoint`
+   * The replication instance the connections are tested from. The test waits for its `egressReady`
+   * (the network's NAT route, Secrets Manager access and Neon IP Allow entry), and the databases of
+   * source endpoints that know their `databaseConnections` are opened to it.
    */
-  readonly endpointArn?: string;
-
-  /** ARN of the replication instance the connection is tested from. */
-  readonly replicationInstanceArn: string;
-
-  /**
-   * What must exist before the test runs, typically the route from the replication subnets to the
-   * internet (`IReplicationNetwork.egressReady`) and the Neon IP Allow entry.
-   *
-   * @default - no dependencies beyond the endpoint and the replication instance ARNs
-   */
-  readonly dependsOn?: IDependable[];
+  readonly replicationInstance: IReplicationInstance;
 }
 
 /**
@@ -51,8 +43,9 @@ export interface DmsConnectionTestProps {
  *
  * Runs DMS `TestConnection` whenever an endpoint or the replication instance changes and waits
  * for the results: a failed test fails the deployment with DMS's message and a hint for known
- * causes (missing NAT route, SSL mode, Neon's endpoint-in-password format, wrong credentials).
- * Works for any endpoint, not only the ones this library creates.
+ * causes (no network path to a source database, missing NAT route to Neon, SSL mode, Neon's
+ * endpoint-in-password format, wrong credentials). Works for any endpoint, not only the ones this
+ * library creates (import them with `fromEndpointArn`).
  *
  * Permissions: endpoints declared in the same stack are tagged `cdk-neon-migration:lifecycle` =
  * the stack id and tested under one statement of the shared handler role for all of them; other
@@ -60,10 +53,13 @@ export interface DmsConnectionTestProps {
  * stack and instance.
  *
  * @example
- * const test = new DmsConnectionTest(this, 'Test', {
+ * declare const source: PostgresSourceEndpoint;
+ * declare const neonTarget: NeonTargetEndpoint;
+ * declare const instance: ReplicationInstance;
+ *
+ * new DmsConnectionTest(this, 'Test', {
  *   endpoints: [source, neonTarget],
- *   replicationInstanceArn: instance.replicationInstanceArn,
- *   dependsOn: [network.egressReady],
+ *   replicationInstance: instance,
  * });
  */
 export class DmsConnectionTest extends Construct {
@@ -79,35 +75,36 @@ export class DmsConnectionTest extends Construct {
   constructor(scope: Construct, id: string, props: DmsConnectionTestProps) {
     super(scope, id);
 
-    const given = (['endpoint', 'endpoints', 'endpointArn'] as const).filter(p => props[p] !== undefined);
-    if (given.length > 1) {
-      throw new Error(`DmsConnectionTest: ${given.join(' and ')} are alternatives: set one of them.`);
+    if (props.endpoint !== undefined && props.endpoints !== undefined) {
+      throw new Error('DmsConnectionTest: endpoint and endpoints are alternatives: set one of them.');
     }
     if (props.endpoints !== undefined && props.endpoints.length === 0) {
       throw new Error('DmsConnectionTest: endpoints is empty: list at least one endpoint to test.');
     }
     const endpoints = props.endpoints ?? (props.endpoint ? [props.endpoint] : []);
-    const endpointArns = props.endpointArn !== undefined ? [props.endpointArn] : endpoints.map(e => e.endpointArn);
-    if (endpointArns.length === 0) {
-      throw new Error('DmsConnectionTest: set endpoint (an IDmsEndpoint), endpoints (several) or endpointArn (the ARN of any DMS endpoint).');
+    if (endpoints.length === 0) {
+      throw new Error('DmsConnectionTest: set endpoint (an IDmsEndpoint; import one created elsewhere with fromEndpointArn) or endpoints (several).');
     }
+    const endpointArns = endpoints.map(e => e.endpointArn);
     for (const arn of endpointArns) {
       validateDmsArn('DmsConnectionTest', arn, 'endpointArn', 'endpoint');
     }
-    validateDmsArn('DmsConnectionTest', props.replicationInstanceArn, 'replicationInstanceArn', 'rep');
+    const instance = props.replicationInstance;
+    validateDmsArn('DmsConnectionTest', instance.replicationInstanceArn, 'replicationInstance.replicationInstanceArn', 'rep');
     this.endpointArns = endpointArns;
     this.endpointArn = endpointArns[0];
-    this.replicationInstanceArn = props.replicationInstanceArn;
+    this.replicationInstanceArn = instance.replicationInstanceArn;
 
     const provider = MigrationProvider.of(this);
-    const permissions = grantConnectionTests(this, endpoints, endpointArns, props.replicationInstanceArn);
+    const permissions = grantConnectionTests(this, endpoints, endpointArns, instance.replicationInstanceArn);
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.CONNECTION_TEST,
       properties: {
         EndpointArns: endpointArns,
-        ReplicationInstanceArn: props.replicationInstanceArn,
+        ReplicationInstanceArn: instance.replicationInstanceArn,
+        Sources: sourcesOf(endpoints),
       },
     });
     this.resource.node.addDependency(...permissions);
@@ -117,13 +114,31 @@ export class DmsConnectionTest extends Construct {
         this.resource.node.addDependency(endpoint);
       }
     }
-    this.addDependency(...(props.dependsOn ?? []));
+    if (instance.egressReady) {
+      this.resource.node.addDependency(instance.egressReady);
+    }
+    openSourceDatabases(endpoints, instance, this.resource, this);
   }
 
-  /** Run the test only after `dependables` exist (e.g. the NAT route or the IP Allow entry). */
+  /** Run the test only after `dependables` exist (e.g. a route or a firewall rule made elsewhere). */
   public addDependency(...dependables: IDependable[]): void {
     this.resource.node.addDependency(...dependables);
   }
+}
+
+/**
+ * The source endpoints among `endpoints`, for the handler's hints: a source that cannot be reached
+ * is a matter of its database's security groups and network path, not of the NAT gateway.
+ *
+ * @internal
+ */
+export function sourcesOf(endpoints: IDmsEndpoint[]): Array<Record<string, unknown>> | undefined {
+  const sources = endpoints.filter(e => e.endpointType === EndpointType.SOURCE).map(e => ({
+    EndpointArn: e.endpointArn,
+    Port: String(e.port),
+    SecurityGroupIds: e.databaseConnections?.connections.securityGroups.map(g => g.securityGroupId) ?? [],
+  }));
+  return sources.length > 0 ? sources : undefined;
 }
 
 /**
@@ -228,18 +243,3 @@ function newInstancePolicy(provider: MigrationProvider, id: string, instanceArn:
 }
 
 const INSTANCE_POLICIES = new WeakMap<MigrationProvider, Map<string, iam.Policy>>();
-
-/**
- * Checks that `arn` is the ARN of a DMS endpoint (`resourceType` 'endpoint') or replication
- * instance ('rep'); tokens pass.
- *
- * @internal
- */
-export function validateDmsArn(owner: string, arn: string, property: string, resourceType: 'endpoint' | 'rep'): void {
-  if (Token.isUnresolved(arn)) {
-    return;
-  }
-  if (!new RegExp(`^arn:aws[a-z-]*:dms:[a-z0-9-]+:\\d{12}:${resourceType}:[A-Za-z0-9-]+$`).test(arn)) {
-    throw new Error(`${owner}: ${property} '${arn}' is not a DMS ${resourceType === 'rep' ? 'replication instance' : 'endpoint'} ARN (arn:aws:dms:<region>:<account>:${resourceType}:<id>).`);
-  }
-}

@@ -1,5 +1,6 @@
 import { ReplicationTask, StartReplicationTaskTypeValue } from '@aws-sdk/client-database-migration-service';
 import * as connectionTest from './connection-test.handler';
+import type { SourceEndpointDetails } from './connection-test.handler';
 import {
   describeTableStatistics,
   describeTaskByArn,
@@ -37,6 +38,8 @@ export interface TaskLifecycleProperties extends LoadWaitProperties {
   /** Endpoints whose connections from `TestReplicationInstanceArn` are tested before the task starts. */
   readonly TestEndpointArns?: string[];
   readonly TestReplicationInstanceArn?: string;
+  /** The source endpoints among `TestEndpointArns`, for the failure hints. */
+  readonly TestSources?: SourceEndpointDetails[];
 }
 
 /** `TaskUpdateBehavior.LEAVE_STOPPED`. */
@@ -117,7 +120,7 @@ export function connectionTestOf(event: ProviderRequest): ProviderRequest | unde
   return {
     ...event,
     ResourceType: 'Custom::DmsConnectionTest',
-    ResourceProperties: { EndpointArns: props.TestEndpointArns, ReplicationInstanceArn: props.TestReplicationInstanceArn },
+    ResourceProperties: { EndpointArns: props.TestEndpointArns, ReplicationInstanceArn: props.TestReplicationInstanceArn, Sources: props.TestSources },
     OldResourceProperties: undefined,
   };
 }

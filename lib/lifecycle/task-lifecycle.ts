@@ -2,16 +2,18 @@ import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Token } 
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
-import { grantConnectionTests, validateDmsArn } from './connection-test';
+import { grantConnectionTests, sourcesOf } from './connection-test';
 import { ResourceTypes } from './kinds';
 import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
 import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
 import type { IMigrationLifecycle } from './serverless-lifecycle';
 import { TaskStopper } from './task-stopper';
-import { validateDmsIdentifier } from '../core/identifiers';
+import { validateDmsArn, validateDmsIdentifier } from '../core/identifiers';
 import { IDmsEndpoint } from '../core/interfaces';
 import { nagFindingId } from '../core/nag';
+import { openSourceDatabases } from '../core/open-database';
+import type { IReplicationInstance } from '../replication/replication-instance';
 
 /**
  * What happens to a task that ran before, after a deployment changed it (its table mappings, task
@@ -33,8 +35,11 @@ export interface TaskConnectionTests {
   /** The endpoints to test, typically the task's source and target. */
   readonly endpoints: IDmsEndpoint[];
 
-  /** ARN of the replication instance the connections are tested from (the task's instance). */
-  readonly replicationInstanceArn: string;
+  /**
+   * The replication instance the connections are tested from (the task's instance). The databases
+   * of source endpoints that know their `databaseConnections` are opened to it.
+   */
+  readonly replicationInstance: IReplicationInstance;
 }
 
 /**
@@ -229,7 +234,8 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
         MaxWaitSeconds: Token.isUnresolved(maxWaitSeconds) ? Token.asString(maxWaitSeconds) : String(maxWaitSeconds),
         OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
         TestEndpointArns: tests?.endpoints.map(e => e.endpointArn),
-        TestReplicationInstanceArn: tests?.replicationInstanceArn,
+        TestReplicationInstanceArn: tests?.replicationInstance.replicationInstanceArn,
+        TestSources: tests ? sourcesOf(tests.endpoints) : undefined,
       },
     });
     this.resource.node.addDependency(task, ...testPermissions);
@@ -237,6 +243,9 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     for (const endpoint of tests?.endpoints ?? []) {
       // everything the endpoint is made of (credentials, access role) exists before the test runs
       this.resource.node.addDependency(endpoint);
+    }
+    if (tests) {
+      openSourceDatabases(tests.endpoints, tests.replicationInstance, this.resource, this);
     }
     this.addStartDependency(...(props.startAfter ?? []));
   }
@@ -248,8 +257,9 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     for (const endpoint of tests.endpoints) {
       validateDmsArn('ReplicationTaskLifecycle', endpoint.endpointArn, 'testConnections.endpoints[].endpointArn', 'endpoint');
     }
-    validateDmsArn('ReplicationTaskLifecycle', tests.replicationInstanceArn, 'testConnections.replicationInstanceArn', 'rep');
-    return grantConnectionTests(this, tests.endpoints, tests.endpoints.map(e => e.endpointArn), tests.replicationInstanceArn);
+    const instanceArn = tests.replicationInstance.replicationInstanceArn;
+    validateDmsArn('ReplicationTaskLifecycle', instanceArn, 'testConnections.replicationInstance.replicationInstanceArn', 'rep');
+    return grantConnectionTests(this, tests.endpoints, tests.endpoints.map(e => e.endpointArn), instanceArn);
   }
 
   /** Start the task only after `dependables` exist (connection tests, the NAT route, the IP Allow entry). */

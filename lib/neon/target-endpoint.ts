@@ -1,9 +1,10 @@
-import { Annotations, CustomResource, Fn, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Fn, Resource, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, IDependable } from 'constructs';
+import { Construct } from 'constructs';
 import {
   DEFAULT_POSTGRES_PORT,
   NeonConnectionError,
@@ -14,11 +15,13 @@ import {
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
 import { rejectedCharactersIn } from '../core/dms-passwords';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { MigrationProvider } from '../lifecycle/provider';
+import type { IReplicationInstance } from '../replication/replication-instance';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { createEndpointAccessRole } from '../sources/access-role';
 
@@ -164,28 +167,44 @@ export interface NeonTargetEndpointProps {
   readonly credentialsEncryptionKey?: kms.IKey;
 
   /**
-   * ARN of the replication instance that writes to this endpoint. With it, the connection is
-   * tested at deploy time (see `testConnection`).
+   * The replication instance that writes to this endpoint. With it, the connection is tested at
+   * deploy time (see `testConnection`), after the instance's `egressReady` (its network's NAT route,
+   * Secrets Manager access and Neon IP Allow entry).
    *
    * @default - no connection test
    */
-  readonly replicationInstanceArn?: string;
+  readonly replicationInstance?: IReplicationInstance;
 
   /**
-   * Test the connection from `replicationInstanceArn` at deploy time and fail the deployment
-   * with DMS's message and a hint when it fails.
+   * Test the connection from `replicationInstance` at deploy time and fail the deployment with DMS's
+   * message and a hint when it fails. A `DmsMigrationTask` tests its endpoints itself before it
+   * starts: this test is for an endpoint used without one.
    *
-   * @default true when `replicationInstanceArn` is set
+   * @default true when `replicationInstance` is set
    */
   readonly testConnection?: boolean;
+}
+
+/**
+ * A Neon target endpoint created elsewhere, for `NeonTargetEndpoint.fromEndpointAttributes`.
+ */
+export interface NeonTargetEndpointAttributes {
+  /** ARN of the `AWS::DMS::Endpoint`. */
+  readonly endpointArn: string;
 
   /**
-   * What the connection test waits for, typically the NAT route (`IReplicationNetwork.egressReady`)
-   * and the Neon IP Allow entry.
+   * The endpoint identifier.
    *
-   * @default - nothing beyond the endpoint
+   * @default - the last part of the ARN (the endpoint's resource id)
    */
-  readonly connectionTestDependsOn?: IDependable[];
+  readonly endpointIdentifier?: string;
+
+  /**
+   * TCP port of the Neon compute.
+   *
+   * @default 5432
+   */
+  readonly port?: number;
 }
 
 /** Where the endpoint's connection details come from. */
@@ -214,7 +233,17 @@ const ENDPOINT_IDENTIFIER_MAX_LENGTH = 255;
  *   password: SecretValue.secretsManager('neon/password'),
  * });
  */
-export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
+export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
+  /** A DMS target endpoint for Neon created elsewhere, by its ARN. */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): IDmsEndpoint {
+    return NeonTargetEndpoint.fromEndpointAttributes(scope, id, { endpointArn });
+  }
+
+  /** A DMS target endpoint for Neon created elsewhere. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: NeonTargetEndpointAttributes): IDmsEndpoint {
+    return importEndpoint(scope, id, { ...attrs, owner: 'NeonTargetEndpoint', endpointType: EndpointType.TARGET, engineName: 'postgres', port: attrs.port ?? 5432 });
+  }
+
   /** The `AWS::DMS::Endpoint`. */
   public readonly endpoint: dms.CfnEndpoint;
   public readonly endpointArn: string;
@@ -236,6 +265,8 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
   public readonly sslMode: NeonSslMode;
   /** The deploy-time connection test, when a replication instance is known and testing is on. */
   public readonly connectionTest?: DmsConnectionTest;
+  /** Neon is reached over the internet: no security group to open. */
+  public readonly databaseConnections?: ec2.IConnectable;
 
   constructor(scope: Construct, id: string, props: NeonTargetEndpointProps) {
     super(scope, id);
@@ -295,18 +326,15 @@ export class NeonTargetEndpoint extends Construct implements IDmsEndpoint {
     this.endpoint.node.addDependency(accessRole);
     this.endpointArn = this.endpoint.ref;
 
-    const testConnection = props.testConnection ?? props.replicationInstanceArn !== undefined;
+    const testConnection = props.testConnection ?? props.replicationInstance !== undefined;
     if (testConnection) {
-      if (props.replicationInstanceArn === undefined) {
-        throw new Error('NeonTargetEndpoint: testConnection needs replicationInstanceArn, the replication instance to test the connection from.');
+      if (props.replicationInstance === undefined) {
+        throw new Error('NeonTargetEndpoint: testConnection needs replicationInstance, the replication instance to test the connection from.');
       }
       this.connectionTest = new DmsConnectionTest(this, 'ConnectionTest', {
         endpoint: this,
-        replicationInstanceArn: props.replicationInstanceArn,
-        dependsOn: props.connectionTestDependsOn,
+        replicationInstance: props.replicationInstance,
       });
-    } else if (props.connectionTestDependsOn && props.connectionTestDependsOn.length > 0) {
-      throw new Error('NeonTargetEndpoint: connectionTestDependsOn is only used by the connection test: set replicationInstanceArn (and leave testConnection on), or remove it.');
     }
 
     acknowledgeRules(this, [

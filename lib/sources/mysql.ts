@@ -1,12 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Resource } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { allowDatabaseAccess, buildSourceEndpoint, SourceEngine } from './endpoint-core';
-import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
+import { SourceConnectionOptions, SourceEndpointAttributes, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 
 /** The MySQL-compatible engine of a source. */
@@ -53,12 +54,40 @@ export interface MySqlSourceEndpointProps extends SourceEndpointCommonOptions, S
 }
 
 /**
+ * A MySQL-compatible source endpoint created elsewhere.
+ */
+export interface MySqlSourceEndpointAttributes extends SourceEndpointAttributes {
+  /**
+   * The engine of the source.
+   *
+   * @default MySqlSourceEngine.MYSQL
+   */
+  readonly engine?: MySqlSourceEngine;
+}
+
+/**
  * A DMS source endpoint for MySQL, MariaDB or Aurora MySQL, reading its credentials from a
  * Secrets Manager secret through a role DMS assumes. SSL mode `require` by default.
  * CDC needs binary logging in ROW format (`binlog_format=ROW`, and on RDS a backup retention
  * period above zero).
  */
-export class MySqlSourceEndpoint extends Construct implements IDmsEndpoint {
+export class MySqlSourceEndpoint extends Resource implements IDmsEndpoint {
+  /** A MySQL source endpoint created elsewhere, by its ARN. */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): IDmsEndpoint {
+    return MySqlSourceEndpoint.fromEndpointAttributes(scope, id, { endpointArn });
+  }
+
+  /** A MySQL-compatible source endpoint created elsewhere. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: MySqlSourceEndpointAttributes): IDmsEndpoint {
+    return importEndpoint(scope, id, {
+      ...attrs,
+      owner: 'MySqlSourceEndpoint',
+      endpointType: EndpointType.SOURCE,
+      engineName: attrs.engine ?? MySqlSourceEngine.MYSQL,
+      port: attrs.port ?? 3306,
+    });
+  }
+
   public readonly endpointArn: string;
   public readonly endpointIdentifier: string;
   public readonly endpointType: EndpointType = EndpointType.SOURCE;
@@ -73,7 +102,7 @@ export class MySqlSourceEndpoint extends Construct implements IDmsEndpoint {
   /** The `AWS::DMS::Endpoint`. */
   public readonly resource: dms.CfnEndpoint;
 
-  private readonly databaseConnections?: ec2.IConnectable;
+  public readonly databaseConnections?: ec2.IConnectable;
 
   constructor(scope: Construct, id: string, props: MySqlSourceEndpointProps) {
     super(scope, id);
@@ -108,7 +137,10 @@ export class MySqlSourceEndpoint extends Construct implements IDmsEndpoint {
     this.databaseConnections = props.databaseConnections;
   }
 
-  /** Open the database's port to the replication compute. Needs `databaseConnections`. */
+  /**
+   * Open the database's port to `peer`. Needs `databaseConnections`. A migration task opens it to its
+   * replication compute itself.
+   */
   public allowFrom(peer: ec2.IConnectable): void {
     allowDatabaseAccess('MySqlSourceEndpoint', this.databaseConnections, this.port, peer,
       `DMS source endpoint ${this.node.path}`);

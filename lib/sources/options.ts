@@ -67,10 +67,41 @@ export interface SourceConnectionOptions {
   readonly port?: number;
 
   /**
-   * The database's network side (e.g. an RDS instance or its security group): `allowFrom()` opens
-   * its port to the replication compute.
+   * The database's network side (e.g. an RDS instance or its security group): a migration task (and
+   * a connection test) opens its port to the replication compute; `allowFrom()` opens it to others.
    *
-   * @default - none: open the database to the replication compute yourself
+   * @default - unknown: open the database to the replication compute yourself (a migration task warns)
    */
   readonly databaseConnections?: ec2.IConnectable;
 }
+
+/**
+ * A source endpoint created elsewhere (another stack, the console), for `fromEndpointAttributes`.
+ */
+export interface SourceEndpointAttributes {
+  /** ARN of the `AWS::DMS::Endpoint`. */
+  readonly endpointArn: string;
+
+  /**
+   * The endpoint identifier.
+   *
+   * @default - the last part of the ARN (the endpoint's resource id)
+   */
+  readonly endpointIdentifier?: string;
+
+  /**
+   * TCP port of the database.
+   *
+   * @default - the engine's default port
+   */
+  readonly port?: number;
+
+  /**
+   * The database's network side (e.g. an RDS instance or its security group): a migration task
+   * opens its port to the replication compute.
+   *
+   * @default - unknown: open the database to the replication compute yourself
+   */
+  readonly databaseConnections?: ec2.IConnectable;
+}
+

@@ -1,11 +1,13 @@
+import { Resource } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { allowDatabaseAccess, buildSourceEndpoint, SourceEngine } from './endpoint-core';
-import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
+import { SourceConnectionOptions, SourceEndpointAttributes, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 
 /**
@@ -45,7 +47,17 @@ export interface OracleSourceEndpointProps extends SourceEndpointCommonOptions, 
  * DMS supports SSL for Oracle sources only as `verify-ca`, with the Oracle wallet imported as a DMS
  * certificate: pass its ARN as `certificateArn`. CDC needs ARCHIVELOG mode and supplemental logging.
  */
-export class OracleSourceEndpoint extends Construct implements IDmsEndpoint {
+export class OracleSourceEndpoint extends Resource implements IDmsEndpoint {
+  /** An Oracle source endpoint created elsewhere, by its ARN. */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): IDmsEndpoint {
+    return OracleSourceEndpoint.fromEndpointAttributes(scope, id, { endpointArn });
+  }
+
+  /** An Oracle source endpoint created elsewhere. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: SourceEndpointAttributes): IDmsEndpoint {
+    return importEndpoint(scope, id, { ...attrs, owner: 'OracleSourceEndpoint', endpointType: EndpointType.SOURCE, engineName: 'oracle', port: attrs.port ?? 1521 });
+  }
+
   public readonly endpointArn: string;
   public readonly endpointIdentifier: string;
   public readonly endpointType: EndpointType = EndpointType.SOURCE;
@@ -62,7 +74,7 @@ export class OracleSourceEndpoint extends Construct implements IDmsEndpoint {
   /** The `AWS::DMS::Endpoint`. */
   public readonly resource: dms.CfnEndpoint;
 
-  private readonly databaseConnections?: ec2.IConnectable;
+  public readonly databaseConnections?: ec2.IConnectable;
 
   constructor(scope: Construct, id: string, props: OracleSourceEndpointProps) {
     super(scope, id);
@@ -92,7 +104,10 @@ export class OracleSourceEndpoint extends Construct implements IDmsEndpoint {
     this.databaseConnections = props.databaseConnections;
   }
 
-  /** Open the database's port to the replication compute. Needs `databaseConnections`. */
+  /**
+   * Open the database's port to `peer`. Needs `databaseConnections`. A migration task opens it to its
+   * replication compute itself.
+   */
   public allowFrom(peer: ec2.IConnectable): void {
     allowDatabaseAccess('OracleSourceEndpoint', this.databaseConnections, this.port, peer,
       `DMS source endpoint ${this.node.path}`);

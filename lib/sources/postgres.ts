@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Resource, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,8 +8,9 @@ import { Construct, IConstruct } from 'constructs';
 import { allowDatabaseAccess, buildSourceEndpoint, SourceEngine } from './endpoint-core';
 import { inspectLogicalReplication } from './logical-replication';
 import { LogicalReplicationStatus } from './logical-replication-status';
-import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
+import { SourceConnectionOptions, SourceEndpointAttributes, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 
 /** The logical decoding plugin DMS uses for CDC from PostgreSQL. */
@@ -146,14 +147,6 @@ export interface PostgresSourceFromRdsInstanceProps extends PostgresSourceOption
    * @default - the port configured on the instance construct, else 5432
    */
   readonly port?: number;
-
-  /**
-   * Replication compute (a `ReplicationInstance`, a `ServerlessReplication` or a security group) to
-   * open the instance's port to.
-   *
-   * @default - none: call `allowFrom()` later
-   */
-  readonly replication?: ec2.IConnectable;
 }
 
 /**
@@ -176,13 +169,26 @@ export interface PostgresSourceFromRdsClusterProps extends PostgresSourceOptions
    * @default - the port configured on the cluster construct, else 5432
    */
   readonly port?: number;
+}
+
+/**
+ * A PostgreSQL source endpoint created elsewhere.
+ */
+export interface PostgresSourceEndpointAttributes extends SourceEndpointAttributes {
+  /**
+   * Whether the source is Aurora PostgreSQL (engine `aurora-postgresql`).
+   *
+   * @default false
+   */
+  readonly aurora?: boolean;
 
   /**
-   * Replication compute to open the cluster's port to.
+   * Major version of the source's PostgreSQL, e.g. `17`, checked against the replication instance's
+   * engine version.
    *
-   * @default - none: call `allowFrom()` later
+   * @default - unknown
    */
-  readonly replication?: ec2.IConnectable;
+  readonly engineMajorVersion?: number;
 }
 
 /**
@@ -194,10 +200,26 @@ export interface PostgresSourceFromRdsClusterProps extends PostgresSourceOptions
  * const source = PostgresSourceEndpoint.fromRdsInstance(this, 'Source', {
  *   instance: db,
  *   databaseName: 'dms_sample',
- *   replication: replicationInstance,
  * });
  */
-export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
+export class PostgresSourceEndpoint extends Resource implements IDmsEndpoint {
+  /** A PostgreSQL source endpoint created elsewhere, by its ARN. */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): IDmsEndpoint {
+    return PostgresSourceEndpoint.fromEndpointAttributes(scope, id, { endpointArn });
+  }
+
+  /** A PostgreSQL source endpoint created elsewhere. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: PostgresSourceEndpointAttributes): IDmsEndpoint {
+    const { aurora, ...rest } = attrs;
+    return importEndpoint(scope, id, {
+      ...rest,
+      owner: 'PostgresSourceEndpoint',
+      endpointType: EndpointType.SOURCE,
+      engineName: aurora ? 'aurora-postgresql' : 'postgres',
+      port: attrs.port ?? 5432,
+    });
+  }
+
   /** A source endpoint for an RDS for PostgreSQL instance, using its generated secret. */
   public static fromRdsInstance(scope: Construct, id: string, props: PostgresSourceFromRdsInstanceProps): PostgresSourceEndpoint {
     const owner = 'PostgresSourceEndpoint.fromRdsInstance';
@@ -209,7 +231,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     if (!secret) {
       throw new Error(`${owner}: the instance has no generated secret: pass secret (username, password, host, port).`);
     }
-    const { instance, replication, ...options } = props;
+    const { instance, ...options } = props;
     const endpoint = new PostgresSourceEndpoint(scope, id, {
       ...options,
       engineMajorVersion: props.engineMajorVersion ?? majorVersionOf(instance.engine?.engineVersion?.majorVersion),
@@ -219,9 +241,6 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     });
     if (props.logicalReplicationEnabled === undefined) {
       endpoint.probe = () => inspectLogicalReplication(instance, 'instance');
-    }
-    if (replication) {
-      endpoint.allowFrom(replication);
     }
     return endpoint;
   }
@@ -237,7 +256,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     if (!secret) {
       throw new Error(`${owner}: the cluster has no generated secret: pass secret (username, password, host, port).`);
     }
-    const { cluster, replication, ...options } = props;
+    const { cluster, ...options } = props;
     const endpoint = new PostgresSourceEndpoint(scope, id, {
       ...options,
       engineMajorVersion: props.engineMajorVersion ?? majorVersionOf(cluster.engine?.engineVersion?.majorVersion),
@@ -248,9 +267,6 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
     });
     if (props.logicalReplicationEnabled === undefined) {
       endpoint.probe = () => inspectLogicalReplication(cluster, 'cluster');
-    }
-    if (replication) {
-      endpoint.allowFrom(replication);
     }
     return endpoint;
   }
@@ -273,7 +289,7 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
   /** The `AWS::DMS::Endpoint`. */
   public readonly resource: dms.CfnEndpoint;
 
-  private readonly databaseConnections?: ec2.IConnectable;
+  public readonly databaseConnections?: ec2.IConnectable;
   private probe: () => LogicalReplicationStatus;
 
   constructor(scope: Construct, id: string, props: PostgresSourceEndpointProps) {
@@ -319,8 +335,8 @@ export class PostgresSourceEndpoint extends Construct implements IDmsEndpoint {
   }
 
   /**
-   * Open the database's port to the replication compute (or any connectable). Needs
-   * `databaseConnections` (set by `fromRdsInstance`/`fromRdsCluster`).
+   * Open the database's port to `peer`. Needs `databaseConnections` (set by
+   * `fromRdsInstance`/`fromRdsCluster`). A migration task opens it to its replication compute itself.
    */
   public allowFrom(peer: ec2.IConnectable): void {
     allowDatabaseAccess('PostgresSourceEndpoint', this.databaseConnections, this.port, peer,

@@ -1,11 +1,13 @@
+import { Resource } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { allowDatabaseAccess, buildSourceEndpoint, SourceEngine } from './endpoint-core';
-import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
+import { SourceConnectionOptions, SourceEndpointAttributes, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
+import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 
 /** How DMS keeps SQL Server from truncating the transaction log before changes are read. */
@@ -52,7 +54,17 @@ export interface SqlServerSourceEndpointProps extends SourceEndpointCommonOption
  * secret through a role DMS assumes. SSL mode `require` by default (`verify-full` with a
  * certificate also works; DMS does not support `verify-ca` for SQL Server).
  */
-export class SqlServerSourceEndpoint extends Construct implements IDmsEndpoint {
+export class SqlServerSourceEndpoint extends Resource implements IDmsEndpoint {
+  /** A SQL Server source endpoint created elsewhere, by its ARN. */
+  public static fromEndpointArn(scope: Construct, id: string, endpointArn: string): IDmsEndpoint {
+    return SqlServerSourceEndpoint.fromEndpointAttributes(scope, id, { endpointArn });
+  }
+
+  /** A SQL Server source endpoint created elsewhere. */
+  public static fromEndpointAttributes(scope: Construct, id: string, attrs: SourceEndpointAttributes): IDmsEndpoint {
+    return importEndpoint(scope, id, { ...attrs, owner: 'SqlServerSourceEndpoint', endpointType: EndpointType.SOURCE, engineName: 'sqlserver', port: attrs.port ?? 1433 });
+  }
+
   public readonly endpointArn: string;
   public readonly endpointIdentifier: string;
   public readonly endpointType: EndpointType = EndpointType.SOURCE;
@@ -69,7 +81,7 @@ export class SqlServerSourceEndpoint extends Construct implements IDmsEndpoint {
   /** The `AWS::DMS::Endpoint`. */
   public readonly resource: dms.CfnEndpoint;
 
-  private readonly databaseConnections?: ec2.IConnectable;
+  public readonly databaseConnections?: ec2.IConnectable;
 
   constructor(scope: Construct, id: string, props: SqlServerSourceEndpointProps) {
     super(scope, id);
@@ -97,7 +109,10 @@ export class SqlServerSourceEndpoint extends Construct implements IDmsEndpoint {
     this.databaseConnections = props.databaseConnections;
   }
 
-  /** Open the database's port to the replication compute. Needs `databaseConnections`. */
+  /**
+   * Open the database's port to `peer`. Needs `databaseConnections`. A migration task opens it to its
+   * replication compute itself.
+   */
   public allowFrom(peer: ec2.IConnectable): void {
     allowDatabaseAccess('SqlServerSourceEndpoint', this.databaseConnections, this.port, peer,
       `DMS source endpoint ${this.node.path}`);

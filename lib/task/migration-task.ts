@@ -7,6 +7,7 @@ import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TaskSettings } from './task-settings';
 import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
+import { openSourceDatabases } from '../core/open-database';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
 import { DmsMetrics } from '../monitoring/metrics';
@@ -232,6 +233,10 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error('DmsMigrationTask: compute and replicationInstance are alternatives: pass the instance as '
         + 'compute: ReplicationCompute.instance(instance), or set replicationInstance alone.');
     }
+    if (props.network && (props.replicationInstance || props.compute?.replicationInstance)) {
+      throw new Error('DmsMigrationTask: network and replicationInstance are alternatives: an instance brings its network with it '
+        + '(what the task waits for is the instance\'s egressReady). Pass network to create an instance in it, or the instance alone.');
+    }
     this.computeKind = props.compute?.kind ?? ReplicationComputeKind.INSTANCE;
 
     this.taskIdentifier = props.taskIdentifier !== undefined
@@ -258,6 +263,8 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
         cdcStopPosition: props.cdcStopPosition,
         startAfter: this.startDependencies,
       });
+      // the serverless replication tests its connections when it starts: the source must let it in by then
+      openSourceDatabases([props.source], replication, this.lifecycle.resource, this);
       this.addWarnings(props);
       return;
     }
@@ -270,6 +277,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     this.replicationInstance = replicationInstance;
     checkEngineVersion(props.source, replicationInstance);
     const egressReady = props.network?.egressReady ?? replicationInstance.egressReady;
+    const testConnections = props.testConnections ?? true;
 
     const replicationTask = new dms.CfnReplicationTask(this, 'Resource', {
       replicationTaskIdentifier: this.taskIdentifier,
@@ -298,10 +306,12 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       onUpdate: props.onUpdate,
       startAfter: this.startDependencies,
       // tested by the lifecycle resource before the start, after the network egress
-      testConnections: (props.testConnections ?? true)
-        ? { endpoints: [props.source, props.target], replicationInstanceArn: replicationInstance.replicationInstanceArn }
-        : undefined,
+      testConnections: testConnections ? { endpoints: [props.source, props.target], replicationInstance } : undefined,
     });
+    if (!testConnections) {
+      // the lifecycle opens the source for its tests; without them the task start still needs it open
+      openSourceDatabases([props.source], replicationInstance, this.lifecycle.resource, this);
+    }
 
     this.addWarnings(props);
   }

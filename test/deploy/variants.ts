@@ -60,7 +60,7 @@ export const existingVpcVariant: VariantBuilder = (app, env) => {
   const network = new NatEgressForReplication(stack, 'Egress', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
   const database = sourceDatabase(stack, vpc, { subnets: vpc.isolatedSubnets }, rds.PostgresEngineVersion.VER_16);
   const replication = new ReplicationInstance(stack, 'Replication', { network });
-  const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app', replication });
+  const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });
   const neon = new NeonTargetEndpoint(stack, 'Neon', {
     connectionStringSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'NeonUrl', IMPORTED_SECRETS.existingVpcNeon),
   });
@@ -94,7 +94,6 @@ export const serverlessVariant: VariantBuilder = (app, env) => {
     schemaName: 'app',
     waitForCompletion: true,
   });
-  source.allowFrom(migration.replicationConfig!);
   fidelityChecks(stack, migration, network, database, neon);
   return { name: 'DMS Serverless', stack };
 };

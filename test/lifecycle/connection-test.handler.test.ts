@@ -187,8 +187,8 @@ describe('isComplete', () => {
   test.each([
     [
       'Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to ODBC provider Network error has occurred, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: timeout expired',
-      'Hint: The replication instance cannot reach the database: its subnets need a route to the internet. Add NAT egress (NatEgressForReplication) for the replication subnets, '
-        + 'make this connection test depend on the route (dependsOn: [network.egressReady]), and add the NAT Elastic IP to the Neon project\'s IP Allow list if it has one.',
+      'Hint: The replication instance cannot reach the database: its subnets need a route to the internet. Place the replication instance in a '
+        + 'NatEgressForReplication network (NAT gateway and Elastic IP; the test waits for its egressReady), and add the NAT Elastic IP to the Neon project\'s IP Allow list if it has one.',
     ],
     [
       'Test Endpoint failed: Application-Status: 1020912, Application-Message: Failed to connect Network error has occurred, Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: FATAL: no pg_hba.conf entry for host "10.0.1.135", user "postgres", database "dms_sample", no encryption',
@@ -210,6 +210,49 @@ describe('isComplete', () => {
   ])('a failed test reports DMS\'s message and the hint (%#)', async (lastFailureMessage, hint) => {
     connectionStatus('failed', lastFailureMessage);
     await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}${lastFailureMessage}. ${hint}`));
+  });
+
+  describe('a source database that cannot be reached: its security groups and network path, not NAT or IP Allow', () => {
+    const TIMEOUT = 'Endpoint failed: Application-Status: 1020912, Application-Message: Cannot connect to ODBC provider Network error has occurred, '
+      + 'Application-Detailed-Message: RetCode: SQL_ERROR SqlState: 08001 NativeError: 101 Message: timeout expired';
+    function failedSource(sources: unknown) {
+      dms.on(DescribeConnectionsCommand).resolves({
+        Connections: [
+          { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: TIMEOUT },
+          { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+        ],
+      });
+      return isComplete(request('Create', { EndpointArns: [SOURCE, ENDPOINT], Sources: sources }));
+    }
+
+    test('with the database\'s security groups known: names them and the port', async () => {
+      const error = await failedSource([{ EndpointArn: SOURCE, Port: '5432', SecurityGroupIds: ['sg-0123456789abcdef0'] }]).then(() => new Error('no failure'), (e: Error) => e);
+      expect(error).toEqual(new Error(`Connection test from ${INSTANCE} to ${SOURCE} failed: ${TIMEOUT}. Hint: The replication instance cannot reach the source `
+        + 'database: the database\'s security groups (sg-0123456789abcdef0) must admit the replication instance\'s security group on TCP 5432 '
+        + '(DmsMigrationTask and DmsConnectionTest add that rule for endpoints that know their databaseConnections), and the replication subnets '
+        + 'need a network path to the database (the same VPC, or routes through VPC peering, a Transit Gateway or a VPN, with network ACLs that '
+        + 'let the traffic pass). A NAT gateway or Neon\'s IP Allow list plays no part for the source.'));
+    });
+
+    test('without them: says the endpoint does not know them', async () => {
+      const error = await failedSource([{ EndpointArn: SOURCE, Port: '3306', SecurityGroupIds: [] }]).then(() => new Error('no failure'), (e: Error) => e);
+      expect(error.message).toContain('the database\'s security group must admit the replication instance\'s security group on TCP 3306 (the endpoint does not '
+        + 'know the database\'s security groups: pass databaseConnections, or add the rule yourself)');
+      expect(error.message).not.toMatch(/NatEgressForReplication|Elastic IP/);
+    });
+
+    test('a target in the same request keeps the NAT and IP Allow hint', async () => {
+      dms.on(DescribeConnectionsCommand).resolves({
+        Connections: [
+          { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+          { EndpointArn: ENDPOINT, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: TIMEOUT },
+        ],
+      });
+      const error = await isComplete(request('Create', { EndpointArns: [SOURCE, ENDPOINT], Sources: [{ EndpointArn: SOURCE, Port: '5432' }] }))
+        .then(() => new Error('no failure'), (e: Error) => e);
+      expect(error.message).toContain(`to ${ENDPOINT} failed`);
+      expect(error.message).toContain('NatEgressForReplication');
+    });
   });
 
   test('an unknown failure is reported without a hint', async () => {

@@ -1,9 +1,12 @@
-import { App, aws_dms as dms, CfnParameter, Environment, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, aws_dms as dms, CfnParameter, Environment, Resource, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
 import { DmsConnectionTest } from '../../lib/lifecycle';
+import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
+import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
+import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
@@ -12,7 +15,7 @@ const INSTANCE_ARN = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
 
 
 /** A minimal IDmsEndpoint, as any construct of this library or a user's own could be. */
-class TestEndpoint extends Construct implements IDmsEndpoint {
+class TestEndpoint extends Resource implements IDmsEndpoint {
   public readonly endpointArn: string;
   public readonly endpointIdentifier = 'source-pg';
   public readonly endpointType = EndpointType.SOURCE;
@@ -35,6 +38,16 @@ class TestEndpoint extends Construct implements IDmsEndpoint {
 
 function newStack(): Stack {
   return new Stack(new App(), 'S');
+}
+
+/** A replication instance known by its ARN (literal or token). */
+function instanceWithArn(scope: Construct, replicationInstanceArn: string, id = 'Instance'): IReplicationInstance {
+  return ReplicationInstance.fromReplicationInstanceAttributes(scope, id, { replicationInstanceArn, replicationInstanceIdentifier: 'instance-1' });
+}
+
+/** An endpoint made elsewhere. */
+function rawEndpoint(scope: Construct, endpointArn = ENDPOINT_ARN, id = 'Raw'): IDmsEndpoint {
+  return PostgresSourceEndpoint.fromEndpointArn(scope, id, endpointArn);
 }
 
 const ENDPOINTS_ARN = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':endpoint:*']] };
@@ -62,7 +75,7 @@ function ownPolicies(template: Template): Record<string, any> {
 test('tests an IDmsEndpoint from a replication instance: the endpoint is tagged and tested under one statement for the stack', () => {
   const stack = newStack();
   const endpoint = new TestEndpoint(stack, 'Source');
-  const test = new DmsConnectionTest(stack, 'Test', { endpoint, replicationInstanceArn: INSTANCE_ARN });
+  const test = new DmsConnectionTest(stack, 'Test', { endpoint, replicationInstance: instanceWithArn(stack, INSTANCE_ARN) });
   const template = Template.fromStack(stack);
   const endpointId = stack.getLogicalId(endpoint.resource);
 
@@ -94,7 +107,7 @@ test('tests several endpoints in one custom resource, adding no IAM resource per
   const tests = [1, 2, 3].map(i => {
     const source = new TestEndpoint(stack, `Source${i}`);
     const target = new TestEndpoint(stack, `Target${i}`);
-    return { source, target, test: new DmsConnectionTest(stack, `Test${i}`, { endpoints: [source, target], replicationInstanceArn: instance.ref }) };
+    return { source, target, test: new DmsConnectionTest(stack, `Test${i}`, { endpoints: [source, target], replicationInstance: instanceWithArn(stack, instance.ref, `Imported${i}`) }) };
   });
   const template = Template.fromStack(stack);
 
@@ -127,19 +140,19 @@ test('the instance policy keeps its logical id from one synth to the next', () =
   const idOf = (extraFirst: boolean) => {
     const stack = newStack();
     if (extraFirst) {
-      new DmsConnectionTest(stack, 'Other', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
+      new DmsConnectionTest(stack, 'Other', { endpoint: rawEndpoint(stack, ENDPOINT_ARN, 'OtherRaw'), replicationInstance: instanceWithArn(stack, INSTANCE_ARN, 'OtherInstance') });
     }
     const instance = new dms.CfnReplicationInstance(stack, 'Instance', { replicationInstanceClass: 'dms.t3.micro', publiclyAccessible: false });
-    new DmsConnectionTest(stack, 'Test', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: instance.ref });
+    new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack), replicationInstance: instanceWithArn(stack, instance.ref, 'Imported') });
     return Object.keys(ownPolicies(Template.fromStack(stack)));
   };
   expect(idOf(false)).toHaveLength(1);
   expect(idOf(true)).toEqual(idOf(false));
 });
 
-test('tests a raw endpoint ARN: a literal ARN is named in the shared policy', () => {
+test('tests an endpoint made elsewhere (fromEndpointArn): its literal ARN is named in the shared policy', () => {
   const stack = newStack();
-  new DmsConnectionTest(stack, 'Test', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
+  new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack), replicationInstance: instanceWithArn(stack, INSTANCE_ARN) });
   const template = Template.fromStack(stack);
   template.hasResourceProperties('Custom::DmsConnectionTest', {
     EndpointArns: [ENDPOINT_ARN],
@@ -159,7 +172,7 @@ test('an endpoint of another stack is named, not tagged', () => {
   const other = new Stack(app, 'Other');
   const endpoint = new TestEndpoint(other, 'Source');
   const stack = new Stack(app, 'S');
-  new DmsConnectionTest(stack, 'Test', { endpoint, replicationInstanceArn: INSTANCE_ARN });
+  new DmsConnectionTest(stack, 'Test', { endpoint, replicationInstance: instanceWithArn(stack, INSTANCE_ARN) });
   expect(Template.fromStack(other).toJSON().Resources[other.getLogicalId(endpoint.resource)].Properties.Tags).toBeUndefined();
   const own = ownPolicies(Template.fromStack(stack));
   expect(Object.values(own).map(p => p.Properties.PolicyDocument.Statement)).toEqual([[
@@ -167,14 +180,17 @@ test('an endpoint of another stack is named, not tagged', () => {
   ]]);
 });
 
-test('waits for dependsOn, addDependency and node.addDependency', () => {
+test('waits for the instance\'s egressReady, addDependency and node.addDependency', () => {
   const stack = newStack();
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const route = vpc.privateSubnets[0].internetConnectivityEstablished;
   const extra = new ec2.SecurityGroup(stack, 'Extra', { vpc });
   const viaNode = new ec2.SecurityGroup(stack, 'ViaNode', { vpc });
+  const instance = ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Instance', {
+    replicationInstanceArn: INSTANCE_ARN, replicationInstanceIdentifier: 'instance-1', egressReady: route,
+  });
 
-  const test = new DmsConnectionTest(stack, 'Test', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN, dependsOn: [route] });
+  const test = new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack), replicationInstance: instance });
   test.addDependency(extra);
   test.node.addDependency(viaNode);
 
@@ -192,7 +208,7 @@ test('accepts token ARNs', () => {
   const stack = newStack();
   const endpointArn = new CfnParameter(stack, 'EndpointArn').valueAsString;
   const instance = new dms.CfnReplicationInstance(stack, 'Instance', { replicationInstanceClass: 'dms.t3.micro', publiclyAccessible: false });
-  const test = new DmsConnectionTest(stack, 'Test', { endpointArn, replicationInstanceArn: instance.ref });
+  const test = new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack, endpointArn), replicationInstance: instanceWithArn(stack, instance.ref, 'Imported') });
   const template = Template.fromStack(stack);
   template.hasResourceProperties('Custom::DmsConnectionTest', {
     EndpointArns: [{ Ref: 'EndpointArn' }],
@@ -211,37 +227,104 @@ test('accepts token ARNs', () => {
 
 test('two tests share one provider', () => {
   const stack = newStack();
-  new DmsConnectionTest(stack, 'A', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
-  new DmsConnectionTest(stack, 'B', { endpointArn: ENDPOINT_ARN.replace('SOURCEPG', 'TARGET'), replicationInstanceArn: INSTANCE_ARN });
+  const instance = instanceWithArn(stack, INSTANCE_ARN);
+  new DmsConnectionTest(stack, 'A', { endpoint: rawEndpoint(stack, ENDPOINT_ARN, 'RawA'), replicationInstance: instance });
+  new DmsConnectionTest(stack, 'B', { endpoint: rawEndpoint(stack, ENDPOINT_ARN.replace('SOURCEPG', 'TARGET'), 'RawB'), replicationInstance: instance });
   const template = Template.fromStack(stack);
   template.resourceCountIs('Custom::DmsConnectionTest', 2);
   template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
 });
 
 describe('errors', () => {
-  test.each([
-    [{ replicationInstanceArn: INSTANCE_ARN }, 'DmsConnectionTest: set endpoint (an IDmsEndpoint), endpoints (several) or endpointArn (the ARN of any DMS endpoint).'],
-    [{ endpoints: [], replicationInstanceArn: INSTANCE_ARN }, 'DmsConnectionTest: endpoints is empty: list at least one endpoint to test.'],
-    [{ endpointArn: 'arn:aws:dms:us-east-2:123456789012:rep:X', replicationInstanceArn: INSTANCE_ARN },
-      'DmsConnectionTest: endpointArn \'arn:aws:dms:us-east-2:123456789012:rep:X\' is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>).'],
-    [{ endpointArn: ENDPOINT_ARN, replicationInstanceArn: 'dms_instance' },
-      'DmsConnectionTest: replicationInstanceArn \'dms_instance\' is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>).'],
-  ])('%o', (props, message) => {
-    expect(() => new DmsConnectionTest(newStack(), 'Test', props)).toThrow(new Error(message));
+  test('no endpoint', () => {
+    const stack = newStack();
+    expect(() => new DmsConnectionTest(stack, 'Test', { replicationInstance: instanceWithArn(stack, INSTANCE_ARN) }))
+      .toThrow(new Error('DmsConnectionTest: set endpoint (an IDmsEndpoint; import one created elsewhere with fromEndpointArn) or endpoints (several).'));
   });
 
-  test('endpoint and endpointArn together', () => {
+  test('no endpoints', () => {
     const stack = newStack();
-    const endpoint = new TestEndpoint(stack, 'Source');
-    expect(() => new DmsConnectionTest(stack, 'Test', { endpoint, endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN }))
-      .toThrow(new Error('DmsConnectionTest: endpoint and endpointArn are alternatives: set one of them.'));
+    expect(() => new DmsConnectionTest(stack, 'Test', { endpoints: [], replicationInstance: instanceWithArn(stack, INSTANCE_ARN) }))
+      .toThrow(new Error('DmsConnectionTest: endpoints is empty: list at least one endpoint to test.'));
+  });
+
+  test('an imported endpoint whose ARN is not an endpoint\'s', () => {
+    expect(() => rawEndpoint(newStack(), 'arn:aws:dms:us-east-2:123456789012:rep:X'))
+      .toThrow(new Error('PostgresSourceEndpoint.fromEndpointAttributes: endpointArn \'arn:aws:dms:us-east-2:123456789012:rep:X\' is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>).'));
+  });
+
+  test('an instance whose ARN is not a replication instance\'s', () => {
+    const stack = newStack();
+    expect(() => new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack), replicationInstance: instanceWithArn(stack, 'dms_instance') }))
+      .toThrow(new Error('DmsConnectionTest: replicationInstance.replicationInstanceArn \'dms_instance\' is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>).'));
   });
 
   test('endpoints and endpoint together', () => {
     const stack = newStack();
     const endpoint = new TestEndpoint(stack, 'Source');
-    expect(() => new DmsConnectionTest(stack, 'Test', { endpoint, endpoints: [endpoint], replicationInstanceArn: INSTANCE_ARN }))
+    expect(() => new DmsConnectionTest(stack, 'Test', { endpoint, endpoints: [endpoint], replicationInstance: instanceWithArn(stack, INSTANCE_ARN) }))
       .toThrow(new Error('DmsConnectionTest: endpoint and endpoints are alternatives: set one of them.'));
+  });
+});
+
+describe('the source database and the replication instance', () => {
+  function placed() {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
+    const databaseGroup = new ec2.SecurityGroup(stack, 'DatabaseGroup', { vpc, allowAllOutbound: false });
+    const replicationGroup = new ec2.SecurityGroup(stack, 'ReplicationGroup', { vpc, allowAllOutbound: false });
+    const instance = ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Instance', {
+      replicationInstanceArn: INSTANCE_ARN, replicationInstanceIdentifier: 'instance-1', securityGroups: [replicationGroup],
+    });
+    return { stack, databaseGroup, replicationGroup, instance };
+  }
+
+  test('a source that knows its database gets it opened to the instance on its port, both ways, before the test runs', () => {
+    const { stack, databaseGroup, replicationGroup, instance } = placed();
+    const source = PostgresSourceEndpoint.fromEndpointAttributes(stack, 'Source', {
+      endpointArn: ENDPOINT_ARN, port: 5433, databaseConnections: databaseGroup,
+    });
+    const test = new DmsConnectionTest(stack, 'Test', { endpoint: source, replicationInstance: instance });
+    const template = Template.fromStack(stack);
+    const databaseId = stack.getLogicalId(databaseGroup.node.defaultChild as ec2.CfnSecurityGroup);
+    const replicationId = stack.getLogicalId(replicationGroup.node.defaultChild as ec2.CfnSecurityGroup);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [databaseId, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [replicationId, 'GroupId'] },
+      FromPort: 5433,
+      ToPort: 5433,
+      IpProtocol: 'tcp',
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [replicationId, 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [databaseId, 'GroupId'] },
+      FromPort: 5433,
+    });
+    const resource = template.toJSON().Resources[stack.getLogicalId(test.resource.node.defaultChild as any)];
+    const ingressId = Object.keys(template.findResources('AWS::EC2::SecurityGroupIngress'))[0];
+    const egressId = Object.keys(template.findResources('AWS::EC2::SecurityGroupEgress'))[0];
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([ingressId, egressId]));
+    // the handler learns which endpoint is the source, and its database's groups, for its hints
+    expect(resource.Properties.Sources).toEqual([{ EndpointArn: ENDPOINT_ARN, Port: '5433', SecurityGroupIds: [{ 'Fn::GetAtt': [databaseId, 'GroupId'] }] }]);
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('sourceDatabaseNotOpened'));
+  });
+
+  test('a source that does not know its database: a warning names the endpoint, the port and the fix', () => {
+    const { stack, instance } = placed();
+    new DmsConnectionTest(stack, 'Test', { endpoint: rawEndpoint(stack), replicationInstance: instance });
+    Template.fromStack(stack).resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    Annotations.fromStack(stack).hasWarning('/S/Test', Match.stringLikeRegexp(
+      "The source endpoint 'SOURCEPG' does not know its database's security groups, so the replication compute cannot be let in on port 5432 from here.*databaseConnections.*\\[ack: cdk-neon-migration:sourceDatabaseNotOpened\\]"));
+  });
+
+  test('a target is neither opened nor warned about: Neon is reached over the internet', () => {
+    const { stack, instance } = placed();
+    const neon = NeonTargetEndpoint.fromEndpointArn(stack, 'Neon', 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON');
+    const test = new DmsConnectionTest(stack, 'Test', { endpoint: neon, replicationInstance: instance });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    expect(template.toJSON().Resources[stack.getLogicalId(test.resource.node.defaultChild as any)].Properties.Sources).toBeUndefined();
+    Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
   });
 });
 
@@ -250,8 +333,8 @@ test('schema and cdk-nag clean', () => {
     const stack = new Stack(app, 'S', { env });
     const endpoint = new TestEndpoint(stack, 'Source');
     const instance = new dms.CfnReplicationInstance(stack, 'Instance', { replicationInstanceClass: 'dms.t3.micro', publiclyAccessible: false });
-    new DmsConnectionTest(stack, 'Test', { endpoints: [endpoint, new TestEndpoint(stack, 'Target')], replicationInstanceArn: instance.ref });
-    new DmsConnectionTest(stack, 'Raw', { endpointArn: ENDPOINT_ARN, replicationInstanceArn: INSTANCE_ARN });
+    new DmsConnectionTest(stack, 'Test', { endpoints: [endpoint, new TestEndpoint(stack, 'Target')], replicationInstance: instanceWithArn(stack, instance.ref, 'Imported') });
+    new DmsConnectionTest(stack, 'RawTest', { endpoint: rawEndpoint(stack), replicationInstance: instanceWithArn(stack, INSTANCE_ARN, 'Literal') });
     return stack;
   };
   expectValidCloudFormation(build(new App()));

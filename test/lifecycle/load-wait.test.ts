@@ -33,7 +33,7 @@ function migration(props: Partial<DmsMigrationTaskProps> = {}, app = new App(), 
   const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
   const replicationInstance = props.compute ? undefined : new ReplicationInstance(stack, 'Replication', { network });
   const task = new DmsMigrationTask(stack, 'Migration', {
-    source, target, replicationInstance, network, schemaName: 'app', waitForCompletion: true, ...props,
+    source, target, replicationInstance, network: replicationInstance ? undefined : network, schemaName: 'app', waitForCompletion: true, ...props,
   });
   return { stack, task, network, source, target };
 }

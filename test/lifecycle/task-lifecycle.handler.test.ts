@@ -599,6 +599,24 @@ describe('connection test before the start', () => {
     expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
   });
 
+  test('a source that times out gets the source\'s hint: its database\'s security groups, not NAT or IP Allow', async () => {
+    dmsMock.on(DescribeConnectionsCommand)
+      .resolvesOnce({ Connections: [] })
+      .resolves({
+        Connections: [
+          { EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: 'Message: timeout expired' },
+          { EndpointArn: TARGET, ReplicationInstanceArn: INSTANCE, Status: 'successful' },
+        ],
+      });
+    describeReturns(task('ready'));
+    const event = lifecycleRequest('Create', { ...TESTED, TestSources: [{ EndpointArn: SOURCE, Port: '5432', SecurityGroupIds: ['sg-0db'] }] } as any);
+    const result = await lifecycle.onEvent(event);
+    const error = await poll(event, result).then(() => new Error('no failure'), (e: Error) => e);
+    expect(error.message).toContain(`Connection test from ${INSTANCE} to ${SOURCE} failed: Message: timeout expired. Hint: The replication instance `
+      + 'cannot reach the source database: the database\'s security groups (sg-0db) must admit the replication instance\'s security group on TCP 5432');
+    expect(error.message).not.toContain('NatEgressForReplication');
+  });
+
   test('an update that keeps the endpoints and the instance tests nothing and resumes the task at once', async () => {
     describeReturns(task('stopped', {}, true));
     const event = lifecycleRequest('Update', { ...TESTED, PropertiesHash: HASH_B }, { ...TESTED, PropertiesHash: HASH_A });

@@ -1,4 +1,4 @@
-import { App, aws_dms as dms, CfnParameter, CfnResource, Duration, Environment, Stack } from 'aws-cdk-lib';
+import { App, aws_dms as dms, CfnParameter, CfnResource, Duration, Environment, Resource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, DependencyGroup } from 'constructs';
@@ -6,6 +6,7 @@ import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../../lib/lifecycle';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
@@ -333,7 +334,7 @@ test('the template is valid CloudFormation and cdk-nag clean', () => {
 });
 
 /** A minimal IDmsEndpoint of the stack. */
-class StackEndpoint extends Construct implements IDmsEndpoint {
+class StackEndpoint extends Resource implements IDmsEndpoint {
   public readonly endpointArn: string;
   public readonly endpointIdentifier = 'source-pg';
   public readonly endpointType = EndpointType.SOURCE;
@@ -355,13 +356,14 @@ describe('testConnections: the lifecycle resource tests the connections before t
     const source = new StackEndpoint(stack, 'Source');
     new ReplicationTaskLifecycle(stack, 'Lifecycle', {
       replicationTask: task,
-      testConnections: { endpoints: [source], replicationInstanceArn: INSTANCE_ARN },
+      testConnections: { endpoints: [source], replicationInstance: importedInstance(stack, INSTANCE_ARN) },
     });
     const template = Template.fromStack(stack);
     const lifecycle = resourceOfType(template, ResourceTypes.TASK_LIFECYCLE);
     expect(lifecycle.resource.Properties).toEqual(expect.objectContaining({
       TestEndpointArns: [{ Ref: stack.getLogicalId(source.resource) }],
       TestReplicationInstanceArn: INSTANCE_ARN,
+      TestSources: [{ EndpointArn: { Ref: stack.getLogicalId(source.resource) }, Port: '5432', SecurityGroupIds: [] }],
     }));
     expect(lifecycle.resource.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(source.resource), stack.getLogicalId(source.role)]));
     template.hasResourceProperties('AWS::DMS::Endpoint', {
@@ -394,11 +396,16 @@ describe('testConnections: the lifecycle resource tests the connections before t
     [{ endpoints: [{ endpointArn: 'arn:aws:dms:us-east-2:123456789012:rep:NOTANENDPOINT' }], replicationInstanceArn: INSTANCE_ARN },
       'ReplicationTaskLifecycle: testConnections.endpoints[].endpointArn \'arn:aws:dms:us-east-2:123456789012:rep:NOTANENDPOINT\' is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>).'],
     [{ endpoints: [{ endpointArn: SOURCE_ARN }], replicationInstanceArn: 'instance-1' },
-      'ReplicationTaskLifecycle: testConnections.replicationInstanceArn \'instance-1\' is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>).'],
+      'ReplicationTaskLifecycle: testConnections.replicationInstance.replicationInstanceArn \'instance-1\' is not a DMS replication instance ARN (arn:aws:dms:<region>:<account>:rep:<id>).'],
   ])('rejects %j', (tests, message) => {
     const { stack, task } = fixture();
     const endpoints = (tests.endpoints as Array<{ endpointArn: string }>).map((e, i) => Object.assign(new Construct(stack, `E${i}`), e) as unknown as IDmsEndpoint);
-    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, testConnections: { ...tests, endpoints } }))
+    const replicationInstance = importedInstance(stack, tests.replicationInstanceArn);
+    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, testConnections: { endpoints, replicationInstance } }))
       .toThrow(new Error(message));
   });
 });
+
+function importedInstance(scope: Construct, replicationInstanceArn: string): IReplicationInstance {
+  return ReplicationInstance.fromReplicationInstanceAttributes(scope, 'Instance', { replicationInstanceArn, replicationInstanceIdentifier: 'instance-1' });
+}

@@ -3,7 +3,9 @@ import { App, CfnParameter, Environment, SecretValue, Stack, Token } from 'aws-c
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { EndpointType } from '../../lib/core/interfaces';
 import { NeonSslMode, NeonTargetEndpoint, NeonTargetEndpointProps } from '../../lib/neon';
+import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
 import { ISRG_ROOT_X1_PEM } from '../../lib/neon/isrg-root-x1';
 import { expectSecretAbsent, findSecretInAssembly, testApp } from '../helpers/leak';
 import { expectNagClean } from '../helpers/nag';
@@ -17,6 +19,11 @@ const INSTANCE_ARN = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
 
 function newStack(app: App = new App()): Stack {
   return new Stack(app, 'S');
+}
+
+/** The replication instance the connection tests run from, imported into `stack`. */
+function instance(stack: Stack): IReplicationInstance {
+  return ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Instance', { replicationInstanceArn: INSTANCE_ARN, replicationInstanceIdentifier: 'instance-1' });
 }
 
 function endpoint(props: NeonTargetEndpointProps, stack: Stack = newStack()): { stack: Stack; neon: NeonTargetEndpoint; template: Template } {
@@ -362,28 +369,59 @@ describe('sslMode', () => {
 });
 
 describe('connection test', () => {
-  test('is created by default when a replication instance is given', () => {
-    const { neon, template, stack } = endpoint({ connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN });
+  test('is created by default when a replication instance is given, and waits for its egressReady', () => {
+    const stack = newStack();
+    const route = new secretsmanager.Secret(stack, 'StandInForRoute');
+    const replicationInstance = ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Instance', {
+      replicationInstanceArn: INSTANCE_ARN, replicationInstanceIdentifier: 'instance-1', egressReady: route,
+    });
+    const { neon, template } = endpoint({ connectionString: URI, password: password(), replicationInstance }, stack);
     expect(neon.connectionTest).toBeDefined();
     template.hasResourceProperties('Custom::DmsConnectionTest', {
       EndpointArns: [{ Ref: stack.getLogicalId(neon.endpoint) }],
       ReplicationInstanceArn: INSTANCE_ARN,
+      Sources: Match.absent(),
     });
+    const test = Object.values(template.findResources('Custom::DmsConnectionTest'))[0];
+    expect(test.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(route.node.defaultChild as secretsmanager.CfnSecret)]));
   });
 
   test('can be turned off', () => {
-    const { neon, template } = endpoint({ connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN, testConnection: false });
+    const stack = newStack();
+    const { neon, template } = endpoint({ connectionString: URI, password: password(), replicationInstance: instance(stack), testConnection: false }, stack);
     expect(neon.connectionTest).toBeUndefined();
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
   });
+});
 
-  test('waits for connectionTestDependsOn', () => {
+describe('an endpoint made elsewhere', () => {
+  test('fromEndpointArn: a target, engine postgres, port 5432, identified by the ARN\'s resource id', () => {
     const stack = newStack();
-    const route = new secretsmanager.Secret(stack, 'StandInForRoute');
-    const { template } = endpoint(
-      { connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN, connectionTestDependsOn: [route] }, stack);
-    const test = Object.values(template.findResources('Custom::DmsConnectionTest'))[0];
-    expect(test.DependsOn).toEqual(expect.arrayContaining([stack.getLogicalId(route.node.defaultChild as secretsmanager.CfnSecret)]));
+    const neon = NeonTargetEndpoint.fromEndpointArn(stack, 'Neon', 'arn:aws:dms:us-east-2:123456789012:endpoint:ABCDEFGHIJ');
+    expect(neon.endpointType).toBe(EndpointType.TARGET);
+    expect(neon.engineName).toBe('postgres');
+    expect(neon.port).toBe(5432);
+    expect(neon.endpointIdentifier).toBe('ABCDEFGHIJ');
+    expect(neon.env).toEqual({ account: '123456789012', region: 'us-east-2' });
+    expect(neon.databaseConnections).toBeUndefined();
+  });
+
+  test('fromEndpointAttributes: the identifier and port given, checked like DMS does', () => {
+    const stack = newStack();
+    const neon = NeonTargetEndpoint.fromEndpointAttributes(stack, 'Neon', {
+      endpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:ABCDEFGHIJ', endpointIdentifier: 'Neon-Target', port: 5433,
+    });
+    expect([neon.endpointIdentifier, neon.port]).toEqual(['neon-target', 5433]);
+    expect(() => NeonTargetEndpoint.fromEndpointAttributes(stack, 'Bad', { endpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:X', endpointIdentifier: 'neon--x' }))
+      .toThrow(new Error('NeonTargetEndpoint.fromEndpointAttributes: endpointIdentifier \'neon--x\' must not contain two consecutive hyphens.'));
+    expect(() => NeonTargetEndpoint.fromEndpointAttributes(stack, 'BadPort', { endpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:X', port: 0 }))
+      .toThrow(new Error('NeonTargetEndpoint.fromEndpointAttributes: port must be a TCP port from 1 to 65535, got 0.'));
+  });
+
+  test('a token ARN: the identifier is its resource id, taken at deploy time', () => {
+    const stack = newStack();
+    const neon = NeonTargetEndpoint.fromEndpointArn(stack, 'Neon', Token.asString({ 'Fn::ImportValue': 'NeonEndpointArn' }));
+    expect(stack.resolve(neon.endpointIdentifier)).toEqual({ 'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::ImportValue': 'NeonEndpointArn' }] }] });
   });
 });
 
@@ -431,7 +469,7 @@ describe('synth-time errors', () => {
     ['an invalid neonEndpointId', { ...ok, neonEndpointId: 'curly-term' },
       'NeonTargetEndpoint: neonEndpointId \'curly-term\' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.'],
     ['testConnection without instance', { ...ok, testConnection: true },
-      'NeonTargetEndpoint: testConnection needs replicationInstanceArn, the replication instance to test the connection from.'],
+      'NeonTargetEndpoint: testConnection needs replicationInstance, the replication instance to test the connection from.'],
   ])('%s', (_name, props, message) => {
     expect(() => new NeonTargetEndpoint(newStack(), 'Neon', props)).toThrow(new Error(message));
   });
@@ -443,13 +481,6 @@ describe('synth-time errors', () => {
       .toThrow(new Error('NeonTargetEndpoint: connectionStringSecret holds the whole connection string, password included: remove connectionString, password.'));
     expect(() => new NeonTargetEndpoint(stack, 'Neon2', { connectionStringSecret: source, connectionStringSecretField: ' ' }))
       .toThrow(new Error('NeonTargetEndpoint: connectionStringSecretField is empty: name the JSON field holding the connection string (e.g. DATABASE_URL), or omit it for a plain-string secret.'));
-  });
-
-  test('connectionTestDependsOn without a connection test', () => {
-    const stack = newStack();
-    const dep = new secretsmanager.Secret(stack, 'Dep');
-    expect(() => new NeonTargetEndpoint(stack, 'Neon', { ...ok, connectionTestDependsOn: [dep] }))
-      .toThrow(new Error('NeonTargetEndpoint: connectionTestDependsOn is only used by the connection test: set replicationInstanceArn (and leave testConnection on), or remove it.'));
   });
 
   test.each([
@@ -478,7 +509,8 @@ describe('synth-time errors', () => {
 describe('secrets stay out of the cloud assembly', () => {
   test('connection string + Secrets Manager password', () => {
     const app = testApp();
-    new NeonTargetEndpoint(newStack(app), 'Neon', { connectionString: URI, password: SecretValue.secretsManager('neon/password'), replicationInstanceArn: INSTANCE_ARN });
+    const stack = newStack(app);
+    new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: SecretValue.secretsManager('neon/password'), replicationInstance: instance(stack) });
     expectSecretAbsent(app, CANARY);
     expectSecretAbsent(app, `endpoint=ep-curly-term-54009904$${CANARY}`);
   });
@@ -496,7 +528,7 @@ describe('secrets stay out of the cloud assembly', () => {
     const stack = newStack(app);
     new NeonTargetEndpoint(stack, 'Neon', {
       connectionStringSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Source', 'neon/url'),
-      replicationInstanceArn: INSTANCE_ARN,
+      replicationInstance: instance(stack),
     });
     expectSecretAbsent(app, CANARY);
   });
@@ -512,7 +544,7 @@ describe('schema and cdk-nag', () => {
   test('connection string form with a connection test', () => {
     const build = (app: App, env?: Environment) => {
       const stack = new Stack(app, 'S', { env });
-      new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: password(), replicationInstanceArn: INSTANCE_ARN, sslMode: NeonSslMode.VERIFY_FULL });
+      new NeonTargetEndpoint(stack, 'Neon', { connectionString: URI, password: password(), replicationInstance: instance(stack), sslMode: NeonSslMode.VERIFY_FULL });
       return stack;
     };
     expectValidCloudFormation(build(new App()));
@@ -526,7 +558,7 @@ describe('schema and cdk-nag', () => {
       new NeonTargetEndpoint(stack, 'Neon', {
         connectionStringSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Source', 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf'),
         credentialsEncryptionKey: key,
-        replicationInstanceArn: INSTANCE_ARN,
+        replicationInstance: instance(stack),
       });
       return stack;
     };

@@ -12,6 +12,7 @@ import {
   SqlServerSafeguardPolicy,
   SqlServerSourceEndpoint,
 } from '../../lib/sources';
+import { EndpointType } from '../../lib/core/interfaces';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
@@ -240,5 +241,40 @@ describe('passwords DMS does not accept', () => {
     });
     expect(() => new SqlServerSourceEndpoint(stack, 'FromSqlServer', { secret: sqlserver.secret!, databaseName: 'Sales' }))
       .toThrow(/^SqlServerSourceEndpoint: the secret's generated password may contain ',', which DMS does not accept in sqlserver endpoint passwords/);
+  });
+});
+
+describe('source endpoints made elsewhere', () => {
+  const ARN = 'arn:aws:dms:eu-west-1:210987654321:endpoint:SOURCEELSEWHERE';
+  test.each([
+    ['PostgresSourceEndpoint', (s: Stack) => PostgresSourceEndpoint.fromEndpointArn(s, 'E', ARN), 'postgres', 5432],
+    ['PostgresSourceEndpoint (Aurora)', (s: Stack) => PostgresSourceEndpoint.fromEndpointAttributes(s, 'E', { endpointArn: ARN, aurora: true }), 'aurora-postgresql', 5432],
+    ['MySqlSourceEndpoint', (s: Stack) => MySqlSourceEndpoint.fromEndpointArn(s, 'E', ARN), 'mysql', 3306],
+    ['MySqlSourceEndpoint (MariaDB)', (s: Stack) => MySqlSourceEndpoint.fromEndpointAttributes(s, 'E', { endpointArn: ARN, engine: MySqlSourceEngine.MARIADB }), 'mariadb', 3306],
+    ['OracleSourceEndpoint', (s: Stack) => OracleSourceEndpoint.fromEndpointArn(s, 'E', ARN), 'oracle', 1521],
+    ['SqlServerSourceEndpoint', (s: Stack) => SqlServerSourceEndpoint.fromEndpointArn(s, 'E', ARN), 'sqlserver', 1433],
+  ])('%s: a source of its engine and default port, in the ARN\'s account and Region, knowing no database', (_name, importer, engineName, port) => {
+    const endpoint = importer(new Stack(new App(), 'S'));
+    expect(endpoint.endpointType).toBe(EndpointType.SOURCE);
+    expect(endpoint.engineName).toBe(engineName);
+    expect(endpoint.port).toBe(port);
+    expect(endpoint.endpointArn).toBe(ARN);
+    expect(endpoint.endpointIdentifier).toBe('SOURCEELSEWHERE');
+    expect(endpoint.env).toEqual({ account: '210987654321', region: 'eu-west-1' });
+    expect(endpoint.databaseConnections).toBeUndefined();
+  });
+
+  test('with the database\'s security group and port, and the PostgreSQL major version for the engine-version check', () => {
+    const stack = new Stack(new App(), 'S');
+    const group = ec2.SecurityGroup.fromSecurityGroupId(stack, 'Db', 'sg-0123456789abcdef0');
+    const endpoint = PostgresSourceEndpoint.fromEndpointAttributes(stack, 'E', { endpointArn: ARN, port: 6432, databaseConnections: group, engineMajorVersion: 17 });
+    expect(endpoint.port).toBe(6432);
+    expect(endpoint.databaseConnections).toBe(group);
+    expect((endpoint as unknown as { engineMajorVersion: number }).engineMajorVersion).toBe(17);
+  });
+
+  test('an ARN that is not an endpoint\'s is refused', () => {
+    expect(() => MySqlSourceEndpoint.fromEndpointArn(new Stack(new App(), 'S'), 'E', 'arn:aws:dms:eu-west-1:210987654321:task:X'))
+      .toThrow(new Error('MySqlSourceEndpoint.fromEndpointAttributes: endpointArn \'arn:aws:dms:eu-west-1:210987654321:task:X\' is not a DMS endpoint ARN (arn:aws:dms:<region>:<account>:endpoint:<id>).'));
   });
 });

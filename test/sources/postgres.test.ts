@@ -161,11 +161,13 @@ describe('PostgresSourceEndpoint', () => {
     });
   });
 
-  test('fromRdsInstance uses the generated secret and opens the instance to the replication instance', () => {
+  test('fromRdsInstance uses the generated secret and knows the instance\'s network side; allowFrom opens it', () => {
     const { stack, vpc } = setup();
     const db = postgresInstance(stack, vpc);
     const replication = new ReplicationInstance(stack, 'Replication', { vpc });
-    const endpoint = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample', replication });
+    const endpoint = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample' });
+    expect(endpoint.databaseConnections).toBe(db);
+    endpoint.allowFrom(replication);
 
     expect(endpoint.secret).toBe(db.secret);
     const template = Template.fromStack(stack);
@@ -193,7 +195,8 @@ describe('PostgresSourceEndpoint', () => {
       port: 6000,
     });
     const replication = new ReplicationInstance(stack, 'Replication', { vpc });
-    const endpoint = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'db', replication });
+    const endpoint = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'db' });
+    endpoint.allowFrom(replication);
     expect(endpoint.port).toBe(6000);
     Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 6000, ToPort: 6000 });
 
@@ -242,7 +245,9 @@ describe('PostgresSourceEndpoint', () => {
       parameterGroup: new rds.ParameterGroup(stack, 'ClusterParams', { engine, parameters: { 'rds.logical_replication': '1' } }),
     });
     const replication = new ReplicationInstance(stack, 'Replication', { vpc });
-    const endpoint = PostgresSourceEndpoint.fromRdsCluster(stack, 'Source', { cluster, databaseName: 'db', replication });
+    const endpoint = PostgresSourceEndpoint.fromRdsCluster(stack, 'Source', { cluster, databaseName: 'db' });
+    expect(endpoint.databaseConnections).toBe(cluster);
+    endpoint.allowFrom(replication);
 
     expect(endpoint.engineName).toBe('aurora-postgresql');
     expect(endpoint.logicalReplicationStatus()).toBe(LogicalReplicationStatus.ENABLED);
@@ -337,7 +342,7 @@ describe('PostgresSourceEndpoint', () => {
       const { stack, vpc } = setup(app, env);
       const db = postgresInstance(stack, vpc);
       const replication = new ReplicationInstance(stack, 'Replication', { vpc });
-      PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample', replication });
+      PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: db, databaseName: 'dms_sample' }).allowFrom(replication);
       return stack;
     };
     expectValidCloudFormation(build(new App()));

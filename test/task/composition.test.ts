@@ -47,7 +47,6 @@ function migration(app: App = new App(), overrides: Partial<DmsMigrationTaskProp
     migrationType: MigrationType.FULL_LOAD,
     ...overrides,
   });
-  source.allowFrom(task.replicationInstance!);
   return { stack, network, source, target, task, database };
 }
 
@@ -99,14 +98,43 @@ describe('DmsMigrationTask composition', () => {
     });
   });
 
-  test('the source database accepts the created replication instance', () => {
-    const { stack, task, database } = migration();
+  test.each([true, false])('the task lets the replication instance into the source database before the lifecycle runs (testConnections %s)', (testConnections) => {
+    const { stack, task, database } = migration(new App(), { testConnections });
+    const template = Template.fromStack(stack);
     const instanceSg = task.replicationInstance!.connections.securityGroups[0];
-    Template.fromStack(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: { 'Fn::GetAtt': [logicalId(stack, database.connections.securityGroups[0].node.defaultChild!), 'GroupId'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, instanceSg.node.defaultChild!), 'GroupId'] },
-      FromPort: Match.anyValue(),
+    const rules = template.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: {
+        GroupId: { 'Fn::GetAtt': [logicalId(stack, database.connections.securityGroups[0].node.defaultChild!), 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, instanceSg.node.defaultChild!), 'GroupId'] },
+      },
     });
+    expect(Object.keys(rules)).toHaveLength(1);
+    const lifecycle = template.toJSON().Resources[logicalId(stack, task.lifecycle.resource.node.defaultChild!)];
+    expect(lifecycle.DependsOn).toEqual(expect.arrayContaining(Object.keys(rules)));
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('sourceDatabaseNotOpened'));
+  });
+
+  test('opening the database again by hand adds no second rule', () => {
+    const { stack, task, source, database } = migration();
+    source.allowFrom(task.replicationInstance!);
+    const databaseGroup = logicalId(stack, database.connections.securityGroups[0].node.defaultChild!);
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [databaseGroup, 'GroupId'] } },
+    }))).toHaveLength(1);
+  });
+
+  test('a source endpoint that does not know its database: a warning, and no rule', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Network');
+    const source = PostgresSourceEndpoint.fromEndpointArn(stack, 'Source', 'arn:aws:dms:us-east-1:123456789012:endpoint:ELSEWHERE');
+    const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+    new DmsMigrationTask(stack, 'Migration', { source, target, network, schemaName: 'app' });
+    // only the Secrets Manager endpoint's rule: nothing opens a database
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::EC2::SecurityGroupIngress'))).toEqual([
+      expect.stringMatching(/^NetworkSecretsManagerEndpointSecurityGroup/),
+    ]);
+    Annotations.fromStack(stack).hasWarning('/S/Migration/Lifecycle', Match.stringLikeRegexp(
+      "The source endpoint 'ELSEWHERE' does not know its database's security groups.*on port 5432.*fromRdsInstance/fromRdsCluster, or pass databaseConnections"));
   });
 
   test('CDC from an RDS source whose parameter group lacks rds.logical_replication warns', () => {

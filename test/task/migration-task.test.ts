@@ -1,4 +1,4 @@
-import { App, Lazy, Stack } from 'aws-cdk-lib';
+import { App, Lazy, Resource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { Construct } from 'constructs';
 import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
@@ -8,7 +8,7 @@ import { DmsMigrationTask, DmsMigrationTaskProps, LobMode, MigrationType, TableM
 
 const INSTANCE_ARN = 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1';
 
-class FakeEndpoint extends Construct implements IDmsEndpoint {
+class FakeEndpoint extends Resource implements IDmsEndpoint {
   public readonly endpointArn: string;
   public readonly engineName = 'postgres';
   public readonly port = 5432;
@@ -193,6 +193,14 @@ describe('DmsMigrationTask', () => {
     const [lifecycle] = Object.values(template.findResources('Custom::DmsTaskLifecycle')) as any[];
     expect(lifecycle.Properties.TestEndpointArns).toBeUndefined();
     expect(lifecycle.Properties.TestReplicationInstanceArn).toBeUndefined();
+  });
+
+  test('network and replicationInstance are alternatives', () => {
+    const f = fixture();
+    const network = { vpc: {}, replicationSubnets: {}, securityGroup: {}, egressReady: f.stack } as any;
+    expect(() => new DmsMigrationTask(f.stack, 'Both', { ...f.props, network })).toThrow(new Error(
+      'DmsMigrationTask: network and replicationInstance are alternatives: an instance brings its network with it (what the task waits for is the '
+      + 'instance\'s egressReady). Pass network to create an instance in it, or the instance alone.'));
   });
 
   test('needs a replication instance or a network', () => {

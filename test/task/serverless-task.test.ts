@@ -1,4 +1,4 @@
-import { App, Environment, Lazy, SecretValue, Stack, Tags } from 'aws-cdk-lib';
+import { App, Environment, Lazy, Resource, SecretValue, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
@@ -16,19 +16,23 @@ import { expectValidCloudFormation } from '../helpers/schema';
 const SOURCE_ARN = 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG';
 const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
 
-class FakeSource extends Construct implements IDmsEndpoint {
+class FakeSource extends Resource implements IDmsEndpoint {
   public readonly endpointArn = SOURCE_ARN;
   public readonly endpointType = EndpointType.SOURCE;
   public readonly endpointIdentifier = 'source-pg';
   public readonly engineName = 'postgres';
   public readonly port = 5432;
+  constructor(scope: Construct, id: string, public readonly databaseConnections?: ec2.IConnectable) {
+    super(scope, id);
+  }
 }
 
 function fixture(overrides: Partial<DmsMigrationTaskProps> = {}, compute: Partial<ServerlessComputeOptions> = {},
   app = new App(), env?: Environment) {
   const stack = new Stack(app, 'S', { env });
   const network = new NatEgressForReplication(stack, 'Network');
-  const source = new FakeSource(stack, 'Source');
+  const database = new ec2.SecurityGroup(stack, 'Database', { vpc: network.vpc, allowAllOutbound: false });
+  const source = new FakeSource(stack, 'Source', database);
   const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
   const props: DmsMigrationTaskProps = {
     source,
@@ -39,7 +43,7 @@ function fixture(overrides: Partial<DmsMigrationTaskProps> = {}, compute: Partia
     compute: ReplicationCompute.serverless({ maxCapacityUnits: 16, minCapacityUnits: 2, ...compute }),
     ...overrides,
   };
-  return { stack, network, source, target, props };
+  return { stack, network, source, target, props, database };
 }
 
 function serverlessTask(overrides: Partial<DmsMigrationTaskProps> = {}, compute: Partial<ServerlessComputeOptions> = {}) {
@@ -234,7 +238,7 @@ describe('DmsMigrationTask on DMS Serverless', () => {
       replicationInstanceArn: 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1',
       replicationInstanceIdentifier: 'dms-instance',
     });
-    const task = new DmsMigrationTask(stack, 'Migration', { ...props, compute: ReplicationCompute.instance(instance) });
+    const task = new DmsMigrationTask(stack, 'Migration', { ...props, network: undefined, compute: ReplicationCompute.instance(instance) });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::DMS::ReplicationConfig', 0);
     template.hasResourceProperties('AWS::DMS::ReplicationTask', { ReplicationInstanceArn: 'arn:aws:dms:us-east-2:123456789012:rep:INSTANCE1' });
@@ -243,6 +247,22 @@ describe('DmsMigrationTask on DMS Serverless', () => {
     expect(task.arn).toBe(task.taskArn);
     expect(task.replicationConfig).toBeUndefined();
     expect(task.replicationConfigArn).toBeUndefined();
+  });
+
+  test('the source database admits the serverless replication\'s security group before the replication starts (it tests its connections then)', () => {
+    const { stack, task, template, database, network } = serverlessTask();
+    const databaseId = stack.getLogicalId(database.node.defaultChild as ec2.CfnSecurityGroup);
+    const replicationId = stack.getLogicalId(network.securityGroup.node.defaultChild as ec2.CfnSecurityGroup);
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [databaseId, 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [replicationId, 'GroupId'] },
+      FromPort: 5432,
+      ToPort: 5432,
+    });
+    const ingressId = Object.entries(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .find(([, r]) => JSON.stringify(r.Properties.GroupId).includes(databaseId))![0];
+    const lifecycle = template.toJSON().Resources[stack.getLogicalId(task.lifecycle.resource.node.defaultChild as any)];
+    expect(lifecycle.DependsOn).toContain(ingressId);
   });
 
   test('warnings: testConnections is ignored; none about Secrets Manager when the network has an endpoint', () => {
