@@ -67,6 +67,61 @@ const ENDPOINT_ID_PATTERN = /^ep-[a-z0-9]+(-[a-z0-9]+)*$/;
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const INSECURE_SSL_MODES = ['disable', 'allow', 'prefer'];
 
+/** The host and port of a connection string's authority, as written (nothing decoded). */
+export interface UrlAuthority {
+  /** Whether the authority holds user information (`user[:password]@`). */
+  readonly hasUserInfo: boolean;
+  /** The host as written: empty when there is none, in brackets for an IPv6 address. */
+  readonly host: string;
+  /** The port as written, when the authority has a `:` after the host. */
+  readonly port?: string;
+}
+
+/**
+ * Splits the authority of a connection string, given what follows its `scheme://`: the text up to
+ * the first `/`, `?` or `#`, with user information up to its last `@`. Undefined when an `@` comes
+ * after the authority: a user name or password holding an unencoded `/`, `?` or `#` (whose parts
+ * would otherwise be taken for the host and port, and could end up in a message).
+ */
+export function splitAuthority(afterScheme: string): UrlAuthority | undefined {
+  const end = afterScheme.search(/[/?#]/);
+  const authority = end < 0 ? afterScheme : afterScheme.slice(0, end);
+  const rest = end < 0 ? '' : afterScheme.slice(end);
+  const at = authority.lastIndexOf('@');
+  if (/^[^?#]*@/.test(rest)) return undefined;
+  const hostPort = authority.slice(at + 1);
+  const match = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort);
+  return { hasUserInfo: at >= 0, host: match?.[1] ?? hostPort, port: match?.[2] };
+}
+
+/**
+ * What is wrong with a port as written (`port 70000 is outside 1–65535`), or undefined when it is
+ * a number from 1 to 65535. A port that is not a number is not repeated.
+ */
+export function portProblem(port: string): string | undefined {
+  if (!/^\d+$/.test(port)) return 'the port is not a number from 1 to 65535';
+  const value = Number(port);
+  if (value < 1 || value > 65535) return `port ${port} is outside 1–65535`;
+  return undefined;
+}
+
+/**
+ * The direct host of a Neon pooled host (`ep-x-pooler.<region>.aws.neon.tech` gives
+ * `ep-x.<region>.aws.neon.tech`), or undefined when `host` is not a pooled Neon host.
+ */
+export function neonDirectHost(host: string): string | undefined {
+  const lower = host.toLowerCase();
+  if (!lower.endsWith(`.${NEON_DOMAIN}`)) return undefined;
+  return withoutPooler(lower);
+}
+
+/** The host without `-pooler` at the end of its first label, or undefined when it has none. */
+function withoutPooler(lowerHost: string): string | undefined {
+  const labels = lowerHost.split('.');
+  if (!labels[0].endsWith(POOLER_SUFFIX)) return undefined;
+  return [labels[0].slice(0, -POOLER_SUFFIX.length), ...labels.slice(1)].join('.');
+}
+
 /**
  * Derive the Neon endpoint ID from a host, rejecting pooled and non-Neon hosts.
  */
@@ -78,8 +133,8 @@ export function parseNeonHost(host: string, options: HostOptions): NeonHostInfo 
   }
   const labels = lower.split('.');
   const first = labels[0];
-  if (first.endsWith(POOLER_SUFFIX)) {
-    const direct = [first.slice(0, -POOLER_SUFFIX.length), ...labels.slice(1)].join('.');
+  const direct = withoutPooler(lower);
+  if (direct !== undefined) {
     throw new NeonConnectionError(
       `${prop}: ${lower} is Neon's pooled (PgBouncer) host. DMS needs the direct host, because PgBouncer in transaction mode ` +
       `breaks DMS's session-level work and logical replication. Use ${direct} (the host without -pooler).`);
@@ -127,6 +182,14 @@ export function parseConnectionString(connectionString: string, options: Connect
   if (!scheme) {
     throw malformed('it must start with postgresql://');
   }
+  const authority = splitAuthority(trimmed.slice(scheme[0].length));
+  if (!authority) {
+    throw malformed('an @ follows the host: percent-encode /, ?, # and @ in the user name and password');
+  }
+  const badPort = authority.port ? portProblem(authority.port) : undefined;
+  if (badPort) {
+    throw new NeonConnectionError(`${prop}: ${badPort}. Use the port of your Neon connection string, or leave it out for ${DEFAULT_POSTGRES_PORT}.`);
+  }
   let url: URL;
   try {
     // URL parses the authority of non-special schemes; swapping in a fixed scheme keeps behaviour stable
@@ -150,17 +213,16 @@ export function parseConnectionString(connectionString: string, options: Connect
       `${prop} contains a password. Remove it from the string and pass it as password: SecretValue (e.g. SecretValue.secretsManager('neon/password')), ` +
       'or store the whole connection string in Secrets Manager and use connectionStringSecret.');
   }
+  if (hasPassword && options.passwordAllowed && url.password === '') {
+    throw new NeonConnectionError(`${prop} holds an empty password (nothing between the : and the @): store the connection string with the role's password, `
+      + 'postgresql://<user>:<password>@<host>/<database>, as the Neon console shows it.');
+  }
   if (!hasPassword && options.passwordAllowed) {
     throw new NeonConnectionError(`${prop} holds no password: store the connection string as the Neon console shows it, postgresql://<user>:<password>@<host>/<database>.`);
   }
 
-  let port = DEFAULT_POSTGRES_PORT;
-  if (url.port) {
-    port = Number(url.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) {
-      throw malformed('the port must be between 1 and 65535');
-    }
-  }
+  // checked above, as written
+  const port = url.port ? Number(url.port) : DEFAULT_POSTGRES_PORT;
 
   const sslMode = url.searchParams.get('sslmode') ?? undefined;
   if (sslMode !== undefined && INSECURE_SSL_MODES.includes(sslMode)) {

@@ -4,7 +4,10 @@ import {
   NeonConnectionError,
   neonDmsPassword,
   parseConnectionString,
+  neonDirectHost,
   parseNeonHost,
+  portProblem,
+  splitAuthority,
 } from '../../lib/neon/connection-string';
 
 const SYNTH = { propertyName: 'connectionString', passwordAllowed: false, rejectChannelBinding: true };
@@ -59,10 +62,44 @@ describe('parseConnectionString', () => {
     ['ep-a-1.us-east-2.aws.neon.tech', 'it must start with postgresql://'],
     ['postgresql://ep-a-1.us-east-2.aws.neon.tech/db', 'it names no user before the @'],
     ['postgresql://u@ep-a-1.us-east-2.aws.neon.tech', 'it names no database after the host, e.g. /neondb'],
-    ['postgresql://u@ep-a-1.us-east-2.aws.neon.tech:99999/db', 'it cannot be parsed as a URL'],
   ])('rejects the malformed %s', (value, detail) => {
     expect(() => parseConnectionString(value, SYNTH)).toThrow(new NeonConnectionError(
       `connectionString is not a PostgreSQL connection string (${detail}). Expected postgresql://<user>@<host>/<database>?sslmode=require, as shown in the Neon console's Connect dialog.`));
+  });
+
+  test.each([
+    ['0', 'port 0 is outside 1–65535'],
+    ['65536', 'port 65536 is outside 1–65535'],
+    ['99999', 'port 99999 is outside 1–65535'],
+    ['5432x', 'the port is not a number from 1 to 65535'],
+  ])('a port of %s is refused, naming the port', (port, problem) => {
+    expect(() => parseConnectionString(`postgresql://u@ep-a-1.us-east-2.aws.neon.tech:${port}/db`, SYNTH)).toThrow(new NeonConnectionError(
+      `connectionString: ${problem}. Use the port of your Neon connection string, or leave it out for 5432.`));
+  });
+
+  test('ports 1 and 65535 are accepted', () => {
+    expect(parseConnectionString('postgresql://u@ep-a-1.us-east-2.aws.neon.tech:1/db', SYNTH).port).toBe(1);
+    expect(parseConnectionString('postgresql://u:p@ep-a-1.us-east-2.aws.neon.tech:65535/db', SECRET).port).toBe(65535);
+  });
+
+  test('an unencoded / in the password is refused without repeating any part of it', () => {
+    const message = (() => {
+      try {
+        parseConnectionString('postgresql://u:12345/678@ep-a-1.us-east-2.aws.neon.tech/db', SECRET);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      throw new Error('expected an error');
+    })();
+    expect(message).toBe('connectionStringSecret is not a PostgreSQL connection string (an @ follows the host: percent-encode /, ?, # and @ in the user name and password). '
+      + 'Expected postgresql://<user>@<host>/<database>?sslmode=require, as shown in the Neon console\'s Connect dialog.');
+    expect(message).not.toMatch(/12345|678/);
+  });
+
+  test('an empty password in a string read from a secret is refused', () => {
+    expect(() => parseConnectionString('postgresql://daniel:@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb', SECRET))
+      .toThrow(new NeonConnectionError('connectionStringSecret holds an empty password (nothing between the : and the @): store the connection string with '
+        + 'the role\'s password, postgresql://<user>:<password>@<host>/<database>, as the Neon console shows it.'));
   });
 
   test('never repeats a malformed string (it may hold a password)', () => {
@@ -125,6 +162,23 @@ describe('parseNeonHost', () => {
   test('lower-cases the host', () => {
     expect(parseNeonHost('EP-A-1.US-EAST-2.AWS.NEON.TECH', { propertyName: 'host' }).endpointId).toBe('ep-a-1');
   });
+});
+
+test('neonDirectHost gives the direct host of a Neon pooled host only', () => {
+  expect(neonDirectHost('ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech')).toBe('ep-cool-darkness-123456.us-east-2.aws.neon.tech');
+  expect(neonDirectHost('EP-A-1-POOLER.c-2.us-east-2.aws.neon.tech')).toBe('ep-a-1.c-2.us-east-2.aws.neon.tech');
+  expect(neonDirectHost('ep-cool-darkness-123456.us-east-2.aws.neon.tech')).toBeUndefined();
+  expect(neonDirectHost('db-pooler.example.com')).toBeUndefined();
+});
+
+test('splitAuthority and portProblem read the authority as written', () => {
+  expect(splitAuthority('u:p@h:5432/db')).toEqual({ hasUserInfo: true, host: 'h', port: '5432' });
+  expect(splitAuthority('u:p:q@[::1]:6543/db?x=1')).toEqual({ hasUserInfo: true, host: '[::1]', port: '6543' });
+  expect(splitAuthority('h/db')).toEqual({ hasUserInfo: false, host: 'h', port: undefined });
+  expect(splitAuthority('u:a/b@h/db')).toBeUndefined();
+  expect(portProblem('5432')).toBeUndefined();
+  expect(portProblem('65536')).toBe('port 65536 is outside 1–65535');
+  expect(portProblem('-1')).toBe('the port is not a number from 1 to 65535');
 });
 
 test('neonDmsPassword uses the endpoint-in-password form of Neon\'s guide', () => {

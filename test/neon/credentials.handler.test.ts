@@ -142,6 +142,17 @@ describe('rejects bad secrets without echoing them', () => {
       `connectionStringSecret (${SOURCE}) holds no password: store the connection string as the Neon console shows it, postgresql://<user>:<password>@<host>/<database>.`);
   });
 
+  test('a connection string with an empty password', async () => {
+    expect(await failure('postgresql://daniel:@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require')).toBe(
+      `connectionStringSecret (${SOURCE}) holds an empty password (nothing between the : and the @): store the connection string with the role's password, `
+      + 'postgresql://<user>:<password>@<host>/<database>, as the Neon console shows it.');
+  });
+
+  test('a port outside 1–65535, named in the message', async () => {
+    expect(await failure(NEON_URL.replace('neon.tech/', 'neon.tech:70000/'), { SourceSecretField: '' })).toBe(
+      `connectionStringSecret (${SOURCE}): port 70000 is outside 1–65535. Use the port of your Neon connection string, or leave it out for 5432.`);
+  });
+
   test('JSON without connectionStringSecretField', async () => {
     expect(await failure(JSON.stringify({ DATABASE_URL: NEON_URL, PGPASSWORD: CANARY }))).toBe(
       `connectionStringSecret (${SOURCE}) holds JSON with fields DATABASE_URL, PGPASSWORD: set connectionStringSecretField to the field holding the connection string.`);
