@@ -1,36 +1,87 @@
 #!/usr/bin/env node
 import * as fs from 'fs';
+import { ConnectionFailedError, DatabaseSide } from './connection';
+import { checkConnectionString, CONNECTION_VARIABLES, InvalidConnectionStringError, withLibpqSslModes } from './connection-url';
 import { MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { ProgressBar, TextSink } from './progress';
 import { formatPreflight, formatVerify } from './report';
 import { defaultMappings, TableMappings } from './selection';
 import { verify } from './verify';
 
+const ENVIRONMENT = `Connection strings come from the environment only (never from arguments):
+  SOURCE_DATABASE_URL   the source database (required)
+  TARGET_DATABASE_URL   the Neon target: required by verify; lets preflight check pre-created tables
+Each is postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require; sslmode has its libpq
+meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.`;
+
 const USAGE = `usage: cdk-neon-migration <preflight|verify> [options]
 
-Connection strings come from the environment only:
-  SOURCE_DATABASE_URL   the source database (required)
-  TARGET_DATABASE_URL   the Neon target (required by verify; lets preflight check target tables)
+commands:
+  preflight   before the DMS task runs: finds what it would drop, truncate or change
+  verify      after the full load: compares every selected table between source and target
+
+Run cdk-neon-migration <command> --help for the options of a command.
+
+${ENVIRONMENT}
+
+exit status: 0 ok, 1 differences, blocking findings or no table selected, 2 error
+`;
+
+const SELECTION_OPTIONS = `  --schema <name>            select every table of this schema (repeatable; default: all schemas)
+  --mappings <file.json>     the DMS table-mapping JSON ({"rules": [...]}) of the task`;
+
+const COMMON_OPTIONS = `  --concurrency <n>          tables processed at the same time (default 4)
+  --json                     print the result, or the error, as JSON on stdout
+  -h, --help                 show this help`;
+
+const PREFLIGHT_USAGE = `usage: cdk-neon-migration preflight [options]
+
+Checks the source before the DMS task runs: tables without primary key, LOB columns that would be
+dropped or truncated (measured on the stored data), types DMS cannot carry or converts, CDC
+prerequisites, and with TARGET_DATABASE_URL and DO_NOTHING the pre-created target tables.
 
 options:
-  --schema <name>            select every table of this schema (repeatable; default: all schemas)
-  --mappings <file.json>     the DMS table-mapping JSON ({"rules": [...]}) of the task
-  --migration-type <type>    full-load | cdc | full-load-and-cdc (preflight; default full-load)
-  --lob-max-size-kb <n>      the task's LobMaxSize in KB (preflight; default 32)
-  --full-lob-mode            the task uses full LOB mode (preflight)
-  --no-lobs                  the task runs with SupportLobs=false (preflight)
-  --target-prep-mode <mode>  DO_NOTHING | DROP_AND_CREATE | TRUNCATE_BEFORE_LOAD (preflight; default DO_NOTHING)
-  --max-differences <n>      differing keys listed per table (verify; default 20)
-  --concurrency <n>          tables processed at the same time (default 4)
-  --json                     print the result as JSON
-  -h, --help                 show this help
+${SELECTION_OPTIONS}
+  --migration-type <type>    full-load | cdc | full-load-and-cdc (default full-load)
+  --lob-max-size-kb <n>      the task's LobMaxSize in KB (default 32)
+  --full-lob-mode            the task uses full LOB mode
+  --no-lobs                  the task runs with SupportLobs=false
+  --target-prep-mode <mode>  DO_NOTHING | DROP_AND_CREATE | TRUNCATE_BEFORE_LOAD (default DO_NOTHING)
+${COMMON_OPTIONS}
 
-exit status: 0 ok, 1 differences or blocking findings, 2 error
+${ENVIRONMENT}
+
+exit status: 0 no blocking finding, 1 blocking findings (NO_TABLES_SELECTED among them), 2 error
 `;
+
+const VERIFY_USAGE = `usage: cdk-neon-migration verify [options]
+
+Compares every selected table between the source and the target after the full load: row counts
+and checksums computed in each database over primary-key ranges, narrowed down to the differing
+keys. A column whose type differs between the sides is reported instead of its rows.
+
+options:
+${SELECTION_OPTIONS}
+  --max-differences <n>      differing keys listed per table (default 20)
+${COMMON_OPTIONS}
+
+${ENVIRONMENT}
+
+exit status: 0 every table matches, 1 differences, type changes or no table selected, 2 error
+`;
+
+/** The help text: of one command, or of the program. */
+export function usage(command?: 'preflight' | 'verify'): string {
+  if (command === 'preflight') return PREFLIGHT_USAGE;
+  if (command === 'verify') return VERIFY_USAGE;
+  return USAGE;
+}
 
 /** Parsed command line. */
 export interface CliArgs {
   readonly command: 'preflight' | 'verify' | 'help';
+  /** With `help`: the command whose help to show (none: the program's). */
+  readonly topic?: 'preflight' | 'verify';
   readonly schemas: string[];
   readonly mappingsFile?: string;
   readonly json: boolean;
@@ -43,7 +94,12 @@ export interface CliArgs {
   readonly maxDifferences?: number;
 }
 
-class UsageError extends Error {}
+/** A problem with the command line. `command` picks the help printed with it. */
+class UsageError extends Error {
+  constructor(message: string, readonly command?: 'preflight' | 'verify') {
+    super(message);
+  }
+}
 
 function positiveInt(flag: string, value: string): number {
   const n = Number(value);
@@ -56,12 +112,24 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
   return value as T;
 }
 
+/** Options that only one command reads. */
+const ONLY_FOR: Readonly<Record<string, 'preflight' | 'verify'>> = {
+  '--migration-type': 'preflight',
+  '--lob-max-size-kb': 'preflight',
+  '--full-lob-mode': 'preflight',
+  '--no-lobs': 'preflight',
+  '--target-prep-mode': 'preflight',
+  '--max-differences': 'verify',
+};
+
 /** Parses `argv` (without the node and script paths). Throws a usage error on anything unknown. */
 export function parseArgs(argv: readonly string[]): CliArgs {
   const args = [...argv];
-  let command: CliArgs['command'] | undefined;
+  let command: 'preflight' | 'verify' | undefined;
+  let help = false;
   const schemas: string[] = [];
   const out: { -readonly [K in keyof CliArgs]?: CliArgs[K] } = {};
+  const seen: string[] = [];
   let json = false;
   let supportLobs = true;
   let fullLobMode = false;
@@ -75,11 +143,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     }
     const value = (): string => {
       const v = inline ?? args.shift();
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${arg} needs a value`);
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new UsageError(`${arg} needs a value`, command);
       return v;
     };
+    if (arg.startsWith('-')) seen.push(arg);
     switch (arg) {
-      case '-h': case '--help': command = 'help'; break;
+      case '-h': case '--help': help = true; break;
       case '--json': json = true; break;
       case '--schema': schemas.push(value()); break;
       case '--mappings': out.mappingsFile = value(); break;
@@ -91,15 +160,24 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--no-lobs': supportLobs = false; break;
       case '--full-lob-mode': fullLobMode = true; break;
       default:
-        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
-        if (command !== undefined) throw new UsageError(`unexpected argument "${arg}"`);
+        if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, command);
+        if (arg === 'help' && command === undefined && !help) {
+          help = true;
+          break;
+        }
+        if (command !== undefined) throw new UsageError(`unexpected argument "${arg}"`, command);
         if (arg !== 'preflight' && arg !== 'verify') throw new UsageError(`unknown command "${arg}"`);
         command = arg;
     }
   }
+  if (help) return { command: 'help', ...(command ? { topic: command } : {}), schemas, json, supportLobs, fullLobMode };
   if (command === undefined) throw new UsageError('missing command: preflight or verify');
-  if (schemas.length > 0 && out.mappingsFile) throw new UsageError('use either --schema or --mappings, not both (add the schemas to the mapping\'s selection rules)');
-  if (!supportLobs && fullLobMode) throw new UsageError('--no-lobs and --full-lob-mode exclude each other');
+  for (const flag of seen) {
+    const only = ONLY_FOR[flag];
+    if (only && only !== command) throw new UsageError(`${flag} applies to ${only} only, not to ${command}`, command);
+  }
+  if (schemas.length > 0 && out.mappingsFile) throw new UsageError('use either --schema or --mappings, not both (add the schemas to the mapping\'s selection rules)', command);
+  if (!supportLobs && fullLobMode) throw new UsageError('--no-lobs and --full-lob-mode exclude each other', command);
   return { ...out, command, schemas, json, supportLobs, fullLobMode };
 }
 
@@ -124,21 +202,52 @@ function readMappings(file: string): TableMappings {
   return parsed as TableMappings;
 }
 
+/** What the CLI reports when it cannot produce a result (exit status 2). */
+export interface CliError {
+  /** `USAGE`, `INVALID_CONNECTION_STRING`, `CONNECTION_FAILED` or `ERROR`. */
+  readonly code: string;
+  readonly message: string;
+  /** The environment variable of the connection string concerned. */
+  readonly variable?: string;
+  /** `source` or `target`, for connection strings and connections. */
+  readonly side?: DatabaseSide;
+}
+
+function describeError(e: unknown): CliError {
+  if (e instanceof UsageError) return { code: 'USAGE', message: e.message };
+  if (e instanceof InvalidConnectionStringError) {
+    return { code: 'INVALID_CONNECTION_STRING', message: e.message, variable: e.variable, side: e.side };
+  }
+  if (e instanceof ConnectionFailedError) {
+    const variable = CONNECTION_VARIABLES[e.side];
+    return { code: 'CONNECTION_FAILED', message: `${variable} (the ${e.side} database): cannot connect: ${e.reason}`, variable, side: e.side };
+  }
+  return { code: 'ERROR', message: e instanceof Error ? e.message : String(e) };
+}
+
 /**
  * Runs the command line. Returns the exit status: 0 ok, 1 differences or blocking findings, 2 error.
+ * With `--json`, errors too are printed on stdout, as `{"error": {"code", "message", ...}}`.
  */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdout: TextSink, stderr: TextSink): Promise<number> {
   let bar: ProgressBar | undefined;
+  // known before the arguments are parsed, so that argument errors come out as JSON too
+  const json = argv.includes('--json');
   try {
     const args = parseArgs(argv);
     if (args.command === 'help') {
-      stdout.write(USAGE);
+      stdout.write(usage(args.topic));
       return 0;
     }
-    const source = env.SOURCE_DATABASE_URL;
-    const target = env.TARGET_DATABASE_URL || undefined;
-    if (!source) throw new UsageError('set SOURCE_DATABASE_URL to the source connection string');
-    if (args.command === 'verify' && !target) throw new UsageError('set TARGET_DATABASE_URL to the target connection string');
+    const sourceUrl = env.SOURCE_DATABASE_URL || undefined;
+    const targetUrl = env.TARGET_DATABASE_URL || undefined;
+    if (!sourceUrl) throw new UsageError('set SOURCE_DATABASE_URL to the source connection string', args.command);
+    if (args.command === 'verify' && !targetUrl) throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
+    checkConnectionString(sourceUrl, 'source');
+    if (targetUrl) checkConnectionString(targetUrl, 'target');
+    // sslmode as libpq means it, without node-postgres's warning about its own reading of it
+    const source = withLibpqSslModes(sourceUrl.trim());
+    const target = targetUrl ? withLibpqSslModes(targetUrl.trim()) : undefined;
     const mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
     bar = new ProgressBar(stderr, args.command);
     const onProgress = bar.update.bind(bar);
@@ -175,9 +284,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     return result.ok ? 0 : 1;
   } catch (e) {
     bar?.finish();
-    const message = e instanceof Error ? e.message : String(e);
-    stderr.write(`error: ${message}\n`);
-    if (e instanceof UsageError) stderr.write(`\n${USAGE}`);
+    const error = describeError(e);
+    if (json) {
+      stdout.write(JSON.stringify({ error }, null, 2) + '\n');
+    } else {
+      stderr.write(`error: ${error.message}\n`);
+      if (e instanceof UsageError) stderr.write(`\n${usage(e.command)}`);
+    }
     return 2;
   }
 }

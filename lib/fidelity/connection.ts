@@ -34,15 +34,49 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** Which database a connection goes to. */
+export type DatabaseSide = 'source' | 'target';
+
+/** A session that could not be opened; `side` says to which database. The message holds no password. */
+export class ConnectionFailedError extends Error {
+  constructor(readonly side: DatabaseSide, readonly reason: string) {
+    super(`cannot connect to the ${side} database: ${reason}`);
+    this.name = 'ConnectionFailedError';
+  }
+}
+
 function clientConfig(config: ConnectionConfig, applicationName: string): ClientConfig {
   const base: ClientConfig = typeof config === 'string' ? { connectionString: config } : { ...config };
   return { application_name: applicationName, ...base };
 }
 
-/** Opens a session. `applicationName` shows up in `pg_stat_activity`. */
-export async function openSession(config: ConnectionConfig, applicationName: string): Promise<Session> {
-  const client = new Client(clientConfig(config, applicationName));
-  await client.connect();
+function reasonOf(e: unknown): string {
+  // not instanceof Error: errors of Node's own modules may come from another realm
+  const error = e as { message?: unknown; code?: unknown } | undefined;
+  if (error && typeof error.message === 'string' && error.message) return error.message;
+  if (error && typeof error.code === 'string') return error.code;
+  return String(e);
+}
+
+/**
+ * Opens a session. `applicationName` shows up in `pg_stat_activity`. With `side`, a failure to
+ * connect is a {@link ConnectionFailedError} naming that side.
+ */
+export async function openSession(config: ConnectionConfig, applicationName: string, side?: DatabaseSide): Promise<Session> {
+  const fail = (e: unknown): never => {
+    throw side ? new ConnectionFailedError(side, reasonOf(e)) : e;
+  };
+  let client!: PgClient;
+  try {
+    client = new Client(clientConfig(config, applicationName));
+  } catch (e) {
+    fail(e);
+  }
+  try {
+    await client.connect();
+  } catch (e) {
+    fail(e);
+  }
   try {
     const info = await client.query<{ v: string; e: string }>(
       "select current_setting('server_version_num') as v, current_setting('server_encoding') as e");
@@ -69,7 +103,7 @@ export async function openSession(config: ConnectionConfig, applicationName: str
     };
   } catch (e) {
     await client.end().catch(() => undefined);
-    throw e;
+    return fail(e);
   }
 }
 
@@ -77,12 +111,16 @@ export async function openSession(config: ConnectionConfig, applicationName: str
 export class SessionSlots {
   private readonly sessions = new Map<number, Promise<Session>>();
 
-  constructor(private readonly config: ConnectionConfig, private readonly applicationName: string) {}
+  constructor(
+    private readonly config: ConnectionConfig,
+    private readonly applicationName: string,
+    private readonly side?: DatabaseSide,
+  ) {}
 
   get(slot: number): Promise<Session> {
     let session = this.sessions.get(slot);
     if (!session) {
-      session = openSession(this.config, this.applicationName);
+      session = openSession(this.config, this.applicationName, this.side);
       this.sessions.set(slot, session);
     }
     return session;

@@ -1,6 +1,7 @@
 import { CloudWatchClient, PutMetricDataCommand, MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientConfig } from 'pg';
+import { formatKey, formatTypeChange } from './format';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
 import { TableVerification, verify } from './verify';
@@ -156,7 +157,8 @@ async function runPreflight(props: FidelityProperties, physicalId: string): Prom
 export function mismatchedRows(t: TableVerification): number {
   if (t.status === 'match') return 0;
   if (t.status === 'missing-target') return t.sourceRows;
-  return Math.max(t.differences.length, Math.abs(t.sourceRows - t.targetRows), t.status === 'mismatch' ? 1 : 0);
+  const differs = t.status === 'mismatch' || t.status === 'type-changed';
+  return Math.max(t.differences.length, Math.abs(t.sourceRows - t.targetRows), differs ? 1 : 0);
 }
 
 async function publishMetrics(taskIdentifier: string, tables: readonly TableVerification[]): Promise<void> {
@@ -184,6 +186,10 @@ async function runVerify(props: FidelityProperties, physicalId: string): Promise
     normalizeNumericScale: props.NormalizeNumericScale !== 'false',
     concurrency: props.Concurrency ? Number(props.Concurrency) : undefined,
   });
+  if (result.findings.length > 0) {
+    // nothing was compared: a failure whatever FailOnDifference says
+    throw new Error(truncate(`Verification failed: ${result.findings.map((f) => `${f.code}: ${f.message}`).join(' | ')}`));
+  }
   const differing = result.tables.filter((t) => t.status !== 'match');
   const rows = result.tables.reduce((n, t) => n + t.sourceRows, 0);
   const mismatched = result.tables.reduce((n, t) => n + mismatchedRows(t), 0);
@@ -194,7 +200,8 @@ async function runVerify(props: FidelityProperties, physicalId: string): Promise
   if (differing.length > 0 && props.FailOnDifference !== 'false') {
     const details = differing.map((t) => `${displayName(t.source)}: ${t.status} ${t.sourceRows}/${t.targetRows} rows${t.error ? ` (${t.error})` : ''}`
       + (t.missingColumns.length > 0 ? `, columns missing: ${t.missingColumns}` : '')
-      + t.differences.slice(0, 3).map((d) => `; ${d.kind} ${Object.entries(d.key).map((e) => e.join('=')).join(',')}`).join(''));
+      + (t.typeChanges.length > 0 ? `, column types changed (rows not compared): ${t.typeChanges.map(formatTypeChange).join(', ')}` : '')
+      + t.differences.slice(0, 3).map((d) => `; ${d.kind} ${formatKey(d.key)}`).join(''));
     throw new Error(truncate(`Verification failed: ${summary} ${details.join(' | ')}`));
   }
   return {

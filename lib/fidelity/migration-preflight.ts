@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
+import { unknownFindingCodes, unknownFindingCodesMessage } from './finding-codes';
 import { IReplicationNetwork } from '../core/interfaces';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { DmsMigrationTask } from '../task/migration-task';
@@ -60,7 +61,8 @@ export interface MigrationPreflightProps extends FidelityCheckProps {
   readonly targetTablePrepMode?: TargetTablePrepMode;
 
   /**
-   * Codes of blocking findings that do not fail the deployment, e.g. `['NO_PRIMARY_KEY']`.
+   * Codes of blocking findings that do not fail the deployment, e.g. `['NO_PRIMARY_KEY']`. A code
+   * no preflight finding has is an error at synth time.
    *
    * @default - every blocking finding fails the deployment
    */
@@ -106,7 +108,8 @@ export interface MigrationPreflightForTaskOptions {
   readonly targetDatabaseName?: string;
 
   /**
-   * Codes of blocking findings that do not fail the deployment.
+   * Codes of blocking findings that do not fail the deployment, e.g. `['NO_PRIMARY_KEY']`. A code
+   * no preflight finding has is an error.
    *
    * @default - every blocking finding fails the deployment
    */
@@ -167,11 +170,8 @@ export class MigrationPreflight extends Construct {
     if (props.lobMaxSizeKb !== undefined && lobMode !== LobMode.LIMITED) {
       throw new Error(`MigrationPreflight: lobMaxSizeKb applies only to LobMode.LIMITED (lobMode is ${lobMode}); remove it or set lobMode: LobMode.LIMITED.`);
     }
-    for (const code of props.acknowledgedFindings ?? []) {
-      if (!Token.isUnresolved(code) && !/^[A-Z][A-Z0-9_]*$/.test(code)) {
-        throw new Error(`MigrationPreflight: acknowledgedFindings entry '${code}' is not a finding code; use codes such as NO_PRIMARY_KEY or LOB_TRUNCATED.`);
-      }
-    }
+    const unknown = unknownFindingCodes(props.acknowledgedFindings ?? [], (code) => Token.isUnresolved(code));
+    if (unknown.length > 0) throw new Error(`MigrationPreflight: ${unknownFindingCodesMessage(unknown)}`);
 
     const provider = FidelityProvider.of(this, props.network);
     provider.grantSecret(props.sourceSecret);

@@ -72,7 +72,8 @@ export interface MigrationVerificationProps extends FidelityCheckProps, Verifica
 export interface MigrationVerificationForTaskOptions extends VerificationOptions {
   /**
    * The task whose full load is verified. It needs `waitForCompletion: true`: otherwise its
-   * lifecycle resource completes when the task started, and the comparison runs during the load.
+   * lifecycle resource completes when the task started, and the comparison would run during the
+   * load, so `forTask` throws.
    */
   readonly task: DmsMigrationTask;
 
@@ -124,9 +125,18 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
  * });
  */
 export class MigrationVerification extends Construct {
-  /** A verification of `options.task`'s tables that runs after its full load. */
+  /**
+   * A verification of `options.task`'s tables that runs after its full load. The task must have
+   * `waitForCompletion: true`; without it this throws.
+   */
   public static forTask(scope: Construct, id: string, options: MigrationVerificationForTaskOptions): MigrationVerification {
     const task = options.task;
+    if (waitsForCompletion(task) === false) {
+      throw new Error(`MigrationVerification.forTask: the task ${task.node.path} does not set waitForCompletion, so its lifecycle `
+        + 'completes as soon as the task has started and the comparison would run while the full load is still copying rows. '
+        + 'Set waitForCompletion: true on the DmsMigrationTask (or create the MigrationVerification itself, with runAfter '
+        + 'set to what completes after the load).');
+    }
     const verification = new MigrationVerification(scope, id, {
       ...options,
       tableMappings: task.tableMappings,
@@ -210,4 +220,19 @@ export class MigrationVerification extends Construct {
   public metricMismatchedRows(table: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('MismatchedRows', table, props);
   }
+}
+
+/**
+ * Whether the task's lifecycle waits for the full load: the task's own `waitForCompletion` when it
+ * has one, else the `WaitForCompletion` property its lifecycle resource was created with;
+ * undefined when neither tells.
+ */
+function waitsForCompletion(task: DmsMigrationTask): boolean | undefined {
+  const own = (task as unknown as { readonly waitForCompletion?: unknown }).waitForCompletion;
+  if (typeof own === 'boolean') return own;
+  const resource = task.lifecycle.resource.node.defaultChild as unknown as { readonly _cfnProperties?: Record<string, unknown> } | undefined;
+  const value = resource?._cfnProperties?.WaitForCompletion;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return undefined;
 }

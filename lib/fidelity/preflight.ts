@@ -1,9 +1,10 @@
 import { ColumnInfo, describeTable, TableShape } from './catalog';
 import { ConnectionConfig, Session, SessionSlots } from './connection';
 import { convertedType, isLobColumn, isUnknownBaseType, unsupportedReason } from './dms-types';
+import { PreflightFindingCode } from './finding-codes';
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
-import { defaultMappings, displayName, NameMapper, resolveTables, SelectedTable, TableMappings } from './selection';
+import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings } from './selection';
 import { ident, qualified } from './sql';
 
 /** How serious a finding is: `blocking` findings make the preflight fail. */
@@ -61,6 +62,11 @@ export interface PreflightResult {
   readonly durationMs: number;
 }
 
+/** A finding whose code is one of the known codes (checked at compile time). */
+function finding(f: Finding & { readonly code: PreflightFindingCode }): Finding {
+  return f;
+}
+
 const MIGRATION_TYPES: readonly string[] = ['full-load', 'cdc', 'full-load-and-cdc'];
 const PREP_MODES: readonly string[] = ['DO_NOTHING', 'DROP_AND_CREATE', 'TRUNCATE_BEFORE_LOAD'];
 
@@ -78,29 +84,33 @@ async function cdcFindings(session: Session): Promise<Finding[]> {
   const walLevel = settings.get('wal_level');
   const rdsLogical = settings.get('rds.logical_replication');
   if (walLevel !== 'logical' && rdsLogical !== 'on' && rdsLogical !== '1') {
-    findings.push({
+    findings.push(finding({
       severity: 'blocking',
       code: 'WAL_LEVEL',
       message: `wal_level is ${walLevel}: CDC needs logical decoding. Set wal_level = logical (on Amazon RDS and Aurora: rds.logical_replication = 1 in the parameter group) and restart the server.`,
-    });
+    }));
   }
-  for (const name of ['max_replication_slots', 'max_wal_senders']) {
+  const limits: ReadonlyArray<readonly [string, PreflightFindingCode]> = [
+    ['max_replication_slots', 'MAX_REPLICATION_SLOTS'],
+    ['max_wal_senders', 'MAX_WAL_SENDERS'],
+  ];
+  for (const [name, code] of limits) {
     const value = Number(settings.get(name) ?? '0');
     if (!(value > 1)) {
-      findings.push({
+      findings.push(finding({
         severity: 'blocking',
-        code: name.toUpperCase(),
+        code,
         message: `${name} is ${value}: CDC needs more than 1. Raise it and restart the server.`,
-      });
+      }));
     }
   }
   const timeout = Number(settings.get('wal_sender_timeout') ?? '0');
   if (timeout > 0 && timeout < 10_000) {
-    findings.push({
+    findings.push(finding({
       severity: 'blocking',
       code: 'WAL_SENDER_TIMEOUT',
       message: `wal_sender_timeout is ${timeout} ms: DMS needs 0 or at least 10000 ms (10 s).`,
-    });
+    }));
   }
 
   const [role] = await session.query<{ name: string; rolsuper: boolean; rolreplication: boolean; rds: boolean }>(
@@ -113,22 +123,22 @@ async function cdcFindings(session: Session): Promise<Finding[]> {
     canReplicate = member.m;
   }
   if (!canReplicate) {
-    findings.push({
+    findings.push(finding({
       severity: 'blocking',
       code: 'REPLICATION_PRIVILEGE',
       message: `Role ${role.name} cannot replicate: grant it the REPLICATION attribute (ALTER ROLE ${ident(role.name)} REPLICATION) or, on Amazon RDS, GRANT rds_replication TO ${ident(role.name)}.`,
-    });
+    }));
   }
 
   const slots = await session.query<{ slot_name: string; plugin: string | null; slot_type: string; database: string | null; active: boolean }>(
     'select slot_name, plugin, slot_type, database, active from pg_catalog.pg_replication_slots order by slot_name');
   for (const slot of slots) {
-    findings.push({
+    findings.push(finding({
       severity: slot.active ? 'info' : 'warning',
       code: 'REPLICATION_SLOT',
       message: `Replication slot ${slot.slot_name} (${slot.slot_type}${slot.plugin ? `, ${slot.plugin}` : ''}${slot.database ? `, database ${slot.database}` : ''}) exists and is ${slot.active ? 'active' : 'inactive: it retains WAL until dropped'}.`
         + ` It takes one of max_replication_slots (${settings.get('max_replication_slots')}).`,
-    });
+    }));
   }
   return findings;
 }
@@ -178,8 +188,8 @@ interface TableContext {
 async function tableFindings(ctx: TableContext): Promise<Finding[]> {
   const findings: Finding[] = [];
   const table = displayName(ctx.table.source);
-  const add = (severity: Severity, code: string, message: string, column?: string) =>
-    findings.push({ severity, code, table, ...(column === undefined ? {} : { column }), message });
+  const add = (severity: Severity, code: PreflightFindingCode, message: string, column?: string) =>
+    findings.push(finding({ severity, code, table, ...(column === undefined ? {} : { column }), message }));
 
   const shape = await describeTable(ctx.source, ctx.table.source);
   if (!shape) {
@@ -310,8 +320,8 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
   const cdc = migrationType !== 'full-load';
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration preflight');
-  const targets = options.target ? new SessionSlots(options.target, 'cdk-neon-migration preflight') : undefined;
+  const sources = new SessionSlots(options.source, 'cdk-neon-migration preflight', 'source');
+  const targets = options.target ? new SessionSlots(options.target, 'cdk-neon-migration preflight', 'target') : undefined;
   try {
     const source = await sources.get(0);
     if (targets) await targets.get(0);
@@ -319,7 +329,7 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
     if (cdc) findings.push(...await cdcFindings(source));
     const tables = await resolveTables(source, mappings);
     if (tables.length === 0) {
-      findings.push({ severity: 'blocking', code: 'NO_TABLES_SELECTED', message: 'The selection rules match no table on the source.' });
+      findings.push(finding({ severity: 'blocking', code: 'NO_TABLES_SELECTED', message: noTablesSelectedMessage(mappings) }));
     }
     let done = 0;
     const perTable = await mapPool(tables, concurrency, async (table, slot) => {

@@ -1,3 +1,4 @@
+import { formatKey, formatTypeChange, quoteName } from './format';
 import { PreflightResult } from './preflight';
 import { displayName } from './selection';
 import { TableVerification, VerifyResult } from './verify';
@@ -38,6 +39,11 @@ function statusLabel(t: TableVerification): string {
     case 'match': return 'MATCH';
     case 'missing-target': return 'MISSING IN TARGET';
     case 'error': return 'ERROR';
+    case 'type-changed': {
+      const parts = t.typeChanges.map(formatTypeChange);
+      if (t.missingColumns.length > 0) parts.push(`columns missing in target: ${t.missingColumns.join(', ')}`);
+      return `TYPE CHANGED (${parts.join('; ')})`;
+    }
     default: {
       const parts: string[] = [];
       if (t.mismatchedRanges > 0) {
@@ -52,21 +58,32 @@ function statusLabel(t: TableVerification): string {
 /** Human-readable verify report. */
 export function formatVerify(result: VerifyResult): string {
   const out: string[] = [];
-  out.push(formatTable(['TABLE', 'SOURCE ROWS', 'TARGET ROWS', 'STATUS'],
-    result.tables.map((t) => [targetLabel(t), String(t.sourceRows), String(t.targetRows), statusLabel(t)])));
+  if (result.tables.length > 0) {
+    out.push(formatTable(['TABLE', 'SOURCE ROWS', 'TARGET ROWS', 'STATUS'],
+      result.tables.map((t) => [targetLabel(t), String(t.sourceRows), String(t.targetRows), statusLabel(t)])));
+  }
   for (const t of result.tables) {
     if (t.error) out.push('', `${targetLabel(t)}: ${t.error}`);
+    if (t.typeChanges.length > 0) {
+      out.push('', `${targetLabel(t)}: column type changed, rows not compared (change the target column back to the source type, then verify again)`);
+      for (const c of t.typeChanges) {
+        const target = c.column === c.targetColumn ? '' : ` (${quoteName(c.targetColumn)} on the target)`;
+        out.push(`  ${quoteName(c.column)}${target}: ${c.sourceType} on the source, ${c.targetType} on the target`);
+      }
+    }
     if (t.differences.length === 0) continue;
     out.push('', `${targetLabel(t)}: ${t.differences.length}${t.differencesTruncated ? '+' : ''} differing row(s)`);
-    for (const d of t.differences) {
-      const key = Object.entries(d.key).map(([k, v]) => `${k}=${v}`).join(', ');
-      out.push(`  ${d.kind.padEnd(17)}  ${key}`);
-    }
+    for (const d of t.differences) out.push(`  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`);
   }
+  for (const f of result.findings) out.push('', `${f.code}: ${f.message}`);
   for (const w of result.warnings) out.push('', `warning: ${w}`);
   const bad = result.tables.filter((t) => t.status !== 'match').length;
-  out.push('', result.ok
-    ? `All ${result.tables.length} table(s) match.`
-    : `${bad} of ${result.tables.length} table(s) differ or could not be compared.`);
-  return out.join('\n') + '\n';
+  if (result.ok) {
+    out.push('', `All ${result.tables.length} table(s) match.`);
+  } else if (result.tables.length === 0) {
+    out.push('', 'Verify FAILED: no table was compared.');
+  } else {
+    out.push('', `${bad} of ${result.tables.length} table(s) differ or could not be compared.`);
+  }
+  return out.join('\n').replace(/^\n+/, '') + '\n';
 }

@@ -200,6 +200,27 @@ export async function resolveTables(session: Session, mappings: TableMappings): 
     .map((r) => ({ source: { schema: r.schema, table: r.table }, target: mapper.table(r), kind: r.kind }));
 }
 
+/**
+ * The selection rules in a few words, for messages: `include shop.%, exclude shop.tmp_%`; views
+ * and tables of every kind are named as such.
+ */
+export function describeSelection(mappings: TableMappings): string {
+  const parts = (mappings.rules ?? [])
+    .filter((r) => r['rule-type'] === 'selection')
+    .map((r) => {
+      const l = r['object-locator'] ?? {};
+      const type = l['table-type'] && l['table-type'].toLowerCase() !== 'table' ? ` (${l['table-type'].toLowerCase()})` : '';
+      return `${r['rule-action']} ${l['schema-name'] ?? '%'}.${l['table-name'] ?? '%'}${type}`;
+    });
+  return parts.length > 0 ? parts.join(', ') : 'no selection rule';
+}
+
+/** The message of a selection that matches no table on the source. */
+export function noTablesSelectedMessage(mappings: TableMappings): string {
+  return `The selection rules match no table on the source (${describeSelection(mappings)}). `
+    + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.';
+}
+
 /** `schema.table` for messages. */
 export function displayName(name: TableName): string {
   return `${name.schema}.${name.table}`;

@@ -3,7 +3,7 @@ import { describeTable, countRows, ColumnInfo, TableShape } from './catalog';
 import { ConnectionConfig, Session, SessionSlots } from './connection';
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
-import { defaultMappings, displayName, NameMapper, resolveTables, SelectedTable, TableMappings, TableName } from './selection';
+import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings, TableName } from './selection';
 import { arrayLiteral, qualified } from './sql';
 
 /** Options of {@link verify}. */
@@ -40,8 +40,23 @@ export interface RowDifference {
   readonly key: Readonly<Record<string, string>>;
 }
 
-/** Outcome of one table. */
-export type TableStatus = 'match' | 'mismatch' | 'missing-target' | 'error';
+/**
+ * Outcome of one table. `type-changed`: a compared column has another type on the target (see
+ * {@link TableVerification.typeChanges}); the rows are counted but not compared.
+ */
+export type TableStatus = 'match' | 'mismatch' | 'missing-target' | 'type-changed' | 'error';
+
+/** A column whose type differs between the source and the target. */
+export interface TypeChange {
+  /** The column on the source. */
+  readonly column: string;
+  /** The column on the target (its name after the mapping's transformation rules). */
+  readonly targetColumn: string;
+  /** `format_type()` of the source column, e.g. `integer`. */
+  readonly sourceType: string;
+  /** `format_type()` of the target column, e.g. `bigint`. */
+  readonly targetType: string;
+}
 
 /** The verification of one table. */
 export interface TableVerification {
@@ -63,15 +78,26 @@ export interface TableVerification {
   readonly missingColumns: readonly string[];
   /** Target columns with no source column; not compared. */
   readonly extraColumns: readonly string[];
+  /** Compared columns whose type differs between the sides: the table's rows were not compared. */
+  readonly typeChanges: readonly TypeChange[];
   readonly error?: string;
   readonly durationMs: number;
 }
 
+/** A problem of the run as a whole rather than of one table; any makes the result fail. */
+export interface VerifyFinding {
+  /** `NO_TABLES_SELECTED`: the selection rules match no table on the source, so nothing was compared. */
+  readonly code: 'NO_TABLES_SELECTED';
+  readonly message: string;
+}
+
 /** The result of {@link verify}. */
 export interface VerifyResult {
-  /** True when every table matches. */
+  /** True when at least one table was compared, every table matches and there is no finding. */
   readonly ok: boolean;
   readonly tables: readonly TableVerification[];
+  /** Problems of the run as a whole, e.g. a selection that matches no table. */
+  readonly findings: readonly VerifyFinding[];
   /** Conditions that weaken the comparison (e.g. different server encodings). */
   readonly warnings: readonly string[];
   readonly durationMs: number;
@@ -331,14 +357,49 @@ interface TablePlan {
   readonly targetColumns: ColumnInfo[];
   readonly missingColumns: string[];
   readonly extraColumns: string[];
+  readonly typeChanges: TypeChange[];
   /** Aligned key columns, or undefined when no usable primary key. */
   readonly keys?: { readonly source: ColumnInfo[]; readonly target: ColumnInfo[] };
+}
+
+/** Types whose values have the same canonical text whichever of them a column has. */
+const TYPE_FAMILIES: Readonly<Record<string, string>> = {
+  text: 'string',
+  varchar: 'string',
+  bpchar: 'string',
+  name: 'string',
+  citext: 'string',
+  json: 'json',
+  jsonb: 'json',
+};
+
+function family(typname: string | undefined): string | undefined {
+  return typname === undefined ? undefined : TYPE_FAMILIES[typname] ?? typname;
+}
+
+/**
+ * Whether the target column has another type than the source column, one whose values would not
+ * compare equal to the source's. Not a change: a different length, precision or scale (`varchar(20)`
+ * and `varchar(50)`, `numeric` and `numeric(28,6)`), a domain and its base type, `text`/`varchar`/
+ * `char`/`name`/`citext` among each other, `json` and `jsonb`, arrays of such types, and an enum or
+ * composite source column arriving as a string (as DMS creates it).
+ */
+export function isTypeChange(source: ColumnInfo, target: ColumnInfo): boolean {
+  if (source.typname === target.typname) return false;
+  const sourceIsArray = source.typcategory === 'A';
+  if (sourceIsArray !== (target.typcategory === 'A')) return true;
+  if (sourceIsArray) return family(source.elemTypname) !== family(target.elemTypname);
+  if (family(source.typname) === family(target.typname)) return false;
+  if ((source.typtype === 'e' || source.typtype === 'c') && family(target.typname) === 'string') return false;
+  if (source.typtype === 'e' && target.typtype === 'e') return false;
+  return true;
 }
 
 function planTable(table: SelectedTable, sourceShape: TableShape, targetShape: TableShape, mapper: NameMapper): TablePlan {
   const sourceColumns: ColumnInfo[] = [];
   const targetColumns: ColumnInfo[] = [];
   const missingColumns: string[] = [];
+  const typeChanges: TypeChange[] = [];
   const targetNameOf = new Map<string, string>();
   for (const col of sourceShape.columns) {
     const targetName = mapper.column(table.source, col.name);
@@ -351,6 +412,9 @@ function planTable(table: SelectedTable, sourceShape: TableShape, targetShape: T
     }
     sourceColumns.push(col);
     targetColumns.push(match);
+    if (isTypeChange(col, match)) {
+      typeChanges.push({ column: col.name, targetColumn: match.name, sourceType: col.type, targetType: match.type });
+    }
   }
   const mapped = new Set(targetColumns.map((c) => c.name));
   const extraColumns = targetShape.columns.filter((c) => !mapped.has(c.name)).map((c) => c.name);
@@ -361,7 +425,7 @@ function planTable(table: SelectedTable, sourceShape: TableShape, targetShape: T
     const target = sourceShape.primaryKey.map((n) => targetShape.columns.find((c) => c.name === targetNameOf.get(n)));
     if (target.every((c) => c !== undefined)) keys = { source, target: target as ColumnInfo[] };
   }
-  return { table, sourceShape, targetShape, sourceColumns, targetColumns, missingColumns, extraColumns, keys };
+  return { table, sourceShape, targetShape, sourceColumns, targetColumns, missingColumns, extraColumns, typeChanges, keys };
 }
 
 /** The row hash of each side: per-column hashes where both sides allow it, else the canonical row text. */
@@ -392,6 +456,7 @@ function unverified(table: SelectedTable, status: TableStatus, started: number):
     differencesTruncated: false,
     missingColumns: [],
     extraColumns: [],
+    typeChanges: [],
     durationMs: Date.now() - started,
   };
 }
@@ -408,6 +473,18 @@ async function verifyTable(
     return { ...unverified(table, 'missing-target', started), sourceRows, differencesTruncated: sourceRows > 0 };
   }
   const plan = planTable(table, sourceShape, targetShape, mapper);
+  if (plan.typeChanges.length > 0) {
+    // values of different types are not compared as if they were alike: report the columns, not the rows
+    const [sourceRows, targetRows] = await Promise.all([countRows(src, table.source), countRows(tgt, table.target)]);
+    return {
+      ...unverified(table, 'type-changed', started),
+      sourceRows,
+      targetRows,
+      missingColumns: plan.missingColumns,
+      extraColumns: plan.extraColumns,
+      typeChanges: plan.typeChanges,
+    };
+  }
   const canonical: CanonicalContext = {
     normalizeNumericScale: options.normalizeNumericScale,
     trimScale: src.serverVersion >= 130000 && tgt.serverVersion >= 130000,
@@ -436,6 +513,7 @@ async function verifyTable(
       differencesTruncated: !equal,
       missingColumns: plan.missingColumns,
       extraColumns: plan.extraColumns,
+      typeChanges: [],
       durationMs: Date.now() - started,
     };
   }
@@ -476,6 +554,7 @@ async function verifyTable(
     differencesTruncated: comparison.truncated,
     missingColumns: plan.missingColumns,
     extraColumns: plan.extraColumns,
+    typeChanges: [],
     durationMs: Date.now() - started,
   };
 }
@@ -503,8 +582,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const concurrency = positiveInteger('concurrency', options.concurrency, 4);
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration verify');
-  const targets = new SessionSlots(options.target, 'cdk-neon-migration verify');
+  const sources = new SessionSlots(options.source, 'cdk-neon-migration verify', 'source');
+  const targets = new SessionSlots(options.target, 'cdk-neon-migration verify', 'target');
   try {
     const [src0, tgt0] = await Promise.all([sources.get(0), targets.get(0)]);
     const warnings: string[] = [];
@@ -512,6 +591,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       warnings.push(`The source encoding ${src0.serverEncoding} differs from the target encoding ${tgt0.serverEncoding}: text columns are compared byte for byte and will all differ.`);
     }
     const tables = await resolveTables(src0, mappings);
+    const findings: VerifyFinding[] = [];
+    if (tables.length === 0) findings.push({ code: 'NO_TABLES_SELECTED', message: noTablesSelectedMessage(mappings) });
     let done = 0;
     const results = await mapPool(tables, concurrency, async (table, slot) => {
       const started1 = Date.now();
@@ -526,7 +607,8 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       options.onProgress?.({ done, total: tables.length, table: displayName(table.source) });
       return result;
     });
-    return { ok: results.every((r) => r.status === 'match'), tables: results, warnings, durationMs: Date.now() - started };
+    const ok = findings.length === 0 && results.every((r) => r.status === 'match');
+    return { ok, tables: results, findings, warnings, durationMs: Date.now() - started };
   } finally {
     await Promise.all([sources.closeAll(), targets.closeAll()]);
   }

@@ -4,6 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { startPgCluster, PgCluster } from './pg-cluster';
 import { main, parseArgs } from '../../lib/fidelity/cli';
+import { checkConnectionString, InvalidConnectionStringError, withLibpqSslModes } from '../../lib/fidelity/connection-url';
+import { selfSignedCertificate } from '../helpers/tls';
 
 let source: PgCluster;
 let target: PgCluster;
@@ -28,9 +30,15 @@ beforeAll(async () => {
   [source, target] = await Promise.all([startPgCluster({ walLevel: 'replica' }), startPgCluster()]);
   const ddl = `create schema shop; create table shop.orders (id int primary key, note text);
     insert into shop.orders select g, 'n' || g from generate_series(1, 500) g;
-    create schema same; create table same.t (id int primary key); insert into same.t values (1), (2);`;
+    create schema same; create table same.t (id int primary key); insert into same.t values (1), (2);
+    create schema typed; create table typed.t (id int primary key, qty integer, note text);
+    insert into typed.t select g, g * 10, 'n' || g from generate_series(1, 3) g;
+    create schema keyed; create table keyed.t (k text primary key, v int);
+    insert into keyed.t values ('a, b=c', 1), ('plain', 2), ('a', 3);`;
   await Promise.all([source.sql(ddl), target.sql(ddl)]);
-  await target.sql("update shop.orders set note = 'changed' where id = 42");
+  await target.sql(`update shop.orders set note = 'changed' where id = 42;
+    alter table typed.t alter column qty type bigint;
+    update keyed.t set v = 10 where k = 'a, b=c';`);
 });
 
 afterAll(async () => {
@@ -52,7 +60,7 @@ describe('verify', () => {
     const r = await cli(['verify', '--schema', 'shop'], env());
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/shop\.orders\s+500\s+500\s+MISMATCH/);
-    expect(r.stdout).toMatch(/different\s+id=42/);
+    expect(r.stdout).toMatch(/different\s+id="42"\n/);
 
     const j = await cli(['verify', '--schema=shop', '--json', '--concurrency', '2'], env());
     expect(j.code).toBe(1);
@@ -83,6 +91,211 @@ describe('verify', () => {
     const down = await cli(['verify'], { SOURCE_DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres', TARGET_DATABASE_URL: target.url() });
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/^error: /);
+  });
+
+  test('a selection that matches no table fails (exit 1) and names the selection, as text and as JSON', async () => {
+    const r = await cli(['verify', '--schema', 'shop_typo'], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('NO_TABLES_SELECTED: The selection rules match no table on the source (include shop_typo.%). '
+      + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.\n\nVerify FAILED: no table was compared.\n');
+    expect(r.stdout).not.toMatch(/All 0 table/);
+
+    const j = await cli(['verify', '--schema', 'shop_typo', '--json'], env());
+    expect(j.code).toBe(1);
+    const parsed = JSON.parse(j.stdout);
+    expect(parsed).toMatchObject({ ok: false, tables: [] });
+    expect(parsed.findings).toEqual([{ code: 'NO_TABLES_SELECTED', message: expect.stringContaining('(include shop_typo.%)') }]);
+  });
+
+  test('a column whose type changed is named with both types, not listed row by row, as text and as JSON', async () => {
+    const r = await cli(['verify', '--schema', 'typed'], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/typed\.t\s+3\s+3\s+TYPE CHANGED \(qty: integer -> bigint\)/);
+    expect(r.stdout).toMatch(/typed\.t: column type changed, rows not compared .*\n {2}qty: integer on the source, bigint on the target\n/);
+    expect(r.stdout).not.toMatch(/differing row/);
+
+    const j = await cli(['verify', '--schema', 'typed', '--json'], env());
+    expect(j.code).toBe(1);
+    const [table] = JSON.parse(j.stdout).tables;
+    expect(table).toMatchObject({
+      status: 'type-changed',
+      sourceRows: 3,
+      targetRows: 3,
+      differences: [],
+      typeChanges: [{ column: 'qty', targetColumn: 'qty', sourceType: 'integer', targetType: 'bigint' }],
+    });
+  });
+
+  test('differing keys are quoted: a key holding ", " or "=" cannot be misread', async () => {
+    const r = await cli(['verify', '--schema', 'keyed'], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/\n {2}different {10}k="a, b=c"\n/);
+    const j = await cli(['verify', '--schema', 'keyed', '--json'], env());
+    expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { k: 'a, b=c' } }]);
+  });
+});
+
+describe('connection strings', () => {
+  const CANARY = 'pw-canary-51d0';
+
+  test.each([
+    ['mysql://u:PW@127.0.0.1/db', 'not a PostgreSQL connection string: it must start with postgresql:// or postgres://'],
+    ['host=127.0.0.1 dbname=db', 'not a PostgreSQL connection string: it must start with postgresql:// or postgres://'],
+    ['postgresql:///db', 'it names no host'],
+    ['postgresql://u:PW@/db', 'it names no host'],
+    ['postgresql://u:PW@127.0.0.1:0/db', 'port 0 is outside 1–65535'],
+    ['postgresql://u:PW@127.0.0.1:70000/db', 'port 70000 is outside 1–65535'],
+    ['postgresql://u:PW@127.0.0.1:54x2/db', 'the port is not a number from 1 to 65535'],
+    ['postgresql://u:PW@127.0.0.1/db?port=99999', 'port 99999 is outside 1–65535 (the port parameter)'],
+    ['postgresql://u:PW/x@127.0.0.1/db', 'an @ follows the host: percent-encode /, ?, # and @ in the user name and password'],
+    ['postgresql://u:PW@ep-cool-name-123456-pooler.us-east-2.aws.neon.tech/db?sslmode=require',
+      'ep-cool-name-123456-pooler.us-east-2.aws.neon.tech is Neon\'s pooled (PgBouncer) host. Use the direct host, as the DMS endpoint does: '
+      + 'ep-cool-name-123456.us-east-2.aws.neon.tech (the same host without -pooler).'],
+    ['postgresql://u:PW@127.0.0.1/db?sslmode=on', 'sslmode=on is not an SSL mode node-postgres knows'],
+    ['postgresql://u:PW@127.0.0.1/db?sslmode=verify-ca', 'sslmode=verify-ca needs sslrootcert=<file>'],
+  ])('%s is refused before connecting, naming the side', async (url, problem) => {
+    const value = url.replace('PW', CANARY);
+    const bad = await cli(['verify', '--schema', 'same'], { SOURCE_DATABASE_URL: value, TARGET_DATABASE_URL: target.url() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`error: SOURCE_DATABASE_URL (the source database): ${problem}`);
+    expect(bad.stderr).not.toContain(CANARY);
+    expect(bad.stdout).toBe('');
+
+    const badTarget = await cli(['verify', '--schema', 'same'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: value });
+    expect(badTarget.code).toBe(2);
+    expect(badTarget.stderr).toContain(`error: TARGET_DATABASE_URL (the target database): ${problem}`);
+    expect(badTarget.stderr).not.toContain(CANARY);
+  });
+
+  test('preflight checks TARGET_DATABASE_URL too when it is set', async () => {
+    const r = await cli(['preflight', '--schema', 'same'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: 'postgresql://u@127.0.0.1:65536/db' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: TARGET_DATABASE_URL \(the target database\): port 65536 is outside 1–65535\n/);
+  });
+
+  test('an IPv6 host, a host parameter and the highest port pass the checks (and then fail to connect)', async () => {
+    for (const url of [
+      'postgresql://u@[::1]:65535/db',
+      'postgres://u@/db?host=127.0.0.1&port=1',
+    ]) {
+      const r = await cli(['preflight', '--schema', 'same'], { SOURCE_DATABASE_URL: url });
+      expect({ url, code: r.code }).toEqual({ url, code: 2 });
+      expect(r.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: /);
+    }
+  });
+
+  test('the generic checks accept any PostgreSQL host; only Neon\'s pooled host is refused for being pooled', () => {
+    expect(() => checkConnectionString('postgresql://u:p@ep-cool-name-123456.us-east-2.aws.neon.tech/db?sslmode=verify-full', 'target')).not.toThrow();
+    expect(() => checkConnectionString('postgres://u:p@db-pooler.internal.example.com:6432/app?sslmode=require', 'source')).not.toThrow();
+    expect(() => checkConnectionString('postgresql://u:p@EP-A-1-POOLER.C-2.US-EAST-2.AWS.NEON.TECH/db', 'source'))
+      .toThrow(new InvalidConnectionStringError('source', 'ep-a-1-pooler.c-2.us-east-2.aws.neon.tech is Neon\'s pooled (PgBouncer) host. '
+        + 'Use the direct host, as the DMS endpoint does: ep-a-1.c-2.us-east-2.aws.neon.tech (the same host without -pooler).'));
+    expect(() => checkConnectionString('postgresql://u@/db?host=ep-a-1-pooler.us-east-2.aws.neon.tech', 'target'))
+      .toThrow(/^TARGET_DATABASE_URL \(the target database\): ep-a-1-pooler\.us-east-2\.aws\.neon\.tech is Neon's pooled/);
+  });
+
+  test('a connection failure names the side that failed', async () => {
+    const sourceDown = await cli(['verify', '--schema', 'same'], { SOURCE_DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres', TARGET_DATABASE_URL: target.url() });
+    expect(sourceDown.code).toBe(2);
+    expect(sourceDown.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+
+    const targetDown = await cli(['verify', '--schema', 'same'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres' });
+    expect(targetDown.code).toBe(2);
+    expect(targetDown.stderr).toMatch(/^error: TARGET_DATABASE_URL \(the target database\): cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+
+    const noDatabase = await cli(['preflight', '--schema', 'same'], { SOURCE_DATABASE_URL: source.url('nope') });
+    expect(noDatabase.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: database "nope" does not exist\n$/);
+  });
+});
+
+describe('--json errors', () => {
+  test('are printed as JSON on stdout with exit 2: usage, connection string, connection', async () => {
+    const usage = await cli(['verify', '--json', '--bogus'], env());
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toBe('');
+    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'unknown option --bogus' } });
+
+    const invalid = await cli(['verify', '--json'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: 'postgresql://u@127.0.0.1:0/db' });
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toBe('');
+    expect(JSON.parse(invalid.stdout)).toEqual({
+      error: {
+        code: 'INVALID_CONNECTION_STRING',
+        message: 'TARGET_DATABASE_URL (the target database): port 0 is outside 1–65535',
+        variable: 'TARGET_DATABASE_URL',
+        side: 'target',
+      },
+    });
+
+    const down = await cli(['preflight', '--json'], { SOURCE_DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/postgres' });
+    expect(down.code).toBe(2);
+    expect(down.stderr).toBe('');
+    expect(JSON.parse(down.stdout)).toEqual({
+      error: {
+        code: 'CONNECTION_FAILED',
+        message: 'SOURCE_DATABASE_URL (the source database): cannot connect: connect ECONNREFUSED 127.0.0.1:1',
+        variable: 'SOURCE_DATABASE_URL',
+        side: 'source',
+      },
+    });
+
+    const missing = await cli(['preflight', '--json'], {});
+    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'USAGE', message: 'set SOURCE_DATABASE_URL to the source connection string' } });
+  });
+});
+
+describe('TLS', () => {
+  let tlsCluster: PgCluster;
+  beforeAll(async () => {
+    const cert = selfSignedCertificate();
+    tlsCluster = await startPgCluster({ walLevel: 'replica', tls: cert });
+    await tlsCluster.sql('create schema same; create table same.t (id int primary key); insert into same.t values (1), (2);');
+  });
+  afterAll(async () => {
+    await tlsCluster?.stop();
+  });
+
+  function program(sourceUrl: string) {
+    return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/fidelity/cli.ts'), 'verify', '--schema', 'same'], {
+      env: { ...process.env, NODE_NO_WARNINGS: '', NODE_OPTIONS: '', SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: target.url() },
+      encoding: 'utf8',
+      cwd: path.join(__dirname, '../..'),
+    });
+  }
+
+  test('sslmode values node-postgres would warn about get their libpq meaning; others and explicit choices stay', () => {
+    expect(withLibpqSslModes('postgresql://u@h/db?sslmode=require')).toBe('postgresql://u@h/db?sslmode=require&uselibpqcompat=true');
+    expect(withLibpqSslModes('postgresql://u@h/db?sslmode=prefer&application_name=x#f')).toBe('postgresql://u@h/db?sslmode=prefer&application_name=x&uselibpqcompat=true#f');
+    expect(withLibpqSslModes('postgresql://u@h/db?sslmode=verify-ca&sslrootcert=/ca.pem')).toMatch(/&uselibpqcompat=true$/);
+    for (const unchanged of [
+      'postgresql://u@h/db',
+      'postgresql://u@h/db?sslmode=verify-full',
+      'postgresql://u@h/db?sslmode=disable',
+      'postgresql://u@h/db?sslmode=no-verify',
+      'postgresql://u@h/db?sslmode=require&uselibpqcompat=false',
+    ]) {
+      expect(withLibpqSslModes(unchanged)).toBe(unchanged);
+    }
+  });
+
+  test('sslmode=require encrypts without verifying the certificate, and node-postgres prints no warning about it', () => {
+    const r = program(`${tlsCluster.url()}?sslmode=require`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/All 1 table\(s\) match\./);
+    expect(r.status).toBe(0);
+  });
+
+  test('sslmode=verify-full verifies the certificate: a self-signed one is refused, naming the source', () => {
+    const r = program(`${tlsCluster.url()}?sslmode=verify-full`);
+    expect(r.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: self[- ]signed certificate/);
+    expect(r.stderr).not.toMatch(/warning/i);
+    expect(r.status).toBe(2);
+  });
+
+  test('the server accepts TLS connections only: sslmode=disable is refused', () => {
+    const r = program(`${tlsCluster.url()}?sslmode=disable`);
+    expect(r.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: .*no encryption/);
+    expect(r.status).toBe(2);
   });
 });
 
@@ -133,12 +346,12 @@ describe('arguments', () => {
   test('--help exits 0 with the usage', async () => {
     const r = await cli(['--help'], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/usage: cdk-neon-migration <preflight\|verify>/);
+    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify> \[options\]\n\ncommands:\n {2}preflight .*\n {2}verify /);
   });
 
   test('parseArgs reads every option', () => {
     expect(parseArgs(['preflight', '--schema', 'a', '--schema=b', '--json', '--concurrency', '3', '--lob-max-size-kb', '64',
-      '--migration-type', 'full-load-and-cdc', '--full-lob-mode', '--target-prep-mode', 'TRUNCATE_BEFORE_LOAD', '--max-differences', '5']))
+      '--migration-type', 'full-load-and-cdc', '--full-lob-mode', '--target-prep-mode', 'TRUNCATE_BEFORE_LOAD']))
       .toEqual({
         command: 'preflight',
         schemas: ['a', 'b'],
@@ -149,8 +362,40 @@ describe('arguments', () => {
         supportLobs: true,
         fullLobMode: true,
         targetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
-        maxDifferences: 5,
       });
+    expect(parseArgs(['--max-differences=5', 'verify', '--mappings', 'm.json']))
+      .toEqual({ command: 'verify', schemas: [], mappingsFile: 'm.json', json: false, supportLobs: true, fullLobMode: false, maxDifferences: 5 });
+  });
+
+  test('an option of the other command is refused, with that command\'s help', async () => {
+    const r = await cli(['verify', '--no-lobs'], env());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --no-lobs applies to preflight only, not to verify\n\nusage: cdk-neon-migration verify \[options\]/);
+    const p = await cli(['preflight', '--max-differences', '3'], env());
+    expect(p.code).toBe(2);
+    expect(p.stderr).toMatch(/^error: --max-differences applies to verify only, not to preflight\n\nusage: cdk-neon-migration preflight \[options\]/);
+  });
+
+  test('each command has its own help', async () => {
+    const preflightHelp = await cli(['preflight', '--help'], {});
+    expect(preflightHelp.code).toBe(0);
+    expect(preflightHelp.stdout).toMatch(/^usage: cdk-neon-migration preflight \[options\]\n/);
+    expect(preflightHelp.stdout).toMatch(/--migration-type <type>/);
+    expect(preflightHelp.stdout).toMatch(/--no-lobs/);
+    expect(preflightHelp.stdout).not.toMatch(/--max-differences/);
+
+    const verifyHelp = await cli(['verify', '-h'], {});
+    expect(verifyHelp.code).toBe(0);
+    expect(verifyHelp.stdout).toMatch(/^usage: cdk-neon-migration verify \[options\]\n/);
+    expect(verifyHelp.stdout).toMatch(/--max-differences <n>/);
+    expect(verifyHelp.stdout).not.toMatch(/--no-lobs|--migration-type/);
+
+    for (const argv of [['help', 'verify'], ['--help', 'verify']]) {
+      expect((await cli(argv, {})).stdout).toBe(verifyHelp.stdout);
+    }
+    const general = await cli(['help'], {});
+    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify> \[options\]\n/);
+    expect(general.stdout).toMatch(/Run cdk-neon-migration <command> --help/);
   });
 });
 
@@ -160,6 +405,6 @@ test('the script runs as a program and sets the exit status', () => {
     encoding: 'utf8',
     cwd: path.join(__dirname, '../..'),
   });
-  expect(r.stdout).toMatch(/different\s+id=42/);
+  expect(r.stdout).toMatch(/different\s+id="42"/);
   expect(r.status).toBe(1);
 });

@@ -5,6 +5,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MigrationPreflight, MigrationVerification } from '../../lib/fidelity';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
+import { ReplicationCompute } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { DmsMigrationTask, LobMode, MigrationType, TableMappings, TaskSettings, TargetTablePrepMode } from '../../lib/task';
 import { expectNagClean } from '../helpers/nag';
@@ -21,7 +22,7 @@ function setup(app: App = new App(), env?: Environment) {
   return { stack, network, sourceSecret, target };
 }
 
-function task(stack: Stack, network: NatEgressForReplication, target: NeonTargetEndpoint, settings?: TaskSettings, migrationType = MigrationType.FULL_LOAD, id = 'Migration') {
+function task(stack: Stack, network: NatEgressForReplication, target: NeonTargetEndpoint, settings?: TaskSettings, migrationType = MigrationType.FULL_LOAD, id = 'Migration', waitForCompletion = true) {
   const secret = secretsmanager.Secret.fromSecretCompleteArn(stack, `${id}SourceSecret`, SOURCE_ARN);
   const sourceEndpoint = new PostgresSourceEndpoint(stack, `${id}Source`, { secret, databaseName: 'app', logicalReplicationEnabled: true });
   return new DmsMigrationTask(stack, id, {
@@ -31,7 +32,7 @@ function task(stack: Stack, network: NatEgressForReplication, target: NeonTarget
     tableMappings: TableMappings.includeSchema('app'),
     migrationType,
     settings,
-    waitForCompletion: migrationType === MigrationType.FULL_LOAD,
+    waitForCompletion,
   });
 }
 
@@ -137,8 +138,24 @@ describe('MigrationPreflight', () => {
     const base = { network, sourceSecret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app') };
     expect(() => new MigrationPreflight(stack, 'A', { ...base, lobMaxSizeKb: 0 })).toThrow(/MigrationPreflight: lobMaxSizeKb is 0; use an integer from 1 to 102400\./);
     expect(() => new MigrationPreflight(stack, 'B', { ...base, lobMode: LobMode.FULL, lobMaxSizeKb: 64 })).toThrow(/lobMaxSizeKb applies only to LobMode.LIMITED \(lobMode is FULL\)/);
-    expect(() => new MigrationPreflight(stack, 'C', { ...base, acknowledgedFindings: ['no pk'] })).toThrow(/acknowledgedFindings entry 'no pk' is not a finding code/);
+    expect(() => new MigrationPreflight(stack, 'C', { ...base, acknowledgedFindings: ['no pk'] })).toThrow(/acknowledgedFindings lists a code no preflight finding has: 'no pk'\./);
     expect(() => new MigrationPreflight(stack, 'D', { ...base, sourceDatabaseName: ' ' })).toThrow(/MigrationPreflight: sourceDatabaseName is empty/);
+  });
+
+  test('an acknowledged code no finding has is an error naming it and listing the known codes', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const base = { network, sourceSecret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app') };
+    expect(() => new MigrationPreflight(stack, 'A', { ...base, acknowledgedFindings: ['NO_PRIMARY_KEY', 'NO_PRIMARY_KEYS'] })).toThrow(
+      new Error("MigrationPreflight: acknowledgedFindings lists a code no preflight finding has: 'NO_PRIMARY_KEYS'. Known codes: NO_PRIMARY_KEY, "
+        + 'ARRAY_WITHOUT_PK, LOB_COLUMN_DROPPED, LOB_TRUNCATED, LOB_COLUMN, UNSUPPORTED_TYPE, UNKNOWN_TYPE, TYPE_CONVERTED, NUMERIC_PRECISION_LOSS, '
+        + 'WAL_LEVEL, MAX_REPLICATION_SLOTS, MAX_WAL_SENDERS, WAL_SENDER_TIMEOUT, REPLICATION_PRIVILEGE, REPLICATION_SLOT, TARGET_TABLE_MISSING, '
+        + 'TARGET_COLUMN_MISSING, TARGET_COLUMN_TYPE, TARGET_COLUMN_REQUIRED, TARGET_COLUMN_EXTRA, TARGET_NOT_EMPTY, TABLE_NOT_FOUND, NO_TABLES_SELECTED.'));
+    expect(() => new MigrationPreflight(stack, 'B', { ...base, acknowledgedFindings: ['LOB_TRUNCATE', 'WAL', 'LOB_TRUNCATE'] }))
+      .toThrow(/acknowledgedFindings lists codes no preflight finding has: 'LOB_TRUNCATE', 'WAL'\. Known codes: /);
+    const migration = task(stack, network, target);
+    expect(() => MigrationPreflight.forTask(stack, 'C', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', acknowledgedFindings: ['NOPK'] }))
+      .toThrow(/'NOPK'\. Known codes: NO_PRIMARY_KEY, /);
+    expect(() => new MigrationPreflight(stack, 'D', { ...base, acknowledgedFindings: ['NO_PRIMARY_KEY', 'LOB_TRUNCATED', 'NO_TABLES_SELECTED'] })).not.toThrow();
   });
 
   test('token values are not validated at synth time', () => {
@@ -197,6 +214,31 @@ describe('MigrationVerification', () => {
       .flatMap((s: any) => [s.Resource].flat());
     expect(resources).toHaveLength(2);
     template.hasResourceProperties('Custom::NeonMigrationVerification', { FailOnDifference: 'false' });
+  });
+
+  test('forTask on a task without waitForCompletion is an error naming the property and the fix', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'Migration', false);
+    expect(() => MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret }))
+      .toThrow(new Error('MigrationVerification.forTask: the task S/Migration does not set waitForCompletion, so its lifecycle completes as soon as '
+        + 'the task has started and the comparison would run while the full load is still copying rows. Set waitForCompletion: true on the '
+        + 'DmsMigrationTask (or create the MigrationVerification itself, with runAfter set to what completes after the load).'));
+    expect(stack.node.tryFindChild('Verification')).toBeUndefined();
+  });
+
+  test('forTask accepts a task on DMS Serverless that waits for completion, and refuses one that does not', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const make = (id: string, waitForCompletion: boolean) => new DmsMigrationTask(stack, id, {
+      source: new PostgresSourceEndpoint(stack, `${id}Source`, { secret: sourceSecret, databaseName: 'app' }),
+      target,
+      network,
+      compute: ReplicationCompute.serverless({ maxCapacityUnits: 4 }),
+      tableMappings: TableMappings.includeSchema('app'),
+      waitForCompletion,
+    });
+    const options = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret };
+    expect(() => MigrationVerification.forTask(stack, 'Waits', { ...options, task: make('Waiting', true) })).not.toThrow();
+    expect(() => MigrationVerification.forTask(stack, 'Starts', { ...options, task: make('Starting', false) })).toThrow(/does not set waitForCompletion/);
   });
 
   test('a CDC task gets a warning', () => {

@@ -137,7 +137,7 @@ describe('verify', () => {
 
     test('fails with the differing keys and still publishes the metrics', async () => {
       await expect(handler(event({}))).rejects.toThrow(
-        /^Verification failed: 0 of 2 table\(s\) match; 1300 row\(s\) compared, at least 2 differ\. app\.events: mismatch 800\/799 rows; missing-in-target id=7 \| app\.users: mismatch 500\/500 rows; different id=42$/);
+        /^Verification failed: 0 of 2 table\(s\) match; 1300 row\(s\) compared, at least 2 differ\. app\.events: mismatch 800\/799 rows; missing-in-target id="7" \| app\.users: mismatch 500\/500 rows; different id="42"$/);
       const data = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData!;
       expect(data.filter((d) => d.MetricName === 'MismatchedRows').map((d) => d.Value)).toEqual([1, 1]);
     });
@@ -159,6 +159,36 @@ describe('verify', () => {
     } finally {
       await source.sql(Array.from({ length: 120 }, (_, i) => `drop table app.long_table_name_number_${i};`).join('\n'));
     }
+  });
+
+  test('a selection that matches no table fails, even with FailOnDifference false, naming the selection', async () => {
+    const none = JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'rule-action': 'include', 'object-locator': { 'schema-name': 'App', 'table-name': '%' } }] });
+    for (const failOnDifference of ['true', 'false']) {
+      await expect(handler(event({ TableMappings: none, FailOnDifference: failOnDifference }))).rejects.toThrow(
+        /^Verification failed: NO_TABLES_SELECTED: The selection rules match no table on the source \(include App\.%\)\. Check the schema and table names/);
+    }
+    expect(cloudwatch.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+  });
+
+  describe('with a column type changed on the target', () => {
+    const RETYPED = JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'rule-action': 'include', 'object-locator': { 'schema-name': 'retyped', 'table-name': '%' } }] });
+    beforeAll(async () => {
+      const ddl = 'create schema retyped; create table retyped.t (id int primary key, qty integer); insert into retyped.t select g, g from generate_series(1, 25) g;';
+      await Promise.all([source.sql(ddl), target.sql(ddl)]);
+      await target.sql('alter table retyped.t alter column qty type text;');
+    });
+
+    test('fails naming the column and both types', async () => {
+      await expect(handler(event({ TableMappings: RETYPED }))).rejects.toThrow(
+        /^Verification failed: 0 of 1 table\(s\) match; 25 row\(s\) compared, at least 1 differ\. retyped\.t: type-changed 25\/25 rows, column types changed \(rows not compared\): qty: integer -> text$/);
+      const data = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData!;
+      expect(data.find((d) => d.MetricName === 'MismatchedRows')!.Value).toBe(1);
+    });
+
+    test('with FailOnDifference false it counts as a mismatched table', async () => {
+      const result = await handler(event({ TableMappings: RETYPED, FailOnDifference: 'false' }));
+      expect(result.Data).toMatchObject({ Tables: '1', MismatchedTables: '1', MismatchedRows: '1' });
+    });
   });
 
   test('without a TaskIdentifier no metric is published', async () => {

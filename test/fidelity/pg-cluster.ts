@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 
 /** Options of a throwaway local PostgreSQL cluster. */
 export interface PgClusterOptions {
@@ -13,6 +13,11 @@ export interface PgClusterOptions {
   readonly settings?: Record<string, string | number>;
   /** Seconds to wait for the server to accept connections. @default 30 */
   readonly startTimeoutSeconds?: number;
+  /**
+   * Serve TLS with this certificate and key (PEM files, copied into the data directory), and accept
+   * TLS connections only (`hostssl`). @default - no TLS
+   */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** A running throwaway cluster. */
@@ -93,14 +98,14 @@ function installExitHook(): void {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+async function waitReady(url: string, ssl: ClientConfig['ssl'], child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       throw new Error(`postgres exited with code ${child.exitCode}:\n${fs.readFileSync(logFile, 'utf8')}`);
     }
-    const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000, ssl });
     try {
       await client.connect();
       await client.query('select 1');
@@ -137,6 +142,20 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     }
   }
 
+  const tls: Record<string, string> = {};
+  if (options.tls) {
+    for (const [name, file] of [['server.crt', options.tls.certFile], ['server.key', options.tls.keyFile]]) {
+      const copy = path.join(dataDir, name);
+      fs.copyFileSync(file, copy);
+      fs.chmodSync(copy, 0o600);
+      if (user.uid !== undefined) fs.chownSync(copy, user.uid, user.gid!);
+    }
+    Object.assign(tls, { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key' });
+    fs.writeFileSync(path.join(dataDir, 'pg_hba.conf'), 'hostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n');
+  }
+  // the helper's own connections: encrypted when the server only accepts TLS, the certificate unchecked
+  const ssl = options.tls ? { rejectUnauthorized: false } : undefined;
+
   const port = await freePort();
   const settings: Record<string, string | number> = {
     wal_level: options.walLevel ?? 'logical',
@@ -150,6 +169,7 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     log_min_messages: 'warning',
+    ...tls,
     ...options.settings,
   };
   const args = ['-D', dataDir, '-p', String(port)];
@@ -178,7 +198,7 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
   };
 
   try {
-    await waitReady(url(), child, logFile, (options.startTimeoutSeconds ?? 30) * 1000);
+    await waitReady(url(), ssl, child, logFile, (options.startTimeoutSeconds ?? 30) * 1000);
   } catch (e) {
     await stop();
     throw e;
@@ -191,7 +211,7 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     url,
     stop,
     async sql(text: string, db?: string) {
-      const client = new Client({ connectionString: url(db) });
+      const client = new Client({ connectionString: url(db), ssl });
       await client.connect();
       try {
         await client.query(text);

@@ -1,4 +1,7 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { startPgCluster, PgCluster } from './pg-cluster';
+import { PREFLIGHT_FINDING_CODES } from '../../lib/fidelity/finding-codes';
 import { Finding, preflight, PreflightOptions } from '../../lib/fidelity/preflight';
 import { TableMappings } from '../../lib/fidelity/selection';
 
@@ -190,10 +193,21 @@ describe('target tables with DO_NOTHING', () => {
 });
 
 describe('selection and options', () => {
-  test('no selected table blocks', async () => {
+  test('no selected table blocks, and the finding names the selection', async () => {
     const result = await run({ mappings: only(['does_not_exist']) });
     expect(codes(result.findings)).toEqual(['blocking:NO_TABLES_SELECTED']);
+    expect(result.findings[0].message).toBe('The selection rules match no table on the source (include public.does_not_exist). '
+      + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.');
     expect(result.tables).toEqual([]);
+    expect(result.ok).toBe(false);
+  });
+
+  test('a database that cannot be reached is named: source or target', async () => {
+    const down = 'postgresql://postgres@127.0.0.1:1/postgres';
+    await expect(run({ source: down })).rejects.toMatchObject({ name: 'ConnectionFailedError', side: 'source' });
+    await expect(run({ target: down })).rejects.toMatchObject({
+      side: 'target', message: 'cannot connect to the target database: connect ECONNREFUSED 127.0.0.1:1',
+    });
   });
 
   test('excluded tables are not checked', async () => {
@@ -212,5 +226,15 @@ describe('selection and options', () => {
     await expect(run({ migrationType: 'bulk' as never })).rejects.toThrow(/migrationType must be one of full-load, cdc, full-load-and-cdc, got "bulk"/);
     await expect(run({ lobMaxSizeKb: 0 })).rejects.toThrow(/lobMaxSizeKb must be a positive number, got 0/);
     await expect(run({ targetTablePrepMode: 'KEEP' as never })).rejects.toThrow(/targetTablePrepMode must be one of/);
+  });
+});
+
+describe('finding codes', () => {
+  test('the README lists every finding code preflight knows, and no other', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+    const start = readme.indexOf('### preflight');
+    const table = readme.slice(start, readme.indexOf('### verify', start));
+    const listed = new Set([...table.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|/gm)].flatMap((m) => m[1].split(', ').map((c) => c.slice(1, -1))));
+    expect([...listed].sort()).toEqual([...PREFLIGHT_FINDING_CODES].sort());
   });
 });

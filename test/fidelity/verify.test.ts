@@ -271,6 +271,120 @@ describe('planted differences', () => {
   });
 });
 
+describe('column types', () => {
+  beforeAll(async () => {
+    await source.sql(`
+      create table widened (id int primary key, qty integer, label text);
+      create table retexted (id int primary key, qty integer, at timestamptz);
+      create table rekeyed (id int primary key, label text);
+      create table kept (id int primary key, name varchar(20), amount numeric, m mood, p pair, j json, tags varchar(10)[], c char(3), big bigint);
+      create domain positive as int check (value > 0);
+      create table domained (id int primary key, n positive);`);
+    await target.sql(`
+      create table widened (id int primary key, qty bigint, label text);
+      create table retexted (id int primary key, qty text, at timestamp);
+      create table rekeyed (id bigint primary key, label text);
+      create table kept (id int primary key, name varchar(50), amount numeric(28,6), m text, p varchar, j jsonb, tags text[], c text, big bigint);
+      create table domained (id int primary key, n int);`);
+    const rows = (name: string, values: string) => `insert into ${name} select g, ${values} from generate_series(1, 40) g;`;
+    const load = rows('widened', "g * 10, 'l' || g") + rows('retexted', "g * 10, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 day'")
+      + rows('rekeyed', "'l' || g") + rows('domained', 'g');
+    await source.sql(load + rows('kept', "'n' || g, g / 4.0, 'ok', row(g, 'y')::pair, '{\"a\": 1}', array['t' || g], 'c' || (g % 10), g"));
+    await target.sql(load.replace("'2024-01-01 00:00:00+00'::timestamptz", "'2024-01-01 00:00:00'::timestamp")
+      + rows('kept', "'n' || g, g / 4.0, 'ok', '(' || g || ',y)', '{\"a\": 1}', array['t' || g], 'c' || (g % 10), g"));
+    // a value that differs too: the table is still reported by its type change, not by its rows
+    await target.sql('update widened set qty = 7 where id = 3;');
+  });
+
+  test('a changed column type is reported with the column and both types, before any row is compared', async () => {
+    const result = await run(['widened', 'retexted', 'rekeyed']);
+    expect(result.ok).toBe(false);
+    expect(table(result, 'widened')).toMatchObject({
+      status: 'type-changed',
+      method: 'none',
+      sourceRows: 40,
+      targetRows: 40,
+      ranges: 0,
+      differences: [],
+      typeChanges: [{ column: 'qty', targetColumn: 'qty', sourceType: 'integer', targetType: 'bigint' }],
+    });
+    expect(table(result, 'retexted').typeChanges).toEqual([
+      { column: 'qty', targetColumn: 'qty', sourceType: 'integer', targetType: 'text' },
+      { column: 'at', targetColumn: 'at', sourceType: 'timestamp with time zone', targetType: 'timestamp without time zone' },
+    ]);
+    expect(table(result, 'rekeyed')).toMatchObject({
+      status: 'type-changed',
+      typeChanges: [{ column: 'id', targetColumn: 'id', sourceType: 'integer', targetType: 'bigint' }],
+    });
+  });
+
+  test('length, precision and scale, domains, string types among each other, json and jsonb, and enums or composites as strings are no type change', async () => {
+    const result = await run(['kept', 'domained']);
+    expect(result.tables.map((t) => [t.source.table, t.status, t.typeChanges])).toEqual([
+      ['domained', 'match', []],
+      ['kept', 'match', []],
+    ]);
+  });
+
+  test('the type change names the mapped column on the target', async () => {
+    await source.sql('create table renamed_col (id int primary key, "Qty" integer); insert into renamed_col values (1, 1);');
+    await target.sql('create table renamed_col (id int primary key, qty numeric); insert into renamed_col values (1, 1);');
+    const result = await verify({
+      source: source.url(),
+      target: target.url(),
+      mappings: {
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-action': 'include', 'object-locator': { 'schema-name': 'public', 'table-name': 'renamed_col' } },
+          { 'rule-type': 'transformation', 'rule-id': '2', 'rule-action': 'convert-lowercase', 'rule-target': 'column', 'object-locator': { 'schema-name': '%', 'table-name': '%', 'column-name': '%' } },
+        ],
+      },
+    });
+    expect(result.tables[0].typeChanges).toEqual([{ column: 'Qty', targetColumn: 'qty', sourceType: 'integer', targetType: 'numeric' }]);
+  });
+});
+
+describe('selection', () => {
+  test('a selection that matches no table fails with NO_TABLES_SELECTED, naming the selection', async () => {
+    const result = await verify({
+      source: source.url(),
+      target: target.url(),
+      mappings: {
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-action': 'include', 'object-locator': { 'schema-name': 'Public', 'table-name': '%' } },
+          { 'rule-type': 'selection', 'rule-id': '2', 'rule-action': 'include', 'object-locator': { 'schema-name': 'public', 'table-name': 'v%', 'table-type': 'view' } },
+        ],
+      },
+    });
+    expect(result).toMatchObject({ ok: false, tables: [] });
+    expect(result.findings).toEqual([{
+      code: 'NO_TABLES_SELECTED',
+      message: 'The selection rules match no table on the source (include Public.%, include public.v% (view)). '
+        + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.',
+    }]);
+  });
+
+  test('a selection that matches tables has no finding', async () => {
+    const result = await run(['domained']);
+    expect(result.findings).toEqual([]);
+    expect(result.ok).toBe(true);
+  });
+});
+
+describe('connections', () => {
+  test('a database that cannot be reached is named: source or target', async () => {
+    const down = 'postgresql://postgres@127.0.0.1:1/postgres';
+    await expect(verify({ source: down, target: target.url() })).rejects.toMatchObject({
+      name: 'ConnectionFailedError', side: 'source', message: 'cannot connect to the source database: connect ECONNREFUSED 127.0.0.1:1',
+    });
+    await expect(verify({ source: source.url(), target: down })).rejects.toMatchObject({
+      name: 'ConnectionFailedError', side: 'target', message: 'cannot connect to the target database: connect ECONNREFUSED 127.0.0.1:1',
+    });
+    await expect(verify({ source: source.url(), target: target.url('missing_db') })).rejects.toMatchObject({
+      side: 'target', message: 'cannot connect to the target database: database "missing_db" does not exist',
+    });
+  });
+});
+
 describe('table mapping', () => {
   beforeAll(async () => {
     await source.sql(`create schema sales; create table sales."Customers" (id int primary key, "Name" text);
