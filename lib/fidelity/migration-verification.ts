@@ -131,7 +131,7 @@ export class MigrationVerification extends Construct {
    */
   public static forTask(scope: Construct, id: string, options: MigrationVerificationForTaskOptions): MigrationVerification {
     const task = options.task;
-    if (waitsForCompletion(task) === false) {
+    if (!task.waitForCompletion) {
       throw new Error(`MigrationVerification.forTask: the task ${task.node.path} does not set waitForCompletion, so its lifecycle `
         + 'completes as soon as the task has started and the comparison would run while the full load is still copying rows. '
         + 'Set waitForCompletion: true on the DmsMigrationTask (or create the MigrationVerification itself, with runAfter '
@@ -222,17 +222,3 @@ export class MigrationVerification extends Construct {
   }
 }
 
-/**
- * Whether the task's lifecycle waits for the full load: the task's own `waitForCompletion` when it
- * has one, else the `WaitForCompletion` property its lifecycle resource was created with;
- * undefined when neither tells.
- */
-function waitsForCompletion(task: DmsMigrationTask): boolean | undefined {
-  const own = (task as unknown as { readonly waitForCompletion?: unknown }).waitForCompletion;
-  if (typeof own === 'boolean') return own;
-  const resource = task.lifecycle.resource.node.defaultChild as unknown as { readonly _cfnProperties?: Record<string, unknown> } | undefined;
-  const value = resource?._cfnProperties?.WaitForCompletion;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return undefined;
-}

@@ -120,8 +120,10 @@ export interface DmsMigrationTaskProps {
   readonly startOnDeploy?: boolean;
 
   /**
-   * Keep the deployment waiting until a full load finishes, failing it when tables fail to load or
-   * validate. Only meaningful for `MigrationType.FULL_LOAD`.
+   * Keep the deployment waiting until the full load finished (`FULL_LOAD`: the task stopped after it;
+   * `FULL_LOAD_AND_CDC`: every table loaded and changes replicating), failing it when tables fail to
+   * load or validate. `MigrationVerification.forTask` needs it. With `CDC` there is no full load: the
+   * deployment completes once the task runs.
    *
    * @default false
    */
@@ -208,6 +210,8 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
   public readonly computeKind: ReplicationComputeKind;
   /** The migration type. */
   public readonly migrationType: MigrationType;
+  /** Whether the deployment waits for the full load (`waitForCompletion`). */
+  public readonly waitForCompletion: boolean;
   /** The table mappings. */
   public readonly tableMappings: TableMappings;
   /** The task settings. */
@@ -225,6 +229,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
 
     validateEndpoints(props.source, props.target);
     this.migrationType = props.migrationType ?? MigrationType.FULL_LOAD;
+    this.waitForCompletion = props.waitForCompletion ?? false;
     this.settings = props.settings ?? new TaskSettings();
     this.tableMappings = resolveMappings(props);
     const cdc = validateCdc(this.migrationType, props);
@@ -257,7 +262,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       this.lifecycle = new ServerlessReplicationLifecycle(this, 'Lifecycle', {
         replicationConfig: replication.resource,
         startOnDeploy: props.startOnDeploy ?? true,
-        waitForCompletion: props.waitForCompletion ?? false,
+        waitForCompletion: this.waitForCompletion,
         maxWait: props.maxWait,
         onUpdate: props.onUpdate,
         cdcStopPosition: props.cdcStopPosition,
@@ -453,9 +458,10 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
         },
       });
     }
-    if (props.waitForCompletion && this.migrationType !== MigrationType.FULL_LOAD) {
+    if (props.waitForCompletion && this.migrationType === MigrationType.CDC) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:waitForCdc',
-        `waitForCompletion has no end to wait for with ${this.migrationType}: the task keeps replicating changes until it is stopped.`);
+        'waitForCompletion has no full load to wait for with cdc: the deployment completes as soon as the task replicates changes, '
+        + 'which it does until it is stopped.');
     }
     if (this.settings.batchApplyEnabled && !cdc) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:batchApplyFullLoad',

@@ -263,7 +263,12 @@ describe('DmsMigrationTask', () => {
 
     test('waiting for a CDC task, batch apply on a full load', () => {
       const { stack } = task({ migrationType: MigrationType.CDC, waitForCompletion: true });
-      Annotations.fromStack(stack).hasWarning('/S/Migration', Match.stringLikeRegexp('waitForCompletion has no end to wait for with cdc'));
+      Annotations.fromStack(stack).hasWarning('/S/Migration', Match.stringLikeRegexp('waitForCompletion has no full load to wait for with cdc'));
+      // full load and CDC: the lifecycle waits for the full load, so nothing to warn about
+      const both = task({ migrationType: MigrationType.FULL_LOAD_AND_CDC, waitForCompletion: true });
+      Annotations.fromStack(both.stack).hasNoWarning('/S/Migration', Match.stringLikeRegexp('waitForCompletion'));
+      expect(both.task.waitForCompletion).toBe(true);
+      expect(task().task.waitForCompletion).toBe(false);
       const other = task({ settings: new TaskSettings({ batchApplyEnabled: true }) });
       Annotations.fromStack(other.stack).hasWarning('/S/Migration', Match.stringLikeRegexp('batchApplyEnabled only affects change processing'));
     });
