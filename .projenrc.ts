@@ -145,6 +145,21 @@ if (bundleTask) {
   project.testTask.prependSpawn(bundleTask);
 }
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
+
+// ---- packaging: every package ships the handler bundles (assets/), so packing refuses without them.
+// `compile` does not bundle (`pre-compile` does): `compile` then `package:js` fails here, naming the
+// missing bundles and `npx projen bundle`.
+const checkBundles = project.addTask('check:bundles', {
+  description: 'Fail unless every handler bundle (assets/**/index.js of each lib/**/*.lambda.ts) exists and is newer than its sources',
+  exec: 'ts-node --transpile-only projenrc/check-bundles.ts',
+});
+for (const language of ['js', 'java', 'python', 'dotnet', 'go']) {
+  const packageTask = project.tasks.tryFind(`package:${language}`);
+  if (!packageTask) {
+    throw new Error(`projen defines no package:${language} task: check the handler-bundle check`);
+  }
+  packageTask.prependSpawn(checkBundles);
+}
 project.testTask.spawn(integ);
 
 // eslint lints integ/ and bench/ too, and never rewrites files while testing
@@ -172,9 +187,15 @@ project.addTask('bench', {
   exec: 'ts-node --transpile-only bench/run.ts',
   receiveArgs: true,
 });
+// ---- aws-cdk-lib compatibility: the lowest version of the peer range, and the newest release
 project.addTask('compat:min-cdk', {
-  description: 'Type-check lib/ and synthesize the example against the lowest aws-cdk-lib the peer range allows',
-  exec: 'ts-node --transpile-only test/compat/check-min-cdk.ts',
+  description: 'Type-check lib/ and synthesize the example and the deploy variants against the lowest aws-cdk-lib the peer range allows',
+  exec: 'ts-node --transpile-only projenrc/cdk-compat.ts peer-minimum',
+});
+project.addTask('compat:latest-cdk', {
+  description: 'Type-check lib/, find uses of deprecated aws-cdk-lib API, and synthesize the example and the deploy variants against the newest aws-cdk-lib with deprecated API failing',
+  env: { JSII_DEPRECATED: 'fail' },
+  exec: 'ts-node --transpile-only projenrc/cdk-compat.ts latest',
 });
 project.addTask('synth:example', {
   description: 'Synthesize the bundled example app (what `npx cdk synth` runs)',

@@ -283,7 +283,7 @@ export class MigrationAlarms extends Construct {
       // DMS rejects a subscription whose source does not exist yet: wait for a task of the same app
       const taskResource = Construct.isConstruct(migration) ? migration.node.defaultChild : undefined;
       if (taskResource && CfnResource.isCfnResource(taskResource)) {
-        this.eventSubscription.addDependency(taskResource);
+        this.eventSubscription.node.addDependency(taskResource);
       }
     }
 

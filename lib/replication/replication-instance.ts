@@ -1,8 +1,10 @@
-import { IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IDependable } from 'constructs';
 import { DEFAULT_DMS_ENGINE_VERSION } from './engine-version';
 import { createSubnetGroup, resolvePlacement } from './placement';
@@ -15,6 +17,36 @@ import { DmsMetrics } from '../monitoring/metrics';
 const MIN_STORAGE_GIB = 5;
 const MAX_STORAGE_GIB = 6144;
 const MAX_IDENTIFIER_LENGTH = 63;
+
+/**
+ * The replication instance classes DMS documents ("Choosing the right AWS DMS replication instance
+ * for your migration": the T2, T3, C4, C5, C6i, R4, R5 and R6i classes). Another class only gets a
+ * warning: DMS adds classes, and CloudFormation rejects a class DMS does not offer in the Region.
+ */
+const KNOWN_DMS_INSTANCE_CLASSES: readonly string[] = [
+  ...sizes('t2', ['micro', 'small', 'medium', 'large']),
+  ...sizes('t3', ['micro', 'small', 'medium', 'large']),
+  ...sizes('c4', ['large', 'xlarge', '2xlarge', '4xlarge']),
+  ...sizes('c5', ['large', 'xlarge', '2xlarge', '4xlarge', '9xlarge', '12xlarge', '18xlarge', '24xlarge']),
+  ...sizes('c6i', ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge']),
+  ...sizes('r4', ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge']),
+  ...sizes('r5', ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge']),
+  ...sizes('r6i', ['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge', '24xlarge', '32xlarge']),
+];
+
+function sizes(family: string, names: string[]): string[] {
+  return names.map((size) => `dms.${family}.${size}`);
+}
+
+/** The known classes by family, for messages: `dms.t3.micro|small|medium|large`. */
+function describeKnownClasses(): string {
+  const families = new Map<string, string[]>();
+  for (const instanceClass of KNOWN_DMS_INSTANCE_CLASSES) {
+    const [, family, size] = instanceClass.split('.');
+    families.set(family, [...(families.get(family) ?? []), size]);
+  }
+  return [...families].map(([family, names]) => `dms.${family}.${names.join('|')}`).join(', ');
+}
 
 /**
  * A DMS replication instance: the compute that runs replication tasks.
@@ -133,11 +165,22 @@ export interface ReplicationInstanceProps extends ReplicationPlacementOptions {
   readonly autoMinorVersionUpgrade?: boolean;
 
   /**
-   * KMS key that encrypts the instance storage and the endpoint connection data.
+   * KMS key that encrypts the instance storage, the endpoint connection data and the task log group
+   * (`dms-tasks-<identifier>`). A key of this stack gets the statement that lets CloudWatch Logs use it
+   * for that log group; the policy of an imported key must allow it already (a warning says so).
    *
    * @default - a new KMS key with automatic rotation enabled
    */
   readonly kmsKey?: kms.IKey;
+
+  /**
+   * How long the task log group `dms-tasks-<identifier>` keeps the logs of the instance's tasks.
+   * One year, as the library's other log groups and AWS Control Tower's CT.CLOUDWATCH.PR.2 ask;
+   * shorten it when the tasks log at debug level, which writes a lot.
+   *
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly taskLogRetention?: logs.RetentionDays;
 
   /**
    * Weekly maintenance window in UTC, `ddd:hh24:mi-ddd:hh24:mi`, e.g. `sun:05:00-sun:06:00`.
@@ -155,8 +198,8 @@ export interface ReplicationInstanceProps extends ReplicationPlacementOptions {
   readonly replicationInstanceIdentifier?: string;
 
   /**
-   * What happens to the instance (and the KMS key created for it) when it leaves the stack.
-   * `SNAPSHOT` is not supported by DMS.
+   * What happens to the instance, its task log group and the KMS key created for it when they leave
+   * the stack. `SNAPSHOT` is not supported by DMS.
    *
    * @default RemovalPolicy.DESTROY
    */
@@ -193,7 +236,13 @@ abstract class ReplicationInstanceBase extends Resource implements IReplicationI
 
 /**
  * A DMS replication instance in private subnets, never publicly accessible, with KMS-encrypted
- * storage and its replication subnet group.
+ * storage, its replication subnet group and the log group its tasks write to.
+ *
+ * DMS writes task logs to the log group `dms-tasks-<identifier>` and creates it itself, without
+ * retention, when none exists: it would outlive the stack. This construct creates it first, with
+ * `taskLogRetention`, encrypted with the instance's key, removed (or kept) with the instance. A
+ * deployment fails with "already exists" when DMS created that log group earlier for an instance
+ * of the same identifier (e.g. of a destroyed stack): delete it, then deploy again.
  *
  * The account-level roles DMS needs are ensured first (`DmsAccountRoles`), unless
  * `manageAccountRoles` is false. One instance can run several tasks.
@@ -231,6 +280,8 @@ export class ReplicationInstance extends ReplicationInstanceBase {
   public readonly subnetGroup: dms.CfnReplicationSubnetGroup;
   /** The `AWS::DMS::ReplicationInstance`. */
   public readonly resource: dms.CfnReplicationInstance;
+  /** The log group `dms-tasks-<identifier>` DMS writes the logs of the instance's tasks to. */
+  public readonly taskLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ReplicationInstanceProps) {
     super(scope, id);
@@ -239,6 +290,12 @@ export class ReplicationInstance extends ReplicationInstanceBase {
     const instanceClass = props.instanceClass ?? 'dms.t3.medium';
     if (!Token.isUnresolved(instanceClass) && !/^dms\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
       throw new Error(`${owner}: instanceClass '${instanceClass}' is not a DMS instance class: use the form dms.<family>.<size>, e.g. dms.t3.medium or dms.r5.large.`);
+    }
+    if (!Token.isUnresolved(instanceClass) && !KNOWN_DMS_INSTANCE_CLASSES.includes(instanceClass)) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:unknownInstanceClass',
+        `instanceClass '${instanceClass}' is not a replication instance class DMS documents (${describeKnownClasses()}). ` +
+        'If DMS offers it in your Region, acknowledge this warning (Annotations.of(instance).acknowledgeWarning(\'cdk-neon-migration:unknownInstanceClass\')); ' +
+        'otherwise the deployment fails when CloudFormation creates the instance.');
     }
     const allocatedStorage = props.allocatedStorage ?? 50;
     if (!Token.isUnresolved(allocatedStorage)
@@ -291,8 +348,38 @@ export class ReplicationInstance extends ReplicationInstanceBase {
       vpcSecurityGroupIds: placement.securityGroups.map(sg => sg.securityGroupId),
     });
     this.resource.applyRemovalPolicy(removalPolicy);
-    this.resource.addDependency(this.subnetGroup);
+    this.resource.node.addDependency(this.subnetGroup);
     // Ref of AWS::DMS::ReplicationInstance is its ARN.
     this.replicationInstanceArn = this.resource.ref;
+
+    this.taskLogGroup = this.createTaskLogGroup(props.taskLogRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy);
+    // the log group exists before any task of the instance can write to it, and goes after the instance
+    this.resource.node.addDependency(this.taskLogGroup);
+  }
+
+  private createTaskLogGroup(retention: logs.RetentionDays, removalPolicy: RemovalPolicy): logs.LogGroup {
+    const logGroupName = `dms-tasks-${this.replicationInstanceIdentifier}`;
+    const stack = Stack.of(this);
+    // CloudWatch Logs encrypts with the key on behalf of the log group, and only for this log group
+    const keyPolicy = this.kmsKey.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnEquals: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }));
+    if (!keyPolicy.statementAdded) {
+      Annotations.of(this).addWarningV2('cdk-neon-migration:taskLogKeyPolicy',
+        'kmsKey is imported, so its key policy cannot be changed here: it must let logs.<region>.amazonaws.com use it ' +
+        `(kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey*, kms:Describe*) for the log group ${logGroupName}, ` +
+        'or creating the log group fails.');
+    }
+    // the key (with its policy) is created first: the log group refers to its ARN
+    return new logs.LogGroup(this, 'TaskLogs', { logGroupName, retention, encryptionKey: this.kmsKey, removalPolicy });
   }
 }

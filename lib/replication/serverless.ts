@@ -198,7 +198,7 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
         vpcSecurityGroupIds: placement.securityGroups.map(sg => sg.securityGroupId),
       },
     });
-    this.resource.addDependency(this.subnetGroup);
+    this.resource.node.addDependency(this.subnetGroup);
     this.replicationConfigArn = this.resource.attrReplicationConfigArn;
   }
 }

@@ -1,7 +1,8 @@
-import { App, CfnElement, Environment, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations as CdkAnnotations, App, CfnElement, Environment, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { DependencyGroup } from 'constructs';
 import { IReplicationNetwork } from '../../lib/core/interfaces';
 import { NatEgressForReplication } from '../../lib/network';
@@ -315,5 +316,151 @@ describe('where DMS reads endpoint credentials (Secrets Manager, from inside the
     const network = new NatEgressForReplication(stack, 'Net');
     new ReplicationInstance(stack, 'Replication', { network });
     expect(Annotations.fromStack(stack).findWarning('/S/Replication', Match.stringLikeRegexp('Secrets Manager'))).toHaveLength(0);
+  });
+});
+
+describe('instance classes DMS does not document', () => {
+  test('an unknown class gets a warning naming the known classes, and still synthesizes', () => {
+    const { stack, vpc } = setup();
+    new ReplicationInstance(stack, 'Replication', { vpc, instanceClass: 'dms.m5.large' });
+
+    const warnings = Annotations.fromStack(stack).findWarning('/S/Replication',
+      Match.stringLikeRegexp('cdk-neon-migration:unknownInstanceClass'));
+    expect(warnings).toHaveLength(1);
+    const message = String(warnings[0].entry.data);
+    expect(message).toContain("instanceClass 'dms.m5.large' is not a replication instance class DMS documents");
+    for (const family of [
+      'dms.t2.micro|small|medium|large',
+      'dms.t3.micro|small|medium|large',
+      'dms.c4.large|xlarge|2xlarge|4xlarge',
+      'dms.c5.large|xlarge|2xlarge|4xlarge|9xlarge|12xlarge|18xlarge|24xlarge',
+      'dms.c6i.large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge|24xlarge|32xlarge',
+      'dms.r4.large|xlarge|2xlarge|4xlarge|8xlarge',
+      'dms.r5.large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge|24xlarge',
+      'dms.r6i.large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge|24xlarge|32xlarge',
+    ]) {
+      expect(message).toContain(family);
+    }
+    expect(message).toContain("acknowledge this warning (Annotations.of(instance).acknowledgeWarning('cdk-neon-migration:unknownInstanceClass'))");
+    Template.fromStack(stack).hasResourceProperties('AWS::DMS::ReplicationInstance', { ReplicationInstanceClass: 'dms.m5.large' });
+  });
+
+  test('the warning can be acknowledged, as it says', () => {
+    const { stack, vpc } = setup();
+    const instance = new ReplicationInstance(stack, 'Replication', { vpc, instanceClass: 'dms.c7i.large' });
+    CdkAnnotations.of(instance).acknowledgeWarning('cdk-neon-migration:unknownInstanceClass');
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('unknownInstanceClass'))).toHaveLength(0);
+  });
+
+  test.each(['dms.t2.micro', 'dms.t3.medium', 'dms.c4.4xlarge', 'dms.c5.9xlarge', 'dms.c6i.32xlarge', 'dms.r4.8xlarge', 'dms.r5.24xlarge', 'dms.r6i.large'])(
+    '%s is known: no warning', (instanceClass) => {
+      const { stack, vpc } = setup();
+      new ReplicationInstance(stack, 'Replication', { vpc, instanceClass });
+      expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('unknownInstanceClass'))).toHaveLength(0);
+    });
+
+  test('the default class and a token get no warning', () => {
+    const { stack, vpc } = setup();
+    new ReplicationInstance(stack, 'Default', { vpc });
+    new ReplicationInstance(stack, 'Token', { vpc, instanceClass: Lazy.string({ produce: () => 'dms.x9.huge' }) });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('unknownInstanceClass'))).toHaveLength(0);
+  });
+});
+
+describe('task log group (dms-tasks-<identifier>)', () => {
+  /** The log groups DMS would write task logs to (the stack also has the handlers' log group). */
+  function taskLogGroups(template: Template) {
+    return Object.entries(template.findResources('AWS::Logs::LogGroup'))
+      .filter(([, resource]) => JSON.stringify(resource.Properties.LogGroupName ?? '').includes('dms-tasks-'));
+  }
+
+  function logGroupOf(template: Template) {
+    const groups = taskLogGroups(template);
+    expect(groups).toHaveLength(1);
+    return { id: groups[0][0], resource: groups[0][1] };
+  }
+
+  test('the instance creates the log group DMS writes task logs to: one year, encrypted with its key, before the instance, deleted with it', () => {
+    const { stack, vpc } = setup();
+    const instance = new ReplicationInstance(stack, 'Replication', { vpc });
+
+    const template = Template.fromStack(stack);
+    const { id, resource } = logGroupOf(template);
+    expect(stack.resolve(instance.taskLogGroup.logGroupName)).toEqual({ Ref: id });
+    expect(resource.Properties.LogGroupName).toBe(`dms-tasks-${instance.replicationInstanceIdentifier}`);
+    expect(resource.Properties.LogGroupName).toMatch(/^dms-tasks-s-replication-[a-z0-9]+$/);
+    expect(resource.Properties.RetentionInDays).toBe(365);
+    expect(resource.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReplicationKey/), 'Arn'] });
+    expect(resource.DeletionPolicy).toBe('Delete');
+    expect(resource.UpdateReplacePolicy).toBe('Delete');
+    template.hasResource('AWS::DMS::ReplicationInstance', { DependsOn: Match.arrayWith([id]) });
+  });
+
+  test('the instance key lets CloudWatch Logs use it for this log group only', () => {
+    const { stack, vpc } = setup();
+    new ReplicationInstance(stack, 'Replication', { vpc, replicationInstanceIdentifier: 'orders' });
+
+    const [key] = Object.values(Template.fromStack(stack).findResources('AWS::KMS::Key'));
+    const forLogs = key.Properties.KeyPolicy.Statement.filter((s: any) => JSON.stringify(s.Principal).includes('logs.'));
+    expect(forLogs).toHaveLength(1);
+    expect({ ...forLogs[0], Action: [...forLogs[0].Action].sort() }).toEqual({
+      Effect: 'Allow',
+      Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+      Action: ['kms:Decrypt*', 'kms:Describe*', 'kms:Encrypt*', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+      Resource: '*',
+      Condition: {
+        ArnEquals: {
+          'kms:EncryptionContext:aws:logs:arn': {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':logs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':log-group:dms-tasks-orders']],
+          },
+        },
+      },
+    });
+  });
+
+  test('taskLogRetention sets the retention; RETAIN keeps the log group with the instance', () => {
+    const { stack, vpc } = setup();
+    new ReplicationInstance(stack, 'Replication', {
+      vpc,
+      replicationInstanceIdentifier: 'Orders',
+      taskLogRetention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const { resource } = logGroupOf(Template.fromStack(stack));
+    expect(resource.Properties).toMatchObject({ LogGroupName: 'dms-tasks-orders', RetentionInDays: 30 });
+    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  test('a key of the stack passed as kmsKey encrypts the log group and gets the statement', () => {
+    const { stack, vpc } = setup();
+    const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
+    new ReplicationInstance(stack, 'Replication', { vpc, kmsKey: key });
+
+    const template = Template.fromStack(stack);
+    expect(logGroupOf(template).resource.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] });
+    const statements = template.toJSON().Resources[stack.getLogicalId(key.node.defaultChild as kms.CfnKey)].Properties.KeyPolicy.Statement;
+    expect(statements.some((s: any) => JSON.stringify(s.Principal).includes('logs.'))).toBe(true);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('taskLogKeyPolicy'))).toHaveLength(0);
+  });
+
+  test('an imported kmsKey: a warning says what its key policy must allow', () => {
+    const { stack, vpc } = setup();
+    const key = kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab');
+    new ReplicationInstance(stack, 'Replication', { vpc, kmsKey: key, replicationInstanceIdentifier: 'orders' });
+
+    Annotations.fromStack(stack).hasWarning('/S/Replication', Match.stringLikeRegexp(
+      'kmsKey is imported.*logs.<region>.amazonaws.com.*for the log group dms-tasks-orders.*cdk-neon-migration:taskLogKeyPolicy'));
+    expect(logGroupOf(Template.fromStack(stack)).resource.Properties.KmsKeyId).toBe(key.keyArn);
+  });
+
+  test('an imported instance creates no log group', () => {
+    const { stack } = setup();
+    ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Imported', {
+      replicationInstanceArn: 'arn:aws:dms:us-east-1:123456789012:rep:ABC',
+      replicationInstanceIdentifier: 'existing',
+    });
+    expect(taskLogGroups(Template.fromStack(stack))).toHaveLength(0);
   });
 });

@@ -97,6 +97,29 @@ describe('ServerlessReplication', () => {
     template.hasResource('AWS::DMS::ReplicationSubnetGroup', { DependsOn: [rolesId] });
   });
 
+  test('the replication config is created after its subnet group', () => {
+    const { stack, base } = setup();
+    const replication = new ServerlessReplication(stack, 'Serverless', base);
+
+    Template.fromStack(stack).hasResource('AWS::DMS::ReplicationConfig', {
+      DependsOn: Match.arrayWith([stack.resolve(replication.subnetGroup.logicalId)]),
+    });
+  });
+
+  test('creates no log group: DMS Serverless names its own after a resource id known only at deploy time (README "Tear down")', () => {
+    const { stack, base } = setup();
+    const replication = new ServerlessReplication(stack, 'Serverless', base);
+
+    const template = Template.fromStack(stack);
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')).map((r) => JSON.stringify(r.Properties.LogGroupName ?? ''));
+    expect(groups.filter((name) => name.includes('dms-'))).toEqual([]);
+    // the resource id DMS names the log group after is the last part of the ARN, an attribute of the deployed resource
+    expect(stack.resolve(replication.replicationConfigArn)).toEqual({
+      'Fn::GetAtt': [stack.resolve(replication.resource.logicalId), 'ReplicationConfigArn'],
+    });
+    template.hasResourceProperties('AWS::DMS::ReplicationConfig', { ResourceIdentifier: Match.absent() });
+  });
+
   test('parses a table-mappings token when it resolves to a JSON string', () => {
     const { stack, base } = setup();
     new ServerlessReplication(stack, 'Serverless', { ...base, tableMappings: Lazy.string({ produce: () => MAPPINGS }) });

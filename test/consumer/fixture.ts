@@ -1,0 +1,71 @@
+/**
+ * What README's Quick start declares with `declare const <name>: <type>;`, made real for the consumer
+ * test (package.test.ts), which compiles this file next to the Quick start in a fresh CDK app against
+ * the packed library. Keys are `<name>: <type>` exactly as the README writes them; the README's type
+ * annotation checks the value. A declaration without an entry fails the test, naming it.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** The app the Quick start's stack is in; the generated program synthesizes it (into CDK_OUTDIR). */
+export const app = new App();
+
+/** The stack the Quick start builds in. */
+export const STACK_NAME = 'QuickStart';
+const stack = new Stack(app, STACK_NAME);
+
+let vpc: ec2.Vpc | undefined;
+/**
+ * The VPC of the source database, as a typical existing one: public subnets, and private subnets with
+ * no route to the internet (no NAT gateway), in two Availability Zones.
+ */
+function sourceVpc(): ec2.Vpc {
+  vpc ??= new ec2.Vpc(stack, 'FixtureVpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
+      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+  });
+  return vpc;
+}
+
+let instance: rds.DatabaseInstance | undefined;
+function postgresInstance(): rds.DatabaseInstance {
+  instance ??= new rds.DatabaseInstance(stack, 'FixtureDatabase', {
+    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+    vpc: sourceVpc(),
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+  });
+  return instance;
+}
+
+let cluster: rds.DatabaseCluster | undefined;
+function auroraPostgresCluster(): rds.DatabaseCluster {
+  cluster ??= new rds.DatabaseCluster(stack, 'FixtureCluster', {
+    engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
+    writer: rds.ClusterInstance.serverlessV2('Writer'),
+    vpc: sourceVpc(),
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+  });
+  return cluster;
+}
+
+/** A value for each declaration the Quick start may make, by `<name>: <type>`. */
+export const FIXTURES = {
+  'app: App': (): App => app,
+  'stack: Stack': (): Stack => stack,
+  'scope: Construct': (): Construct => stack,
+  'vpc: ec2.IVpc': (): ec2.IVpc => sourceVpc(),
+  'vpc: ec2.Vpc': (): ec2.Vpc => sourceVpc(),
+  'database: rds.DatabaseInstance': postgresInstance,
+  'database: rds.IDatabaseInstance': (): rds.IDatabaseInstance => postgresInstance(),
+  'cluster: rds.DatabaseCluster': auroraPostgresCluster,
+  'cluster: rds.IDatabaseCluster': (): rds.IDatabaseCluster => auroraPostgresCluster(),
+  'neonSecret: secretsmanager.ISecret': (): secretsmanager.ISecret =>
+    secretsmanager.Secret.fromSecretNameV2(stack, 'FixtureNeonSecret', 'neon/connection'),
+};
