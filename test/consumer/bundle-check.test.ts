@@ -5,10 +5,13 @@ import * as path from 'path';
 import { bundleOf, checkBundles, describeProblems, handlerSources, localInputs } from '../../projenrc/check-bundles';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+const created: string[] = [];
+afterAll(() => created.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
 /** A project tree with two handlers; `files` maps relative paths to contents. */
 function project(files: Record<string, string>): string {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-check-'));
+  created.push(root);
   for (const [file, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
     fs.writeFileSync(path.join(root, file), text);

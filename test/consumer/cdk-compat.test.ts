@@ -61,7 +61,11 @@ function uses() {
   });
   expect(ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
   const files = program.getSourceFiles().filter((f) => f.fileName.includes('/lib/'));
-  return findDeprecatedUses(program, files, dir);
+  try {
+    return findDeprecatedUses(program, files, dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe('uses of deprecated aws-cdk-lib API (projenrc/cdk-compat.ts)', () => {
