@@ -109,7 +109,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
 });
 
 
-for (const pattern of ['/integ/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', 'dist-packages', '/dist/example/', '/assets/lib/example/']) {
+for (const pattern of ['/integ/', '/rosetta/', 'cdk.out', '/cdk.json', '/docs/', '/bench/', '/.ci/', '/test-reports/', '/coverage/', '*.snapshot', 'dist-packages', '/dist/example/', '/assets/lib/example/']) {
   project.addPackageIgnore(pattern);
 }
 
@@ -145,6 +145,20 @@ if (bundleTask) {
   project.testTask.prependSpawn(bundleTask);
 }
 project.compileTask.reset('jsii --silence-warnings=reserved-word --silence-warnings=metadata/missing-dev-dependency');
+
+// ---- examples are code: every README and JSDoc example compiles (fixtures in rosetta/), strictly, and
+// is translated to Python, Java, C# and Go; the tablet ships with the package for Construct Hub
+project.package.file.addOverride('jsii.metadata', { jsii: { rosetta: { strict: true } } });
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile every README and JSDoc example in strict mode, translate them, and print how many were translated per language',
+  steps: [
+    { exec: 'jsii-rosetta extract --strict' },
+    { exec: 'ts-node --transpile-only projenrc/rosetta-report.ts' },
+  ],
+});
+project.postCompileTask.prependSpawn(rosetta);
+project.gitignore.addPatterns('.jsii.tabl.json');
+project.addPackageIgnore('!.jsii.tabl.json');
 
 // ---- packaging: every package ships the handler bundles (assets/), so packing refuses without them.
 // `compile` does not bundle (`pre-compile` does): `compile` then `package:js` fails here, naming the

@@ -126,6 +126,13 @@ export interface MigrationPreflightForTaskOptions {
  * `migration.lifecycle.addStartDependency(preflight)`, or create it with `MigrationPreflight.forTask`.
  *
  * @example
+ * import * as rds from 'aws-cdk-lib/aws-rds';
+ * import { DmsMigrationTask, MigrationPreflight, NatEgressForReplication } from 'cdk-neon-migration';
+ *
+ * declare const migration: DmsMigrationTask;
+ * declare const network: NatEgressForReplication;
+ * declare const database: rds.DatabaseInstance;
+ *
  * const preflight = MigrationPreflight.forTask(this, 'Preflight', {
  *   task: migration,
  *   network,

@@ -116,6 +116,14 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
  * `cdk-neon-migration verify` command.
  *
  * @example
+ * import * as rds from 'aws-cdk-lib/aws-rds';
+ * import { DmsMigrationTask, MigrationVerification, NatEgressForReplication, NeonTargetEndpoint } from 'cdk-neon-migration';
+ *
+ * declare const migration: DmsMigrationTask;
+ * declare const network: NatEgressForReplication;
+ * declare const database: rds.DatabaseInstance;
+ * declare const neon: NeonTargetEndpoint;
+ *
  * MigrationVerification.forTask(this, 'Verification', {
  *   task: migration, // waitForCompletion: true
  *   network,

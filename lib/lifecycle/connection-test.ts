@@ -53,6 +53,8 @@ export interface DmsConnectionTestProps {
  * stack and instance.
  *
  * @example
+ * import { DmsConnectionTest, NeonTargetEndpoint, PostgresSourceEndpoint, ReplicationInstance } from 'cdk-neon-migration';
+ *
  * declare const source: PostgresSourceEndpoint;
  * declare const neonTarget: NeonTargetEndpoint;
  * declare const instance: ReplicationInstance;

@@ -124,6 +124,11 @@ export interface ServerlessReplicationLifecycleProps {
  * for all of them in the stack, in the role's default policy).
  *
  * @example
+ * import { NatEgressForReplication, ServerlessReplication, ServerlessReplicationLifecycle } from 'cdk-neon-migration';
+ *
+ * declare const replication: ServerlessReplication;
+ * declare const network: NatEgressForReplication;
+ *
  * new ServerlessReplicationLifecycle(this, 'Lifecycle', {
  *   replicationConfig: replication.resource,
  *   startAfter: [network.egressReady],

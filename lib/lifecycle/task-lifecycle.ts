@@ -36,8 +36,9 @@ export interface TaskConnectionTests {
   readonly endpoints: IDmsEndpoint[];
 
   /**
-   * The replication instance the connections are tested from (the task's instance). The databases
-   * of source endpoints that know their `databaseConnections` are opened to it.
+   * The replication instance the connections are tested from (the task's instance). The tests wait
+   * for its `egressReady`, and the databases of source endpoints that know their
+   * `databaseConnections` are opened to it.
    */
   readonly replicationInstance: IReplicationInstance;
 }
@@ -143,9 +144,17 @@ export interface ReplicationTaskLifecycleProps {
  * If a deployment fails after the stopper stopped the task, the rollback leaves it stopped.
  *
  * @example
+ * import * as dms from 'aws-cdk-lib/aws-dms';
+ * import { IDmsEndpoint, ReplicationInstance, ReplicationTaskLifecycle } from 'cdk-neon-migration';
+ *
+ * declare const task: dms.CfnReplicationTask; // on the instance, with a literal replicationTaskIdentifier
+ * declare const instance: ReplicationInstance;
+ * declare const source: IDmsEndpoint;
+ * declare const neonTarget: IDmsEndpoint;
+ *
  * new ReplicationTaskLifecycle(this, 'Lifecycle', {
  *   replicationTask: task,
- *   startAfter: [targetTest, sourceTest, network.egressReady],
+ *   testConnections: { endpoints: [source, neonTarget], replicationInstance: instance },
  *   waitForCompletion: true,
  * });
  */
@@ -246,6 +255,10 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     }
     if (tests) {
       openSourceDatabases(tests.endpoints, tests.replicationInstance, this.resource, this);
+      // the tests need the instance's way out (NAT route, Secrets Manager access, IP Allow entry)
+      if (tests.replicationInstance.egressReady) {
+        this.resource.node.addDependency(tests.replicationInstance.egressReady);
+      }
     }
     this.addStartDependency(...(props.startAfter ?? []));
   }

@@ -228,6 +228,9 @@ const ENDPOINT_IDENTIFIER_MAX_LENGTH = 255;
  * connection strings and `channel_binding=require` are rejected at synth time.
  *
  * @example
+ * import { SecretValue } from 'aws-cdk-lib';
+ * import { NeonTargetEndpoint } from 'cdk-neon-migration';
+ *
  * const target = new NeonTargetEndpoint(this, 'Neon', {
  *   connectionString: 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require',
  *   password: SecretValue.secretsManager('neon/password'),

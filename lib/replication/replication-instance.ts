@@ -248,6 +248,10 @@ abstract class ReplicationInstanceBase extends Resource implements IReplicationI
  * `manageAccountRoles` is false. One instance can run several tasks.
  *
  * @example
+ * import { NatEgressForReplication, ReplicationInstance } from 'cdk-neon-migration';
+ *
+ * declare const network: NatEgressForReplication;
+ *
  * const instance = new ReplicationInstance(this, 'Replication', {
  *   network,                     // e.g. a NatEgressForReplication
  *   instanceClass: 'dms.t3.medium',

@@ -197,6 +197,11 @@ export interface PostgresSourceEndpointAttributes extends SourceEndpointAttribut
  * PostgreSQL 15 and later refuse unencrypted connections (`no pg_hba.conf entry … no encryption`).
  *
  * @example
+ * import * as rds from 'aws-cdk-lib/aws-rds';
+ * import { PostgresSourceEndpoint } from 'cdk-neon-migration';
+ *
+ * declare const db: rds.DatabaseInstance;
+ *
  * const source = PostgresSourceEndpoint.fromRdsInstance(this, 'Source', {
  *   instance: db,
  *   databaseName: 'dms_sample',

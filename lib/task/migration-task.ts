@@ -180,6 +180,14 @@ export interface DmsMigrationTaskProps {
  * `ServerlessReplicationLifecycle`, without deploy-time connection tests.
  *
  * @example
+ * import {
+ *   DmsMigrationTask, MigrationType, NatEgressForReplication, NeonTargetEndpoint, PostgresSourceEndpoint, TableMappings,
+ * } from 'cdk-neon-migration';
+ *
+ * declare const source: PostgresSourceEndpoint;
+ * declare const neonEndpoint: NeonTargetEndpoint;
+ * declare const network: NatEgressForReplication;
+ *
  * new DmsMigrationTask(this, 'Migration', {
  *   source,
  *   target: neonEndpoint,

@@ -217,6 +217,8 @@ const WILDCARD = '%';
  * throws on mistakes DMS would reject or silently misapply.
  *
  * @example
+ * import { TableMappings } from 'cdk-neon-migration';
+ *
  * const mappings = TableMappings.includeSchema('dms_sample')
  *   .exclude('dms_sample', 'audit_%')
  *   .renameSchema('dms_sample', 'app');

@@ -378,6 +378,8 @@ const MAX_LOB_KB = 102400;
  * truncation stops the task instead of being logged.
  *
  * @example
+ * import { LobMode, LogComponent, LogSeverity, TaskSettings } from 'cdk-neon-migration';
+ *
  * const settings = new TaskSettings({
  *   lobMode: LobMode.LIMITED,
  *   lobMaxSizeKb: 1024,

@@ -382,6 +382,19 @@ describe('testConnections: the lifecycle resource tests the connections before t
     template.resourceCountIs(ResourceTypes.CONNECTION_TEST, 0);
   });
 
+  test('the tests wait for the instance\'s egressReady', () => {
+    const { stack, task } = fixture();
+    const route = new CfnResource(stack, 'Route', { type: 'Custom::StandInForRoute' });
+    const replicationInstance = ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Instance', {
+      replicationInstanceArn: INSTANCE_ARN, replicationInstanceIdentifier: 'instance-1', egressReady: route,
+    });
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', {
+      replicationTask: task,
+      testConnections: { endpoints: [new StackEndpoint(stack, 'Source')], replicationInstance },
+    });
+    expect(resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.DependsOn).toContain('Route');
+  });
+
   test('without testConnections, the lifecycle tests nothing', () => {
     const { stack, task } = fixture();
     new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
