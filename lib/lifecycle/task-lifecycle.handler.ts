@@ -120,7 +120,11 @@ export function connectionTestOf(event: ProviderRequest): ProviderRequest | unde
   return {
     ...event,
     ResourceType: 'Custom::DmsConnectionTest',
-    ResourceProperties: { EndpointArns: props.TestEndpointArns, ReplicationInstanceArn: props.TestReplicationInstanceArn, Sources: props.TestSources },
+    ResourceProperties: {
+      EndpointArns: props.TestEndpointArns,
+      ReplicationInstanceArn: props.TestReplicationInstanceArn,
+      Sources: props.TestSources,
+    },
     OldResourceProperties: undefined,
   };
 }

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { EndpointType } from '../../lib/core/interfaces';
 import { NeonSslMode, NeonTargetEndpoint, NeonTargetEndpointProps } from '../../lib/neon';
-import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
 import { ISRG_ROOT_X1_PEM } from '../../lib/neon/isrg-root-x1';
+import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
 import { expectSecretAbsent, findSecretInAssembly, testApp } from '../helpers/leak';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
@@ -388,7 +388,8 @@ describe('connection test', () => {
 
   test('can be turned off', () => {
     const stack = newStack();
-    const { neon, template } = endpoint({ connectionString: URI, password: password(), replicationInstance: instance(stack), testConnection: false }, stack);
+    const props = { connectionString: URI, password: password(), replicationInstance: instance(stack), testConnection: false };
+    const { neon, template } = endpoint(props, stack);
     expect(neon.connectionTest).toBeUndefined();
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
   });

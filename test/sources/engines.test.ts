@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { EndpointType } from '../../lib/core/interfaces';
 import {
   MySqlSourceEndpoint,
   MySqlSourceEngine,
@@ -12,7 +13,6 @@ import {
   SqlServerSafeguardPolicy,
   SqlServerSourceEndpoint,
 } from '../../lib/sources';
-import { EndpointType } from '../../lib/core/interfaces';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 
