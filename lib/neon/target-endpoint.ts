@@ -355,6 +355,10 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
   private credentialsFromPassword(props: NeonTargetEndpointProps, connection: ResolvedConnection, password: SecretValue): secretsmanager.ISecret {
     const passwordToken = password.unsafeUnwrap();
     if (!Token.isUnresolved(passwordToken)) {
+      if (passwordToken.length === 0) {
+        throw new Error('NeonTargetEndpoint: password is empty: Neon roles always have a password. Pass the one from the Neon console '
+          + '(e.g. SecretValue.secretsManager(\'neon/password\')).');
+      }
       const rejected = rejectedCharactersIn(passwordToken, 'postgres');
       if (rejected.length > 0) {
         throw new Error(`NeonTargetEndpoint: password contains ${rejected.map(c => `'${c}'`).join(', ')}, which DMS does not accept in PostgreSQL endpoint passwords: reset the role's password in the Neon console.`);

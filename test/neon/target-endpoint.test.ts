@@ -469,6 +469,8 @@ describe('synth-time errors', () => {
       'NeonTargetEndpoint: caCertificatePem is not a PEM certificate (-----BEGIN CERTIFICATE----- ...).'],
     ['an invalid neonEndpointId', { ...ok, neonEndpointId: 'curly-term' },
       'NeonTargetEndpoint: neonEndpointId \'curly-term\' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.'],
+    ['an empty password', { connectionString: URI, password: SecretValue.unsafePlainText('') },
+      'NeonTargetEndpoint: password is empty: Neon roles always have a password. Pass the one from the Neon console (e.g. SecretValue.secretsManager(\'neon/password\')).'],
     ['testConnection without instance', { ...ok, testConnection: true },
       'NeonTargetEndpoint: testConnection needs replicationInstance, the replication instance to test the connection from.'],
   ])('%s', (_name, props, message) => {
