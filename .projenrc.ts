@@ -93,6 +93,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-iam@^3',
     '@aws-sdk/client-kms@^3',
     '@aws-sdk/client-sfn@^3',
+    '@aws-sdk/client-cloudformation@^3',
     '@types/aws-lambda@^8',
     '@types/pg@^8',
     'ts-node@^10.9.2',
