@@ -1,4 +1,5 @@
-import { Names, Token } from 'aws-cdk-lib';
+import * as crypto from 'crypto';
+import { Lazy, Names, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
@@ -65,3 +66,90 @@ export function validateDmsArn(owner: string, arn: string, property: string, res
     throw new Error(`${owner}: ${property} '${arn}' is not a DMS ${resourceType === 'rep' ? 'replication instance' : 'endpoint'} ARN (arn:aws:dms:<region>:<account>:${resourceType}:<id>).`);
   }
 }
+
+/** Length of the suffix `replacementAwareIdentifier` appends: a hyphen and eight hex digits. */
+const REPLACEMENT_SUFFIX_LENGTH = 9;
+
+/**
+ * A generated identifier for a DMS resource that changes whenever CloudFormation would replace the
+ * resource: `generateDmsIdentifier`'s name followed by a hash of `key()`, the resolved values of
+ * the resource's replacement-forcing properties (from the CloudFormation resource specification),
+ * read from the L1 at synth (escape-hatch changes to those properties count). CloudFormation creates a
+ * replacement before it deletes the resource it replaces, and DMS identifiers are unique per account
+ * and Region: a replacement under the same name fails with "already exists".
+ *
+ * The identifier is a token that resolves to a literal string at synth.
+ *
+ * @internal
+ */
+export function replacementAwareIdentifier(scope: IConstruct, maxLength: number, key: () => Record<string, unknown>): string {
+  const base = generateDmsIdentifier(scope, maxLength - REPLACEMENT_SUFFIX_LENGTH);
+  return Lazy.string({ produce: () => `${base}-${replacementHash(scope, key())}` });
+}
+
+/** Eight hex digits of the SHA-256 of `key`'s resolved CloudFormation values. */
+function replacementHash(scope: IConstruct, key: Record<string, unknown>): string {
+  const resolved = Stack.of(scope).resolve(key);
+  return crypto.createHash('sha256').update(JSON.stringify(resolved)).digest('hex').slice(0, 8);
+}
+
+const REPLACEMENT_KEYS = new WeakMap<IConstruct, () => Record<string, unknown>>();
+
+/**
+ * Records what replaces `resource` (the key its identifier is derived from), so that a resource
+ * referring to it can include it in its own key: a task whose endpoint is replaced is replaced too
+ * (its `SourceEndpointArn` changes at deploy time, while the template's `Ref` stays the same).
+ *
+ * @internal
+ */
+export function setReplacementKey(resource: IConstruct, key: () => Record<string, unknown>): void {
+  REPLACEMENT_KEYS.set(resource, key);
+}
+
+/**
+ * What replaces `resource`: its recorded key, or else `fallback` (e.g. the ARN of a resource created
+ * elsewhere, which changes when it is replaced).
+ *
+ * @internal
+ */
+export function replacementKeyOf(resource: IConstruct, fallback: unknown): unknown {
+  return REPLACEMENT_KEYS.get(resource)?.() ?? fallback;
+}
+
+/**
+ * An identifier that may be a token resolving to a literal at synth (see
+ * `replacementAwareIdentifier`): checked against DMS's rules once resolved.
+ *
+ * @internal
+ */
+export function validateResolvedIdentifier(scope: IConstruct, owner: string, property: string, value: string, maxLength: number): void {
+  if (!Token.isUnresolved(value)) {
+    return;
+  }
+  scope.node.addValidation({
+    validate: () => {
+      const resolved = Stack.of(scope).resolve(value);
+      if (typeof resolved !== 'string') {
+        return [`${owner}: ${property} must resolve to a literal string at synth (the stop before an update finds the resource by it), `
+          + `got ${JSON.stringify(resolved)}.`];
+      }
+      try {
+        validateDmsIdentifier(owner, property, resolved, maxLength);
+        return [];
+      } catch (e) {
+        return [(e as Error).message];
+      }
+    },
+  });
+}
+
+/**
+ * The value of the L1 property `name` (camelCase) of `resource`, as set in props or by escape
+ * hatches on the L1 object; read untyped because older aws-cdk-lib releases lack some of them.
+ *
+ * @internal
+ */
+export function l1Property(resource: IConstruct, name: string): unknown {
+  return (resource as unknown as Record<string, unknown>)[name];
+}
+

@@ -131,6 +131,17 @@ export class MigrationProvider extends Construct {
    * Tag `resource` as one of this stack's resources the handlers act on (`TAG_KEY` = the stack id).
    * Write-through to the resource's tag manager: no aspect runs at synth.
    */
+  /**
+   * Lets the handlers read the stack's status (`cloudformation:DescribeStacks` on this stack only):
+   * an update that CloudFormation sends while it rolls a failed update back looks like any other.
+   */
+  public grantStackStatus(): void {
+    this.grantOnce('cloudformation:DescribeStacks', () => [new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStacks'],
+      resources: [Aws.STACK_ID],
+    })]);
+  }
+
   public tag(resource: ITaggable): void {
     resource.tags.setTag(MigrationProvider.TAG_KEY, this.tagValue);
   }

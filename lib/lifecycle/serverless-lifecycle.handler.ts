@@ -14,6 +14,7 @@ import {
 import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
 import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
+import { isRollingBack } from './stack-status';
 
 /** Which of the two resources of a `ServerlessReplicationLifecycle` an event is for. */
 export const ROLE_STOPPER = 'Stopper';
@@ -31,8 +32,20 @@ interface CommonProperties {
   readonly TargetEndpointArn: string;
 }
 
-/** Properties of the stopper: the replication configuration depends on it. */
-export type ServerlessStopperProperties = CommonProperties;
+/**
+ * Properties of the stopper: the replication configuration depends on it. How the replication
+ * starts again after a change, for the restart after a rollback (resources created before these
+ * properties have none: a rollback then leaves the replication stopped).
+ */
+export interface ServerlessStopperProperties extends CommonProperties {
+  /** 'full-load' | 'cdc' | 'full-load-and-cdc' */
+  readonly ReplicationType?: string;
+  /** 'true' | 'false' */
+  readonly StartOnDeploy?: string;
+  /** 'resume-processing' | 'reload-target' | 'leave-stopped' */
+  readonly OnUpdate?: string;
+  readonly CdcStopPosition?: string;
+}
 
 /** Properties of the lifecycle resource: it depends on the replication configuration. */
 export interface ServerlessLifecycleProperties extends CommonProperties, LoadWaitProperties {
@@ -67,6 +80,9 @@ interface StartPlan {
  *   Create and Delete do nothing. Update, when the configuration's properties, endpoints or
  *   identifier changed: stop the replication (found by its identifier; under the old identifier
  *   when renamed) and wait until it is stopped.
+ * Both, during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): the lifecycle, rolled back
+ *   before the configuration, stops the replication the failed update changed so that CloudFormation
+ *   can restore the configuration; the stopper, rolled back after it, starts it again as OnUpdate says.
  * Lifecycle — depends on the configuration. Create/Update: start the replication
  *   (start-replication on the first run; after a change resume-processing or reload-target per
  *   OnUpdate), then wait until it runs (or its full load completed with WaitForCompletion), failing
@@ -82,7 +98,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
     return stopperIsComplete(event);
   }
   const result = await lifecycleIsComplete(event);
-  if (result.IsComplete) {
+  if (result.IsComplete && event.Data?.Rollback !== 'true') {
     await handOverLoadWait(event, { ...event.Data, ...result.Data });
   }
   return result;
@@ -120,9 +136,25 @@ export function replicationsToStop(event: ProviderRequest): string[] {
   return [...ids];
 }
 
+/**
+ * What a rollback's update of the stopper does. CloudFormation rolls the stopper back after it
+ * restored the configuration (the lifecycle stopped the replication first): start the restored
+ * replication again, as its lifecycle starts a changed one, when the failed update had changed it.
+ */
+export function stopperRollbackPlan(event: ProviderRequest): { restart?: string } {
+  const restored = event.ResourceProperties as unknown as ServerlessStopperProperties;
+  const failed = (event.OldResourceProperties ?? {}) as Partial<ServerlessStopperProperties>;
+  const renamed = (failed.ReplicationConfigIdentifier ?? '').toLowerCase() !== restored.ReplicationConfigIdentifier.toLowerCase();
+  return renamed || configurationChanged(restored, failed) ? { restart: restored.ReplicationConfigIdentifier.toLowerCase() } : {};
+}
+
 async function stopperOnEvent(event: ProviderRequest): Promise<OnEventResult> {
   const props = event.ResourceProperties as unknown as ServerlessStopperProperties;
   const physicalId = `dms-serverless-stopper:${props.ReplicationConfigIdentifier.toLowerCase()}`;
+  if (event.RequestType === 'Update' && await isRollingBack(event.StackId)) {
+    console.log('Rollback: starting the restored replication again', JSON.stringify(stopperRollbackPlan(event)));
+    return { PhysicalResourceId: physicalId, Data: { Rollback: 'true', StoppedReplications: '' } };
+  }
   const targets = replicationsToStop(event);
   if (targets.length === 0) {
     console.log(`${event.RequestType}: no replication to stop`, JSON.stringify({ ReplicationConfigIdentifier: props.ReplicationConfigIdentifier }));
@@ -135,6 +167,9 @@ async function stopperOnEvent(event: ProviderRequest): Promise<OnEventResult> {
 }
 
 async function stopperIsComplete(event: ProviderRequest): Promise<IsCompleteResult> {
+  if (event.Data?.Rollback === 'true') {
+    return stopperRollbackIsComplete(event);
+  }
   let complete = true;
   for (const id of replicationsToStop(event)) {
     try {
@@ -150,6 +185,50 @@ async function stopperIsComplete(event: ProviderRequest): Promise<IsCompleteResu
   return { IsComplete: complete };
 }
 
+/** Starts the restored replication again (never fails the rollback: what cannot start is logged). */
+async function stopperRollbackIsComplete(event: ProviderRequest): Promise<IsCompleteResult> {
+  const { restart } = stopperRollbackPlan(event);
+  if (!restart) {
+    return { IsComplete: true };
+  }
+  const restored = event.ResourceProperties as unknown as ServerlessStopperProperties;
+  try {
+    const replication = await describeReplicationById(restart);
+    if (!replication?.ReplicationConfigArn) {
+      console.log(`Rollback: replication ${restart} not found: nothing to start`);
+      return { IsComplete: true };
+    }
+    const props: ServerlessLifecycleProperties = {
+      ...restored,
+      Role: ROLE_LIFECYCLE,
+      ReplicationConfigArn: replication.ReplicationConfigArn,
+      ReplicationType: restored.ReplicationType ?? replication.ReplicationType ?? '',
+      // resources created before the stopper knew how to restart: leave the replication stopped
+      OnUpdate: restored.OnUpdate ?? LEAVE_STOPPED,
+    };
+    const plan = planStart({ ...event, ResourceProperties: props as unknown as Record<string, any> }, props, replication);
+    console.log(`Rollback: ${plan.goal === 'none' ? 'leaving the replication as it is' : `start (${plan.startType})`}: ${plan.why}`);
+    if (plan.goal === 'none') {
+      return { IsComplete: true };
+    }
+    const rule = replicationRuleFor(replication);
+    if (rule.toRun === 'wait') {
+      return { IsComplete: false };
+    }
+    if (rule.toRun === 'act') {
+      await startStep(props, plan.startType!, replication);
+    }
+    return { IsComplete: true };
+  } catch (e) {
+    if (isThrottling(e)) {
+      return { IsComplete: false };
+    }
+    // a rollback that fails here would leave the stack in UPDATE_ROLLBACK_FAILED
+    console.log(`Rollback: ${errorMessage(e)}; leaving the replication as it is`);
+    return { IsComplete: true };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Lifecycle
 
@@ -163,6 +242,19 @@ async function lifecycleOnEvent(event: ProviderRequest): Promise<OnEventResult> 
     return {
       PhysicalResourceId: event.PhysicalResourceId ?? props.ReplicationConfigArn,
       Data: { ReplicationConfigArn: props.ReplicationConfigArn, Goal: 'stopped' },
+    };
+  }
+  if (event.RequestType === 'Update' && await isRollingBack(event.StackId)) {
+    // CloudFormation restores the configuration next (DMS modifies or deletes only a stopped one);
+    // the stopper, rolled back after it, starts the restored replication again
+    const failed = (event.OldResourceProperties ?? {}) as Partial<ServerlessLifecycleProperties>;
+    const restores = failed.ReplicationConfigArn !== props.ReplicationConfigArn
+      || failed.ReplicationConfigIdentifier !== props.ReplicationConfigIdentifier || configurationChanged(props, failed);
+    const stopArn = restores ? failed.ReplicationConfigArn : undefined;
+    console.log(`Rollback of ${name}: ${stopArn ? `stopping ${stopArn} so that CloudFormation can restore it` : 'the configuration is not restored'}`);
+    return {
+      PhysicalResourceId: props.ReplicationConfigArn,
+      Data: { ReplicationConfigArn: props.ReplicationConfigArn, Goal: stopArn ? 'stopped' : 'none', Rollback: 'true', ...(stopArn ? { StopArn: stopArn } : {}) },
     };
   }
 
@@ -192,6 +284,10 @@ async function lifecycleIsComplete(event: ProviderRequest): Promise<IsCompleteRe
   try {
     if (event.RequestType === 'Delete') {
       return { IsComplete: await stopStep(props.ReplicationConfigIdentifier, () => describeReplicationByArn(props.ReplicationConfigArn)) };
+    }
+    if (event.Data?.Rollback === 'true') {
+      const stopArn = event.Data.StopArn as string | undefined;
+      return { IsComplete: stopArn ? await stopStep(props.ReplicationConfigIdentifier, () => describeReplicationByArn(stopArn)) : true };
     }
     if (event.Data?.Goal !== 'running') {
       return { IsComplete: true };

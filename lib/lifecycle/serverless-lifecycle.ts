@@ -7,6 +7,7 @@ import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycl
 import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
 import { TaskUpdateBehavior } from './task-lifecycle';
+import { validateResolvedIdentifier } from '../core/identifiers';
 import { nagFindingId } from '../core/nag';
 
 /** The `Role` property values the handler tells the two resources apart by (see serverless-lifecycle.handler.ts). */
@@ -155,10 +156,12 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
     const config = props.replicationConfig;
     // optional in the CloudFormation schema of older aws-cdk-lib releases
     const identifier: string | undefined = config.replicationConfigIdentifier;
-    if (identifier === undefined || Token.isUnresolved(identifier)) {
+    if (identifier === undefined) {
       throw new Error('ServerlessReplicationLifecycle: replicationConfig.replicationConfigIdentifier must be a literal string '
         + '(e.g. \'neon-migration\'): the stop before an update finds the replication by its identifier.');
     }
+    // a token must resolve to a literal at synth (DmsMigrationTask's generated identifiers do)
+    validateResolvedIdentifier(this, 'ServerlessReplicationLifecycle', 'replicationConfig.replicationConfigIdentifier', identifier, 255);
     const waitForCompletion = props.waitForCompletion ?? false;
     const maxWaitSeconds = validateMaxWait('ServerlessReplicationLifecycle', props.maxWait);
     if (props.maxWait && !waitForCompletion) {
@@ -166,12 +169,13 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
         'maxWait only applies with waitForCompletion: true; it is ignored.');
     }
 
-    this.replicationConfigIdentifier = identifier.toLowerCase();
+    this.replicationConfigIdentifier = Token.isUnresolved(identifier) ? identifier : identifier.toLowerCase();
     this.replicationConfigArn = config.attrReplicationConfigArn;
 
     const provider = MigrationProvider.of(this);
     Tags.of(config).add(ServerlessReplicationLifecycle.TAG_KEY, provider.tagValue);
     grantReplicationControl(provider);
+    provider.grantStackStatus();
     const common = {
       ReplicationConfigIdentifier: this.replicationConfigIdentifier,
       PropertiesHash: Lazy.string({ produce: () => configurationHash(config) }),
@@ -179,11 +183,18 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
       TargetEndpointArn: config.targetEndpointArn,
     };
 
-    // The stopper runs before the configuration in the graph; it finds the replication by identifier.
+    const restart = {
+      ReplicationType: config.replicationType,
+      StartOnDeploy: String(props.startOnDeploy ?? true),
+      OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
+      CdcStopPosition: props.cdcStopPosition,
+    };
+    // The stopper runs before the configuration in the graph (and is rolled back after it); it finds
+    // the replication by identifier, and starts it again after a rollback as `restart` says.
     this.stopper = new CustomResource(this, 'Stopper', {
       serviceToken: provider.serviceToken,
       resourceType: ResourceTypes.SERVERLESS_LIFECYCLE,
-      properties: { Role: ROLE_STOPPER, ...common },
+      properties: { Role: ROLE_STOPPER, ...common, ...restart },
     });
     config.node.addDependency(this.stopper);
 
@@ -201,13 +212,10 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
         ...completion?.properties,
         Role: ROLE_LIFECYCLE,
         ...common,
+        ...restart,
         ReplicationConfigArn: this.replicationConfigArn,
-        ReplicationType: config.replicationType,
-        StartOnDeploy: String(props.startOnDeploy ?? true),
         WaitForCompletion: String(waitForCompletion),
         MaxWaitSeconds: Token.isUnresolved(maxWaitSeconds) ? Token.asString(maxWaitSeconds) : String(maxWaitSeconds),
-        OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
-        CdcStopPosition: props.cdcStopPosition,
       },
     });
     this.resource.node.addDependency(config);

@@ -21,6 +21,7 @@ import {
 } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
 import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
+import { isRollingBack } from './stack-status';
 
 /** Properties of a `Custom::DmsTaskLifecycle` resource (CloudFormation passes every value as a string). */
 export interface TaskLifecycleProperties extends LoadWaitProperties {
@@ -64,6 +65,8 @@ interface StartPlan {
  *   change: resume-processing or reload-target per OnUpdate), then isComplete waits until it runs
  *   (or, with WaitForCompletion, until the full load completed) and fails with DMS's message when it fails.
  * Delete: stop the task and wait until it stopped, so CloudFormation can delete it.
+ * Update during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): stop the task the failed
+ *   update left, so CloudFormation can modify it back or delete it; the stopper restarts it later.
  *
  * isComplete cannot keep state between polls: each poll reads the task, and the onEvent `Data`
  * (RequestedAt, StartIssued) tells a run this deployment started apart from an earlier one.
@@ -75,6 +78,9 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   if (event.RequestType === 'Delete') {
     await withThrottleRetry(`Stopping ${props.TaskIdentifier}`, () => stopStep(props));
     return { PhysicalResourceId: event.PhysicalResourceId ?? props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'stopped' } };
+  }
+  if (event.RequestType === 'Update' && await isRollingBack(event.StackId)) {
+    return rollbackOnEvent(event, props);
   }
 
   const test = connectionTestOf(event);
@@ -131,10 +137,28 @@ export function connectionTestOf(event: ProviderRequest): ProviderRequest | unde
 
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
   const result = await isCompleteStep(event);
-  if (result.IsComplete) {
+  if (result.IsComplete && event.Data?.Rollback !== 'true') {
     await handOverLoadWait(event, { ...event.Data, ...result.Data });
   }
   return result;
+}
+
+/**
+ * An update CloudFormation sends while it rolls a failed update back, before it restores the task:
+ * it modifies the task back (DMS refuses while it runs) or, after a replacement, deletes the new
+ * one (likewise). So the task the failed update left (the old properties' `TaskArn`) is stopped,
+ * whatever changed; nothing is started here: the stack's stopper, which CloudFormation rolls back
+ * after the task, starts it again once it is restored. Nothing here may fail the rollback.
+ */
+function rollbackOnEvent(event: ProviderRequest, props: TaskLifecycleProperties): OnEventResult {
+  const old = (event.OldResourceProperties ?? {}) as Partial<TaskLifecycleProperties>;
+  const restores = old.TaskArn !== props.TaskArn || old.TaskIdentifier !== props.TaskIdentifier || old.PropertiesHash !== props.PropertiesHash;
+  if (!restores || !old.TaskArn) {
+    console.log(`Rollback of ${props.TaskIdentifier}: the task itself is not restored; leaving it as it is`);
+    return { PhysicalResourceId: props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'none', Rollback: 'true' } };
+  }
+  console.log(`Rollback of ${props.TaskIdentifier}: stopping ${old.TaskArn} so that CloudFormation can restore it`);
+  return { PhysicalResourceId: props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'stopped', StopArn: old.TaskArn, Rollback: 'true' } };
 }
 
 /**
@@ -150,6 +174,10 @@ async function isCompleteStep(event: ProviderRequest): Promise<IsCompleteResult>
   try {
     if (event.RequestType === 'Delete') {
       return { IsComplete: await stopStep(props) };
+    }
+    if (event.Data?.Rollback === 'true') {
+      const stopArn = event.Data.StopArn as string | undefined;
+      return { IsComplete: stopArn ? await stopStep({ ...props, TaskArn: stopArn }) : true };
     }
     const test = connectionTestOf(event);
     if (test && !(await connectionTest.isComplete(test)).IsComplete) {

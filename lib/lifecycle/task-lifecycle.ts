@@ -9,7 +9,7 @@ import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
 import type { IMigrationLifecycle } from './serverless-lifecycle';
 import { TaskStopper } from './task-stopper';
-import { validateDmsArn, validateDmsIdentifier } from '../core/identifiers';
+import { validateDmsArn, validateDmsIdentifier, validateResolvedIdentifier } from '../core/identifiers';
 import { IDmsEndpoint } from '../core/interfaces';
 import { nagFindingId } from '../core/nag';
 import { openSourceDatabases } from '../core/open-database';
@@ -188,11 +188,13 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
 
     const task = props.replicationTask;
     const identifier = task.replicationTaskIdentifier;
-    if (identifier === undefined || Token.isUnresolved(identifier)) {
+    if (identifier === undefined) {
       throw new Error('ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string '
         + '(e.g. \'neon-migration\'): the stop before an update finds the task by its identifier, which CloudFormation '
         + 'would otherwise generate.');
     }
+    // a token must resolve to a literal at synth (DmsMigrationTask's generated identifiers do)
+    validateResolvedIdentifier(this, 'ReplicationTaskLifecycle', 'replicationTask.replicationTaskIdentifier', identifier, 255);
     const lowerCase = validateDmsIdentifier('ReplicationTaskLifecycle', 'replicationTask.replicationTaskIdentifier', identifier, 255);
     const waitForCompletion = props.waitForCompletion ?? false;
     const maxWaitSeconds = validateMaxWait('ReplicationTaskLifecycle', props.maxWait);
@@ -207,10 +209,15 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     const provider = MigrationProvider.of(this);
     provider.tag(task);
     grantTaskControl(provider);
+    provider.grantStackStatus();
     const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
 
     // The stack's stopper runs before every task in the graph; it finds the task by identifier.
-    this.stopper = TaskStopper.of(this).register(this.replicationTaskIdentifier, propertiesHash);
+    this.stopper = TaskStopper.of(this).register(this.replicationTaskIdentifier, {
+      Hash: propertiesHash,
+      OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
+      StartOnDeploy: String(props.startOnDeploy ?? true),
+    });
     task.node.addDependency(this.stopper);
 
     const tests = props.testConnections;

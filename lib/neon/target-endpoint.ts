@@ -14,7 +14,7 @@ import {
 } from './connection-string';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
 import { rejectedCharactersIn } from '../core/dms-passwords';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
@@ -276,9 +276,12 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
 
     this.sslMode = props.sslMode ?? NeonSslMode.REQUIRE;
     validateCertificateProps(props, this.sslMode);
+    // replaced with the properties that make CloudFormation replace the endpoint (a new name, or "already exists")
+    const replacedBy = () => ({ KmsKeyId: l1Property(this.endpoint, 'kmsKeyId'), ResourceIdentifier: l1Property(this.endpoint, 'resourceIdentifier') });
+    setReplacementKey(this, replacedBy);
     this.endpointIdentifier = props.endpointIdentifier !== undefined
       ? validateDmsIdentifier('NeonTargetEndpoint', 'endpointIdentifier', props.endpointIdentifier, ENDPOINT_IDENTIFIER_MAX_LENGTH)
-      : generateDmsIdentifier(this, 63);
+      : replacementAwareIdentifier(this, 63, replacedBy);
     if (props.neonEndpointId !== undefined && !Token.isUnresolved(props.neonEndpointId) && !/^ep-[a-z0-9]+(-[a-z0-9]+)*$/.test(props.neonEndpointId)) {
       throw new Error(`NeonTargetEndpoint: neonEndpointId '${props.neonEndpointId}' is not a Neon endpoint ID. Use the ID shown in the Neon console, e.g. ep-curly-term-54009904.`);
     }

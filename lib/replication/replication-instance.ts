@@ -9,7 +9,7 @@ import { Construct, IDependable } from 'constructs';
 import { DEFAULT_DMS_ENGINE_VERSION } from './engine-version';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { createRotatingKey } from '../core/kms';
 import { DmsMetrics } from '../monitoring/metrics';
 
@@ -332,9 +332,19 @@ export class ReplicationInstance extends ReplicationInstanceBase {
     this.subnetGroup = createSubnetGroup(this, 'SubnetGroup', `Subnets of the DMS replication instance ${this.node.path}`,
       placement.subnetIds, props.manageAccountRoles ?? true);
 
+    // replaced with the properties that make CloudFormation replace the instance (a new name, or "already exists")
+    const replacedBy = () => ({
+      KmsKeyId: l1Property(this.resource, 'kmsKeyId'),
+      // the subnet group's name: a Ref to it stays the same when it is replaced
+      ReplicationSubnetGroupIdentifier: [l1Property(this.resource, 'replicationSubnetGroupIdentifier'), this.subnetGroup.replicationSubnetGroupIdentifier],
+      PubliclyAccessible: l1Property(this.resource, 'publiclyAccessible'),
+      DnsNameServers: l1Property(this.resource, 'dnsNameServers'),
+      ResourceIdentifier: l1Property(this.resource, 'resourceIdentifier'),
+    });
+    setReplacementKey(this, replacedBy);
     this.replicationInstanceIdentifier = props.replicationInstanceIdentifier !== undefined
       ? validateDmsIdentifier(owner, 'replicationInstanceIdentifier', props.replicationInstanceIdentifier, MAX_IDENTIFIER_LENGTH)
-      : generateDmsIdentifier(this, MAX_IDENTIFIER_LENGTH);
+      : replacementAwareIdentifier(this, MAX_IDENTIFIER_LENGTH, replacedBy);
 
     this.resource = new dms.CfnReplicationInstance(this, 'Resource', {
       replicationInstanceClass: instanceClass,

@@ -6,7 +6,7 @@ import { Construct, IDependable } from 'constructs';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { IReplicationInstance } from './replication-instance';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { l1Property, replacementAwareIdentifier, validateDmsIdentifier } from '../core/identifiers';
 import { createRotatingKey } from '../core/kms';
 
 /** The capacities DMS Serverless accepts, in DMS capacity units (1 DCU = 2 GB of memory). */
@@ -179,7 +179,8 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
 
     this.replicationConfigIdentifier = props.replicationConfigIdentifier !== undefined
       ? validateDmsIdentifier(owner, 'replicationConfigIdentifier', props.replicationConfigIdentifier, MAX_IDENTIFIER_LENGTH)
-      : generateDmsIdentifier(this, 63);
+      // replaced with the only property that makes CloudFormation replace a configuration (a new name, or "already exists")
+      : replacementAwareIdentifier(this, 63, () => ({ ResourceIdentifier: l1Property(this.resource, 'resourceIdentifier') }));
 
     this.resource = new dms.CfnReplicationConfig(this, 'Resource', {
       replicationConfigIdentifier: this.replicationConfigIdentifier,

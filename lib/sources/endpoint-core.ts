@@ -8,7 +8,7 @@ import { createEndpointAccessRole } from './access-role';
 import { SourceConnectionOptions, SourceEndpointCommonOptions } from './options';
 import { SourceSslMode } from './ssl';
 import { rejectedPasswordCharacters } from '../core/dms-passwords';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { completeSecretArn } from '../secrets/complete-arn';
@@ -62,9 +62,13 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
     throw new Error(`${owner}: port must be a whole number from 1 to 65535, got ${port}.`);
   }
   checkGeneratedPassword(scope, owner, props.secret, engine.engineName);
+  // replaced with the properties that make CloudFormation replace the endpoint (a new name, or "already exists")
+  let resource: dms.CfnEndpoint | undefined;
+  const replacedBy = () => ({ KmsKeyId: l1Property(resource!, 'kmsKeyId'), ResourceIdentifier: l1Property(resource!, 'resourceIdentifier') });
+  setReplacementKey(scope, replacedBy);
   const endpointIdentifier = props.endpointIdentifier !== undefined
     ? validateDmsIdentifier(owner, 'endpointIdentifier', props.endpointIdentifier, MAX_IDENTIFIER_LENGTH)
-    : generateDmsIdentifier(scope, 63);
+    : replacementAwareIdentifier(scope, 63, replacedBy);
 
   // DMS assumes the role through its regional service principal; its permissions are inline.
   const { role: accessRole, grantee } = createEndpointAccessRole(scope, 'SecretAccessRole', `dms.${Aws.REGION}.amazonaws.com`,
@@ -78,7 +82,7 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
     { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy only grants read access to this endpoint\'s credentials secret and belongs to this role alone.' },
   ]);
 
-  const resource = new dms.CfnEndpoint(scope, 'Resource', {
+  resource = new dms.CfnEndpoint(scope, 'Resource', {
     endpointType: EndpointType.SOURCE,
     engineName: engine.engineName,
     endpointIdentifier,

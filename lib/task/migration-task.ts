@@ -5,7 +5,7 @@ import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
 import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TaskSettings } from './task-settings';
-import { generateDmsIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { l1Property, replacementAwareIdentifier, replacementKeyOf, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { openSourceDatabases } from '../core/open-database';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
@@ -252,9 +252,20 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     }
     this.computeKind = props.compute?.kind ?? ReplicationComputeKind.INSTANCE;
 
+    // replaced with the properties that make CloudFormation replace the task or configuration (a new
+    // name, or "already exists"), the replacements of its endpoints and instance included
     this.taskIdentifier = props.taskIdentifier !== undefined
       ? validateTaskIdentifier(props.taskIdentifier)
-      : generateDmsIdentifier(this, 120);
+      : replacementAwareIdentifier(this, 120, () => this.computeKind === ReplicationComputeKind.SERVERLESS
+        ? { ResourceIdentifier: l1Property(this.replicationConfig!.resource, 'resourceIdentifier') }
+        : {
+          MigrationType: this.replicationTask!.migrationType,
+          SourceEndpointArn: [this.replicationTask!.sourceEndpointArn, replacementKeyOf(props.source, props.source.endpointArn)],
+          TargetEndpointArn: [this.replicationTask!.targetEndpointArn, replacementKeyOf(props.target, props.target.endpointArn)],
+          ReplicationInstanceArn: [this.replicationTask!.replicationInstanceArn,
+            replacementKeyOf(this.replicationInstance!, this.replicationInstance!.replicationInstanceArn)],
+          ResourceIdentifier: l1Property(this.replicationTask!, 'resourceIdentifier'),
+        });
 
     const mappings = this.tableMappings;
     this.node.addValidation({ validate: () => mappings.validate() });

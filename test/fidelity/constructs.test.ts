@@ -180,7 +180,7 @@ describe('MigrationVerification', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('Custom::NeonMigrationVerification', {
       Action: 'verify',
-      TaskIdentifier: migration.taskIdentifier,
+      TaskIdentifier: stack.resolve(migration.taskIdentifier),
       FailOnDifference: 'true',
       MaxDifferences: '10',
       NormalizeNumericScale: 'true',
@@ -190,7 +190,7 @@ describe('MigrationVerification', () => {
     expect(resource.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, migration.lifecycle.resource)]));
     const outputs = template.findOutputs('*', { Value: { 'Fn::GetAtt': [resourceId(stack, verification.resource), 'Summary'] } });
     expect(Object.keys(outputs)).toHaveLength(1);
-    expect(stack.resolve(verification.metricMismatchedRows('app.users').dimensions)).toEqual({ TaskIdentifier: migration.taskIdentifier, Table: 'app.users' });
+    expect(stack.resolve(verification.metricMismatchedRows('app.users').dimensions)).toEqual({ TaskIdentifier: stack.resolve(migration.taskIdentifier), Table: 'app.users' });
     expect(verification.metricMismatchedRows('app.users').namespace).toBe('CdkNeonMigration');
   });
 

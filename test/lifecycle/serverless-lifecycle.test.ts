@@ -1,4 +1,4 @@
-import { App, Duration, Environment, Lazy, Stack } from 'aws-cdk-lib';
+import { App, Duration, Environment, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { ServerlessReplicationLifecycle } from '../../lib/lifecycle';
@@ -51,11 +51,15 @@ describe('ServerlessReplicationLifecycle', () => {
     })));
   });
 
-  test('the identifier must be a literal', () => {
+  test('the identifier must be set, and resolve to a literal at synth', () => {
     const { stack, replication } = setup();
-    replication.resource.replicationConfigIdentifier = Lazy.string({ produce: () => 'x' });
+    (replication.resource as { replicationConfigIdentifier?: string }).replicationConfigIdentifier = undefined;
     expect(() => new ServerlessReplicationLifecycle(stack, 'Lifecycle', { replicationConfig: replication.resource })).toThrow(
       'ServerlessReplicationLifecycle: replicationConfig.replicationConfigIdentifier must be a literal string (e.g. \'neon-migration\'): the stop before an update finds the replication by its identifier.');
+    const other = setup();
+    other.replication.resource.replicationConfigIdentifier = Token.asString({ Ref: 'AWS::StackName' });
+    new ServerlessReplicationLifecycle(other.stack, 'Lifecycle', { replicationConfig: other.replication.resource });
+    expect(() => Template.fromStack(other.stack)).toThrow(/replicationConfigIdentifier must resolve to a literal string at synth/);
   });
 
   test.each([[Duration.seconds(30), 30], [Duration.minutes(706), 42360]])('maxWait %s is refused', (maxWait, seconds) => {

@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
@@ -31,6 +32,15 @@ export const dmsMock: AwsClientStub<DatabaseMigrationServiceClient> = mockClient
 /** Progress metrics the lifecycle handler publishes while it waits. */
 export const cloudWatchMock: AwsClientStub<CloudWatchClient> = mockClient(CloudWatchClient);
 
+/** The stack's status, which tells the handlers an update from a rollback's update. */
+export const cloudFormationMock: AwsClientStub<CloudFormationClient> = mockClient(CloudFormationClient);
+let stackStatus = 'UPDATE_IN_PROGRESS';
+
+/** The stack is in `status` from now on (e.g. `UPDATE_ROLLBACK_IN_PROGRESS`). */
+export function stackIs(status: string): void {
+  stackStatus = status;
+}
+
 export const sleeps: number[] = [];
 const realTiming = { ...timing };
 
@@ -39,6 +49,11 @@ export function setUp(): void {
   dmsMock.reset();
   cloudWatchMock.reset();
   cloudWatchMock.on(PutMetricDataCommand).resolves({});
+  cloudFormationMock.reset();
+  stackStatus = 'UPDATE_IN_PROGRESS';
+  cloudFormationMock.on(DescribeStacksCommand).callsFake(async (input) => ({
+    Stacks: [{ StackId: input.StackName, StackName: 'S', StackStatus: stackStatus, CreationTime: new Date(0) }],
+  }));
   callsSeen = 0;
   sleeps.length = 0;
   timing.now = () => NOW;

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
-  apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, task, tearDown, throttling,
+  apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task, tearDown, throttling,
 } from './task-handler-support';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
@@ -646,5 +646,46 @@ describe('connection test before the start', () => {
       ResourceType: 'Custom::DmsConnectionTest',
       ResourceProperties: { EndpointArns: [SOURCE, TARGET], ReplicationInstanceArn: INSTANCE },
     });
+  });
+});
+
+describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS)', () => {
+  beforeEach(() => {
+    stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
+    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+  });
+
+  test('the task the failed update changed is stopped (CloudFormation modifies it back next); nothing is started or tested', async () => {
+    describeReturns(task('running', {}, true), task('stopping', {}, true), task('stopped', {}, true));
+    // the rollback's update: the properties of before the failed update as new, the failed ones as old
+    const event = lifecycleRequest('Update', { PropertiesHash: HASH_A }, { PropertiesHash: HASH_B, TestEndpointArns: ['x'] } as any);
+    const result = await lifecycle.onEvent(event);
+    expect(result).toEqual({ PhysicalResourceId: TASK_ARN, Data: { TaskArn: TASK_ARN, Goal: 'stopped', StopArn: TASK_ARN, Rollback: 'true' } });
+    expect(apiCalls()).toEqual([]);
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ARN, `Stop(${TASK_ARN})`, BY_ARN, BY_ARN]);
+    expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
+    expect(dmsMock.commandCalls(TestConnectionCommand)).toHaveLength(0);
+  });
+
+  test('after a replacement, the new task (the failed properties\' TaskArn) is stopped: CloudFormation deletes it in the cleanup', async () => {
+    describeReturns(task('running', {}, true, NEW_TASK_ARN), task('stopped', {}, true, NEW_TASK_ARN));
+    const event = lifecycleRequest('Update', {}, { TaskArn: NEW_TASK_ARN });
+    const result = await lifecycle.onEvent(event);
+    expect(result.PhysicalResourceId).toBe(TASK_ARN);
+    expect(result.Data).toMatchObject({ Goal: 'stopped', StopArn: NEW_TASK_ARN });
+    await poll(event, result);
+    expect(apiCalls()).toEqual([BY_NEW_ARN, `Stop(${NEW_TASK_ARN})`]);
+  });
+
+  test('a rollback that restores no task property (e.g. only maxWait) leaves the task as it is', async () => {
+    describeReturns(task('running', {}, true));
+    const event = lifecycleRequest('Update', { MaxWaitSeconds: '600' }, { MaxWaitSeconds: '1200' });
+    const result = await lifecycle.onEvent(event);
+    expect(result.Data).toEqual({ TaskArn: TASK_ARN, Goal: 'none', Rollback: 'true' });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { App, aws_dms as dms, CfnParameter, CfnResource, Duration, Environment, Resource, Stack } from 'aws-cdk-lib';
+import { App, aws_dms as dms, CfnParameter, CfnResource, Duration, Environment, Lazy, Resource, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, DependencyGroup } from 'constructs';
@@ -46,7 +46,7 @@ function resourceOfType(template: Template, type: string): { id: string; resourc
 
 /** The hash the stack's stopper holds for `identifier`. */
 function hashOf(template: Template, identifier = 'neon-migration'): string {
-  return resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.Properties.Tasks[identifier];
+  return resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.Properties.Tasks[identifier].Hash;
 }
 
 function stopperHash(overrides: Partial<dms.CfnReplicationTaskProps> = {}): string {
@@ -88,7 +88,7 @@ test('orders stopper → task → lifecycle, and the start after the startAfter 
   expect(stopper.id).toMatch(/^NeonDmsTaskStopper/);
   expect(stopper.resource.Properties).toEqual({
     ServiceToken: expect.anything(),
-    Tasks: { 'neon-migration': expect.stringMatching(/^[0-9a-f]{64}$/) },
+    Tasks: { 'neon-migration': { Hash: expect.stringMatching(/^[0-9a-f]{64}$/), OnUpdate: 'resume-processing', StartOnDeploy: 'true' } },
   });
 });
 
@@ -228,7 +228,7 @@ test('two lifecycles share one provider, one stopper and one tag-scoped statemen
   const template = Template.fromStack(stack);
   const stopper = resourceOfType(template, ResourceTypes.TASK_STOPPER);
   expect(Object.keys(stopper.resource.Properties.Tasks)).toEqual(['neon-migration', 'neon-migration-2']);
-  expect(stopper.resource.Properties.Tasks['neon-migration']).not.toBe(stopper.resource.Properties.Tasks['neon-migration-2']);
+  expect(stopper.resource.Properties.Tasks['neon-migration'].Hash).not.toBe(stopper.resource.Properties.Tasks['neon-migration-2'].Hash);
   for (const t of [task, second]) {
     expect(template.toJSON().Resources[stack.getLogicalId(t)].DependsOn).toContain(stopper.id);
   }
@@ -256,11 +256,22 @@ describe('validation', () => {
       .toThrow(/ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string/);
   });
 
-  test('the task identifier must not be a token', () => {
+  test('a token identifier must resolve to a literal at synth (a parameter does not; a generated one does)', () => {
     const { stack, task } = fixture();
     task.replicationTaskIdentifier = new CfnParameter(stack, 'Name').valueAsString;
-    expect(() => new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task }))
-      .toThrow(/ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must be set to a literal string/);
+    new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /ReplicationTaskLifecycle: replicationTask.replicationTaskIdentifier must resolve to a literal string at synth \(the stop before an update finds the resource by it\), got \{"Ref":"Name"\}/);
+
+    const late = fixture();
+    late.task.replicationTaskIdentifier = Lazy.string({ produce: () => 'late-task' });
+    new ReplicationTaskLifecycle(late.stack, 'Lifecycle', { replicationTask: late.task });
+    expect(hashOf(Template.fromStack(late.stack), 'late-task')).toMatch(/^[0-9a-f]{64}$/);
+
+    const bad = fixture();
+    bad.task.replicationTaskIdentifier = Lazy.string({ produce: () => 'late--task' });
+    new ReplicationTaskLifecycle(bad.stack, 'Lifecycle', { replicationTask: bad.task });
+    expect(() => Template.fromStack(bad.stack)).toThrow(/replicationTaskIdentifier 'late--task' must not contain two consecutive hyphens/);
   });
 
   test.each([

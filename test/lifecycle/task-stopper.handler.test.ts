@@ -1,6 +1,7 @@
-import { DescribeReplicationTasksCommand, StopReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
+import { DescribeReplicationTasksCommand, StartReplicationTaskCommand, StopReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
 import {
-  ALL_STATUSES, TASK_ARN, TASK_ID, apiCalls, clearCalls, describeReturns, dmsMock, fault, request, setUp, sleeps, task, tearDown, throttling,
+  ALL_STATUSES, NEW_TASK_ARN, TASK_ARN, TASK_ID, apiCalls, clearCalls, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task,
+  tearDown, throttling,
 } from './task-handler-support';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-stopper.handler';
@@ -165,4 +166,81 @@ test('onEvent gives up after five throttled attempts', async () => {
   await expect(onEvent(changedMapping())).rejects.toThrow(/Rate exceeded/);
   expect(sleeps).toEqual([1000, 2000, 4000, 8000]);
   expect(apiCalls()).toEqual([BY_ID, BY_ID, BY_ID, BY_ID, BY_ID]);
+});
+
+describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS)', () => {
+  const entry = (hash: string, extra: Record<string, string> = {}) => ({ Hash: hash, OnUpdate: 'resume-processing', StartOnDeploy: 'true', ...extra });
+  /** The rollback's update: the properties of before the failed update as new, the failed ones as old. */
+  const rollback = (restored: Record<string, unknown>, failed: Record<string, unknown>) =>
+    request(ResourceTypes.TASK_STOPPER, 'Update', { Tasks: restored }, { Tasks: failed });
+
+  beforeEach(() => {
+    stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
+    dmsMock.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+  });
+
+  test('starts a restored task again as its onUpdate says, once CloudFormation has modified it back; stops nothing', async () => {
+    describeReturns(task('modifying', {}, true), task('stopped', {}, true));
+    const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    const result = await onEvent(event);
+    expect(result).toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { Rollback: 'true', StoppedTasks: '' } });
+    expect(apiCalls()).toEqual([]);
+
+    const poll = { ...event, Data: result.Data };
+    await expect(isComplete(poll)).resolves.toEqual({ IsComplete: false }); // still modifying
+    await expect(isComplete(poll)).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, BY_ID, `Start(${TASK_ARN},resume-processing)`]);
+  });
+
+  test('reload-target when onUpdate is RELOAD; start-replication for a task that never ran', async () => {
+    describeReturns(task('stopped', {}, true));
+    const reload = rollback({ [TASK_ID]: entry(HASH_A, { OnUpdate: 'reload-target' }) }, { [TASK_ID]: entry(HASH_B) });
+    await expect(isComplete({ ...reload, Data: (await onEvent(reload)).Data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, `Start(${TASK_ARN},reload-target)`]);
+    clearCalls();
+
+    describeReturns(task('ready'));
+    const fresh = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    await isComplete({ ...fresh, Data: (await onEvent(fresh)).Data });
+    expect(apiCalls()).toEqual([BY_ID, `Start(${TASK_ARN},start-replication)`]);
+  });
+
+  test.each([
+    ['onUpdate is LEAVE_STOPPED', entry(HASH_A, { OnUpdate: 'leave-stopped' }), task('stopped', {}, true)],
+    ['startOnDeploy is false and the task never ran', entry(HASH_A, { StartOnDeploy: 'false' }), task('ready')],
+    ['the task runs already', entry(HASH_A), task('running', {}, true)],
+    ['a resource from before the stopper knew onUpdate (a bare hash) and a task that runs', HASH_A, task('running', {}, true)],
+  ])('starts nothing when %s', async (_name, restored, current) => {
+    describeReturns(current);
+    const event = rollback({ [TASK_ID]: restored }, { [TASK_ID]: entry(HASH_B) });
+    await expect(isComplete({ ...event, Data: (await onEvent(event)).Data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID]);
+  });
+
+  test('a task the failed update created (it leaves the map) is kept stopped: CloudFormation deletes it next', async () => {
+    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+    describeReturns(task('running', {}, true, NEW_TASK_ARN), task('stopped', {}, true, NEW_TASK_ARN));
+    const event = rollback({}, { [TASK_ID]: entry(HASH_B) });
+    const data = (await onEvent(event)).Data;
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, `Stop(${NEW_TASK_ARN})`, BY_ID]);
+  });
+
+  test('a refused start never fails the rollback (UPDATE_ROLLBACK_FAILED would need support): it is logged', async () => {
+    describeReturns(task('stopped', {}, true));
+    dmsMock.on(StartReplicationTaskCommand).rejects(fault('AccessDeniedFault', 'not allowed'));
+    const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    await expect(isComplete({ ...event, Data: (await onEvent(event)).Data })).resolves.toEqual({ IsComplete: true });
+    expect(console.log).toHaveBeenCalledWith(expect.stringContaining('Rollback: not allowed; leaving the tasks as they are'));
+  });
+
+  test('outside a rollback the same request is a forward update: the changed task is stopped, not started', async () => {
+    stackIs('UPDATE_IN_PROGRESS');
+    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
+    describeReturns(task('running', {}, true));
+    const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { StoppedTasks: TASK_ID } });
+    expect(apiCalls()).toEqual([BY_ID, `Stop(${TASK_ARN})`]);
+  });
 });

@@ -75,7 +75,7 @@ describe('connection string + password', () => {
       EngineName: 'postgres',
       SslMode: 'require',
       DatabaseName: 'neondb',
-      EndpointIdentifier: neon.endpointIdentifier,
+      EndpointIdentifier: stack.resolve(neon.endpointIdentifier),
       PostgreSqlSettings: {
         SecretsManagerSecretId: { Ref: stack.getLogicalId(neon.credentialsSecret.node.defaultChild as secretsmanager.CfnSecret) },
         SecretsManagerAccessRoleArn: { 'Fn::GetAtt': [stack.getLogicalId(neon.accessRole.node.defaultChild as any), 'Arn'] },
@@ -95,7 +95,7 @@ describe('connection string + password', () => {
     expect(neon.databaseName).toBe('neondb');
     expect(neon.sslMode).toBe(NeonSslMode.REQUIRE);
     expect(stack.resolve(neon.endpointArn)).toEqual({ Ref: stack.getLogicalId(neon.endpoint) });
-    expect(neon.endpointIdentifier).toMatch(/^s-neon-[0-9a-f]{8}$/);
+    expect(Stack.of(neon).resolve(neon.endpointIdentifier)).toMatch(/^s-neon-[0-9a-f]{8}-[0-9a-f]{8}$/);
     expect(neon.connectionTest).toBeUndefined();
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
   });

@@ -39,7 +39,7 @@ describe('ReplicationInstance', () => {
       MultiAZ: false,
       AutoMinorVersionUpgrade: true,
       KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ReplicationKey'), 'Arn'] },
-      ReplicationInstanceIdentifier: Match.stringLikeRegexp('^s-replication-[a-z0-9]+$'),
+      ReplicationInstanceIdentifier: Match.stringLikeRegexp('^s-replication-[a-z0-9]+-[0-9a-f]{8}$'),
       ReplicationSubnetGroupIdentifier: { Ref: Match.stringLikeRegexp('^ReplicationSubnetGroup') },
       VpcSecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^ReplicationSecurityGroup'), 'GroupId'] }],
     });
@@ -387,8 +387,8 @@ describe('task log group (dms-tasks-<identifier>)', () => {
     const template = Template.fromStack(stack);
     const { id, resource } = logGroupOf(template);
     expect(stack.resolve(instance.taskLogGroup.logGroupName)).toEqual({ Ref: id });
-    expect(resource.Properties.LogGroupName).toBe(`dms-tasks-${instance.replicationInstanceIdentifier}`);
-    expect(resource.Properties.LogGroupName).toMatch(/^dms-tasks-s-replication-[a-z0-9]+$/);
+    expect(resource.Properties.LogGroupName).toBe(`dms-tasks-${stack.resolve(instance.replicationInstanceIdentifier)}`);
+    expect(resource.Properties.LogGroupName).toMatch(/^dms-tasks-s-replication-[a-z0-9]+-[0-9a-f]{8}$/);
     expect(resource.Properties.RetentionInDays).toBe(365);
     expect(resource.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ReplicationKey/), 'Arn'] });
     expect(resource.DeletionPolicy).toBe('Delete');

@@ -89,7 +89,7 @@ describe('ServerlessReplication', () => {
 
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::DMS::ReplicationConfig', {
-      ReplicationConfigIdentifier: Match.stringLikeRegexp('^s-serverless-[a-z0-9]+$'),
+      ReplicationConfigIdentifier: Match.stringLikeRegexp('^s-serverless-[a-z0-9]+-[0-9a-f]{8}$'),
       ReplicationSettings: Match.absent(),
       ComputeConfig: { MaxCapacityUnits: 16, MinCapacityUnits: Match.absent(), MultiAZ: false },
     });

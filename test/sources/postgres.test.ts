@@ -51,14 +51,14 @@ describe('PostgresSourceEndpoint', () => {
     expect(endpoint.engineName).toBe('postgres');
     expect(endpoint.port).toBe(5432);
     expect(endpoint.sslMode).toBe(SourceSslMode.REQUIRE);
-    expect(endpoint.endpointIdentifier).toMatch(/^s-source-[a-z0-9]+$/);
+    expect(Stack.of(endpoint).resolve(endpoint.endpointIdentifier)).toMatch(/^s-source-[a-z0-9]+-[0-9a-f]{8}$/);
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::DMS::Endpoint', {
       EndpointType: 'source',
       EngineName: 'postgres',
       SslMode: 'require',
       DatabaseName: 'dms_sample',
-      EndpointIdentifier: endpoint.endpointIdentifier,
+      EndpointIdentifier: Stack.of(endpoint).resolve(endpoint.endpointIdentifier),
       Username: Match.absent(),
       Password: Match.absent(),
       ServerName: Match.absent(),

@@ -85,7 +85,7 @@ describe('DmsMigrationTask composition', () => {
       WaitForCompletion: 'false',
       MigrationType: 'full-load',
       OnUpdate: 'resume-processing',
-      TaskIdentifier: task.taskIdentifier,
+      TaskIdentifier: stack.resolve(task.taskIdentifier),
     });
   });
 
@@ -191,7 +191,7 @@ describe('the DMS engine version reads the source\'s PostgreSQL', () => {
   }
 
   test('a PostgreSQL 17 source on an instance with DMS 3.5.4 is refused: DMS reads 17 from 3.6.1 on', () => {
-    expect(postgres17('3.5.4')).toThrow("DmsMigrationTask: source 's-source-");
+    expect(postgres17('3.5.4')).toThrow("DmsMigrationTask: source 'S/Source' runs PostgreSQL 17");
     expect(postgres17('3.5.4')).toThrow(/runs PostgreSQL 17, which DMS reads from engine version 3\.6\.1 on, but the replication instance's engineVersion is 3\.5\.4: set engineVersion to 3\.6\.1 or later \(the default is 3\.6\.1\)\./);
   });
 

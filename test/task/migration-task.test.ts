@@ -55,7 +55,7 @@ describe('DmsMigrationTask', () => {
       ReplicationInstanceArn: INSTANCE_ARN,
       SourceEndpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:SOURCEPG',
       TargetEndpointArn: 'arn:aws:dms:us-east-2:123456789012:endpoint:NEON',
-      ReplicationTaskIdentifier: t.taskIdentifier,
+      ReplicationTaskIdentifier: Stack.of(t).resolve(t.taskIdentifier),
       TableMappings: TableMappings.includeSchema('dms_sample').toJson(),
       ReplicationTaskSettings: new TaskSettings().toJson(),
       CdcStartPosition: Match.absent(),
@@ -71,8 +71,12 @@ describe('DmsMigrationTask', () => {
   });
 
   test('the generated identifier is a valid DMS identifier, stable across synths', () => {
-    const a = task().task.taskIdentifier;
-    const b = task().task.taskIdentifier;
+    const resolved = () => {
+      const t = task().task;
+      return Stack.of(t).resolve(t.taskIdentifier);
+    };
+    const a = resolved();
+    const b = resolved();
     expect(a).toBe(b);
     expect(a).toMatch(/^[a-z](?!.*--)[a-z0-9-]{0,254}$/);
     expect(a).not.toMatch(/-$/);

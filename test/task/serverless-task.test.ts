@@ -60,7 +60,7 @@ describe('DmsMigrationTask on DMS Serverless', () => {
     template.resourceCountIs('AWS::DMS::ReplicationConfig', 1);
     const stack = Stack.of(task);
     template.hasResourceProperties('AWS::DMS::ReplicationConfig', {
-      ReplicationConfigIdentifier: task.taskIdentifier,
+      ReplicationConfigIdentifier: Stack.of(task).resolve(task.taskIdentifier),
       ReplicationType: 'full-load-and-cdc',
       SourceEndpointArn: SOURCE_ARN,
       TargetEndpointArn: stack.resolve(target.endpointArn),
@@ -138,7 +138,7 @@ describe('DmsMigrationTask on DMS Serverless', () => {
     expect(resources[stopperId].Type).toBe('Custom::DmsServerlessLifecycle');
     expect(stopper).toEqual(expect.objectContaining({
       Role: 'Stopper',
-      ReplicationConfigIdentifier: task.taskIdentifier,
+      ReplicationConfigIdentifier: Stack.of(task).resolve(task.taskIdentifier),
       PropertiesHash: expect.stringMatching(/^[0-9a-f]{64}$/),
       SourceEndpointArn: SOURCE_ARN,
       TargetEndpointArn: stack.resolve(task.replicationConfig!.resource.targetEndpointArn),
@@ -147,7 +147,7 @@ describe('DmsMigrationTask on DMS Serverless', () => {
     expect(lifecycle).toEqual(expect.objectContaining({
       Role: 'Lifecycle',
       ReplicationConfigArn: { 'Fn::GetAtt': [configId, 'ReplicationConfigArn'] },
-      ReplicationConfigIdentifier: task.taskIdentifier,
+      ReplicationConfigIdentifier: Stack.of(task).resolve(task.taskIdentifier),
       PropertiesHash: stopper.PropertiesHash,
       ReplicationType: 'full-load-and-cdc',
       StartOnDeploy: 'true',

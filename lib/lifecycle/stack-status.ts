@@ -1,0 +1,38 @@
+// The AWS SDK comes from the Lambda runtime: the handler bundles mark it external.
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+
+/*
+ * CloudFormation sends a custom resource the same `Update` request when it updates it and when it
+ * rolls a failed update back (the previous properties as new, the failed ones as old); only the
+ * stack's status tells the two apart. Bundled into the provider functions: imports nothing from
+ * aws-cdk-lib.
+ */
+
+/** Stack statuses in which CloudFormation sends the rollback's requests. */
+const ROLLING_BACK = new Set(['UPDATE_ROLLBACK_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS', 'IMPORT_ROLLBACK_IN_PROGRESS']);
+
+let client: CloudFormationClient | undefined;
+function cloudFormation(): CloudFormationClient {
+  client ??= new CloudFormationClient({ maxAttempts: 8 });
+  return client;
+}
+
+/** The stack's status, e.g. `UPDATE_IN_PROGRESS`. */
+export async function stackStatus(stackId: string): Promise<string> {
+  const result = await cloudFormation().send(new DescribeStacksCommand({ StackName: stackId }));
+  const status = result.Stacks?.[0]?.StackStatus;
+  if (status === undefined) {
+    throw new Error(`DescribeStacks returned no status for ${stackId}`);
+  }
+  return status;
+}
+
+/** Whether CloudFormation is rolling the stack back: an `Update` request then restores the previous properties. */
+export async function isRollingBack(stackId: string): Promise<boolean> {
+  const status = await stackStatus(stackId);
+  const rollingBack = ROLLING_BACK.has(status);
+  if (rollingBack) {
+    console.log(`The stack is ${status}: this update restores the properties of before the failed update`);
+  }
+  return rollingBack;
+}
