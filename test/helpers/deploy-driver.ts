@@ -11,10 +11,14 @@ import { ResourceTypes } from '../../lib/lifecycle/kinds';
  * CloudFormation and the Provider framework would: in dependency order, each with the properties
  * CloudFormation sends (every intrinsic evaluated, scalars as strings), `onEvent` then `isComplete`
  * every 30 seconds of a simulated clock until complete; attributes a handler returns feed the
- * resources evaluated after it. Deletes run in the reverse order.
+ * resources evaluated after it. Deletes run in the reverse order. `run` sends one request (Create,
+ * Update or Delete) to one resource.
  *
  * The AWS calls the handlers make go to a `FakeAws`; which role made each call is recorded with it,
- * for the IAM simulation.
+ * for the IAM simulation. For whole-stack updates, failed updates and their rollbacks, replacements
+ * and deletes, with CloudFormation creating and changing the DMS resources too, see
+ * `CloudFormationModel` (cloudformation-model.ts), which runs its custom resources through
+ * `invokeCustomResource` here.
  */
 
 /** A handler for custom resources other than the shared provider's (e.g. the fidelity checks). */
@@ -51,16 +55,168 @@ const MAX_POLLS = 240;
 /** The custom resource types the shared provider serves. */
 const SHARED_PROVIDER_TYPES = new Set<string>(Object.values(ResourceTypes));
 
+/** What a custom resource request produced: the physical id CloudFormation records and the attributes. */
+export interface CustomResourceResult {
+  readonly PhysicalResourceId: string;
+  readonly Data: Record<string, any>;
+}
+
+/** The handlers of a custom resource type: onEvent, and isComplete polled until complete. */
+export interface CustomResourceHandlers {
+  readonly onEvent: CustomResourceHandler;
+  readonly isComplete?: (e: ProviderRequest) => Promise<IsCompleteResult>;
+}
+
+/**
+ * The clock of a simulated deployment. While a deployment step runs (`run`), `Date.now()` answers
+ * it; it advances only when the deployment waits (30 seconds between isComplete polls, a minute
+ * between load waiter polls).
+ */
+export class SimulatedClock {
+  public now = Date.parse('2026-11-29T12:00:00Z');
+  private depth = 0;
+
+  public advance(seconds: number): void {
+    this.now += seconds * 1000;
+  }
+
+  /** Runs `body` with `Date.now()` answering this clock. */
+  public async run<T>(body: () => Promise<T>): Promise<T> {
+    if (this.depth > 0) {
+      return body();
+    }
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => this.now);
+    this.depth++;
+    try {
+      return await body();
+    } finally {
+      this.depth--;
+      spy.mockRestore();
+    }
+  }
+}
+
+/** Where a custom resource request runs: the template as deployed, the account, the clock. */
+export interface CustomResourceContext {
+  readonly deployed: DeployedTemplate;
+  readonly iam: IamModel;
+  readonly fake: FakeAws;
+  readonly clock: SimulatedClock;
+}
+
+/**
+ * Runs one custom resource request the way CloudFormation and the Provider framework do: `onEvent`,
+ * then (when the kind has one) `isComplete` every 30 seconds of the simulated clock until it
+ * completes, each with the physical id onEvent answered and the `Data` so far; each function runs as
+ * its own role (recorded with the calls it makes). Without a physical id from onEvent, a Create gets
+ * `defaultPhysicalId` and an Update or Delete keeps its own; a Delete may not change it (the
+ * framework fails such a response). Fails with the handler's error.
+ */
+export async function invokeCustomResource(ctx: CustomResourceContext, handler: CustomResourceHandlers, event: ProviderRequest,
+  defaultPhysicalId: string): Promise<CustomResourceResult> {
+  const [onEventRole, isCompleteRole] = functionRoles(ctx, event.ResourceProperties.ServiceToken);
+  ctx.fake.origin = `${event.ResourceType} ${event.LogicalResourceId} ${event.RequestType}`;
+  ctx.fake.role = onEventRole;
+  try {
+    const result = await handler.onEvent(event);
+    const physicalId = result.PhysicalResourceId ?? (event.RequestType === 'Create' ? defaultPhysicalId : event.PhysicalResourceId!);
+    if (event.RequestType === 'Delete' && physicalId !== event.PhysicalResourceId) {
+      throw new Error(`DELETE: cannot change the physical resource ID from "${event.PhysicalResourceId}" to "${physicalId}" during deletion`);
+    }
+    let data = { ...(result.Data ?? {}) };
+    if (handler.isComplete) {
+      ctx.fake.role = isCompleteRole;
+      for (let poll = 0; ; poll++) {
+        if (poll >= MAX_POLLS) throw new Error(`${event.LogicalResourceId}: isComplete never completed`);
+        const done = await handler.isComplete({ ...event, PhysicalResourceId: physicalId, Data: data });
+        data = { ...data, ...(done.Data ?? {}) };
+        if (done.IsComplete) break;
+        ctx.clock.advance(POLL_SECONDS);
+      }
+    }
+    return { PhysicalResourceId: physicalId, Data: data };
+  } catch (e) {
+    throw new Error(`${event.RequestType} of ${event.ResourceType} ${event.LogicalResourceId} failed: ${(e as Error).message}`);
+  }
+}
+
+/** The roles of the functions answering onEvent and isComplete for the resource's service token. */
+function functionRoles(ctx: CustomResourceContext, token: string): [string, string] {
+  const d = ctx.deployed;
+  const framework = ctx.iam.functionWithArn(token);
+  const env = d.properties(framework).Environment?.Variables ?? {};
+  const onEvent = env.USER_ON_EVENT_FUNCTION_ARN ? ctx.iam.functionWithArn(env.USER_ON_EVENT_FUNCTION_ARN) : framework;
+  const isComplete = env.USER_IS_COMPLETE_FUNCTION_ARN ? ctx.iam.functionWithArn(env.USER_IS_COMPLETE_FUNCTION_ARN) : onEvent;
+  return [ctx.iam.roleOfFunction(onEvent), ctx.iam.roleOfFunction(isComplete)];
+}
+
+/** The handlers of a custom resource type: `handlers` first, then the shared provider's dispatcher. */
+export function handlersFor(type: string, handlers: Record<string, CustomResourceHandler> = {}): CustomResourceHandlers {
+  const custom = handlers[type];
+  if (custom) {
+    return { onEvent: custom };
+  }
+  if (SHARED_PROVIDER_TYPES.has(type)) {
+    return { onEvent: dispatchOnEvent, isComplete: dispatchIsComplete };
+  }
+  throw new Error(`no handler for ${type}: pass one in handlers, or its attributes`);
+}
+
+/**
+ * Waits for a wait condition as CloudFormation does, for at most its timeout: the load waiter
+ * (started by a lifecycle through Step Functions) polls once a minute until it signalled the handle.
+ * Returns the signal; fails when it timed out or received a failure signal.
+ */
+export async function waitForCondition(ctx: CustomResourceContext, server: WaitConditionServer,
+  logicalId: string): Promise<{ Status: string; Reason: string }> {
+  const d = ctx.deployed;
+  const handleId = d.referencedLogicalId(d.resource(logicalId).Properties!.Handle)!;
+  const url = d.ref(handleId);
+  const timeoutSeconds = Number(d.property(logicalId, 'Timeout'));
+  const execution = [...ctx.fake.executions.values()].find(e => (JSON.parse(e.input).LoadWaitPoll as LoadWaitPoll).Handle === url);
+  if (!execution) {
+    throw new Error(`wait condition ${logicalId} timed out: nothing started the load waiter for its handle`);
+  }
+  const poll = JSON.parse(execution.input).LoadWaitPoll as LoadWaitPoll;
+  const waiterRole = ctx.iam.roleOfFunction(ctx.iam.functionWithArn(invokedFunction(d, execution.stateMachineArn)));
+  const started = ctx.clock.now;
+  for (;;) {
+    if (ctx.clock.now - started > timeoutSeconds * 1000) {
+      throw new Error(`wait condition ${logicalId} timed out after ${timeoutSeconds} s`);
+    }
+    ctx.clock.advance(60);
+    ctx.fake.origin = `load waiter for ${logicalId}`;
+    ctx.fake.role = waiterRole;
+    if ((await dispatchLoadPoll(poll)).Done) break;
+  }
+  const signal = (server.signals.get(handleId) ?? [])[0];
+  if (!signal) {
+    throw new Error(`wait condition ${logicalId} timed out: the load waiter finished without signalling`);
+  }
+  if (signal.Status !== 'SUCCESS') {
+    throw new Error(`wait condition ${logicalId} received a FAILURE signal: ${signal.Reason}`);
+  }
+  return signal;
+}
+
+/** The Lambda function the state machine invokes (its Task state's FunctionName). */
+function invokedFunction(d: DeployedTemplate, stateMachineArn: string): string {
+  const machine = d.logicalIds('AWS::StepFunctions::StateMachine').find(id => d.ref(id) === stateMachineArn)!;
+  const definition = d.property(machine, 'DefinitionString');
+  const states = Object.values<any>(JSON.parse(definition).States);
+  return states.find(s => s.Type === 'Task').Resource;
+}
+
 export class DeploymentDriver {
   public readonly deployed: DeployedTemplate;
   public readonly fake: FakeAws;
   public readonly iam: IamModel;
+  public readonly clock = new SimulatedClock();
   /** Physical id and returned data of every custom resource that ran. */
   public readonly results = new Map<string, { physicalId: string; data: Record<string, any>; properties: Record<string, any> }>();
   /** The signal each wait condition received. */
   public readonly waitSignals = new Map<string, { Status: string; Reason: string }>();
   private readonly attributes: CustomResourceAttributes;
-  private clock = Date.parse('2026-11-29T12:00:00Z');
 
   constructor(template: TemplateJson, private readonly options: DriverOptions = {}) {
     this.attributes = { ...(options.attributes ?? {}) };
@@ -84,7 +240,8 @@ export class DeploymentDriver {
 
   /** Creates every custom resource (Create events) and waits for every wait condition, failing with the handler's error. */
   public async create(): Promise<void> {
-    await this.withClock(async () => {
+    this.fake.stackStatus = 'CREATE_IN_PROGRESS';
+    await this.clock.run(async () => {
       for (const id of topologicalOrder(this.deployed.template)) {
         const type = this.deployed.resource(id).Type;
         if (type === 'AWS::CloudFormation::WaitCondition') {
@@ -95,6 +252,7 @@ export class DeploymentDriver {
         }
       }
     });
+    this.fake.stackStatus = 'CREATE_COMPLETE';
   }
 
   /**
@@ -106,48 +264,14 @@ export class DeploymentDriver {
     if (!server) {
       throw new Error(`${logicalId} is a wait condition: pass waitConditions to the driver`);
     }
-    const d = this.deployed;
-    const handleId = d.referencedLogicalId(d.resource(logicalId).Properties!.Handle)!;
-    const url = d.ref(handleId);
-    const timeoutSeconds = Number(d.property(logicalId, 'Timeout'));
-    const execution = [...this.fake.executions.values()].find(e => (JSON.parse(e.input).LoadWaitPoll as LoadWaitPoll).Handle === url);
-    if (!execution) {
-      throw new Error(`wait condition ${logicalId} timed out: nothing started the load waiter for its handle`);
-    }
-    const poll = JSON.parse(execution.input).LoadWaitPoll as LoadWaitPoll;
-    const waiterRole = this.iam.roleOfFunction(this.iam.functionWithArn(this.invokedFunction(execution.stateMachineArn)));
-    const started = this.clock;
-    for (;;) {
-      if (this.clock - started > timeoutSeconds * 1000) {
-        throw new Error(`wait condition ${logicalId} timed out after ${timeoutSeconds} s`);
-      }
-      this.clock += 60_000;
-      this.fake.origin = `load waiter for ${logicalId}`;
-      this.fake.role = waiterRole;
-      if ((await dispatchLoadPoll(poll)).Done) break;
-    }
-    const signal = (server.signals.get(handleId) ?? [])[0];
-    if (!signal) {
-      throw new Error(`wait condition ${logicalId} timed out: the load waiter finished without signalling`);
-    }
+    const signal = await this.clock.run(() => waitForCondition(this, server, logicalId));
     this.waitSignals.set(logicalId, signal);
-    if (signal.Status !== 'SUCCESS') {
-      throw new Error(`wait condition ${logicalId} received a FAILURE signal: ${signal.Reason}`);
-    }
-  }
-
-  /** The Lambda function the state machine invokes (its Task state's FunctionName). */
-  private invokedFunction(stateMachineArn: string): string {
-    const d = this.deployed;
-    const machine = d.logicalIds('AWS::StepFunctions::StateMachine').find(id => d.ref(id) === stateMachineArn)!;
-    const definition = d.property(machine, 'DefinitionString');
-    const states = Object.values<any>(JSON.parse(definition).States);
-    return states.find(s => s.Type === 'Task').Resource;
   }
 
   /** Deletes every custom resource that was created, in reverse order. */
   public async delete(): Promise<void> {
-    await this.withClock(async () => {
+    this.fake.stackStatus = 'DELETE_IN_PROGRESS';
+    await this.clock.run(async () => {
       for (const id of [...this.customResources()].reverse()) {
         if (this.results.has(id)) {
           await this.run(id, 'Delete');
@@ -156,88 +280,46 @@ export class DeploymentDriver {
     });
   }
 
-  /** Runs one custom resource request through its handler (onEvent, then isComplete until done). */
-  public async run(logicalId: string, requestType: 'Create' | 'Delete'): Promise<void> {
+  /**
+   * Runs one custom resource request through its handler (onEvent, then isComplete until done), with
+   * the resource's properties in the template as CloudFormation sends them. An Update carries the
+   * properties of its last run as `OldResourceProperties` and its physical id, and records the
+   * physical id it answers.
+   */
+  public async run(logicalId: string, requestType: 'Create' | 'Update' | 'Delete'): Promise<void> {
     const d = this.deployed;
     const resource = d.resource(logicalId);
     const properties = cfnStrings(d.properties(logicalId)) as Record<string, any>;
     const previous = this.results.get(logicalId);
+    if (requestType === 'Update' && !previous) {
+      throw new Error(`${logicalId} was never created: nothing to update`);
+    }
     const event: ProviderRequest = {
       RequestType: requestType,
       ResourceType: resource.Type,
       LogicalResourceId: logicalId,
       StackId: d.stackId,
       RequestId: `request-${logicalId}-${requestType}`,
-      ResourceProperties: properties,
+      ResourceProperties: requestType === 'Delete' && previous ? previous.properties : properties,
+      ...(requestType === 'Update' ? { OldResourceProperties: previous!.properties } : {}),
       PhysicalResourceId: previous?.physicalId,
     };
-    const [onEventRole, isCompleteRole] = this.functionRoles(logicalId);
-    this.fake.origin = `${resource.Type} ${logicalId} ${requestType}`;
-    this.fake.role = onEventRole;
-    const handler = this.handlerFor(resource.Type);
-    let result: { PhysicalResourceId?: string; Data?: Record<string, any> };
-    try {
-      result = await handler.onEvent(event);
-      let data = { ...(result.Data ?? {}) };
-      if (handler.isComplete) {
-        this.fake.role = isCompleteRole;
-        for (let poll = 0; ; poll++) {
-          if (poll >= MAX_POLLS) throw new Error(`${logicalId}: isComplete never completed`);
-          const done = await handler.isComplete({ ...event, PhysicalResourceId: result.PhysicalResourceId ?? event.PhysicalResourceId, Data: data });
-          data = { ...data, ...(done.Data ?? {}) };
-          if (done.IsComplete) break;
-          this.clock += POLL_SECONDS * 1000;
-        }
-      }
-      result = { ...result, Data: data };
-    } catch (e) {
-      throw new Error(`${requestType} of ${resource.Type} ${logicalId} failed: ${(e as Error).message}`);
-    }
-    if (requestType === 'Create') {
-      const physicalId = result.PhysicalResourceId ?? `${logicalId}-physical-id`;
-      this.results.set(logicalId, { physicalId, data: result.Data ?? {}, properties });
-      this.attributes[logicalId] = { PhysicalResourceId: physicalId, ...stringValues(result.Data ?? {}) };
-    }
-  }
-
-  /** The roles of the functions answering onEvent and isComplete for the resource. */
-  private functionRoles(logicalId: string): [string, string] {
-    const d = this.deployed;
-    const token = d.properties(logicalId).ServiceToken;
-    const framework = this.iam.functionWithArn(token);
-    const env = d.properties(framework).Environment?.Variables ?? {};
-    const onEvent = env.USER_ON_EVENT_FUNCTION_ARN ? this.iam.functionWithArn(env.USER_ON_EVENT_FUNCTION_ARN) : framework;
-    const isComplete = env.USER_IS_COMPLETE_FUNCTION_ARN ? this.iam.functionWithArn(env.USER_IS_COMPLETE_FUNCTION_ARN) : onEvent;
-    return [this.iam.roleOfFunction(onEvent), this.iam.roleOfFunction(isComplete)];
-  }
-
-  private handlerFor(type: string): { onEvent: CustomResourceHandler; isComplete?: (e: ProviderRequest) => Promise<IsCompleteResult> } {
-    const custom = this.options.handlers?.[type];
-    if (custom) {
-      return { onEvent: custom };
-    }
-    if (SHARED_PROVIDER_TYPES.has(type)) {
-      return { onEvent: dispatchOnEvent, isComplete: dispatchIsComplete };
-    }
-    throw new Error(`no handler for ${type}: pass one in handlers, or its attributes`);
-  }
-
-  private async withClock(body: () => Promise<void>): Promise<void> {
-    const spy = jest.spyOn(Date, 'now').mockImplementation(() => this.clock);
-    try {
-      await body();
-    } finally {
-      spy.mockRestore();
+    const result = await this.clock.run(() => invokeCustomResource(this, handlersFor(resource.Type, this.options.handlers), event,
+      `${logicalId}-physical-id`));
+    if (requestType !== 'Delete') {
+      this.results.set(logicalId, { physicalId: result.PhysicalResourceId, data: result.Data, properties });
+      this.attributes[logicalId] = { PhysicalResourceId: result.PhysicalResourceId, ...stringValues(result.Data) };
     }
   }
 }
 
-function isCustom(type: string): boolean {
+/** Whether `type` is a custom resource type. */
+export function isCustom(type: string): boolean {
   return type.startsWith('Custom::') || type === 'AWS::CloudFormation::CustomResource';
 }
 
 /** CloudFormation passes custom resource properties with every scalar as a string. */
-function cfnStrings(value: unknown): unknown {
+export function cfnStrings(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(cfnStrings);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, cfnStrings(v)]));
@@ -245,7 +327,8 @@ function cfnStrings(value: unknown): unknown {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
 }
 
-function stringValues(data: Record<string, any>): Record<string, string> {
+/** Custom resource attributes as `Fn::GetAtt` returns them: strings. */
+export function stringValues(data: Record<string, any>): Record<string, string> {
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 

@@ -1,3 +1,4 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
@@ -16,15 +17,17 @@ import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, Se
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { DeployedTemplate, secretSuffix } from './deployed';
+import { DmsModel, DmsReplication, DmsTask, StartType } from './dms-model';
 import { AuthorizedRequest, IamModel } from './iam-simulation';
 import { SecretRecord, resolveSecretId } from './secrets-manager-model';
 
 /**
  * An AWS account as the handlers see it during a deployment, behind the SDK clients they use
- * (aws-sdk-client-mock): DMS tasks, endpoints, instances and serverless replications as
- * CloudFormation created them from the template (with their tags), Secrets Manager secrets that
- * resolve `SecretId` by Secrets Manager's own rules, IAM roles, CloudWatch. DMS moves a started
- * task through its states on later polls.
+ * (aws-sdk-client-mock): DMS (a `DmsModel`: tasks, endpoints, instances and serverless replications
+ * with their tags, and DMS's rules on each call), Secrets Manager secrets that resolve `SecretId` by
+ * Secrets Manager's own rules, IAM roles, CloudWatch, Step Functions, and CloudFormation's
+ * `DescribeStacks` answering the stack's current status (`stackStatus`). DMS moves a started task
+ * through its states as the simulated clock advances.
  *
  * Every call is recorded with the AWS requests it makes IAM authorize — the action on the resource,
  * with the resource's tags as request context, and the KMS requests Secrets Manager makes on the
@@ -43,26 +46,14 @@ export interface RecordedCall {
   readonly requests: AuthorizedRequest[];
 }
 
-interface FakeTask {
-  arn: string;
-  identifier: string;
-  migrationType: string;
-  status: string;
-  stopReason?: string;
-  polls: number;
-  started?: Date;
-  tags: Record<string, string>;
-}
-
-interface FakeReplication {
-  arn: string;
-  identifier: string;
-  replicationType: string;
-  status: string;
-  stopReason?: string;
-  polls: number;
-  started?: Date;
-  tags: Record<string, string>;
+export interface FakeAwsOptions {
+  /**
+   * The account's DMS. Given, it holds what CloudFormation created so far (see `CloudFormationModel`).
+   *
+   * @default - a DMS holding every DMS resource of the template, as a deployment that created them
+   * left them: tasks `ready`, replication configurations `created`
+   */
+  readonly dms?: DmsModel;
 }
 
 export class FakeAws {
@@ -71,14 +62,14 @@ export class FakeAws {
   public readonly roles = new Map<string, { tags: { Key: string; Value: string }[]; policies: string[] }>();
   /** Step Functions executions started, by name. */
   public readonly executions = new Map<string, { stateMachineArn: string; input: any }>();
+  /** The account's DMS. */
+  public readonly dms: DmsModel;
+  /** What `DescribeStacks` answers as the stack's `StackStatus`. */
+  public stackStatus = 'CREATE_IN_PROGRESS';
   public origin = '(no custom resource)';
   /** Logical id of the role of the function running now. */
   public role = '';
 
-  private readonly tasks = new Map<string, FakeTask>();
-  private readonly replications = new Map<string, FakeReplication>();
-  private readonly endpointTags = new Map<string, Record<string, string>>();
-  private readonly instanceTags = new Map<string, Record<string, string>>();
   private readonly connections = new Map<string, { status: string; polls: number }>();
   private readonly mocks: {
     dms: AwsClientStub<DatabaseMigrationServiceClient>;
@@ -86,33 +77,12 @@ export class FakeAws {
     iam: AwsClientStub<IAMClient>;
     cw: AwsClientStub<CloudWatchClient>;
     sfn: AwsClientStub<SFNClient>;
+    cfn: AwsClientStub<CloudFormationClient>;
   };
 
-  constructor(private readonly deployed: DeployedTemplate) {
+  constructor(private readonly deployed: DeployedTemplate, options: FakeAwsOptions = {}) {
     const d = deployed;
-    for (const id of d.logicalIds('AWS::DMS::ReplicationTask')) {
-      this.tasks.set(d.ref(id), {
-        arn: d.ref(id),
-        identifier: String(d.property(id, 'ReplicationTaskIdentifier')).toLowerCase(),
-        migrationType: d.property(id, 'MigrationType'),
-        status: 'ready',
-        polls: 0,
-        tags: d.tags(id),
-      });
-    }
-    for (const id of d.logicalIds('AWS::DMS::ReplicationConfig')) {
-      const arn = d.getAtt(id, 'ReplicationConfigArn');
-      this.replications.set(arn, {
-        arn,
-        identifier: String(d.property(id, 'ReplicationConfigIdentifier')).toLowerCase(),
-        replicationType: d.property(id, 'ReplicationType'),
-        status: 'created',
-        polls: 0,
-        tags: d.tags(id),
-      });
-    }
-    for (const id of d.logicalIds('AWS::DMS::Endpoint')) this.endpointTags.set(d.ref(id), d.tags(id));
-    for (const id of d.logicalIds('AWS::DMS::ReplicationInstance')) this.instanceTags.set(d.ref(id), d.tags(id));
+    this.dms = options.dms ?? dmsOfTemplate(d);
     for (const id of d.logicalIds('AWS::SecretsManager::Secret')) {
       const arn = d.ref(id);
       const kmsKeyId = d.property(id, 'KmsKeyId');
@@ -124,6 +94,7 @@ export class FakeAws {
       iam: mockClient(IAMClient),
       cw: mockClient(CloudWatchClient),
       sfn: mockClient(SFNClient),
+      cfn: mockClient(CloudFormationClient),
     };
     this.install();
   }
@@ -146,29 +117,28 @@ export class FakeAws {
   }
 
   private install(): void {
-    const { dms, sm, iam, cw, sfn } = this.mocks;
+    const { dms, sm, iam, cw, sfn, cfn } = this.mocks;
     dms.on(DescribeReplicationTasksCommand).callsFake(input => this.record('DescribeReplicationTasks', input, [this.req('dms:DescribeReplicationTasks', '*')], () => {
       const filter = input.Filters?.[0];
-      const found = [...this.tasks.values()].filter(t => filter?.Name === 'replication-task-arn' ? filter.Values.includes(t.arn) : filter?.Values.includes(t.identifier));
+      this.dms.advance();
+      const found = [...this.dms.tasks.values()].filter(t => filter?.Name === 'replication-task-arn' ? filter.Values.includes(t.arn) : filter?.Values.includes(t.identifier));
       if (found.length === 0) throw fault('ResourceNotFoundFault', 'No tasks found');
       return { ReplicationTasks: found.map(t => this.describeTask(t)) };
     }));
     dms.on(StartReplicationTaskCommand).callsFake(input => this.record('StartReplicationTask', input, this.taskRequests('dms:StartReplicationTask', input.ReplicationTaskArn), () => {
-      const t = this.task(input.ReplicationTaskArn);
-      Object.assign(t, { status: 'starting', polls: 0, stopReason: undefined, started: new Date(Date.now()) });
+      const t = this.dms.startReplicationTask(input.ReplicationTaskArn, input.StartReplicationTaskType as StartType);
       return { ReplicationTask: this.describeTask(t) };
     }));
     dms.on(StopReplicationTaskCommand).callsFake(input => this.record('StopReplicationTask', input, this.taskRequests('dms:StopReplicationTask', input.ReplicationTaskArn), () => {
-      const t = this.task(input.ReplicationTaskArn);
-      Object.assign(t, { status: 'stopped', stopReason: 'Stop Reason STOPPED_BY_USER' });
+      const t = this.dms.stopReplicationTask(input.ReplicationTaskArn);
       return { ReplicationTask: this.describeTask(t) };
     }));
     dms.on(DescribeTableStatisticsCommand).callsFake(input => this.record('DescribeTableStatistics', input, this.taskRequests('dms:DescribeTableStatistics', input.ReplicationTaskArn), () => ({
       TableStatistics: [{ SchemaName: 'app', TableName: 't', TableState: 'Table completed', ValidationState: 'Validated', FullLoadRows: 10 }],
     })));
     dms.on(TestConnectionCommand).callsFake(input => this.record('TestConnection', input, [
-      this.req('dms:TestConnection', input.EndpointArn, dmsTags('endpoint', this.endpointTags.get(input.EndpointArn))),
-      this.req('dms:TestConnection', input.ReplicationInstanceArn, dmsTags('rep', this.instanceTags.get(input.ReplicationInstanceArn))),
+      this.req('dms:TestConnection', input.EndpointArn, dmsTags('endpoint', this.dms.tagsOf(input.EndpointArn))),
+      this.req('dms:TestConnection', input.ReplicationInstanceArn, dmsTags('rep', this.dms.tagsOf(input.ReplicationInstanceArn))),
     ], () => {
       this.connections.set(`${input.ReplicationInstanceArn} ${input.EndpointArn}`, { status: 'testing', polls: 0 });
       return { Connection: { EndpointArn: input.EndpointArn, ReplicationInstanceArn: input.ReplicationInstanceArn, Status: 'testing' } };
@@ -182,18 +152,32 @@ export class FakeAws {
     })));
     dms.on(DescribeReplicationsCommand).callsFake(input => this.record('DescribeReplications', input, [this.req('dms:DescribeReplications', '*')], () => {
       const filter = input.Filters?.[0];
-      const found = [...this.replications.values()].filter(r => filter?.Name === 'replication-config-arn' ? filter.Values.includes(r.arn) : filter?.Values.includes(r.identifier));
+      this.dms.advance();
+      const found = [...this.dms.replications.values()].filter(r => filter?.Name === 'replication-config-arn' ? filter.Values.includes(r.arn) : filter?.Values.includes(r.identifier));
       return { Replications: found.map(r => this.describeReplication(r)) };
     }));
     dms.on(StartReplicationCommand).callsFake(input => this.record('StartReplication', input, this.replicationRequests('dms:StartReplication', input.ReplicationConfigArn), () => {
-      const r = this.replication(input.ReplicationConfigArn);
-      Object.assign(r, { status: 'initializing', polls: 0, stopReason: undefined, started: new Date(Date.now()) });
+      const r = this.dms.startReplication(input.ReplicationConfigArn, input.StartReplicationType as StartType);
       return { Replication: this.describeReplication(r) };
     }));
     dms.on(StopReplicationCommand).callsFake(input => this.record('StopReplication', input, this.replicationRequests('dms:StopReplication', input.ReplicationConfigArn), () => {
-      const r = this.replication(input.ReplicationConfigArn);
-      Object.assign(r, { status: 'stopped', stopReason: 'Stop Reason STOPPED_BY_USER' });
+      const r = this.dms.stopReplication(input.ReplicationConfigArn);
       return { Replication: this.describeReplication(r) };
+    }));
+
+    cfn.on(DescribeStacksCommand).callsFake(input => this.record('DescribeStacks', input, [this.req('cloudformation:DescribeStacks', this.stackArnOf(input.StackName))], () => {
+      const stackId = this.deployed.stackId;
+      if (input.StackName !== undefined && input.StackName !== stackId && input.StackName !== this.deployed.env.stackName) {
+        throw fault('ValidationError', `Stack with id ${input.StackName} does not exist`);
+      }
+      return {
+        Stacks: [{
+          StackId: stackId,
+          StackName: this.deployed.env.stackName,
+          StackStatus: this.stackStatus,
+          CreationTime: new Date(Date.parse('2026-11-29T12:00:00Z')),
+        }],
+      };
     }));
 
     sm.on(GetSecretValueCommand).callsFake(input => this.record('GetSecretValue', input, this.secretRequests('secretsmanager:GetSecretValue', input.SecretId, ['kms:Decrypt']), () => {
@@ -246,6 +230,7 @@ export class FakeAws {
 
   private record<T>(command: string, input: any, requests: AuthorizedRequest[], answer: () => T): T {
     this.calls.push({ command, input, origin: this.origin, role: this.role, requests: requests.map(r => ({ ...r, origin: `${command} (${this.origin})` })) });
+    this.dms.caller = this.origin;
     return answer();
   }
 
@@ -254,11 +239,19 @@ export class FakeAws {
   }
 
   private taskRequests(action: string, arn: string): AuthorizedRequest[] {
-    return [this.req(action, arn, dmsTags('task', this.tasks.get(arn)?.tags))];
+    return [this.req(action, arn, dmsTags('task', this.dms.tagsOf(arn)))];
   }
 
   private replicationRequests(action: string, arn: string): AuthorizedRequest[] {
-    return [this.req(action, arn, dmsTags('replication-config', this.replications.get(arn)?.tags))];
+    return [this.req(action, arn, dmsTags('replication-config', this.dms.tagsOf(arn)))];
+  }
+
+  /** The ARN of the stack `StackName` names (its ARN or its name); every stack without one. */
+  private stackArnOf(stackName: string | undefined): string {
+    if (stackName === undefined) return '*';
+    if (stackName.startsWith('arn:')) return stackName;
+    const { partition, region, account } = this.deployed.env;
+    return `arn:${partition}:cloudformation:${region}:${account}:stack/${stackName}/*`;
   }
 
   /**
@@ -300,75 +293,93 @@ export class FakeAws {
     return `arn:${this.deployed.env.partition}:iam::${this.deployed.env.account}:role/${name}`;
   }
 
-  private task(arn: string): FakeTask {
-    const t = this.tasks.get(arn);
-    if (!t) throw fault('ResourceNotFoundFault', `task ${arn} not found`);
-    return t;
-  }
-
-  private replication(arn: string): FakeReplication {
-    const r = this.replications.get(arn);
-    if (!r) throw fault('ResourceNotFoundFault', `replication ${arn} not found`);
-    return r;
-  }
-
-  /** A started task runs on the next poll; a full-load task finishes on the one after. */
-  private describeTask(t: FakeTask): any {
-    if (t.status === 'starting' || t.status === 'running') {
-      t.polls++;
-      if (t.polls >= 1) t.status = 'running';
-      if (t.polls >= 3 && t.migrationType === 'full-load') {
-        t.status = 'stopped';
-        t.stopReason = 'Stop Reason FULL_LOAD_ONLY_FINISHED';
-      }
-    }
-    const done = t.status === 'stopped' || t.polls >= 2;
+  /** A task as `DescribeReplicationTasks` shows it. */
+  private describeTask(t: DmsTask): any {
+    const load = this.dms.loadProgress(t);
     return {
       ReplicationTaskArn: t.arn,
       ReplicationTaskIdentifier: t.identifier,
       MigrationType: t.migrationType,
+      ReplicationInstanceArn: t.replicationInstanceArn,
+      SourceEndpointArn: t.sourceEndpointArn,
+      TargetEndpointArn: t.targetEndpointArn,
       Status: t.status,
       StopReason: t.stopReason,
-      ReplicationTaskStartDate: t.started,
-      ReplicationTaskStats: t.started ? {
-        StartDate: t.started,
-        StopDate: t.status === 'stopped' ? new Date(Date.now()) : undefined,
-        FullLoadProgressPercent: done ? 100 : 50,
-        TablesLoaded: done ? 1 : 0,
-        TablesLoading: done ? 0 : 1,
+      LastFailureMessage: t.lastFailureMessage,
+      ReplicationTaskStartDate: date(t.started),
+      ReplicationTaskStats: t.started !== undefined ? {
+        StartDate: date(t.started),
+        StopDate: date(t.stopped),
+        FullLoadFinishDate: load.done && t.migrationType !== 'cdc' ? date(t.loadDoneAt) : undefined,
+        FullLoadProgressPercent: load.percent,
+        TablesLoaded: load.done ? 1 : 0,
+        TablesLoading: load.done ? 0 : 1,
         TablesQueued: 0,
         TablesErrored: 0,
       } : undefined,
     };
   }
 
-  private describeReplication(r: FakeReplication): any {
-    if (r.status !== 'created' && r.status !== 'stopped' && r.status !== 'failed') {
-      r.polls++;
-      if (r.polls >= 1) r.status = 'running';
-      if (r.polls >= 3 && r.replicationType === 'full-load') {
-        r.status = 'stopped';
-        r.stopReason = 'Stop Reason FULL_LOAD_ONLY_FINISHED';
-      }
-    }
-    const done = r.status === 'stopped' || r.polls >= 2;
+  /** A replication as `DescribeReplications` shows it. */
+  private describeReplication(r: DmsReplication): any {
+    const load = this.dms.loadProgress(r);
+    const released = r.status === 'stopped' || r.status === 'failed';
     return {
       ReplicationConfigArn: r.arn,
       ReplicationConfigIdentifier: r.identifier,
       ReplicationType: r.replicationType,
+      SourceEndpointArn: r.sourceEndpointArn,
+      TargetEndpointArn: r.targetEndpointArn,
       Status: r.status,
       StopReason: r.stopReason,
-      ReplicationStats: r.started ? {
-        StartDate: r.started,
-        StopDate: r.status === 'stopped' ? new Date(Date.now()) : undefined,
-        FullLoadProgressPercent: done ? 100 : 50,
-        TablesLoaded: done ? 1 : 0,
-        TablesLoading: done ? 0 : 1,
+      ReplicationLastStopTime: date(r.stopped),
+      ProvisionData: r.started !== undefined ? {
+        ProvisionState: this.dms.deprovisioning(r) ? 'deprovisioning' : released ? 'deprovisioned' : 'provisioned',
+      } : undefined,
+      ReplicationStats: r.started !== undefined ? {
+        StartDate: date(r.started),
+        StopDate: date(r.stopped),
+        FullLoadFinishDate: load.done && r.replicationType !== 'cdc' ? date(r.loadDoneAt) : undefined,
+        FullLoadProgressPercent: load.percent,
+        TablesLoaded: load.done ? 1 : 0,
+        TablesLoading: load.done ? 0 : 1,
         TablesQueued: 0,
         TablesErrored: 0,
       } : undefined,
     };
   }
+}
+
+/**
+ * The DMS resources of a template as a deployment that created them left them (tasks `ready`,
+ * replication configurations `created`), under the ids the template's deployed values give them.
+ */
+function dmsOfTemplate(d: DeployedTemplate): DmsModel {
+  const { partition, region, account } = d.env;
+  const dms = new DmsModel(`arn:${partition}:dms:${region}:${account}`);
+  dms.caller = 'CloudFormation';
+  // only what DMS's rules read: the other properties may name attributes known only at deploy time
+  const pick = (id: string, identifier: string, names: string[]) => ({
+    ...Object.fromEntries(names.map(n => [n, d.property(id, n)])),
+    [identifier]: d.property(id, identifier) ?? id.toLowerCase(),
+  });
+  for (const id of d.logicalIds('AWS::DMS::Endpoint')) dms.createEndpoint(d.ref(id), pick(id, 'EndpointIdentifier', []), d.tags(id));
+  for (const id of d.logicalIds('AWS::DMS::ReplicationInstance')) {
+    dms.createReplicationInstance(d.ref(id), pick(id, 'ReplicationInstanceIdentifier', []), d.tags(id));
+  }
+  for (const id of d.logicalIds('AWS::DMS::ReplicationTask')) {
+    dms.createReplicationTask(d.ref(id), pick(id, 'ReplicationTaskIdentifier',
+      ['MigrationType', 'ReplicationInstanceArn', 'SourceEndpointArn', 'TargetEndpointArn']), d.tags(id));
+  }
+  for (const id of d.logicalIds('AWS::DMS::ReplicationConfig')) {
+    dms.createReplicationConfig(d.getAtt(id, 'ReplicationConfigArn'), pick(id, 'ReplicationConfigIdentifier',
+      ['ReplicationType', 'SourceEndpointArn', 'TargetEndpointArn']), d.tags(id));
+  }
+  return dms;
+}
+
+function date(ms: number | undefined): Date | undefined {
+  return ms === undefined ? undefined : new Date(ms);
 }
 
 /** Resource-tag request context of a DMS resource, as DMS puts it in front of IAM. */

@@ -1,0 +1,896 @@
+import * as crypto from 'crypto';
+import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
+import { CfnResource, Fn } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+import {
+  CustomResourceContext, CustomResourceHandler, CustomResourceResult, SimulatedClock, cfnStrings, handlersFor, invokeCustomResource, isCustom,
+  stringValues, topologicalOrder, waitForCondition,
+} from './deploy-driver';
+import { DeployEnvironment, DeployedTemplate, ResourceJson, TemplateJson } from './deployed';
+import { DmsModel } from './dms-model';
+import { FakeAws } from './fake-aws';
+import { IamModel } from './iam-simulation';
+import { WaitConditionServer } from './wait-condition-server';
+import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+
+/**
+ * CloudFormation deploying one stack, step by step, as its documentation describes, with the
+ * stack's custom resources answered by their real handlers (through `invokeCustomResource`: onEvent,
+ * then isComplete polls, as the Provider framework runs them) and its AWS::DMS::* resources created,
+ * modified and deleted in a `DmsModel` that enforces DMS's rules. `create`, `update` and `delete`
+ * return the stack status the operation ended in; `events` lists every resource step with the stack
+ * status it happened in, and `dms.refusals` every call DMS refused.
+ *
+ * What it does, and the CloudFormation documentation it follows (AWS CloudFormation User Guide):
+ *
+ * - Order ("DependsOn attribute"; "Update behaviors of stack resources"). A resource is created and
+ *   updated after every resource it references (`Ref`, `Fn::GetAtt`, `Fn::Sub`) or names in
+ *   `DependsOn`, and deleted before them. One at a time: CloudFormation runs independent resources
+ *   in parallel, and every order this model takes is one CloudFormation may take.
+ * - Update behaviors ("Update behaviors of stack resources"). A resource whose evaluated properties
+ *   did not change is left alone (a `DependsOn` change alone updates nothing). A changed property
+ *   that the CloudFormation resource specification (@aws-cdk/aws-service-spec, `causesReplacement:
+ *   'yes'`, also inside a property's type) documents as "Update requires: Replacement" replaces the
+ *   resource: CloudFormation creates the new physical resource in the resource's place in the
+ *   order, the resources that reference it get its new id (their properties change, so they are
+ *   updated or replaced in turn), and the old one is deleted in the cleanup phase. Any other change
+ *   ("Update requires: No interruption" or "Some interruptions"; conditional replacements, `'maybe'`,
+ *   included) updates the same physical resource: for a DMS task, ModifyReplicationTask (tags alone
+ *   are tagged without a modification). A custom-named resource that needs replacing (its name is its
+ *   physical id and stays the same) fails the update, as CloudFormation refuses to replace it.
+ * - Custom resources ("Custom resources"; "Custom resource request types"). A Create, an Update
+ *   (`ResourceProperties` = new, `OldResourceProperties` = previous, with its `PhysicalResourceId`)
+ *   whenever any property changed, never a replacement for a property change, and a Delete. An
+ *   Update answered with another `PhysicalResourceId` is a replacement: CloudFormation sends a Delete
+ *   for the old id, with the old properties, in the cleanup phase.
+ * - Cleanup ("Stack status codes": UPDATE_COMPLETE_CLEANUP_IN_PROGRESS). Once every create and
+ *   update succeeded, the old physical resources of replaced resources and the resources removed
+ *   from the template are deleted, in reverse dependency order. A delete failing there does not fail
+ *   the update: it is recorded in `cleanupFailures` and the stack still ends UPDATE_COMPLETE.
+ * - Rollback of a failed update ("Stack status codes": UPDATE_ROLLBACK_IN_PROGRESS,
+ *   UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS, UPDATE_ROLLBACK_FAILED; "Continue rolling back an
+ *   update"). When a resource's create or update fails (DMS refusing a call, a handler throwing,
+ *   `failAt`), nothing further is created or updated. Every resource updated in place in this
+ *   update, the one whose update failed included, is updated back to its previous properties, in
+ *   reverse dependency order: a custom resource gets an Update with `ResourceProperties` = its
+ *   previous properties and `OldResourceProperties` = the new ones, a DMS resource is modified back.
+ *   A replaced resource goes back to its old physical resource without a call on it. Then the
+ *   physical resources this update created (new resources, the new physical resources of
+ *   replacements) are deleted in reverse dependency order. A failing step of the rollback ends the
+ *   stack in UPDATE_ROLLBACK_FAILED (the model stops there); otherwise UPDATE_ROLLBACK_COMPLETE.
+ * - A failed create rolls back by deleting what was created, in reverse order (ROLLBACK_IN_PROGRESS
+ *   → ROLLBACK_COMPLETE, or ROLLBACK_FAILED). A custom resource whose Create failed was answered with
+ *   the Provider framework's CREATE_FAILED marker as physical id: its Delete never reaches a handler.
+ * - A stack delete deletes every resource in reverse dependency order (DELETE_IN_PROGRESS →
+ *   DELETE_COMPLETE, or DELETE_FAILED at the first delete that fails). `DeletionPolicy: Retain`
+ *   keeps a resource on stack deletion and removal; `UpdateReplacePolicy: Retain` keeps the old
+ *   physical resource of a replacement ("DeletionPolicy attribute"; "UpdateReplacePolicy attribute").
+ * - While an operation runs, `DescribeStacks` (FakeAws) answers the stack's current status, so a
+ *   handler can tell an update from its rollback.
+ *
+ * Decided here without documentation to follow (the aws-cdk repository's docs/CLOUDFORMATION.md
+ * describes the observed behaviour the rest agrees with): the rollback updates in reverse dependency
+ * order (`rollbackOrder: 'dependency'` runs them in dependency order instead); a resource whose
+ * in-place update failed is updated back with its previous properties like the others; a custom
+ * resource that changed its physical id is rolled back like a replacement (its new id deleted in the
+ * rollback cleanup, no Update); the first failing step of a rollback or a stack delete stops it;
+ * CloudFormation's own create, modify and delete of a DMS resource take no time on the clock.
+ *
+ * To make a deployment fail at a chosen point, add a `Custom::Failing` resource
+ * (`addFailingResource`) and pass its logical id as `failAt`: its create or update fails, after
+ * everything it depends on was created or updated. `failAt` may name any resource: its create or
+ * update then fails before it takes effect.
+ *
+ * @example
+ * const model = new CloudFormationModel({ env: { stackName: 'Migration' } });
+ * await model.create(before);
+ * const outcome = await model.update(after, { failAt: 'Failing' });
+ * expect(outcome.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+ * expect(model.dms.refusals).toEqual([]);
+ * model.restore();
+ */
+
+export type StackStatus =
+  | 'CREATE_IN_PROGRESS' | 'CREATE_COMPLETE' | 'ROLLBACK_IN_PROGRESS' | 'ROLLBACK_COMPLETE' | 'ROLLBACK_FAILED'
+  | 'UPDATE_IN_PROGRESS' | 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS' | 'UPDATE_COMPLETE'
+  | 'UPDATE_ROLLBACK_IN_PROGRESS' | 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS' | 'UPDATE_ROLLBACK_COMPLETE' | 'UPDATE_ROLLBACK_FAILED'
+  | 'DELETE_IN_PROGRESS' | 'DELETE_COMPLETE' | 'DELETE_FAILED';
+
+/** The stand-in resource type a test adds to make a deployment fail where it wants (`failAt`). */
+export const FAILING_RESOURCE_TYPE = 'Custom::Failing';
+
+/** The physical id the Provider framework answers a failed Create with; its Delete is ignored. */
+const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
+
+/**
+ * Adds a `Custom::Failing` resource that comes after `after` (DependsOn): pass its logical id as
+ * `failAt` to make the deployment fail once `after` were created or updated. It does nothing
+ * otherwise. `generation` is a property: changing it makes CloudFormation update the resource.
+ */
+export function addFailingResource(scope: IConstruct, id: string, after: IConstruct[], generation = 1): CfnResource {
+  const resource = new CfnResource(scope, id, {
+    type: FAILING_RESOURCE_TYPE,
+    properties: {
+      ServiceToken: Fn.sub('arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:failing-stand-in'),
+      Generation: generation,
+    },
+  });
+  for (const construct of after) {
+    resource.node.addDependency(construct);
+  }
+  return resource;
+}
+
+/** One physical resource of the stack, as CloudFormation records it. */
+export interface PhysicalResource {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly physicalId: string;
+  /** The properties it was created or last updated with, evaluated (custom resources: as sent, scalars as strings). */
+  readonly properties: Record<string, any>;
+  /** Attributes (`Fn::GetAtt`): what a custom resource's handler answered, as strings. */
+  readonly attributes: Record<string, string>;
+  /** How many physical resources the logical id had before this one. */
+  readonly generation: number;
+  /** The template entry it was made from (DeletionPolicy, UpdateReplacePolicy). */
+  readonly template: ResourceJson;
+}
+
+/** One step on one resource, with the stack status it happened in. */
+export interface ResourceEvent {
+  readonly at: number;
+  readonly stackStatus: StackStatus;
+  readonly logicalId: string;
+  readonly type: string;
+  readonly physicalId?: string;
+  readonly status: string;
+  readonly reason?: string;
+}
+
+/** What happened to a resource in an update. */
+export type ChangeKind = 'create' | 'update' | 'replace' | 'remove';
+
+export interface ResourceChange {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly kind: ChangeKind;
+  /** The properties that changed. */
+  readonly properties: string[];
+  /** The changed properties that require replacement (native resources). */
+  readonly replacing: string[];
+}
+
+export interface DeploymentOutcome {
+  readonly status: StackStatus;
+  /** The create or update that failed and started the rollback. */
+  readonly failure?: { readonly logicalId: string; readonly reason: string };
+  /** The rollback (or delete) step that failed. */
+  readonly rollbackFailure?: { readonly logicalId: string; readonly reason: string };
+  /** Deletes that failed in a cleanup phase (the operation still completed). */
+  readonly cleanupFailures: { readonly logicalId: string; readonly physicalId: string; readonly reason: string }[];
+  /** What the update changed, in the order it changed it (updates only). */
+  readonly changes: ResourceChange[];
+}
+
+export interface OperationOptions {
+  /** The resource whose create or update fails (before it takes effect). */
+  readonly failAt?: string;
+}
+
+export interface CloudFormationModelOptions {
+  readonly env?: Partial<DeployEnvironment>;
+  /** Handlers by custom resource type, besides the shared provider's kinds (which go to its dispatcher). */
+  readonly handlers?: Record<string, CustomResourceHandler>;
+  /**
+   * Custom resource types that succeed without running anything.
+   *
+   * @default - `Custom::Failing` and aws-cdk-lib's `Custom::VpcRestrictDefaultSG`
+   */
+  readonly noop?: string[];
+  /** Prepares the account before the first create (e.g. secrets created outside the stack). */
+  readonly prepare?: (fake: FakeAws) => void;
+  /** Serves wait condition handles: wait conditions are waited for like `DeploymentDriver` does. */
+  readonly waitConditions?: WaitConditionServer;
+  /**
+   * The order of the updates back in a rollback.
+   *
+   * @default 'reverse-dependency'
+   */
+  readonly rollbackOrder?: 'reverse-dependency' | 'dependency';
+}
+
+/** A template as deployed at one moment: `Ref` and `Fn::GetAtt` answer the stack's physical resources. */
+class ModelledTemplate extends DeployedTemplate {
+  constructor(template: TemplateJson, env: Partial<DeployEnvironment>, private readonly lookup: (logicalId: string) => PhysicalResource | undefined) {
+    super(template, env);
+  }
+
+  public ref(logicalId: string): string {
+    return this.lookup(logicalId)?.physicalId ?? super.ref(logicalId);
+  }
+
+  public getAtt(logicalId: string, attribute: string): any {
+    const known = this.lookup(logicalId)?.attributes[attribute];
+    return known ?? super.getAtt(logicalId, attribute);
+  }
+
+  public customAttribute(logicalId: string, attribute: string): string {
+    const value = this.optionalCustomAttribute(logicalId, attribute);
+    if (value === undefined) {
+      throw new Error(`${logicalId}.${attribute}: the custom resource does not exist, or its handler did not answer this attribute`);
+    }
+    return value;
+  }
+
+  public optionalCustomAttribute(logicalId: string, attribute: string): string | undefined {
+    const resource = this.lookup(logicalId);
+    return attribute === 'PhysicalResourceId' ? resource?.physicalId : resource?.attributes[attribute];
+  }
+
+  /** The physical id the resource's type gives it, from its template properties alone. */
+  public basePhysicalId(logicalId: string): string {
+    return super.ref(logicalId);
+  }
+}
+
+/** A resource step that failed: the resource, and why. */
+class StepFailure extends Error {
+  constructor(public readonly logicalId: string, reason: string) {
+    super(reason);
+  }
+}
+
+/** One create, update or replacement of the roll-forward, and what it needs to be rolled back. */
+interface Action {
+  readonly logicalId: string;
+  kind: 'create' | 'update' | 'replace';
+  readonly before?: PhysicalResource;
+  /** The properties the update asked for. */
+  readonly attempted: Record<string, any>;
+  /** The physical resource it produced; none when it failed. */
+  after?: PhysicalResource;
+}
+
+export class CloudFormationModel {
+  public readonly dms: DmsModel;
+  public readonly clock = new SimulatedClock();
+  public readonly events: ResourceEvent[] = [];
+  /** The signal each wait condition received. */
+  public readonly waitSignals = new Map<string, { Status: string; Reason: string }>();
+  public status: StackStatus | 'NONE' = 'NONE';
+  private readonly env: Partial<DeployEnvironment>;
+  private readonly stackName: string;
+  private readonly current = new Map<string, PhysicalResource>();
+  private readonly generations = new Map<string, number>();
+  private readonly noop: Set<string>;
+  private fakeAws?: FakeAws;
+  private template?: TemplateJson;
+  private requests = 0;
+
+  constructor(private readonly options: CloudFormationModelOptions = {}) {
+    this.env = options.env ?? {};
+    const d = new DeployedTemplate({ Resources: {} }, this.env);
+    this.stackName = d.env.stackName;
+    this.dms = new DmsModel(`arn:${d.env.partition}:dms:${d.env.region}:${d.env.account}`);
+    this.dms.now = () => this.clock.now;
+    this.noop = new Set(options.noop ?? [FAILING_RESOURCE_TYPE, 'Custom::VpcRestrictDefaultSG']);
+  }
+
+  /** The account the handlers call (exists once `create` started). */
+  public get fake(): FakeAws {
+    if (!this.fakeAws) throw new Error('the stack was never created');
+    return this.fakeAws;
+  }
+
+  /** The template the stack holds now (the last one that deployed, or was rolled back to). */
+  public get deployedTemplate(): TemplateJson | undefined {
+    return this.template;
+  }
+
+  /** The physical resource a logical id has now. */
+  public resource(logicalId: string): PhysicalResource | undefined {
+    return this.current.get(logicalId);
+  }
+
+  /** The physical id a logical id has now. */
+  public physicalId(logicalId: string): string {
+    const r = this.current.get(logicalId);
+    if (!r) throw new Error(`${logicalId} does not exist in the stack`);
+    return r.physicalId;
+  }
+
+  /** A template (the stack's own by default) as deployed now: intrinsics evaluate to the stack's physical resources. */
+  public deployed(template?: TemplateJson): DeployedTemplate {
+    const t = template ?? this.template;
+    if (!t) throw new Error('the stack holds no template: pass one');
+    return this.view(t);
+  }
+
+  /** Creates the stack (CREATE_IN_PROGRESS); a failure rolls it back (ROLLBACK_IN_PROGRESS). */
+  public async create(template: TemplateJson, options: OperationOptions = {}): Promise<DeploymentOutcome> {
+    if (this.status !== 'NONE' && this.status !== 'DELETE_COMPLETE') {
+      throw new Error(`the stack exists (${this.status})`);
+    }
+    const view = this.view(template);
+    this.fakeAws ??= this.newFake(view);
+    return this.clock.run(async () => {
+      this.setStatus('CREATE_IN_PROGRESS');
+      const created: PhysicalResource[] = [];
+      for (const id of topologicalOrder(template)) {
+        try {
+          const r = await this.createResource(view, id, options);
+          this.current.set(id, r);
+          created.push(r);
+        } catch (e) {
+          const failure = this.failed(id, template.Resources[id].Type, 'CREATE_FAILED', e);
+          this.setStatus('ROLLBACK_IN_PROGRESS');
+          for (const r of created.reverse()) {
+            try {
+              await this.deleteResource(view, r, 'rollback-create');
+              this.current.delete(r.logicalId);
+            } catch (d) {
+              const rollbackFailure = this.failed(r.logicalId, r.type, 'DELETE_FAILED', d);
+              this.setStatus('ROLLBACK_FAILED');
+              return { status: 'ROLLBACK_FAILED', failure, rollbackFailure, cleanupFailures: [], changes: [] };
+            }
+          }
+          this.setStatus('ROLLBACK_COMPLETE');
+          return { status: 'ROLLBACK_COMPLETE', failure, cleanupFailures: [], changes: [] };
+        }
+      }
+      this.template = template;
+      this.setStatus('CREATE_COMPLETE');
+      return { status: 'CREATE_COMPLETE', cleanupFailures: [], changes: [] };
+    });
+  }
+
+  /**
+   * Updates the stack to `template` (UPDATE_IN_PROGRESS, then UPDATE_COMPLETE_CLEANUP_IN_PROGRESS);
+   * a failure rolls it back (UPDATE_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS).
+   */
+  public async update(template: TemplateJson, options: OperationOptions = {}): Promise<DeploymentOutcome> {
+    const previous = this.template;
+    if (!previous || !['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE'].includes(this.status)) {
+      throw new Error(`the stack cannot be updated in ${this.status}`);
+    }
+    for (const [id, r] of Object.entries(template.Resources)) {
+      const old = previous.Resources[id];
+      if (old && old.Type !== r.Type) {
+        throw new Error(`ValidationError: Update of resource type is not permitted (${id}: ${old.Type} → ${r.Type})`);
+      }
+    }
+    const newView = this.view(template);
+    const oldView = this.view(previous);
+    return this.clock.run(async () => {
+      this.setStatus('UPDATE_IN_PROGRESS');
+      const actions: Action[] = [];
+      const changes: ResourceChange[] = [];
+      let failure: { logicalId: string; reason: string } | undefined;
+      for (const id of topologicalOrder(template)) {
+        const type = template.Resources[id].Type;
+        const before = previous.Resources[id] ? this.current.get(id) : undefined;
+        let action: Action | undefined;
+        try {
+          const attempted = this.evaluate(newView, id);
+          if (!before) {
+            action = { logicalId: id, kind: 'create', attempted };
+            changes.push({ logicalId: id, type, kind: 'create', properties: Object.keys(attempted), replacing: [] });
+          } else {
+            const changed = changedProperties(before.properties, attempted);
+            if (changed.length === 0) continue;
+            const replacing = isCustom(type) ? [] : replacingChanges(type, before.properties, attempted);
+            action = { logicalId: id, kind: replacing.length > 0 ? 'replace' : 'update', before, attempted };
+            changes.push({ logicalId: id, type, kind: action.kind, properties: changed, replacing });
+          }
+          actions.push(action);
+          action.after = await this.apply(newView, action, options);
+          this.current.set(id, action.after);
+          if (action.kind === 'update' && action.after.physicalId !== before!.physicalId) {
+            // a custom resource answered another physical id: CloudFormation replaced it
+            action.kind = 'replace';
+            changes[changes.length - 1] = { ...changes[changes.length - 1], kind: 'replace' };
+          }
+        } catch (e) {
+          failure = this.failed(id, type, action?.kind === 'update' ? 'UPDATE_FAILED' : 'CREATE_FAILED', e);
+          break;
+        }
+      }
+
+      if (failure) {
+        return this.rollBack(previous, template, oldView, newView, actions, changes, failure);
+      }
+
+      this.setStatus('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+      const cleanupFailures: DeploymentOutcome['cleanupFailures'] = [];
+      const obsolete = new Map<string, PhysicalResource>();
+      for (const a of actions) {
+        if (a.kind === 'replace' && a.before) obsolete.set(a.logicalId, a.before);
+      }
+      for (const id of Object.keys(previous.Resources)) {
+        if (!template.Resources[id] && this.current.has(id)) {
+          obsolete.set(id, this.current.get(id)!);
+          this.current.delete(id);
+          changes.push({ logicalId: id, type: previous.Resources[id].Type, kind: 'remove', properties: [], replacing: [] });
+        }
+      }
+      for (const id of [...topologicalOrder(previous)].reverse()) {
+        const r = obsolete.get(id);
+        if (!r) continue;
+        try {
+          await this.deleteResource(oldView, r, template.Resources[id] ? 'replaced' : 'removed');
+        } catch (e) {
+          cleanupFailures.push({ logicalId: id, physicalId: r.physicalId, reason: this.failed(id, r.type, 'DELETE_FAILED', e).reason });
+        }
+      }
+      this.template = template;
+      this.setStatus('UPDATE_COMPLETE');
+      return { status: 'UPDATE_COMPLETE', cleanupFailures, changes };
+    });
+  }
+
+  /** Deletes the stack (DELETE_IN_PROGRESS): every resource in reverse dependency order. */
+  public async delete(): Promise<DeploymentOutcome> {
+    const template = this.template;
+    if (!template) throw new Error('the stack was never created');
+    const view = this.view(template);
+    return this.clock.run(async () => {
+      this.setStatus('DELETE_IN_PROGRESS');
+      for (const id of [...topologicalOrder(template)].reverse()) {
+        const r = this.current.get(id);
+        if (!r) continue;
+        try {
+          await this.deleteResource(view, r, 'removed');
+          this.current.delete(id);
+        } catch (e) {
+          const rollbackFailure = this.failed(id, r.type, 'DELETE_FAILED', e);
+          this.setStatus('DELETE_FAILED');
+          return { status: 'DELETE_FAILED', rollbackFailure, cleanupFailures: [], changes: [] };
+        }
+      }
+      this.template = undefined;
+      this.setStatus('DELETE_COMPLETE');
+      return { status: 'DELETE_COMPLETE', cleanupFailures: [], changes: [] };
+    });
+  }
+
+  /** Restores the SDK clients the account's stand-ins replaced. */
+  public restore(): void {
+    this.fakeAws?.restore();
+  }
+
+  /** Every event so far, one line each, for failure messages. */
+  public trace(): string[] {
+    return this.events.map(e => `${e.stackStatus} ${e.logicalId} ${e.status}${e.physicalId ? ` ${e.physicalId}` : ''}${e.reason ? `: ${e.reason}` : ''}`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async rollBack(previous: TemplateJson, template: TemplateJson, oldView: ModelledTemplate, newView: ModelledTemplate, actions: Action[],
+    changes: ResourceChange[], failure: { logicalId: string; reason: string }): Promise<DeploymentOutcome> {
+    this.setStatus('UPDATE_ROLLBACK_IN_PROGRESS');
+    const created: PhysicalResource[] = [];
+    const ordered = this.options.rollbackOrder === 'dependency' ? actions : [...actions].reverse();
+    for (const a of ordered) {
+      const type = template.Resources[a.logicalId].Type;
+      if (a.kind === 'create') {
+        this.current.delete(a.logicalId);
+        if (a.after) created.push(a.after);
+        continue;
+      }
+      if (a.kind === 'replace') {
+        // back to the old physical resource, without a call on it
+        this.current.set(a.logicalId, a.before!);
+        this.event(a.logicalId, type, 'UPDATE_COMPLETE', a.before!.physicalId, 'rolled back to the previous physical resource');
+        if (a.after) created.push(a.after);
+        continue;
+      }
+      try {
+        const now = a.after ?? { ...a.before!, properties: a.attempted };
+        const reverted = await this.revert(oldView, a, now);
+        this.current.set(a.logicalId, reverted);
+        if (reverted.physicalId !== now.physicalId) {
+          // the rollback Update answered another physical id: the one it replaced goes in the cleanup
+          created.push(now);
+        }
+      } catch (e) {
+        const rollbackFailure = this.failed(a.logicalId, type, 'UPDATE_FAILED', e);
+        this.setStatus('UPDATE_ROLLBACK_FAILED');
+        return { status: 'UPDATE_ROLLBACK_FAILED', failure, rollbackFailure, cleanupFailures: [], changes };
+      }
+    }
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
+    const cleanupFailures: DeploymentOutcome['cleanupFailures'] = [];
+    const order = [...topologicalOrder(template)].reverse();
+    created.sort((x, y) => order.indexOf(x.logicalId) - order.indexOf(y.logicalId));
+    for (const r of created) {
+      try {
+        await this.deleteResource(newView, r, 'rollback-create');
+      } catch (e) {
+        cleanupFailures.push({ logicalId: r.logicalId, physicalId: r.physicalId, reason: this.failed(r.logicalId, r.type, 'DELETE_FAILED', e).reason });
+      }
+    }
+    this.template = previous;
+    this.setStatus('UPDATE_ROLLBACK_COMPLETE');
+    return { status: 'UPDATE_ROLLBACK_COMPLETE', failure, cleanupFailures, changes };
+  }
+
+  /** Runs a create, update or replacement of the roll-forward. */
+  private async apply(view: ModelledTemplate, action: Action, options: OperationOptions): Promise<PhysicalResource> {
+    if (action.kind !== 'update') {
+      return this.createResource(view, action.logicalId, options, action.before);
+    }
+    const before = action.before!;
+    this.event(before.logicalId, before.type, 'UPDATE_IN_PROGRESS', before.physicalId);
+    this.injectedFailure(action.logicalId, options);
+    const after = await this.updateResource(view, before, action.attempted);
+    this.event(before.logicalId, before.type, 'UPDATE_COMPLETE', after.physicalId);
+    return after;
+  }
+
+  /** The update back to the previous properties, in a rollback. */
+  private async revert(oldView: ModelledTemplate, action: Action, now: PhysicalResource): Promise<PhysicalResource> {
+    const before = action.before!;
+    this.event(before.logicalId, before.type, 'UPDATE_IN_PROGRESS', now.physicalId, 'rolling back to the previous properties');
+    const reverted = await this.updateResource(oldView, now, before.properties);
+    this.event(before.logicalId, before.type, 'UPDATE_COMPLETE', reverted.physicalId);
+    return { ...reverted, attributes: isCustom(before.type) ? reverted.attributes : before.attributes, generation: before.generation };
+  }
+
+  private async createResource(view: ModelledTemplate, logicalId: string, options: OperationOptions,
+    replacing?: PhysicalResource): Promise<PhysicalResource> {
+    const json = view.resource(logicalId);
+    const type = json.Type;
+    const generation = this.nextGeneration(logicalId);
+    const properties = this.evaluate(view, logicalId);
+    this.event(logicalId, type, 'CREATE_IN_PROGRESS', undefined, replacing ? `replacing ${replacing.physicalId}` : undefined);
+    this.injectedFailure(logicalId, options);
+    let physicalId: string;
+    let attributes: Record<string, string> = {};
+    if (isCustom(type)) {
+      if (this.noop.has(type)) {
+        physicalId = `${logicalId}-${this.requestId(logicalId, 'Create')}`;
+      } else {
+        const result = await this.invoke(view, {
+          RequestType: 'Create',
+          ResourceType: type,
+          LogicalResourceId: logicalId,
+          StackId: view.stackId,
+          RequestId: this.requestId(logicalId, 'Create'),
+          ResourceProperties: properties,
+        });
+        physicalId = result.PhysicalResourceId;
+        attributes = { PhysicalResourceId: physicalId, ...stringValues(result.Data) };
+      }
+    } else {
+      physicalId = this.allocatePhysicalId(view, logicalId, type, generation);
+      if (replacing && physicalId === replacing.physicalId) {
+        throw new StepFailure(logicalId, `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${physicalId} and update the stack again.`);
+      }
+      attributes = this.createNative(view, logicalId, type, physicalId, properties);
+      if (type === 'AWS::CloudFormation::WaitCondition') {
+        const server = this.options.waitConditions;
+        if (!server) {
+          throw new StepFailure(logicalId, `${logicalId} is a wait condition: pass waitConditions to the model`);
+        }
+        this.waitSignals.set(logicalId, await waitForCondition(this.context(view), server, logicalId));
+      }
+    }
+    this.event(logicalId, type, 'CREATE_COMPLETE', physicalId);
+    return { logicalId, type, physicalId, properties, attributes, generation, template: json };
+  }
+
+  private async updateResource(view: ModelledTemplate, now: PhysicalResource, properties: Record<string, any>): Promise<PhysicalResource> {
+    if (isCustom(now.type)) {
+      if (this.noop.has(now.type)) {
+        return { ...now, properties };
+      }
+      const result = await this.invoke(view, {
+        RequestType: 'Update',
+        ResourceType: now.type,
+        LogicalResourceId: now.logicalId,
+        StackId: view.stackId,
+        RequestId: this.requestId(now.logicalId, 'Update'),
+        ResourceProperties: properties,
+        OldResourceProperties: now.properties,
+        PhysicalResourceId: now.physicalId,
+      });
+      return {
+        ...now,
+        physicalId: result.PhysicalResourceId,
+        properties,
+        attributes: { PhysicalResourceId: result.PhysicalResourceId, ...stringValues(result.Data) },
+        generation: result.PhysicalResourceId === now.physicalId ? now.generation : this.nextGeneration(now.logicalId),
+      };
+    }
+    this.updateNative(now, properties);
+    return { ...now, properties };
+  }
+
+  /** Deletes a physical resource; `why` decides which retention policy applies. */
+  private async deleteResource(view: ModelledTemplate, r: PhysicalResource, why: 'removed' | 'replaced' | 'rollback-create'): Promise<void> {
+    const policy = why === 'replaced' ? (r.template as any).UpdateReplacePolicy : (r.template as any).DeletionPolicy;
+    if (policy === 'Retain' || (policy === 'RetainExceptOnCreate' && why !== 'rollback-create')) {
+      this.event(r.logicalId, r.type, 'DELETE_SKIPPED', r.physicalId);
+      return;
+    }
+    this.event(r.logicalId, r.type, 'DELETE_IN_PROGRESS', r.physicalId);
+    if (isCustom(r.type)) {
+      if (!this.noop.has(r.type) && r.physicalId !== CREATE_FAILED_MARKER) {
+        await this.invoke(view, {
+          RequestType: 'Delete',
+          ResourceType: r.type,
+          LogicalResourceId: r.logicalId,
+          StackId: view.stackId,
+          RequestId: this.requestId(r.logicalId, 'Delete'),
+          ResourceProperties: r.properties,
+          PhysicalResourceId: r.physicalId,
+        });
+      }
+    } else {
+      this.deleteNative(r);
+    }
+    this.event(r.logicalId, r.type, 'DELETE_COMPLETE', r.physicalId);
+  }
+
+  /** Runs a custom resource request through its handlers, as the function its ServiceToken names. */
+  private async invoke(view: ModelledTemplate, event: ProviderRequest): Promise<CustomResourceResult> {
+    this.dms.caller = `${event.ResourceType} ${event.LogicalResourceId} ${event.RequestType}`;
+    return invokeCustomResource(this.context(view), handlersFor(event.ResourceType, this.options.handlers), event, event.RequestId);
+  }
+
+  private context(view: ModelledTemplate): CustomResourceContext {
+    return { deployed: view, iam: IamModel.of(view), fake: this.fake, clock: this.clock };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Native resources: what CloudFormation's resource handlers call
+
+  private createNative(view: ModelledTemplate, logicalId: string, type: string, physicalId: string,
+    properties: Record<string, any>): Record<string, string> {
+    this.dms.caller = `CloudFormation (${logicalId})`;
+    const tags = tagMap(properties.Tags);
+    const withName = (name: string) => ({ ...properties, [name]: properties[name] ?? this.generatedIdentifier(view, logicalId) });
+    switch (type) {
+      case 'AWS::DMS::ReplicationTask':
+        this.dms.createReplicationTask(physicalId, withName('ReplicationTaskIdentifier'), tags);
+        return {};
+      case 'AWS::DMS::ReplicationConfig':
+        this.dms.createReplicationConfig(physicalId, withName('ReplicationConfigIdentifier'), tags);
+        return { ReplicationConfigArn: physicalId };
+      case 'AWS::DMS::Endpoint':
+        this.dms.createEndpoint(physicalId, withName('EndpointIdentifier'), tags);
+        return {};
+      case 'AWS::DMS::ReplicationInstance':
+        this.dms.createReplicationInstance(physicalId, withName('ReplicationInstanceIdentifier'), tags);
+        return {};
+      case 'AWS::SecretsManager::Secret':
+        if (!this.fake.secrets.some(s => s.arn === physicalId)) {
+          const kmsKeyId = properties.KmsKeyId;
+          this.fake.secrets.push({
+            arn: physicalId,
+            name: physicalId.split(':secret:')[1].slice(0, -7),
+            value: 'generated',
+            kmsKeyArn: kmsKeyId ? IamModel.of(view).keyArn(kmsKeyId) : undefined,
+          });
+        }
+        return {};
+      default:
+        return {};
+    }
+  }
+
+  private updateNative(now: PhysicalResource, properties: Record<string, any>): void {
+    this.dms.caller = `CloudFormation (${now.logicalId})`;
+    const changed = changedProperties(now.properties, properties);
+    const modified = Object.fromEntries(changed.filter(p => p !== 'Tags').map(p => [p, properties[p]]));
+    const modify = Object.keys(modified).length > 0;
+    switch (now.type) {
+      case 'AWS::DMS::ReplicationTask':
+        if (modify) this.dms.modifyReplicationTask(now.physicalId, modified);
+        break;
+      case 'AWS::DMS::ReplicationConfig':
+        if (modify) this.dms.modifyReplicationConfig(now.physicalId, modified);
+        break;
+      case 'AWS::DMS::Endpoint':
+        if (modify) this.dms.modifyEndpoint(now.physicalId, modified);
+        break;
+      case 'AWS::DMS::ReplicationInstance':
+        if (modify) this.dms.modifyReplicationInstance(now.physicalId, modified);
+        break;
+      default:
+        return;
+    }
+    if (changed.includes('Tags')) {
+      this.dms.setTags(now.physicalId, tagMap(properties.Tags));
+    }
+  }
+
+  private deleteNative(r: PhysicalResource): void {
+    this.dms.caller = `CloudFormation (${r.logicalId})`;
+    switch (r.type) {
+      case 'AWS::DMS::ReplicationTask': return this.dms.deleteReplicationTask(r.physicalId);
+      case 'AWS::DMS::ReplicationConfig': return this.dms.deleteReplicationConfig(r.physicalId);
+      case 'AWS::DMS::Endpoint': return this.dms.deleteEndpoint(r.physicalId);
+      case 'AWS::DMS::ReplicationInstance': return this.dms.deleteReplicationInstance(r.physicalId);
+      default: return;
+    }
+  }
+
+  /**
+   * The physical id of a new physical resource: the one its type gives it the first time; for a
+   * replacement a new one (a new DMS resource id, a new generated name), unless its name is set in
+   * the template, which it keeps.
+   */
+  private allocatePhysicalId(view: ModelledTemplate, logicalId: string, type: string, generation: number): string {
+    const base = view.basePhysicalId(logicalId);
+    if (generation === 0) return base;
+    if (/^arn:[^:]+:dms:/.test(base)) {
+      return `${base.split(':').slice(0, 6).join(':')}:${dmsResourceId(`${logicalId}#${generation}`)}`;
+    }
+    const nameProperty = NAME_PROPERTIES[type];
+    if (nameProperty && view.resource(logicalId).Properties?.[nameProperty] !== undefined) {
+      return base;
+    }
+    return `${base}-${generation}`;
+  }
+
+  /** The identifier CloudFormation generates for a DMS resource without one: stack name, logical id, random part. */
+  private generatedIdentifier(view: ModelledTemplate, logicalId: string): string {
+    const random = crypto.createHash('sha256').update(`${view.env.stackName}/${logicalId}/${this.generations.get(logicalId)}`).digest('hex').slice(0, 12);
+    return `${view.env.stackName}-${logicalId}-${random}`.toLowerCase().replace(/[^a-z0-9-]/g, '').replace(/-+/g, '-').replace(/^[^a-z]+/, '').slice(0, 63);
+  }
+
+  private nextGeneration(logicalId: string): number {
+    const next = this.generations.has(logicalId) ? this.generations.get(logicalId)! + 1 : 0;
+    this.generations.set(logicalId, next);
+    return next;
+  }
+
+  /** The properties CloudFormation hands the resource now: evaluated; for custom resources every scalar a string. */
+  private evaluate(view: ModelledTemplate, logicalId: string): Record<string, any> {
+    const properties = view.properties(logicalId);
+    return isCustom(view.resource(logicalId).Type) ? cfnStrings(properties) as Record<string, any> : properties;
+  }
+
+  private injectedFailure(logicalId: string, options: OperationOptions): void {
+    if (options.failAt === logicalId) {
+      throw new StepFailure(logicalId, `${logicalId} failed (failAt)`);
+    }
+  }
+
+  private requestId(logicalId: string, type: string): string {
+    return `request-${++this.requests}-${logicalId}-${type}`;
+  }
+
+  private view(template: TemplateJson): ModelledTemplate {
+    const view = new ModelledTemplate(template, this.env, id => this.current.get(id));
+    const server = this.options.waitConditions;
+    if (server) view.waitConditionUrl = (logicalId) => server.url(logicalId);
+    return view;
+  }
+
+  private newFake(view: ModelledTemplate): FakeAws {
+    const fake = new FakeAws(view, { dms: this.dms });
+    this.options.prepare?.(fake);
+    return fake;
+  }
+
+  private setStatus(status: StackStatus): void {
+    this.status = status;
+    if (this.fakeAws) this.fakeAws.stackStatus = status;
+    this.event(this.stackName, 'AWS::CloudFormation::Stack', status);
+  }
+
+  private event(logicalId: string, type: string, status: string, physicalId?: string, reason?: string): void {
+    this.events.push({ at: this.clock.now, stackStatus: this.status as StackStatus, logicalId, type, status, physicalId, reason });
+  }
+
+  /** Records a failed step; its reason. */
+  private failed(logicalId: string, type: string, status: string, e: unknown): { logicalId: string; reason: string } {
+    const error = e as Error;
+    const reason = error instanceof StepFailure || !error.name || error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
+    this.event(logicalId, type, status, this.current.get(logicalId)?.physicalId, reason);
+    return { logicalId, reason };
+  }
+}
+
+/** The property that names a resource whose physical id is its name (a replacement keeps it, and fails). */
+const NAME_PROPERTIES: Record<string, string> = {
+  'AWS::SecretsManager::Secret': 'Name',
+  'AWS::IAM::Role': 'RoleName',
+  'AWS::IAM::ManagedPolicy': 'ManagedPolicyName',
+  'AWS::KMS::Alias': 'AliasName',
+  'AWS::Lambda::Function': 'FunctionName',
+  'AWS::Logs::LogGroup': 'LogGroupName',
+  'AWS::SNS::Topic': 'TopicName',
+  'AWS::StepFunctions::StateMachine': 'StateMachineName',
+  'AWS::Events::Rule': 'Name',
+  'AWS::CloudWatch::Alarm': 'AlarmName',
+  'AWS::CloudWatch::Dashboard': 'DashboardName',
+  'AWS::RDS::DBInstance': 'DBInstanceIdentifier',
+  'AWS::RDS::DBSubnetGroup': 'DBSubnetGroupName',
+  'AWS::DMS::EventSubscription': 'SubscriptionName',
+  'AWS::DMS::ReplicationSubnetGroup': 'ReplicationSubnetGroupIdentifier',
+};
+
+/** The top-level properties whose evaluated values differ. */
+function changedProperties(before: Record<string, any>, after: Record<string, any>): string[] {
+  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...names].filter(n => canonical(before[n]) !== canonical(after[n])).sort();
+}
+
+function canonical(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  return JSON.stringify(value, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.keys(v).sort().map(k => [k, v[k]])) : v));
+}
+
+/* The parts of the @aws-cdk/service-spec-types model read here. */
+interface SpecProperty {
+  readonly type: { readonly type: string; readonly reference?: { readonly $ref: string } };
+  readonly causesReplacement?: 'yes' | 'no' | 'maybe';
+}
+
+interface SpecResource {
+  readonly properties: Record<string, SpecProperty>;
+  readonly additionalReplacementProperties?: string[][];
+}
+
+let spec: { resource(type: string): SpecResource | undefined; typeDefinition(id: string): { properties: Record<string, SpecProperty> } } | undefined;
+
+function specification(): NonNullable<typeof spec> {
+  if (!spec) {
+    const db = loadAwsServiceSpecSync();
+    spec = {
+      resource: (type) => db.lookup('resource', 'cloudFormationType', 'equals', type)[0] as unknown as SpecResource | undefined,
+      typeDefinition: (id) => db.get('typeDefinition', id) as unknown as { properties: Record<string, SpecProperty> },
+    };
+  }
+  return spec;
+}
+
+/**
+ * The changed properties of a `type` resource that replace it, as dotted paths, per the
+ * CloudFormation resource specification (@aws-cdk/aws-service-spec): a property (or a property of a
+ * property's type) with `causesReplacement: 'yes'` ("Update requires: Replacement"), or a path the
+ * resource lists in `additionalReplacementProperties`. Conditional replacements (`'maybe'`, "Update
+ * requires: Some interruptions" in some cases) are taken as updates.
+ */
+export function replacingChanges(type: string, before: Record<string, any>, after: Record<string, any>): string[] {
+  const resource = specification().resource(type);
+  if (!resource) return [];
+  const found: string[] = [];
+  const walk = (properties: Record<string, SpecProperty>, b: any, a: any, path: string[]) => {
+    for (const name of new Set([...Object.keys(b ?? {}), ...Object.keys(a ?? {})])) {
+      if (canonical(b?.[name]) === canonical(a?.[name]) || !properties[name]) continue;
+      const property = properties[name];
+      if (property.causesReplacement === 'yes') {
+        found.push([...path, name].join('.'));
+      } else if (property.type.type === 'ref' && isObject(b?.[name]) && isObject(a?.[name])) {
+        walk(specification().typeDefinition(property.type.reference!.$ref).properties, b[name], a[name], [...path, name]);
+      }
+    }
+  };
+  walk(resource.properties, before, after, []);
+  for (const path of resource.additionalReplacementProperties ?? []) {
+    const at = (root: any) => path.reduce((v, k) => (isObject(v) ? v[k] : undefined), root);
+    if (canonical(at(before)) !== canonical(at(after)) && !found.includes(path.join('.'))) {
+      found.push(path.join('.'));
+    }
+  }
+  return found.sort();
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function tagMap(tags: unknown): Record<string, string> {
+  if (Array.isArray(tags)) return Object.fromEntries(tags.map((t: { Key: string; Value: string }) => [t.Key, t.Value]));
+  return tags && typeof tags === 'object' ? tags as Record<string, string> : {};
+}
+
+/** DMS resource ids: 26 upper-case letters and digits. */
+function dmsResourceId(seed: string): string {
+  return crypto.createHash('sha256').update(seed).digest('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 26);
+}
