@@ -144,12 +144,19 @@ export function validateResolvedIdentifier(scope: IConstruct, owner: string, pro
 }
 
 /**
- * The value of the L1 property `name` (camelCase) of `resource`, as set in props or by escape
- * hatches on the L1 object; read untyped because older aws-cdk-lib releases lack some of them.
+ * The value of the L1 property `name` (camelCase) of `resource` as the template will have it: an
+ * `addPropertyOverride` of it (kept by `CfnResource` in its raw overrides), else what props or
+ * escape hatches set on the L1 object. Read untyped: older aws-cdk-lib releases lack some of these
+ * properties.
  *
  * @internal
  */
 export function l1Property(resource: IConstruct, name: string): unknown {
+  const cloudFormationName = name.charAt(0).toUpperCase() + name.slice(1);
+  const overrides = (resource as unknown as { rawOverrides?: { Properties?: Record<string, unknown> } }).rawOverrides?.Properties;
+  if (overrides && cloudFormationName in overrides) {
+    return overrides[cloudFormationName];
+  }
   return (resource as unknown as Record<string, unknown>)[name];
 }
 

@@ -3,6 +3,7 @@ import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ListTagsForResourceCommand,
   ReplicationTask,
   StartReplicationTaskCommand,
   StartReplicationTaskTypeValue,
@@ -150,6 +151,19 @@ async function describeTask(filter: string, value: string): Promise<ReplicationT
       WithoutSettings: true,
     }));
     return result.ReplicationTasks?.[0];
+  } catch (e) {
+    if (isError(e, 'ResourceNotFoundFault')) {
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** The value of the tag `key` on the DMS resource `arn` (task, replication configuration), undefined when untagged or gone. */
+export async function tagValue(arn: string, key: string): Promise<string | undefined> {
+  try {
+    const result = await dms().send(new ListTagsForResourceCommand({ ResourceArn: arn }));
+    return result.TagList?.find(tag => tag.Key === key)?.Value;
   } catch (e) {
     if (isError(e, 'ResourceNotFoundFault')) {
       return undefined;

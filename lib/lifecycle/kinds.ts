@@ -20,3 +20,10 @@ export const ResourceTypes = {
   /** Starts a DMS Serverless replication, and stops it before CloudFormation modifies or deletes its configuration. */
   SERVERLESS_LIFECYCLE: 'Custom::DmsServerlessLifecycle',
 } as const;
+
+/**
+ * Tag the lifecycles put on a task (or serverless configuration) with the hash of its updatable
+ * properties. CloudFormation sets it with every modification, so during a rollback the handlers can
+ * tell whether CloudFormation has restored the resource yet: restart it if so, stop it if not.
+ */
+export const PROPERTIES_HASH_TAG = 'cdk-neon-migration:properties-hash';

@@ -132,12 +132,13 @@ export class MigrationProvider extends Construct {
    * Write-through to the resource's tag manager: no aspect runs at synth.
    */
   /**
-   * Lets the handlers read the stack's status (`cloudformation:DescribeStacks` on this stack only):
-   * an update that CloudFormation sends while it rolls a failed update back looks like any other.
+   * Lets the handlers read the stack's status and its resources' (`cloudformation:DescribeStacks`
+   * and `DescribeStackResource` on this stack only): an update that CloudFormation sends while it
+   * rolls a failed update back looks like any other.
    */
   public grantStackStatus(): void {
     this.grantOnce('cloudformation:DescribeStacks', () => [new iam.PolicyStatement({
-      actions: ['cloudformation:DescribeStacks'],
+      actions: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'],
       resources: [Aws.STACK_ID],
     })]);
   }

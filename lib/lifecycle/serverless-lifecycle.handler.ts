@@ -11,10 +11,11 @@ import {
   startReplication,
   stopReplication,
 } from './dms-replication';
-import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from './dms-task';
+import { errorMessage, isError, isThrottling, tagValue, timing, withThrottleRetry } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
+import { PROPERTIES_HASH_TAG } from './kinds';
 import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
-import { isRollingBack } from './stack-status';
+import { isRollingBack, resourceFailed } from './stack-status';
 
 /** Which of the two resources of a `ServerlessReplicationLifecycle` an event is for. */
 export const ROLE_STOPPER = 'Stopper';
@@ -30,6 +31,8 @@ interface CommonProperties {
   readonly PropertiesHash: string;
   readonly SourceEndpointArn: string;
   readonly TargetEndpointArn: string;
+  /** The configuration's logical id: a rollback does not start a replication whose configuration CloudFormation has yet to restore. */
+  readonly ConfigLogicalId?: string;
 }
 
 /**
@@ -80,9 +83,10 @@ interface StartPlan {
  *   Create and Delete do nothing. Update, when the configuration's properties, endpoints or
  *   identifier changed: stop the replication (found by its identifier; under the old identifier
  *   when renamed) and wait until it is stopped.
- * Both, during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): the lifecycle, rolled back
- *   before the configuration, stops the replication the failed update changed so that CloudFormation
- *   can restore the configuration; the stopper, rolled back after it, starts it again as OnUpdate says.
+ * Both, during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): the configuration's
+ *   properties-hash tag tells whether CloudFormation has restored it yet: until then the replication
+ *   is stopped (DMS modifies only a stopped one), after that it is started again as OnUpdate says;
+ *   whichever of the two CloudFormation rolls back after the configuration does the start.
  * Lifecycle — depends on the configuration. Create/Update: start the replication
  *   (start-replication on the first run; after a change resume-processing or reload-target per
  *   OnUpdate), then wait until it runs (or its full load completed with WaitForCompletion), failing
@@ -185,18 +189,39 @@ async function stopperIsComplete(event: ProviderRequest): Promise<IsCompleteResu
   return { IsComplete: complete };
 }
 
-/** Starts the restored replication again (never fails the rollback: what cannot start is logged). */
+/** The stopper's part of a rollback: reconciles the restored replication (never fails the rollback). */
 async function stopperRollbackIsComplete(event: ProviderRequest): Promise<IsCompleteResult> {
   const { restart } = stopperRollbackPlan(event);
   if (!restart) {
     return { IsComplete: true };
   }
-  const restored = event.ResourceProperties as unknown as ServerlessStopperProperties;
+  // before CloudFormation renames it back, the replication still carries the failed update's name
+  const failedName = (event.OldResourceProperties as Partial<ServerlessStopperProperties> | undefined)?.ReplicationConfigIdentifier;
+  const describe = async () => (await describeReplicationById(restart)) ?? (failedName ? describeReplicationById(failedName) : undefined);
+  return rollbackStep(event, event.ResourceProperties as unknown as ServerlessStopperProperties, describe);
+}
+
+/**
+ * One reconcile step of a rollback for a replication whose configuration it restores: stopped until
+ * CloudFormation has restored the configuration (its properties-hash tag equals `restored`'s hash),
+ * then started again as `restored` says, like a lifecycle starts a changed replication. Lifecycle
+ * and stopper both do it, so the rollback lands whichever CloudFormation rolls back first. Never
+ * fails the rollback: what cannot be started is logged and left.
+ */
+async function rollbackStep(event: ProviderRequest, restored: ServerlessStopperProperties,
+  describe: () => Promise<Replication | undefined>): Promise<IsCompleteResult> {
+  const name = restored.ReplicationConfigIdentifier;
   try {
-    const replication = await describeReplicationById(restart);
+    const replication = await describe();
     if (!replication?.ReplicationConfigArn) {
-      console.log(`Rollback: replication ${restart} not found: nothing to start`);
+      console.log(`Rollback: replication ${name} not found: nothing to do`);
       return { IsComplete: true };
+    }
+    const restoredNow = await tagValue(replication.ReplicationConfigArn, PROPERTIES_HASH_TAG) === restored.PropertiesHash
+      && !(restored.ConfigLogicalId && await resourceFailed(event.StackId, restored.ConfigLogicalId));
+    if (!restoredNow) {
+      console.log(`Rollback: ${name} still has the failed update's configuration: stopping it so that CloudFormation can restore it`);
+      return { IsComplete: await stopStep(name, async () => replication) };
     }
     const props: ServerlessLifecycleProperties = {
       ...restored,
@@ -206,8 +231,9 @@ async function stopperRollbackIsComplete(event: ProviderRequest): Promise<IsComp
       // resources created before the stopper knew how to restart: leave the replication stopped
       OnUpdate: restored.OnUpdate ?? LEAVE_STOPPED,
     };
-    const plan = planStart({ ...event, ResourceProperties: props as unknown as Record<string, any> }, props, replication);
-    console.log(`Rollback: ${plan.goal === 'none' ? 'leaving the replication as it is' : `start (${plan.startType})`}: ${plan.why}`);
+    const updated = { ...event, RequestType: 'Update' as const, ResourceProperties: props as unknown as Record<string, any> };
+    const plan = planStart(updated, props, replication);
+    console.log(`Rollback: ${name} is restored: ${plan.goal === 'none' ? 'leaving it as it is' : `start (${plan.startType})`}: ${plan.why}`);
     if (plan.goal === 'none') {
       return { IsComplete: true };
     }
@@ -216,7 +242,7 @@ async function stopperRollbackIsComplete(event: ProviderRequest): Promise<IsComp
       return { IsComplete: false };
     }
     if (rule.toRun === 'act') {
-      await startStep(props, plan.startType!, replication);
+      return { IsComplete: await startStep(props, plan.startType!, replication) };
     }
     return { IsComplete: true };
   } catch (e) {
@@ -224,7 +250,7 @@ async function stopperRollbackIsComplete(event: ProviderRequest): Promise<IsComp
       return { IsComplete: false };
     }
     // a rollback that fails here would leave the stack in UPDATE_ROLLBACK_FAILED
-    console.log(`Rollback: ${errorMessage(e)}; leaving the replication as it is`);
+    console.log(`Rollback: ${errorMessage(e)}; leaving the replication ${name} as it is`);
     return { IsComplete: true };
   }
 }
@@ -248,13 +274,19 @@ async function lifecycleOnEvent(event: ProviderRequest): Promise<OnEventResult> 
     // CloudFormation restores the configuration next (DMS modifies or deletes only a stopped one);
     // the stopper, rolled back after it, starts the restored replication again
     const failed = (event.OldResourceProperties ?? {}) as Partial<ServerlessLifecycleProperties>;
-    const restores = failed.ReplicationConfigArn !== props.ReplicationConfigArn
-      || failed.ReplicationConfigIdentifier !== props.ReplicationConfigIdentifier || configurationChanged(props, failed);
-    const stopArn = restores ? failed.ReplicationConfigArn : undefined;
-    console.log(`Rollback of ${name}: ${stopArn ? `stopping ${stopArn} so that CloudFormation can restore it` : 'the configuration is not restored'}`);
+    const replaced = failed.ReplicationConfigArn !== undefined && failed.ReplicationConfigArn !== props.ReplicationConfigArn;
+    const restores = replaced || failed.ReplicationConfigIdentifier !== props.ReplicationConfigIdentifier || configurationChanged(props, failed);
+    console.log(`Rollback of ${name}: ${restores ? 'reconciling the restored replication' : 'the configuration is not restored'}`
+      + `${replaced ? `; stopping ${failed.ReplicationConfigArn}, which CloudFormation deletes next` : ''}`);
     return {
       PhysicalResourceId: props.ReplicationConfigArn,
-      Data: { ReplicationConfigArn: props.ReplicationConfigArn, Goal: stopArn ? 'stopped' : 'none', Rollback: 'true', ...(stopArn ? { StopArn: stopArn } : {}) },
+      Data: {
+        ReplicationConfigArn: props.ReplicationConfigArn,
+        Goal: 'none',
+        Rollback: 'true',
+        Restore: String(restores),
+        ...(replaced ? { StopArn: failed.ReplicationConfigArn } : {}),
+      },
     };
   }
 
@@ -287,7 +319,12 @@ async function lifecycleIsComplete(event: ProviderRequest): Promise<IsCompleteRe
     }
     if (event.Data?.Rollback === 'true') {
       const stopArn = event.Data.StopArn as string | undefined;
-      return { IsComplete: stopArn ? await stopStep(props.ReplicationConfigIdentifier, () => describeReplicationByArn(stopArn)) : true };
+      if (stopArn && !(await stopStep(props.ReplicationConfigIdentifier, () => describeReplicationByArn(stopArn)))) {
+        return { IsComplete: false };
+      }
+      return event.Data.Restore === 'true'
+        ? await rollbackStep(event, props, () => describeReplicationByArn(props.ReplicationConfigArn))
+        : { IsComplete: true };
     }
     if (event.Data?.Goal !== 'running') {
       return { IsComplete: true };

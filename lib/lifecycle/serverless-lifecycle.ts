@@ -2,7 +2,7 @@ import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Tags, To
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct, IDependable } from 'constructs';
-import { ResourceTypes } from './kinds';
+import { PROPERTIES_HASH_TAG, ResourceTypes } from './kinds';
 import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
 import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
@@ -174,6 +174,9 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
 
     const provider = MigrationProvider.of(this);
     Tags.of(config).add(ServerlessReplicationLifecycle.TAG_KEY, provider.tagValue);
+    // CloudFormation writes the hash with every modification: a rollback's handlers read it to tell
+    // whether the configuration has been restored yet
+    Tags.of(config).add(PROPERTIES_HASH_TAG, Lazy.string({ produce: () => configurationHash(config) }));
     grantReplicationControl(provider);
     provider.grantStackStatus();
     const common = {
@@ -181,6 +184,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
       PropertiesHash: Lazy.string({ produce: () => configurationHash(config) }),
       SourceEndpointArn: config.sourceEndpointArn,
       TargetEndpointArn: config.targetEndpointArn,
+      ConfigLogicalId: Lazy.string({ produce: () => Stack.of(config).getLogicalId(config) }),
     };
 
     const restart = {
@@ -247,7 +251,7 @@ function grantReplicationControl(provider: MigrationProvider): void {
   });
   provider.grantOnce('dms:serverless-replication-control', () => [
     new iam.PolicyStatement({
-      actions: ['dms:StartReplication', 'dms:StopReplication'],
+      actions: ['dms:StartReplication', 'dms:StopReplication', 'dms:ListTagsForResource'],
       resources: [configs],
       conditions: { StringEquals: { [`dms:replication-config-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
     }),

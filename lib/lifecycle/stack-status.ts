@@ -1,5 +1,5 @@
 // The AWS SDK comes from the Lambda runtime: the handler bundles mark it external.
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 
 /*
  * CloudFormation sends a custom resource the same `Update` request when it updates it and when it
@@ -36,3 +36,18 @@ export async function isRollingBack(stackId: string): Promise<boolean> {
   }
   return rollingBack;
 }
+
+/**
+ * Whether the stack's resource `logicalId` is in a failed state (`UPDATE_FAILED`, `CREATE_FAILED`):
+ * during a rollback, CloudFormation has not restored it yet and modifies it again when it does.
+ */
+export async function resourceFailed(stackId: string, logicalId: string): Promise<boolean> {
+  try {
+    const result = await cloudFormation().send(new DescribeStackResourceCommand({ StackName: stackId, LogicalResourceId: logicalId }));
+    return (result.StackResourceDetail?.ResourceStatus ?? '').endsWith('_FAILED');
+  } catch (e) {
+    console.log(`DescribeStackResource ${logicalId}: ${(e as Error).message}; taking it as not failed`);
+    return false;
+  }
+}
+

@@ -22,11 +22,14 @@ import {
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
 import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
 import { isRollingBack } from './stack-status';
+import { rollbackStep } from './task-stopper.handler';
 
 /** Properties of a `Custom::DmsTaskLifecycle` resource (CloudFormation passes every value as a string). */
 export interface TaskLifecycleProperties extends LoadWaitProperties {
   readonly TaskArn: string;
   readonly TaskIdentifier: string;
+  /** The task's logical id in the stack (see `StoppedTask.LogicalId`). */
+  readonly TaskLogicalId?: string;
   readonly PropertiesHash: string;
   readonly MigrationType: string;
   /** 'true' | 'false' */
@@ -65,8 +68,10 @@ interface StartPlan {
  *   change: resume-processing or reload-target per OnUpdate), then isComplete waits until it runs
  *   (or, with WaitForCompletion, until the full load completed) and fails with DMS's message when it fails.
  * Delete: stop the task and wait until it stopped, so CloudFormation can delete it.
- * Update during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): stop the task the failed
- *   update left, so CloudFormation can modify it back or delete it; the stopper restarts it later.
+ * Update during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): a task the failed update created
+ *   (a replacement) is stopped, so CloudFormation can delete it; the restored task is stopped until
+ *   CloudFormation has restored it and started again after, whichever of lifecycle and stopper runs
+ *   after CloudFormation restored it (see the stopper).
  *
  * isComplete cannot keep state between polls: each poll reads the task, and the onEvent `Data`
  * (RequestedAt, StartIssued) tells a run this deployment started apart from an earlier one.
@@ -144,21 +149,44 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
 }
 
 /**
- * An update CloudFormation sends while it rolls a failed update back, before it restores the task:
- * it modifies the task back (DMS refuses while it runs) or, after a replacement, deletes the new
- * one (likewise). So the task the failed update left (the old properties' `TaskArn`) is stopped,
- * whatever changed; nothing is started here: the stack's stopper, which CloudFormation rolls back
- * after the task, starts it again once it is restored. Nothing here may fail the rollback.
+ * An update CloudFormation sends while it rolls a failed update back. After a replacement, the new
+ * task (the failed properties' `TaskArn`) is stopped: CloudFormation deletes it in the cleanup, and
+ * DMS deletes no running task. The task the rollback restores is reconciled as the stopper does
+ * (`rollbackStep`): started again once CloudFormation has restored it (its properties-hash tag),
+ * stopped until then. Nothing here may fail the rollback.
  */
 function rollbackOnEvent(event: ProviderRequest, props: TaskLifecycleProperties): OnEventResult {
   const old = (event.OldResourceProperties ?? {}) as Partial<TaskLifecycleProperties>;
-  const restores = old.TaskArn !== props.TaskArn || old.TaskIdentifier !== props.TaskIdentifier || old.PropertiesHash !== props.PropertiesHash;
-  if (!restores || !old.TaskArn) {
-    console.log(`Rollback of ${props.TaskIdentifier}: the task itself is not restored; leaving it as it is`);
-    return { PhysicalResourceId: props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'none', Rollback: 'true' } };
+  const replaced = old.TaskArn !== undefined && old.TaskArn !== props.TaskArn;
+  const restores = replaced || old.TaskIdentifier !== props.TaskIdentifier || old.PropertiesHash !== props.PropertiesHash;
+  console.log(`Rollback of ${props.TaskIdentifier}: ${restores ? 'reconciling the restored task' : 'the task itself is not restored; leaving it as it is'}`
+    + `${replaced ? `; stopping ${old.TaskArn}, which CloudFormation deletes next` : ''}`);
+  return {
+    PhysicalResourceId: props.TaskArn,
+    Data: { TaskArn: props.TaskArn, Goal: 'none', Rollback: 'true', Restore: String(restores), ...(replaced ? { StopArn: old.TaskArn } : {}) },
+  };
+}
+
+/** Polls a rollback's update (see `rollbackOnEvent`); never fails it. */
+async function rollbackIsComplete(event: ProviderRequest, props: TaskLifecycleProperties): Promise<IsCompleteResult> {
+  try {
+    const stopArn = event.Data?.StopArn as string | undefined;
+    if (stopArn && !(await stopStep({ ...props, TaskArn: stopArn }))) {
+      return { IsComplete: false };
+    }
+    if (event.Data?.Restore !== 'true') {
+      return { IsComplete: true };
+    }
+    const entry = { Hash: props.PropertiesHash, OnUpdate: props.OnUpdate, StartOnDeploy: props.StartOnDeploy, LogicalId: props.TaskLogicalId };
+    return { IsComplete: await rollbackStep(event.StackId, await describeTaskByArn(props.TaskArn), entry, props.TaskIdentifier) };
+  } catch (e) {
+    if (isThrottling(e)) {
+      return { IsComplete: false };
+    }
+    // a rollback that fails here would leave the stack in UPDATE_ROLLBACK_FAILED
+    console.log(`Rollback of ${props.TaskIdentifier}: ${errorMessage(e)}; leaving the task as it is`);
+    return { IsComplete: true };
   }
-  console.log(`Rollback of ${props.TaskIdentifier}: stopping ${old.TaskArn} so that CloudFormation can restore it`);
-  return { PhysicalResourceId: props.TaskArn, Data: { TaskArn: props.TaskArn, Goal: 'stopped', StopArn: old.TaskArn, Rollback: 'true' } };
 }
 
 /**
@@ -176,8 +204,7 @@ async function isCompleteStep(event: ProviderRequest): Promise<IsCompleteResult>
       return { IsComplete: await stopStep(props) };
     }
     if (event.Data?.Rollback === 'true') {
-      const stopArn = event.Data.StopArn as string | undefined;
-      return { IsComplete: stopArn ? await stopStep({ ...props, TaskArn: stopArn }) : true };
+      return await rollbackIsComplete(event, props);
     }
     const test = connectionTestOf(event);
     if (test && !(await connectionTest.isComplete(test)).IsComplete) {

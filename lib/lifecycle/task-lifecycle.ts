@@ -3,7 +3,7 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { grantConnectionTests, sourcesOf } from './connection-test';
-import { ResourceTypes } from './kinds';
+import { PROPERTIES_HASH_TAG, ResourceTypes } from './kinds';
 import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
 import { LoadCompletion } from './load-wait';
 import { MigrationProvider } from './provider';
@@ -211,10 +211,15 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     grantTaskControl(provider);
     provider.grantStackStatus();
     const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
+    // CloudFormation writes the hash with every modification: a rollback's handlers read it to tell
+    // whether the task has been restored yet
+    task.tags.setTag(PROPERTIES_HASH_TAG, propertiesHash);
 
     // The stack's stopper runs before every task in the graph; it finds the task by identifier.
+    const taskLogicalId = Lazy.string({ produce: () => Stack.of(task).getLogicalId(task) });
     this.stopper = TaskStopper.of(this).register(this.replicationTaskIdentifier, {
       Hash: propertiesHash,
+      LogicalId: taskLogicalId,
       OnUpdate: props.onUpdate ?? TaskUpdateBehavior.RESUME,
       StartOnDeploy: String(props.startOnDeploy ?? true),
     });
@@ -243,6 +248,7 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
         ...completion?.properties,
         TaskArn: task.ref,
         TaskIdentifier: this.replicationTaskIdentifier,
+        TaskLogicalId: taskLogicalId,
         PropertiesHash: propertiesHash,
         MigrationType: task.migrationType,
         StartOnDeploy: String(props.startOnDeploy ?? true),
@@ -304,7 +310,7 @@ function grantTaskControl(provider: MigrationProvider): void {
   const tasks = stack.formatArn({ service: 'dms', resource: 'task', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   provider.grantOnce('dms:task-control', () => [
     new iam.PolicyStatement({
-      actions: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
+      actions: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics', 'dms:ListTagsForResource'],
       resources: [tasks],
       conditions: { StringEquals: { [`dms:task-tag/${MigrationProvider.TAG_KEY}`]: provider.tagValue } },
     }),

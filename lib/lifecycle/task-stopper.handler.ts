@@ -8,10 +8,12 @@ import {
   ruleFor,
   startTask,
   stopTask,
+  tagValue,
   withThrottleRetry,
 } from './dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
-import { isRollingBack } from './stack-status';
+import { PROPERTIES_HASH_TAG } from './kinds';
+import { isRollingBack, resourceFailed } from './stack-status';
 
 /** What the stopper knows about one task of the stack. */
 export interface StoppedTask {
@@ -21,6 +23,8 @@ export interface StoppedTask {
   readonly OnUpdate?: string;
   /** 'true' | 'false': whether a task that never ran is started. */
   readonly StartOnDeploy?: string;
+  /** The task's logical id: a rollback does not start a task CloudFormation has yet to restore (UPDATE_FAILED). */
+  readonly LogicalId?: string;
 }
 
 /** Properties of the stack's `Custom::DmsTaskStopper` resource. */
@@ -39,11 +43,14 @@ export interface TaskStopperProperties {
  * Update: stop every task whose updatable properties changed, and every task that left the map
  *   (renamed, replaced or removed: CloudFormation modifies or deletes it later in this deployment),
  *   and wait until none of them is running. Tasks new to the map are being created: nothing to stop.
- * Update during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): CloudFormation has restored the
- *   tasks (the lifecycle stopped them first). Start again, as their OnUpdate says, the tasks whose
- *   properties were restored or that are back in the map, just as a lifecycle starts a changed task;
- *   keep stopped the tasks that leave the map (created by the failed update: CloudFormation deletes
- *   them next). Nothing here fails the rollback: a task that cannot start is logged and left.
+ * Update during a rollback (the stack is UPDATE_ROLLBACK_IN_PROGRESS): for each task whose properties
+ *   the rollback restores (or that is back in the map), the task's properties-hash tag tells whether
+ *   CloudFormation has restored it yet: if so, start it again as its OnUpdate says, just as a
+ *   lifecycle starts a changed task; if not, stop it, so that CloudFormation can modify it. The
+ *   lifecycle does the same from its side, so the rollback lands whichever of the two CloudFormation
+ *   rolls back first. Tasks that leave the map (created by the failed update) are kept stopped:
+ *   CloudFormation deletes them next. Nothing here fails the rollback: a task that cannot start is
+ *   logged and left.
  * Delete: nothing; each task's lifecycle resource stops it before CloudFormation deletes it.
  */
 
@@ -112,7 +119,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
       complete = (await stopStep(id)) && complete;
     }
     for (const id of plan.restart) {
-      complete = (await restartStep(id, restored[id])) && complete;
+      complete = (await rollbackStep(event.StackId, await describeTaskById(id), restored[id], id)) && complete;
     }
   } catch (e) {
     if (isThrottling(e)) {
@@ -167,39 +174,74 @@ export function restartType(entry: StoppedTask, task: ReplicationTask): StartRep
   return onUpdate === 'leave-stopped' ? undefined : onUpdate as StartReplicationTaskTypeValue;
 }
 
-/** One reconcile step toward "started again" after a rollback; true when done (started, running, or to stay stopped). */
-async function restartStep(identifier: string, entry: StoppedTask): Promise<boolean> {
-  const task = await describeTaskById(identifier);
-  if (!task) {
-    console.log(`Rollback: task ${identifier} does not exist: nothing to start`);
+/**
+ * One reconcile step of a rollback for a task whose properties it restores: started again (as
+ * `entry` says) once CloudFormation has restored it, its properties-hash tag equal to `entry.Hash`;
+ * stopped until then. True when done.
+ *
+ * @param stackId the stack, whose resource statuses tell a task CloudFormation has yet to restore
+ * @param label the task, for the log
+ */
+export async function rollbackStep(stackId: string, task: ReplicationTask | undefined, entry: StoppedTask, label: string): Promise<boolean> {
+  if (!task?.ReplicationTaskArn) {
+    console.log(`Rollback: task ${label} does not exist: nothing to do`);
     return true;
+  }
+  // the tag says CloudFormation last wrote the restored properties; a task whose own update failed
+  // carries them too, but CloudFormation has yet to roll it back (it modifies it again)
+  const restored = await tagValue(task.ReplicationTaskArn, PROPERTIES_HASH_TAG) === entry.Hash
+    && !(entry.LogicalId && await resourceFailed(stackId, entry.LogicalId));
+  if (!restored) {
+    console.log(`Rollback: task ${label} still has the failed update's properties: stopping it so that CloudFormation can restore it`);
+    return stopTaskStep(task, label);
   }
   const type = restartType(entry, task);
   if (type === undefined) {
-    console.log(`Rollback: task ${identifier} stays ${task.Status} (${hasRun(task) ? 'onUpdate is leave-stopped' : 'startOnDeploy is false and it never ran'})`);
+    console.log(`Rollback: task ${label} is restored and stays ${task.Status} (${hasRun(task) ? 'onUpdate is leave-stopped' : 'startOnDeploy is false and it never ran'})`);
     return true;
   }
   const rule = ruleFor(task.Status);
-  console.log(`Rollback: task ${identifier} is ${task.Status}: ${rule.reason} → ${rule.toRun}`);
+  console.log(`Rollback: task ${label} is restored and ${task.Status}: ${rule.reason} → ${rule.toRun}`);
   switch (rule.toRun) {
     case 'done':
       return true;
     case 'fail':
-      console.log(`Rollback: task ${identifier} cannot be started again (${rule.reason}); start it by hand`);
+      console.log(`Rollback: task ${label} cannot be started again (${rule.reason}); start it by hand`);
       return true;
     case 'wait':
       return false;
     default:
       try {
-        await startTask(task.ReplicationTaskArn!, type);
-        console.log(`Rollback: StartReplicationTask ${identifier} (${type}) requested`);
+        await startTask(task.ReplicationTaskArn, type);
+        console.log(`Rollback: StartReplicationTask ${label} (${type}) requested`);
         return true;
       } catch (e) {
         if (!isError(e, 'InvalidResourceStateFault')) {
           throw e;
         }
-        console.log(`Rollback: StartReplicationTask ${identifier} not accepted now (${errorMessage(e)}); polling again`);
+        console.log(`Rollback: StartReplicationTask ${label} not accepted now (${errorMessage(e)}); polling again`);
         return false;
       }
   }
+}
+
+/** One step toward "stopped" for a task already described; true when stopped. */
+async function stopTaskStep(task: ReplicationTask, label: string): Promise<boolean> {
+  const rule = ruleFor(task.Status);
+  console.log(`Task ${label} is ${task.Status}: ${rule.reason} → ${rule.toStop}`);
+  if (rule.toStop === 'done') {
+    return true;
+  }
+  if (rule.toStop === 'act') {
+    try {
+      await stopTask(task.ReplicationTaskArn!);
+      console.log(`StopReplicationTask ${label} requested`);
+    } catch (e) {
+      if (!isError(e, 'InvalidResourceStateFault')) {
+        throw e;
+      }
+      console.log(`StopReplicationTask ${label} not accepted now (${errorMessage(e)}); polling again`);
+    }
+  }
+  return false;
 }

@@ -14,6 +14,8 @@ export interface StopperEntry {
   readonly OnUpdate: string;
   /** 'true' | 'false' */
   readonly StartOnDeploy: string;
+  /** The task's logical id in the stack. */
+  readonly LogicalId: string;
 }
 
 /**

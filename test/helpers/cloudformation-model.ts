@@ -771,6 +771,8 @@ export class CloudFormationModel {
 
   private newFake(view: ModelledTemplate): FakeAws {
     const fake = new FakeAws(view, { dms: this.dms });
+    // a resource's status is that of its last step (e.g. UPDATE_FAILED until the rollback restores it)
+    fake.resourceStatus = (logicalId) => [...this.events].reverse().find(e => e.logicalId === logicalId)?.status;
     this.options.prepare?.(fake);
     return fake;
   }

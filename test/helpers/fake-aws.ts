@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
@@ -6,6 +6,7 @@ import {
   DescribeReplicationsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ListTagsForResourceCommand,
   StartReplicationCommand,
   StartReplicationTaskCommand,
   StopReplicationCommand,
@@ -66,6 +67,8 @@ export class FakeAws {
   public readonly dms: DmsModel;
   /** What `DescribeStacks` answers as the stack's `StackStatus`. */
   public stackStatus = 'CREATE_IN_PROGRESS';
+  /** The status of a resource of the stack (its last step), for DescribeStackResource; undefined when it has none. */
+  public resourceStatus?: (logicalId: string) => string | undefined;
   public origin = '(no custom resource)';
   /** Logical id of the role of the function running now. */
   public role = '';
@@ -133,6 +136,15 @@ export class FakeAws {
       const t = this.dms.stopReplicationTask(input.ReplicationTaskArn);
       return { ReplicationTask: this.describeTask(t) };
     }));
+    dms.on(ListTagsForResourceCommand).callsFake(input => {
+      const arn = input.ResourceArn!;
+      const kind = arn.split(':')[5];
+      return this.record('ListTagsForResource', input, [this.req('dms:ListTagsForResource', arn, dmsTags(kind, this.dms.tagsOf(arn)))], () => {
+        const tags = this.dms.tagsOf(arn);
+        if (tags === undefined) throw fault('ResourceNotFoundFault', `No resource with ARN ${arn}`);
+        return { TagList: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
+      });
+    });
     dms.on(DescribeTableStatisticsCommand).callsFake(input => this.record('DescribeTableStatistics', input, this.taskRequests('dms:DescribeTableStatistics', input.ReplicationTaskArn), () => ({
       TableStatistics: [{ SchemaName: 'app', TableName: 't', TableState: 'Table completed', ValidationState: 'Validated', FullLoadRows: 10 }],
     })));
@@ -179,6 +191,13 @@ export class FakeAws {
         }],
       };
     }));
+
+    cfn.on(DescribeStackResourceCommand).callsFake(input => this.record('DescribeStackResource', input,
+      [this.req('cloudformation:DescribeStackResource', this.stackArnOf(input.StackName))], () => {
+        const status = this.resourceStatus?.(input.LogicalResourceId!);
+        if (status === undefined) throw fault('ValidationError', `Resource ${input.LogicalResourceId} does not exist for stack ${input.StackName}`);
+        return { StackResourceDetail: { LogicalResourceId: input.LogicalResourceId, ResourceType: 'x', ResourceStatus: status, LastUpdatedTimestamp: new Date(0) } };
+      }));
 
     sm.on(GetSecretValueCommand).callsFake(input => this.record('GetSecretValue', input, this.secretRequests('secretsmanager:GetSecretValue', input.SecretId, ['kms:Decrypt']), () => {
       const s = this.resolve(input.SecretId);

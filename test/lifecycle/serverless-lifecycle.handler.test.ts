@@ -4,7 +4,7 @@ import {
   StartReplicationCommand,
   StopReplicationCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { AFTER, BEFORE, NOW, dmsMock, fault, request, setUp, sleeps, stackIs, tearDown, throttling } from './task-handler-support';
+import { AFTER, BEFORE, NOW, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, tearDown, throttling } from './task-handler-support';
 import { dispatchIsComplete, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
 import { REPLICATION_STATUS_RULES } from '../../lib/lifecycle/dms-replication';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
@@ -402,32 +402,49 @@ test('the shared provider routes Custom::DmsServerlessLifecycle to this handler'
 });
 
 describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS)', () => {
+  const restart = { ReplicationType: 'full-load-and-cdc', StartOnDeploy: 'true', OnUpdate: 'resume-processing' };
+  const TAGS = 'ListTagsForResourceCommand';
   beforeEach(() => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
     dmsMock.on(StopReplicationCommand).resolves({});
     dmsMock.on(StartReplicationCommand).resolves({});
   });
 
-  test('the lifecycle, rolled back before the configuration, stops the replication the failed update changed; it starts nothing', async () => {
+  test('the lifecycle, before CloudFormation restores the configuration: the replication is stopped; nothing started', async () => {
+    taggedWith(HASH_B);
     describeReturns(replication('running', {}, true), replication('stopped', {}, true));
     // the rollback's update: the properties of before the failed update as new, the failed ones as old
     const event = lifecycle('Update', lifecycleProps(), lifecycleProps({ PropertiesHash: HASH_B }));
     const result = await onEvent(event);
-    expect(result.Data).toEqual({ ReplicationConfigArn: CONFIG_ARN, Goal: 'stopped', Rollback: 'true', StopArn: CONFIG_ARN });
+    expect(result.Data).toEqual({ ReplicationConfigArn: CONFIG_ARN, Goal: 'none', Rollback: 'true', Restore: 'true' });
     await expect(isComplete(polled(event, result.Data))).resolves.toEqual({ IsComplete: false });
     await expect(isComplete(polled(event, result.Data))).resolves.toEqual({ IsComplete: true });
-    expect(calls()).toEqual([BY_ARN, STOP, BY_ARN]);
+    expect(calls()).toEqual([BY_ARN, TAGS, STOP, BY_ARN, TAGS]);
   });
 
-  test('the stopper, rolled back after the configuration, starts the restored replication again as onUpdate says', async () => {
+  test('the stopper, after CloudFormation restored the configuration: the replication starts again as onUpdate says', async () => {
+    taggedWith(HASH_A);
     describeReturns(replication('stopped', {}, true));
-    const restart = { ReplicationType: 'full-load-and-cdc', StartOnDeploy: 'true', OnUpdate: 'resume-processing' };
     const event = stopper('Update', stopperProps(restart), stopperProps({ ...restart, PropertiesHash: HASH_B }));
     const result = await onEvent(event);
     expect(result.Data).toEqual({ Rollback: 'true', StoppedReplications: '' });
     expect(calls()).toEqual([]);
     await expect(isComplete({ ...event, Data: result.Data })).resolves.toEqual({ IsComplete: true });
-    expect(calls()).toEqual([BY_ID, `Start(${CONFIG_ARN},resume-processing)`]);
+    expect(calls()).toEqual([BY_ID, TAGS, `Start(${CONFIG_ARN},resume-processing)`]);
+  });
+
+  test('whichever runs second starts it: the lifecycle after the restore starts, the stopper before it stops', async () => {
+    taggedWith(HASH_A);
+    describeReturns(replication('stopped', {}, true));
+    const life = lifecycle('Update', lifecycleProps(), lifecycleProps({ PropertiesHash: HASH_B }));
+    await isComplete(polled(life, (await onEvent(life)).Data));
+    expect(calls()).toEqual([BY_ARN, TAGS, `Start(${CONFIG_ARN},resume-processing)`]);
+    clear();
+    taggedWith(HASH_B);
+    describeReturns(replication('running', {}, true));
+    const stop = stopper('Update', stopperProps(restart), stopperProps({ ...restart, PropertiesHash: HASH_B }));
+    await isComplete({ ...stop, Data: (await onEvent(stop)).Data });
+    expect(calls()).toEqual([BY_ID, TAGS, STOP]);
   });
 
   test.each([
@@ -435,17 +452,18 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
     ['a full-load replication with onUpdate RELOAD', { ReplicationType: 'full-load', OnUpdate: 'reload-target' }, [`Start(${CONFIG_ARN},reload-target)`]],
     ['onUpdate LEAVE_STOPPED', { ReplicationType: 'cdc', OnUpdate: 'leave-stopped' }, []],
     ['a stopper from before it knew how to restart', {}, []],
-  ])('%s', async (_name, restart, starts) => {
+  ])('restored: %s', async (_name, props, starts) => {
+    taggedWith(HASH_A);
     describeReturns(replication('stopped', {}, true));
-    const event = stopper('Update', stopperProps(restart as Record<string, string>), stopperProps({ ...restart, PropertiesHash: HASH_B }));
+    const event = stopper('Update', stopperProps(props as Record<string, string>), stopperProps({ ...props, PropertiesHash: HASH_B }));
     await isComplete({ ...event, Data: (await onEvent(event)).Data });
-    expect(calls()).toEqual([BY_ID, ...starts]);
+    expect(calls()).toEqual([BY_ID, TAGS, ...starts]);
   });
 
   test('a configuration the rollback leaves unchanged is neither stopped nor started', async () => {
     describeReturns(replication('running', {}, true));
     const life = lifecycle('Update', lifecycleProps({ MaxWaitSeconds: '600' }), lifecycleProps());
-    expect((await onEvent(life)).Data).toMatchObject({ Goal: 'none', Rollback: 'true' });
+    expect((await onEvent(life)).Data).toMatchObject({ Goal: 'none', Rollback: 'true', Restore: 'false' });
     const stop = stopper('Update', stopperProps({ OnUpdate: 'reload-target' }), stopperProps({ OnUpdate: 'resume-processing' }));
     await expect(isComplete({ ...stop, Data: (await onEvent(stop)).Data })).resolves.toEqual({ IsComplete: true });
     expect(calls()).toEqual([]);

@@ -1,9 +1,10 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand, ResourceStatus } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ListTagsForResourceCommand,
   ReplicationTask,
   StartReplicationTaskCommand,
   StopReplicationTaskCommand,
@@ -11,6 +12,7 @@ import {
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import { PROPERTIES_HASH_TAG } from '../../lib/lifecycle/kinds';
 
 /** Shared fixtures of the task stopper and task lifecycle handler tests. */
 
@@ -39,6 +41,18 @@ let stackStatus = 'UPDATE_IN_PROGRESS';
 /** The stack is in `status` from now on (e.g. `UPDATE_ROLLBACK_IN_PROGRESS`). */
 export function stackIs(status: string): void {
   stackStatus = status;
+}
+
+/** DescribeStackResource answers that the resource is `status` (e.g. `UPDATE_FAILED`). */
+export function resourceIs(status: string): void {
+  cloudFormationMock.on(DescribeStackResourceCommand).resolves({
+    StackResourceDetail: { LogicalResourceId: 'Task', ResourceType: 'AWS::DMS::ReplicationTask', ResourceStatus: status as ResourceStatus, LastUpdatedTimestamp: new Date(0) },
+  });
+}
+
+/** ListTagsForResource answers with the properties-hash tag CloudFormation last wrote: `hash` (undefined: no tag). */
+export function taggedWith(hash: string | undefined): void {
+  dmsMock.on(ListTagsForResourceCommand).resolves({ TagList: hash === undefined ? [] : [{ Key: PROPERTIES_HASH_TAG, Value: hash }] });
 }
 
 export const sleeps: number[] = [];
@@ -122,6 +136,9 @@ export function apiCalls(): string[] {
     }
     if (command instanceof DescribeTableStatisticsCommand) {
       return `TableStatistics(${input.ReplicationTaskArn}${input.Marker ? `,${input.Marker}` : ''})`;
+    }
+    if (command instanceof ListTagsForResourceCommand) {
+      return `Tags(${input.ResourceArn})`;
     }
     return command.constructor.name;
   });

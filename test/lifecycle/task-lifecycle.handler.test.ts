@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
-  apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task, tearDown, throttling,
+  apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
 import { timing } from '../../lib/lifecycle/dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
@@ -650,42 +650,63 @@ describe('connection test before the start', () => {
 });
 
 describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS)', () => {
+  const TAGS = `Tags(${TASK_ARN})`;
   beforeEach(() => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
     dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
   });
 
-  test('the task the failed update changed is stopped (CloudFormation modifies it back next); nothing is started or tested', async () => {
+  test('before CloudFormation restores the task: it is stopped (so DMS accepts the modification); nothing is started or tested', async () => {
+    taggedWith(HASH_B);
     describeReturns(task('running', {}, true), task('stopping', {}, true), task('stopped', {}, true));
     // the rollback's update: the properties of before the failed update as new, the failed ones as old
     const event = lifecycleRequest('Update', { PropertiesHash: HASH_A }, { PropertiesHash: HASH_B, TestEndpointArns: ['x'] } as any);
     const result = await lifecycle.onEvent(event);
-    expect(result).toEqual({ PhysicalResourceId: TASK_ARN, Data: { TaskArn: TASK_ARN, Goal: 'stopped', StopArn: TASK_ARN, Rollback: 'true' } });
+    expect(result).toEqual({ PhysicalResourceId: TASK_ARN, Data: { TaskArn: TASK_ARN, Goal: 'none', Rollback: 'true', Restore: 'true' } });
     expect(apiCalls()).toEqual([]);
     await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
     await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
     await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
-    expect(apiCalls()).toEqual([BY_ARN, `Stop(${TASK_ARN})`, BY_ARN, BY_ARN]);
+    expect(apiCalls()).toEqual([BY_ARN, TAGS, `Stop(${TASK_ARN})`, BY_ARN, TAGS, BY_ARN, TAGS]);
     expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
     expect(dmsMock.commandCalls(TestConnectionCommand)).toHaveLength(0);
   });
 
-  test('after a replacement, the new task (the failed properties\' TaskArn) is stopped: CloudFormation deletes it in the cleanup', async () => {
-    describeReturns(task('running', {}, true, NEW_TASK_ARN), task('stopped', {}, true, NEW_TASK_ARN));
+  test('after CloudFormation restored the task: it is started again as onUpdate says', async () => {
+    taggedWith(HASH_A);
+    describeReturns(task('stopped', {}, true));
+    const event = lifecycleRequest('Update', { PropertiesHash: HASH_A, OnUpdate: 'reload-target' }, { PropertiesHash: HASH_B });
+    const result = await lifecycle.onEvent(event);
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ARN, TAGS, `Start(${TASK_ARN},reload-target)`]);
+  });
+
+  test('after a replacement, the new task (the failed properties\' TaskArn) is stopped, and the old one started again', async () => {
+    taggedWith(HASH_A);
+    describeReturns(task('running', {}, true, NEW_TASK_ARN), task('stopped', {}, true, NEW_TASK_ARN), task('stopped', {}, true));
     const event = lifecycleRequest('Update', {}, { TaskArn: NEW_TASK_ARN });
     const result = await lifecycle.onEvent(event);
     expect(result.PhysicalResourceId).toBe(TASK_ARN);
-    expect(result.Data).toMatchObject({ Goal: 'stopped', StopArn: NEW_TASK_ARN });
-    await poll(event, result);
-    expect(apiCalls()).toEqual([BY_NEW_ARN, `Stop(${NEW_TASK_ARN})`]);
+    expect(result.Data).toMatchObject({ StopArn: NEW_TASK_ARN, Restore: 'true' });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: false });
+    await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_NEW_ARN, `Stop(${NEW_TASK_ARN})`, BY_NEW_ARN, BY_ARN, TAGS, `Start(${TASK_ARN},resume-processing)`]);
   });
 
   test('a rollback that restores no task property (e.g. only maxWait) leaves the task as it is', async () => {
     describeReturns(task('running', {}, true));
     const event = lifecycleRequest('Update', { MaxWaitSeconds: '600' }, { MaxWaitSeconds: '1200' });
     const result = await lifecycle.onEvent(event);
-    expect(result.Data).toEqual({ TaskArn: TASK_ARN, Goal: 'none', Rollback: 'true' });
+    expect(result.Data).toEqual({ TaskArn: TASK_ARN, Goal: 'none', Rollback: 'true', Restore: 'false' });
     await expect(poll(event, result)).resolves.toEqual({ IsComplete: true });
     expect(apiCalls()).toEqual([]);
+  });
+
+  test('an error never fails the rollback', async () => {
+    taggedWith(HASH_A);
+    describeReturns(task('stopped', {}, true));
+    dmsMock.on(StartReplicationTaskCommand).rejects(fault('AccessDeniedFault', 'not allowed'));
+    const event = lifecycleRequest('Update', {}, { PropertiesHash: HASH_B });
+    await expect(poll(event, await lifecycle.onEvent(event))).resolves.toEqual({ IsComplete: true });
   });
 });

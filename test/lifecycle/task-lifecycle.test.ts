@@ -88,7 +88,7 @@ test('orders stopper → task → lifecycle, and the start after the startAfter 
   expect(stopper.id).toMatch(/^NeonDmsTaskStopper/);
   expect(stopper.resource.Properties).toEqual({
     ServiceToken: expect.anything(),
-    Tasks: { 'neon-migration': { Hash: expect.stringMatching(/^[0-9a-f]{64}$/), OnUpdate: 'resume-processing', StartOnDeploy: 'true' } },
+    Tasks: { 'neon-migration': { Hash: expect.stringMatching(/^[0-9a-f]{64}$/), OnUpdate: 'resume-processing', StartOnDeploy: 'true', LogicalId: 'Task' } },
   });
 });
 
@@ -177,7 +177,7 @@ test('the hash sees table mappings set after the construct, and hashes tokens as
 const TASKS_ARN = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':task:*']] };
 const TASK_CONTROL = {
   Effect: 'Allow',
-  Action: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics'],
+  Action: ['dms:StartReplicationTask', 'dms:StopReplicationTask', 'dms:DescribeTableStatistics', 'dms:ListTagsForResource'],
   Resource: TASKS_ARN,
   Condition: { StringEquals: { 'dms:task-tag/cdk-neon-migration:lifecycle': { Ref: 'AWS::StackId' } } },
 };
@@ -208,6 +208,13 @@ test('tags the task with the stack id and scopes Start/Stop/DescribeTableStatist
   ]));
   // naming the task there would close a cycle: task → stopper → provider functions → default policy → task
   expect(JSON.stringify(statements)).not.toContain(`{"Ref":"${taskId}"}`);
+  // a rollback's handlers read the stack's status and the hash CloudFormation last wrote on the task
+  expect(statements).toContainEqual({
+    Effect: 'Allow', Action: ['cloudformation:DescribeStacks', 'cloudformation:DescribeStackResource'], Resource: { Ref: 'AWS::StackId' },
+  });
+  template.hasResourceProperties('AWS::DMS::ReplicationTask', {
+    Tags: Match.arrayWith([{ Key: 'cdk-neon-migration:properties-hash', Value: hashOf(template) }]),
+  });
   template.resourceCountIs('AWS::IAM::Policy', 5); // the default policy and the Provider framework's four
   expect(Object.keys(template.findResources('AWS::IAM::Policy')).filter(id => id.startsWith('Lifecycle'))).toEqual([]);
 });

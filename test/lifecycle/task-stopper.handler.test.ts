@@ -1,7 +1,8 @@
+import { DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeReplicationTasksCommand, StartReplicationTaskCommand, StopReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
 import {
-  ALL_STATUSES, NEW_TASK_ARN, TASK_ARN, TASK_ID, apiCalls, clearCalls, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task,
-  tearDown, throttling,
+  ALL_STATUSES, NEW_TASK_ARN, TASK_ARN, TASK_ID, apiCalls, clearCalls, cloudFormationMock, describeReturns, dmsMock, fault, request, resourceIs,
+  setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-stopper.handler';
@@ -173,36 +174,75 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
   /** The rollback's update: the properties of before the failed update as new, the failed ones as old. */
   const rollback = (restored: Record<string, unknown>, failed: Record<string, unknown>) =>
     request(ResourceTypes.TASK_STOPPER, 'Update', { Tasks: restored }, { Tasks: failed });
+  const TAGS = `Tags(${TASK_ARN})`;
 
   beforeEach(() => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
     dmsMock.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
+    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
   });
 
-  test('starts a restored task again as its onUpdate says, once CloudFormation has modified it back; stops nothing', async () => {
-    describeReturns(task('modifying', {}, true), task('stopped', {}, true));
+  test('CloudFormation restored the task before (its tag carries the restored hash): started again as its onUpdate says', async () => {
+    taggedWith(HASH_A);
+    describeReturns(task('stopped', {}, true));
     const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
     const result = await onEvent(event);
     expect(result).toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { Rollback: 'true', StoppedTasks: '' } });
     expect(apiCalls()).toEqual([]);
+    await expect(isComplete({ ...event, Data: result.Data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, TAGS, `Start(${TASK_ARN},resume-processing)`]);
+  });
 
-    const poll = { ...event, Data: result.Data };
-    await expect(isComplete(poll)).resolves.toEqual({ IsComplete: false }); // still modifying
-    await expect(isComplete(poll)).resolves.toEqual({ IsComplete: true });
-    expect(apiCalls()).toEqual([BY_ID, BY_ID, `Start(${TASK_ARN},resume-processing)`]);
+  test('CloudFormation restores the task after (its tag still carries the failed hash): stopped, so that it can be modified', async () => {
+    taggedWith(HASH_B);
+    describeReturns(task('running', {}, true), task('stopped', {}, true));
+    const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    const data = (await onEvent(event)).Data;
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, TAGS, `Stop(${TASK_ARN})`, BY_ID, TAGS]);
+    expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
+  });
+
+  test('a task whose own update failed carries the restored hash, but CloudFormation has yet to roll it back: stopped, not started', async () => {
+    taggedWith(HASH_A);
+    resourceIs('UPDATE_FAILED');
+    describeReturns(task('stopped', {}, true));
+    const event = rollback({ [TASK_ID]: entry(HASH_A, { LogicalId: 'MigrationTask' }) }, { [TASK_ID]: entry(HASH_B, { LogicalId: 'MigrationTask' }) });
+    await expect(isComplete({ ...event, Data: (await onEvent(event)).Data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, TAGS]);
+    expect(cloudFormationMock.commandCalls(DescribeStackResourceCommand)[0].args[0].input)
+      .toEqual({ StackName: 'arn:aws:cloudformation:us-east-2:123456789012:stack/S/1', LogicalResourceId: 'MigrationTask' });
+
+    // once CloudFormation restored it (UPDATE_COMPLETE in the rollback), it is started again
+    resourceIs('UPDATE_COMPLETE');
+    clearCalls();
+    await expect(isComplete({ ...event, Data: (await onEvent(event)).Data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, TAGS, `Start(${TASK_ARN},resume-processing)`]);
+  });
+
+  test('a restored task that DMS is still modifying is waited for, then started', async () => {
+    taggedWith(HASH_A);
+    describeReturns(task('modifying', {}, true), task('stopped', {}, true));
+    const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
+    const data = (await onEvent(event)).Data;
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: false });
+    await expect(isComplete({ ...event, Data: data })).resolves.toEqual({ IsComplete: true });
+    expect(apiCalls()).toEqual([BY_ID, TAGS, BY_ID, TAGS, `Start(${TASK_ARN},resume-processing)`]);
   });
 
   test('reload-target when onUpdate is RELOAD; start-replication for a task that never ran', async () => {
+    taggedWith(HASH_A);
     describeReturns(task('stopped', {}, true));
     const reload = rollback({ [TASK_ID]: entry(HASH_A, { OnUpdate: 'reload-target' }) }, { [TASK_ID]: entry(HASH_B) });
     await expect(isComplete({ ...reload, Data: (await onEvent(reload)).Data })).resolves.toEqual({ IsComplete: true });
-    expect(apiCalls()).toEqual([BY_ID, `Start(${TASK_ARN},reload-target)`]);
+    expect(apiCalls()).toEqual([BY_ID, TAGS, `Start(${TASK_ARN},reload-target)`]);
     clearCalls();
 
     describeReturns(task('ready'));
     const fresh = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
     await isComplete({ ...fresh, Data: (await onEvent(fresh)).Data });
-    expect(apiCalls()).toEqual([BY_ID, `Start(${TASK_ARN},start-replication)`]);
+    expect(apiCalls()).toEqual([BY_ID, TAGS, `Start(${TASK_ARN},start-replication)`]);
   });
 
   test.each([
@@ -210,15 +250,15 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
     ['startOnDeploy is false and the task never ran', entry(HASH_A, { StartOnDeploy: 'false' }), task('ready')],
     ['the task runs already', entry(HASH_A), task('running', {}, true)],
     ['a resource from before the stopper knew onUpdate (a bare hash) and a task that runs', HASH_A, task('running', {}, true)],
-  ])('starts nothing when %s', async (_name, restored, current) => {
+  ])('a restored task is not started when %s', async (_name, restored, current) => {
+    taggedWith(HASH_A);
     describeReturns(current);
     const event = rollback({ [TASK_ID]: restored }, { [TASK_ID]: entry(HASH_B) });
     await expect(isComplete({ ...event, Data: (await onEvent(event)).Data })).resolves.toEqual({ IsComplete: true });
-    expect(apiCalls()).toEqual([BY_ID]);
+    expect(apiCalls()).toEqual([BY_ID, TAGS]);
   });
 
   test('a task the failed update created (it leaves the map) is kept stopped: CloudFormation deletes it next', async () => {
-    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
     describeReturns(task('running', {}, true, NEW_TASK_ARN), task('stopped', {}, true, NEW_TASK_ARN));
     const event = rollback({}, { [TASK_ID]: entry(HASH_B) });
     const data = (await onEvent(event)).Data;
@@ -228,6 +268,7 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
   });
 
   test('a refused start never fails the rollback (UPDATE_ROLLBACK_FAILED would need support): it is logged', async () => {
+    taggedWith(HASH_A);
     describeReturns(task('stopped', {}, true));
     dmsMock.on(StartReplicationTaskCommand).rejects(fault('AccessDeniedFault', 'not allowed'));
     const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
@@ -235,9 +276,8 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
     expect(console.log).toHaveBeenCalledWith(expect.stringContaining('Rollback: not allowed; leaving the tasks as they are'));
   });
 
-  test('outside a rollback the same request is a forward update: the changed task is stopped, not started', async () => {
+  test('outside a rollback the same request is a forward update: the changed task is stopped, tags unread', async () => {
     stackIs('UPDATE_IN_PROGRESS');
-    dmsMock.on(StopReplicationTaskCommand).resolves({ ReplicationTask: task('stopping') });
     describeReturns(task('running', {}, true));
     const event = rollback({ [TASK_ID]: entry(HASH_A) }, { [TASK_ID]: entry(HASH_B) });
     await expect(onEvent(event)).resolves.toEqual({ PhysicalResourceId: 'dms-task-stopper', Data: { StoppedTasks: TASK_ID } });

@@ -8,6 +8,8 @@ import { ReplicationCompute, ReplicationInstance } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources';
 import { DmsMigrationTask, MigrationType } from '../../lib/task';
 import { CloudFormationModel, DeploymentOutcome, FAILING_RESOURCE_TYPE, addFailingResource } from '../helpers/cloudformation-model';
+
+type RollbackOrder = 'reverse-dependency' | 'dependency';
 import { TemplateJson, secretSuffix } from '../helpers/deployed';
 import { DmsAction, DmsTiming } from '../helpers/dms-model';
 import { IamModel } from '../helpers/iam-simulation';
@@ -124,8 +126,8 @@ afterEach(() => {
 });
 
 /** A model of the stack created from `shape`, the migration running (or, for a full load, started). */
-async function created(shape: Shape, timing: Partial<DmsTiming> = {}): Promise<CloudFormationModel> {
-  const model = new CloudFormationModel({ env: { stackName: STACK, account: ACCOUNT, region: REGION } });
+async function created(shape: Shape, timing: Partial<DmsTiming> = {}, rollbackOrder: RollbackOrder = 'reverse-dependency'): Promise<CloudFormationModel> {
+  const model = new CloudFormationModel({ env: { stackName: STACK, account: ACCOUNT, region: REGION }, rollbackOrder });
   models.push(model);
   Object.assign(model.dms.timing, timing);
   expect(summary(model, await model.create(synth(shape)))).toEqual({ status: 'CREATE_COMPLETE', refusals: [] });
@@ -211,217 +213,228 @@ const ACTIONS = {
   serverless: { stop: 'StopReplication', modify: 'ModifyReplicationConfig', start: 'StartReplication', create: 'CreateReplicationConfig', delete: 'DeleteReplicationConfig' },
 } as const;
 
-describe.each<[string, Compute]>([
-  ['a task on a replication instance', 'instance'],
-  ['DMS Serverless', 'serverless'],
-])('%s', (_name, compute) => {
-  const action = ACTIONS[compute];
+/*
+ * CloudFormation rolls a failed update back in an order it does not document: the scenarios run with
+ * the updated resources rolled back in reverse dependency order and in dependency order, and must land
+ * in both.
+ */
+describe.each<[RollbackOrder]>([['reverse-dependency'], ['dependency']])('CloudFormation rolling back in %s order', (rollbackOrder) => {
+  describe.each<[string, Compute]>([
+    ['a task on a replication instance', 'instance'],
+    ['DMS Serverless', 'serverless'],
+  ])('%s', (_name, compute) => {
+    const action = ACTIONS[compute];
 
-  test('a changed table mapping: the running migration is stopped, modified in place and resumed', async () => {
-    const model = await created({ compute });
-    const before = onlyRun(model, compute);
-    expect(before.status).toBe('running');
-    const from = model.dms.history.length;
+    test('a changed table mapping: the running migration is stopped, modified in place and resumed', async () => {
+      const model = await created({ compute }, {}, rollbackOrder);
+      const before = onlyRun(model, compute);
+      expect(before.status).toBe('running');
+      const from = model.dms.history.length;
 
-    const outcome = await model.update(synth({ compute, schema: 'sales' }));
+      const outcome = await model.update(synth({ compute, schema: 'sales' }));
 
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    const after = onlyRun(model, compute);
-    expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: 'running', schemas: ['sales'] });
-    expect(steps(model, before.arn, from)).toEqual([action.stop, action.modify, `${action.start} resume-processing`]);
-  });
-
-  test('an update that fails after the migration was resumed rolls back: modified back without a refusal, running again with the old mapping', async () => {
-    const model = await created({ compute });
-    const before = onlyRun(model, compute);
-    const from = model.dms.history.length;
-
-    const outcome = await model.update(synth({ compute, schema: 'sales', failing: true }), { failAt: FAILING });
-
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
-    // the failure came after the lifecycle had resumed the modified migration
-    expect(steps(model, before.arn, from).slice(0, 3)).toEqual([action.stop, action.modify, `${action.start} resume-processing`]);
-    const after = onlyRun(model, compute, true);
-    expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: 'running', schemas: ['app'] });
-  });
-
-  test('an update whose own modification DMS rejects (an invalid table mapping) rolls back, and the migration runs again unchanged', async () => {
-    const model = await created({ compute });
-    const before = onlyRun(model, compute);
-    model.dms.injectFault({
-      action: action.modify,
-      name: 'InvalidParameterValueException',
-      message: 'Invalid table mappings: no table of schema sales exists',
-      when: (_target, request) => request.TableMappings !== undefined && schemasOf(request.TableMappings).includes('sales'),
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      const after = onlyRun(model, compute);
+      expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: 'running', schemas: ['sales'] });
+      expect(steps(model, before.arn, from)).toEqual([action.stop, action.modify, `${action.start} resume-processing`]);
     });
 
-    const outcome = await model.update(synth({ compute, schema: 'sales' }));
+    test('an update that fails after the migration was resumed rolls back: modified back without a refusal, running again with the old mapping', async () => {
+      const model = await created({ compute }, {}, rollbackOrder);
+      const before = onlyRun(model, compute);
+      const from = model.dms.history.length;
 
-    expect(summary(model, outcome)).toEqual({
-      status: 'UPDATE_ROLLBACK_COMPLETE',
-      failure: expect.stringMatching(/^Migration\w+: InvalidParameterValueException: Invalid table mappings/),
-      refusals: [],
+      const outcome = await model.update(synth({ compute, schema: 'sales', failing: true }), { failAt: FAILING });
+
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
+      // the failure came after the lifecycle had resumed the modified migration
+      expect(steps(model, before.arn, from).slice(0, 3)).toEqual([action.stop, action.modify, `${action.start} resume-processing`]);
+      const after = onlyRun(model, compute, true);
+      expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: 'running', schemas: ['app'] });
     });
-    expect(model.dms.injected).toHaveLength(1);
-    const after = onlyRun(model, compute, true);
-    expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: 'running', schemas: ['app'] });
+
+    // The migration runs again when CloudFormation restores the task before it rolls the stopper back
+    // (reverse dependency order). Rolled back in dependency order, the stopper comes first and must not
+    // start a task CloudFormation is about to modify again (its update failed): it stays stopped.
+    test('an update whose own modification DMS rejects (an invalid table mapping) rolls back, and the migration is unchanged', async () => {
+      const model = await created({ compute }, {}, rollbackOrder);
+      const before = onlyRun(model, compute);
+      model.dms.injectFault({
+        action: action.modify,
+        name: 'InvalidParameterValueException',
+        message: 'Invalid table mappings: no table of schema sales exists',
+        when: (_target, request) => request.TableMappings !== undefined && schemasOf(request.TableMappings).includes('sales'),
+      });
+
+      const outcome = await model.update(synth({ compute, schema: 'sales' }));
+
+      expect(summary(model, outcome)).toEqual({
+        status: 'UPDATE_ROLLBACK_COMPLETE',
+        failure: expect.stringMatching(/^Migration\w+: InvalidParameterValueException: Invalid table mappings/),
+        refusals: [],
+      });
+      expect(model.dms.injected).toHaveLength(1);
+      const after = onlyRun(model, compute, true);
+      const expected = rollbackOrder === 'reverse-dependency' ? 'running' : 'stopped';
+      expect({ arn: after.arn, status: after.status, schemas: after.schemas }).toEqual({ arn: before.arn, status: expected, schemas: ['app'] });
+    });
+
+    test('a stack delete during a running full load: the lifecycle stops it, DMS accepts the delete', async () => {
+      const model = await created({ compute, migrationType: MigrationType.FULL_LOAD }, { fullLoadSeconds: 6 * 3600 }, rollbackOrder);
+      const before = onlyRun(model, compute);
+      expect(before.status).toBe('running');
+      const from = model.dms.history.length;
+
+      const outcome = await model.delete();
+
+      expect(summary(model, outcome)).toEqual({ status: 'DELETE_COMPLETE', refusals: [] });
+      expect(runs(model, compute)).toEqual([]);
+      expect(steps(model, before.arn, from)).toEqual([action.stop, action.delete]);
+    });
+
+    test('every request the handlers make in an update, a failed update and its rollback, and the delete is allowed by their role', async () => {
+      const model = await created({ compute }, {}, rollbackOrder);
+      await model.update(synth({ compute, schema: 'sales' }));
+      await model.update(synth({ compute, schema: 'app', failing: true }), { failAt: FAILING });
+      await model.delete();
+
+      const iam = IamModel.of(model.deployed(synth({ compute, schema: 'sales' })));
+      const requests = model.fake.calls.flatMap(call => call.requests.map(request => ({ role: call.role, request })));
+      expect(requests.length).toBeGreaterThan(10);
+      const denied: string[] = [];
+      for (const { role, request } of requests) {
+        const decision = await iam.decide(role, request);
+        if (!decision.allowed) denied.push(`${role}: ${request.action} on ${request.resource} (${decision.result}) by ${request.origin}`);
+      }
+      expect(denied).toEqual([]);
+    });
   });
 
-  test('a stack delete during a running full load: the lifecycle stops it, DMS accepts the delete', async () => {
-    const model = await created({ compute, migrationType: MigrationType.FULL_LOAD }, { fullLoadSeconds: 6 * 3600 });
-    const before = onlyRun(model, compute);
-    expect(before.status).toBe('running');
-    const from = model.dms.history.length;
+  describe('a change that replaces the task (migration type, another source endpoint)', () => {
+    const replaced = { compute: 'instance' as const, migrationType: MigrationType.CDC, source: 'other' as const };
 
-    const outcome = await model.delete();
+    test('CloudFormation replaces the task: the new one (another identifier) is created before the old one, stopped, is deleted', async () => {
+      const model = await created({ compute: 'instance' }, {}, rollbackOrder);
+      const old = onlyRun(model, 'instance');
 
-    expect(summary(model, outcome)).toEqual({ status: 'DELETE_COMPLETE', refusals: [] });
-    expect(runs(model, compute)).toEqual([]);
-    expect(steps(model, before.arn, from)).toEqual([action.stop, action.delete]);
+      const outcome = await model.update(synth(replaced));
+
+      expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationTask')).toEqual(expect.objectContaining({
+        kind: 'replace', replacing: ['MigrationType', 'SourceEndpointArn'],
+      }));
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      const now = onlyRun(model, 'instance');
+      expect(now).toEqual(expect.objectContaining({ status: 'running', type: 'cdc', sourceEndpointArn: OTHER_SOURCE_ARN }));
+      expect(now.arn).not.toBe(old.arn);
+      expect(now.identifier).not.toBe(old.identifier);
+      const createdNew = indexOf(model, 'CreateReplicationTask', now.arn);
+      const deletedOld = indexOf(model, 'DeleteReplicationTask', old.arn);
+      expect(createdNew).toBeGreaterThanOrEqual(0);
+      expect(deletedOld).toBeGreaterThan(createdNew);
+      expect(indexOf(model, 'StopReplicationTask', old.arn)).toBeLessThan(deletedOld);
+    });
+
+    test('the replacement followed by a failure rolls back: the new task is stopped and deleted in the cleanup, the old one runs again', async () => {
+      const model = await created({ compute: 'instance' }, {}, rollbackOrder);
+      const old = onlyRun(model, 'instance');
+
+      const outcome = await model.update(synth({ ...replaced, failing: true }), { failAt: FAILING });
+
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
+      const now = onlyRun(model, 'instance', true);
+      expect(now).toEqual(expect.objectContaining({ arn: old.arn, identifier: old.identifier, status: 'running', type: 'full-load-and-cdc', sourceEndpointArn: SOURCE_ARN }));
+      const replacement = model.dms.history.find(h => h.action === 'CreateReplicationTask' && h.arn !== old.arn && h.outcome === 'ok');
+      expect(replacement).toBeDefined();
+      expect(steps(model, replacement!.arn)).toEqual(['CreateReplicationTask', 'StartReplicationTask start-replication', 'StopReplicationTask', 'DeleteReplicationTask']);
+      const cleanup = model.events.findIndex(e => e.stackStatus === 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
+      const deletedAt = model.events.findIndex(e => e.type === 'AWS::DMS::ReplicationTask' && e.status === 'DELETE_COMPLETE' && e.physicalId === replacement!.arn);
+      expect(deletedAt).toBeGreaterThan(cleanup);
+    });
   });
 
-  test('every request the handlers make in an update, a failed update and its rollback, and the delete is allowed by their role', async () => {
-    const model = await created({ compute });
-    await model.update(synth({ compute, schema: 'sales' }));
-    await model.update(synth({ compute, schema: 'app', failing: true }), { failAt: FAILING });
-    await model.delete();
+  describe('the same change on DMS Serverless (the specification updates a replication configuration in place)', () => {
+    const changed = { compute: 'serverless' as const, migrationType: MigrationType.CDC, source: 'other' as const };
 
-    const iam = IamModel.of(model.deployed(synth({ compute, schema: 'sales' })));
-    const requests = model.fake.calls.flatMap(call => call.requests.map(request => ({ role: call.role, request })));
-    expect(requests.length).toBeGreaterThan(10);
-    const denied: string[] = [];
-    for (const { role, request } of requests) {
-      const decision = await iam.decide(role, request);
-      if (!decision.allowed) denied.push(`${role}: ${request.action} on ${request.resource} (${decision.result}) by ${request.origin}`);
-    }
-    expect(denied).toEqual([]);
-  });
-});
+    test('the replication is stopped, modified and started again under the same ARN', async () => {
+      const model = await created({ compute: 'serverless' }, {}, rollbackOrder);
+      const old = onlyRun(model, 'serverless');
 
-describe('a change that replaces the task (migration type, another source endpoint)', () => {
-  const replaced = { compute: 'instance' as const, migrationType: MigrationType.CDC, source: 'other' as const };
+      const outcome = await model.update(synth(changed));
 
-  test('CloudFormation replaces the task: the new one (another identifier) is created before the old one, stopped, is deleted', async () => {
-    const model = await created({ compute: 'instance' });
-    const old = onlyRun(model, 'instance');
+      expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationConfig')).toEqual(expect.objectContaining({ kind: 'update', replacing: [] }));
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      expect(onlyRun(model, 'serverless')).toEqual(expect.objectContaining({ arn: old.arn, status: 'running', type: 'cdc', sourceEndpointArn: OTHER_SOURCE_ARN }));
+    });
 
-    const outcome = await model.update(synth(replaced));
+    test('followed by a failure, it rolls back: modified back, running again with the old type and source', async () => {
+      const model = await created({ compute: 'serverless' }, {}, rollbackOrder);
+      const old = onlyRun(model, 'serverless');
 
-    expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationTask')).toEqual(expect.objectContaining({
-      kind: 'replace', replacing: ['MigrationType', 'SourceEndpointArn'],
-    }));
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    const now = onlyRun(model, 'instance');
-    expect(now).toEqual(expect.objectContaining({ status: 'running', type: 'cdc', sourceEndpointArn: OTHER_SOURCE_ARN }));
-    expect(now.arn).not.toBe(old.arn);
-    expect(now.identifier).not.toBe(old.identifier);
-    const createdNew = indexOf(model, 'CreateReplicationTask', now.arn);
-    const deletedOld = indexOf(model, 'DeleteReplicationTask', old.arn);
-    expect(createdNew).toBeGreaterThanOrEqual(0);
-    expect(deletedOld).toBeGreaterThan(createdNew);
-    expect(indexOf(model, 'StopReplicationTask', old.arn)).toBeLessThan(deletedOld);
+      const outcome = await model.update(synth({ ...changed, failing: true }), { failAt: FAILING });
+
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
+      expect(onlyRun(model, 'serverless', true)).toEqual(expect.objectContaining({
+        arn: old.arn, status: 'running', type: 'full-load-and-cdc', sourceEndpointArn: SOURCE_ARN, schemas: ['app'],
+      }));
+    });
   });
 
-  test('the replacement followed by a failure rolls back: the new task is stopped and deleted in the cleanup, the old one runs again', async () => {
-    const model = await created({ compute: 'instance' });
-    const old = onlyRun(model, 'instance');
+  describe.each<[string, Compute, 'property' | 'override']>([
+    ['a task on a replication instance', 'instance', 'property'],
+    ['DMS Serverless', 'serverless', 'property'],
+    ['a task on a replication instance, the key set by a property override', 'instance', 'override'],
+  ])('replacing the source endpoint the stack creates (its KMS key), %s', (_name, compute, sourceKeyBy) => {
+    test('a new endpoint (another identifier) is created, the migration moves to it and runs, the old endpoint is deleted', async () => {
+      const model = await created({ compute, source: 'created', sourceKey: KEY_A, sourceKeyBy }, {}, rollbackOrder);
+      const oldEndpoint = [...model.dms.endpoints.values()];
+      expect(oldEndpoint).toHaveLength(1);
+      const oldRun = onlyRun(model, compute);
 
-    const outcome = await model.update(synth({ ...replaced, failing: true }), { failAt: FAILING });
+      const outcome = await model.update(synth({ compute, source: 'created', sourceKey: KEY_B, sourceKeyBy }));
 
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
-    const now = onlyRun(model, 'instance', true);
-    expect(now).toEqual(expect.objectContaining({ arn: old.arn, identifier: old.identifier, status: 'running', type: 'full-load-and-cdc', sourceEndpointArn: SOURCE_ARN }));
-    const replacement = model.dms.history.find(h => h.action === 'CreateReplicationTask' && h.arn !== old.arn && h.outcome === 'ok');
-    expect(replacement).toBeDefined();
-    expect(steps(model, replacement!.arn)).toEqual(['CreateReplicationTask', 'StartReplicationTask start-replication', 'StopReplicationTask', 'DeleteReplicationTask']);
-    const cleanup = model.events.findIndex(e => e.stackStatus === 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS');
-    const deletedAt = model.events.findIndex(e => e.type === 'AWS::DMS::ReplicationTask' && e.status === 'DELETE_COMPLETE' && e.physicalId === replacement!.arn);
-    expect(deletedAt).toBeGreaterThan(cleanup);
-  });
-});
-
-describe('the same change on DMS Serverless (the specification updates a replication configuration in place)', () => {
-  const changed = { compute: 'serverless' as const, migrationType: MigrationType.CDC, source: 'other' as const };
-
-  test('the replication is stopped, modified and started again under the same ARN', async () => {
-    const model = await created({ compute: 'serverless' });
-    const old = onlyRun(model, 'serverless');
-
-    const outcome = await model.update(synth(changed));
-
-    expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationConfig')).toEqual(expect.objectContaining({ kind: 'update', replacing: [] }));
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    expect(onlyRun(model, 'serverless')).toEqual(expect.objectContaining({ arn: old.arn, status: 'running', type: 'cdc', sourceEndpointArn: OTHER_SOURCE_ARN }));
+      expect(outcome.changes.find(c => c.type === 'AWS::DMS::Endpoint')).toEqual(expect.objectContaining({ kind: 'replace', replacing: ['KmsKeyId'] }));
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      const endpoints = [...model.dms.endpoints.values()];
+      expect(endpoints).toHaveLength(1);
+      expect(endpoints[0].arn).not.toBe(oldEndpoint[0].arn);
+      expect(endpoints[0].identifier).not.toBe(oldEndpoint[0].identifier);
+      expect(endpoints[0].properties.KmsKeyId).toBe(KEY_B);
+      const now = onlyRun(model, compute);
+      expect(now).toEqual(expect.objectContaining({ status: 'running', sourceEndpointArn: endpoints[0].arn }));
+      // a task's SourceEndpointArn forces its replacement; a replication configuration's is modified
+      expect(now.arn === oldRun.arn).toBe(compute === 'serverless');
+    });
   });
 
-  test('followed by a failure, it rolls back: modified back, running again with the old type and source', async () => {
-    const model = await created({ compute: 'serverless' });
-    const old = onlyRun(model, 'serverless');
+  describe('replacing the compute', () => {
+    test('the replication instance the stack creates (its KMS key): a new instance, the task replaced onto it and running, the old ones deleted', async () => {
+      const model = await created({ compute: 'instance', instance: 'created', computeKey: KEY_A }, {}, rollbackOrder);
+      const oldInstance = [...model.dms.instances.values()];
+      expect(oldInstance).toHaveLength(1);
 
-    const outcome = await model.update(synth({ ...changed, failing: true }), { failAt: FAILING });
+      const outcome = await model.update(synth({ compute: 'instance', instance: 'created', computeKey: KEY_B }));
 
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_ROLLBACK_COMPLETE', failure: `${FAILING}: ${FAILING} failed (failAt)`, refusals: [] });
-    expect(onlyRun(model, 'serverless', true)).toEqual(expect.objectContaining({
-      arn: old.arn, status: 'running', type: 'full-load-and-cdc', sourceEndpointArn: SOURCE_ARN, schemas: ['app'],
-    }));
-  });
-});
+      expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationInstance')).toEqual(expect.objectContaining({ kind: 'replace', replacing: ['KmsKeyId'] }));
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      const instances = [...model.dms.instances.values()];
+      expect(instances).toHaveLength(1);
+      expect(instances[0].identifier).not.toBe(oldInstance[0].identifier);
+      expect(instances[0].properties.KmsKeyId).toBe(KEY_B);
+      expect(onlyRun(model, 'instance')).toEqual(expect.objectContaining({ status: 'running', replicationInstanceArn: instances[0].arn }));
+    });
 
-describe.each<[string, Compute, 'property' | 'override']>([
-  ['a task on a replication instance', 'instance', 'property'],
-  ['DMS Serverless', 'serverless', 'property'],
-  ['a task on a replication instance, the key set by a property override', 'instance', 'override'],
-])('replacing the source endpoint the stack creates (its KMS key), %s', (_name, compute, sourceKeyBy) => {
-  test('a new endpoint (another identifier) is created, the migration moves to it and runs, the old endpoint is deleted', async () => {
-    const model = await created({ compute, source: 'created', sourceKey: KEY_A, sourceKeyBy });
-    const oldEndpoint = [...model.dms.endpoints.values()];
-    expect(oldEndpoint).toHaveLength(1);
-    const oldRun = onlyRun(model, compute);
+    test('DMS Serverless: a new KMS key for the compute modifies the stopped configuration in place, and the replication runs again', async () => {
+      const model = await created({ compute: 'serverless', computeKey: KEY_A }, {}, rollbackOrder);
+      const old = onlyRun(model, 'serverless');
+      const from = model.dms.history.length;
 
-    const outcome = await model.update(synth({ compute, source: 'created', sourceKey: KEY_B, sourceKeyBy }));
+      const outcome = await model.update(synth({ compute: 'serverless', computeKey: KEY_B }));
 
-    expect(outcome.changes.find(c => c.type === 'AWS::DMS::Endpoint')).toEqual(expect.objectContaining({ kind: 'replace', replacing: ['KmsKeyId'] }));
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    const endpoints = [...model.dms.endpoints.values()];
-    expect(endpoints).toHaveLength(1);
-    expect(endpoints[0].arn).not.toBe(oldEndpoint[0].arn);
-    expect(endpoints[0].identifier).not.toBe(oldEndpoint[0].identifier);
-    expect(endpoints[0].properties.KmsKeyId).toBe(KEY_B);
-    const now = onlyRun(model, compute);
-    expect(now).toEqual(expect.objectContaining({ status: 'running', sourceEndpointArn: endpoints[0].arn }));
-    // a task's SourceEndpointArn forces its replacement; a replication configuration's is modified
-    expect(now.arn === oldRun.arn).toBe(compute === 'serverless');
-  });
-});
-
-describe('replacing the compute', () => {
-  test('the replication instance the stack creates (its KMS key): a new instance, the task replaced onto it and running, the old ones deleted', async () => {
-    const model = await created({ compute: 'instance', instance: 'created', computeKey: KEY_A });
-    const oldInstance = [...model.dms.instances.values()];
-    expect(oldInstance).toHaveLength(1);
-
-    const outcome = await model.update(synth({ compute: 'instance', instance: 'created', computeKey: KEY_B }));
-
-    expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationInstance')).toEqual(expect.objectContaining({ kind: 'replace', replacing: ['KmsKeyId'] }));
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    const instances = [...model.dms.instances.values()];
-    expect(instances).toHaveLength(1);
-    expect(instances[0].identifier).not.toBe(oldInstance[0].identifier);
-    expect(instances[0].properties.KmsKeyId).toBe(KEY_B);
-    expect(onlyRun(model, 'instance')).toEqual(expect.objectContaining({ status: 'running', replicationInstanceArn: instances[0].arn }));
-  });
-
-  test('DMS Serverless: a new KMS key for the compute modifies the stopped configuration in place, and the replication runs again', async () => {
-    const model = await created({ compute: 'serverless', computeKey: KEY_A });
-    const old = onlyRun(model, 'serverless');
-    const from = model.dms.history.length;
-
-    const outcome = await model.update(synth({ compute: 'serverless', computeKey: KEY_B }));
-
-    expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationConfig')).toEqual(expect.objectContaining({ kind: 'update', properties: ['ComputeConfig'] }));
-    expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
-    expect(onlyRun(model, 'serverless')).toEqual(expect.objectContaining({ arn: old.arn, status: 'running' }));
-    expect(steps(model, old.arn, from)).toEqual(['StopReplication', 'ModifyReplicationConfig', 'StartReplication resume-processing']);
+      expect(outcome.changes.find(c => c.type === 'AWS::DMS::ReplicationConfig')).toEqual(expect.objectContaining({ kind: 'update', properties: ['ComputeConfig', 'Tags'] }));
+      expect(summary(model, outcome)).toEqual({ status: 'UPDATE_COMPLETE', refusals: [] });
+      expect(onlyRun(model, 'serverless')).toEqual(expect.objectContaining({ arn: old.arn, status: 'running' }));
+      expect(steps(model, old.arn, from)).toEqual(['StopReplication', 'ModifyReplicationConfig', 'StartReplication resume-processing']);
+    });
   });
 });
 

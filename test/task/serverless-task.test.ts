@@ -203,7 +203,7 @@ describe('DmsMigrationTask on DMS Serverless', () => {
       .filter((statement: any) => [statement.Action].flat().some((action: string) => action.endsWith('Replication') || action === 'dms:DescribeReplications'));
     expect(statements).toEqual([
       {
-        Action: ['dms:StartReplication', 'dms:StopReplication'],
+        Action: ['dms:StartReplication', 'dms:StopReplication', 'dms:ListTagsForResource'],
         Effect: 'Allow',
         Resource: {
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':dms:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':replication-config:*']],
