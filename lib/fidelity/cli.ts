@@ -6,25 +6,30 @@ import { MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { ProgressBar, TextSink } from './progress';
 import { formatPreflight, formatVerify } from './report';
 import { defaultMappings, TableMappings } from './selection';
-import { verify } from './verify';
+import { formatSchemaObjects, verify } from './verify';
+import {
+  ALL_SCHEMA_COPY_STEPS, libpqVariablesFromUrl, neonExtensionsPath, runSchemaCopy, SchemaCopyError, schemaCopyEnvironment, SchemaCopyStep,
+} from '../schema/steps';
 
 const ENVIRONMENT = `Connection strings come from the environment only (never from arguments):
   SOURCE_DATABASE_URL   the source database (required)
-  TARGET_DATABASE_URL   the Neon target: required by verify; lets preflight check pre-created tables
+  TARGET_DATABASE_URL   the Neon target: required by verify and schema; lets preflight check pre-created tables
 Each is postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require; sslmode has its libpq
 meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.`;
 
-const USAGE = `usage: cdk-neon-migration <preflight|verify> [options]
+const USAGE = `usage: cdk-neon-migration <preflight|verify|schema> [options]
 
 commands:
   preflight   before the DMS task runs: finds what it would drop, truncate or change
   verify      after the full load: compares every selected table between source and target
+  schema      copies the source's schema into the target around the DMS load:
+              schema pre (before the task), schema post and schema sequences (after the full load)
 
 Run cdk-neon-migration <command> --help for the options of a command.
 
 ${ENVIRONMENT}
 
-exit status: 0 ok, 1 differences, blocking findings or no table selected, 2 error
+exit status: 0 ok, 1 differences, blocking findings, no table selected or a failed schema step, 2 error
 `;
 
 const SELECTION_OPTIONS = `  --schema <name>            select every table of this schema (repeatable; default: all schemas)
@@ -63,25 +68,64 @@ keys. A column whose type differs between the sides is reported instead of its r
 options:
 ${SELECTION_OPTIONS}
   --max-differences <n>      differing keys listed per table (default 20)
+  --schema-objects           also compare the schema objects of the selected tables: columns, types,
+                             indexes, constraints, triggers, sequence positions, views
 ${COMMON_OPTIONS}
 
 ${ENVIRONMENT}
 
-exit status: 0 every table matches, 1 differences, type changes or no table selected, 2 error
+exit status: 0 every table matches, 1 differences, type changes, differing schema objects or no table
+selected, 2 error
 `;
 
+const SCHEMA_USAGE = `usage: cdk-neon-migration schema <pre|post|sequences|plan> [options]
+
+Copies the source's schema into the target around the DMS load, for the tables the selection picks,
+with the PostgreSQL client tools installed here (psql, pg_dump, pg_restore; pg_dump at least as new
+as the source server):
+
+  pre        before the task starts: the extensions, then pg_dump's pre-data section (types, domains,
+             functions, sequences, tables, views) of the schemas holding the selected tables
+  post       after the full load: the post-data section (indexes, constraints, triggers) and the
+             refresh of the materialized views
+  sequences  after the full load (and at cut-over under CDC): every sequence continues where the
+             source's does; a target sequence already further along is left alone
+  plan       lists what the steps would copy and leave out, reading the source only
+
+Each step runs in one transaction on the target: it creates everything or nothing. Mappings that
+rename schemas, tables or columns, remove or add columns or change types are refused.
+
+options:
+${SELECTION_OPTIONS}
+  --allowed-extensions <file>  pre: the extensions the target offers, as JSON (default: Neon's list
+                             shipped with this package)
+  --no-extension-list        pre: check extensions against the target's pg_available_extensions only
+  --json                     print the result, or the error, as JSON on stdout
+  -h, --help                 show this help
+
+Both connection strings are required (plan needs SOURCE_DATABASE_URL only).
+${ENVIRONMENT}
+
+exit status: 0 done, 1 the step failed or was refused (nothing of it kept), 2 error
+`;
+
+type Command = 'preflight' | 'verify' | 'schema';
+
 /** The help text: of one command, or of the program. */
-export function usage(command?: 'preflight' | 'verify'): string {
+export function usage(command?: Command): string {
   if (command === 'preflight') return PREFLIGHT_USAGE;
   if (command === 'verify') return VERIFY_USAGE;
+  if (command === 'schema') return SCHEMA_USAGE;
   return USAGE;
 }
 
 /** Parsed command line. */
 export interface CliArgs {
-  readonly command: 'preflight' | 'verify' | 'help';
+  readonly command: Command | 'help';
   /** With `help`: the command whose help to show (none: the program's). */
-  readonly topic?: 'preflight' | 'verify';
+  readonly topic?: Command;
+  /** With `schema`: the step to run. */
+  readonly step?: SchemaCopyStep;
   readonly schemas: string[];
   readonly mappingsFile?: string;
   readonly json: boolean;
@@ -92,11 +136,17 @@ export interface CliArgs {
   readonly fullLobMode: boolean;
   readonly targetTablePrepMode?: TargetTablePrepMode;
   readonly maxDifferences?: number;
+  /** With `verify`: compare the schema objects too. */
+  readonly schemaObjects?: boolean;
+  /** With `schema pre`: the JSON file of the extensions the target offers. */
+  readonly allowedExtensionsFile?: string;
+  /** With `schema pre`: false to check extensions against the target's pg_available_extensions only. */
+  readonly extensionList?: boolean;
 }
 
 /** A problem with the command line. `command` picks the help printed with it. */
 class UsageError extends Error {
-  constructor(message: string, readonly command?: 'preflight' | 'verify') {
+  constructor(message: string, readonly command?: Command) {
     super(message);
   }
 }
@@ -113,19 +163,26 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 }
 
 /** Options that only one command reads. */
-const ONLY_FOR: Readonly<Record<string, 'preflight' | 'verify'>> = {
+const ONLY_FOR: Readonly<Record<string, Command>> = {
   '--migration-type': 'preflight',
   '--lob-max-size-kb': 'preflight',
   '--full-lob-mode': 'preflight',
   '--no-lobs': 'preflight',
   '--target-prep-mode': 'preflight',
   '--max-differences': 'verify',
+  '--schema-objects': 'verify',
+  '--allowed-extensions': 'schema',
+  '--no-extension-list': 'schema',
 };
+
+/** Options the schema command does not take. */
+const NOT_FOR_SCHEMA = new Set(['--concurrency']);
 
 /** Parses `argv` (without the node and script paths). Throws a usage error on anything unknown. */
 export function parseArgs(argv: readonly string[]): CliArgs {
   const args = [...argv];
-  let command: 'preflight' | 'verify' | undefined;
+  let command: Command | undefined;
+  let step: SchemaCopyStep | undefined;
   let help = false;
   const schemas: string[] = [];
   const out: { -readonly [K in keyof CliArgs]?: CliArgs[K] } = {};
@@ -159,26 +216,44 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--target-prep-mode': out.targetTablePrepMode = oneOf(arg, value(), ['DO_NOTHING', 'DROP_AND_CREATE', 'TRUNCATE_BEFORE_LOAD'] as const); break;
       case '--no-lobs': supportLobs = false; break;
       case '--full-lob-mode': fullLobMode = true; break;
+      case '--schema-objects': out.schemaObjects = true; break;
+      case '--allowed-extensions': out.allowedExtensionsFile = value(); break;
+      case '--no-extension-list': out.extensionList = false; break;
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, command);
         if (arg === 'help' && command === undefined && !help) {
           help = true;
           break;
         }
+        if (command === 'schema' && step === undefined) {
+          if (!(ALL_SCHEMA_COPY_STEPS as readonly string[]).includes(arg)) {
+            throw new UsageError(`unknown schema step "${arg}": pre, post, sequences or plan`, command);
+          }
+          step = arg as SchemaCopyStep;
+          break;
+        }
         if (command !== undefined) throw new UsageError(`unexpected argument "${arg}"`, command);
-        if (arg !== 'preflight' && arg !== 'verify') throw new UsageError(`unknown command "${arg}"`);
+        if (arg !== 'preflight' && arg !== 'verify' && arg !== 'schema') throw new UsageError(`unknown command "${arg}"`);
         command = arg;
     }
   }
   if (help) return { command: 'help', ...(command ? { topic: command } : {}), schemas, json, supportLobs, fullLobMode };
-  if (command === undefined) throw new UsageError('missing command: preflight or verify');
+  if (command === undefined) throw new UsageError('missing command: preflight, verify or schema');
+  if (command === 'schema' && step === undefined) throw new UsageError('missing schema step: pre, post, sequences or plan', command);
   for (const flag of seen) {
     const only = ONLY_FOR[flag];
     if (only && only !== command) throw new UsageError(`${flag} applies to ${only} only, not to ${command}`, command);
+    if (command === 'schema' && NOT_FOR_SCHEMA.has(flag)) throw new UsageError(`${flag} does not apply to schema`, command);
+  }
+  if (out.allowedExtensionsFile !== undefined && out.extensionList === false) {
+    throw new UsageError('--allowed-extensions and --no-extension-list exclude each other', command);
+  }
+  if (step !== undefined && step !== 'pre' && (out.allowedExtensionsFile !== undefined || out.extensionList === false)) {
+    throw new UsageError(`${out.allowedExtensionsFile !== undefined ? '--allowed-extensions' : '--no-extension-list'} applies to schema pre only`, command);
   }
   if (schemas.length > 0 && out.mappingsFile) throw new UsageError('use either --schema or --mappings, not both (add the schemas to the mapping\'s selection rules)', command);
   if (!supportLobs && fullLobMode) throw new UsageError('--no-lobs and --full-lob-mode exclude each other', command);
-  return { ...out, command, schemas, json, supportLobs, fullLobMode };
+  return { ...out, command, ...(step ? { step } : {}), schemas, json, supportLobs, fullLobMode };
 }
 
 function readMappings(file: string): TableMappings {
@@ -204,13 +279,16 @@ function readMappings(file: string): TableMappings {
 
 /** What the CLI reports when it cannot produce a result (exit status 2). */
 export interface CliError {
-  /** `USAGE`, `INVALID_CONNECTION_STRING`, `CONNECTION_FAILED` or `ERROR`. */
+  /** `USAGE`, `INVALID_CONNECTION_STRING`, `CONNECTION_FAILED`, `SCHEMA_STEP_FAILED` or `ERROR`. */
   readonly code: string;
   readonly message: string;
   /** The environment variable of the connection string concerned. */
   readonly variable?: string;
-  /** `source` or `target`, for connection strings and connections. */
+  /** `source` or `target`, for connection strings and connections, and for a schema step failing on one side. */
   readonly side?: DatabaseSide;
+  /** With `SCHEMA_STEP_FAILED`: the step, and what it printed before it failed. */
+  readonly step?: SchemaCopyStep;
+  readonly output?: readonly string[];
 }
 
 function describeError(e: unknown): CliError {
@@ -222,7 +300,24 @@ function describeError(e: unknown): CliError {
     const variable = CONNECTION_VARIABLES[e.side];
     return { code: 'CONNECTION_FAILED', message: `${variable} (the ${e.side} database): cannot connect: ${e.reason}`, variable, side: e.side };
   }
+  if (e instanceof SchemaCopyError) return describeSchemaCopyError(e);
   return { code: 'ERROR', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Where a schema step failed, in the command's terms: a side names its variable, the mapping its option. */
+function describeSchemaCopyError(e: SchemaCopyError): CliError {
+  const output = e.output.split('\n').filter((l) => l.length > 0);
+  const base = { code: 'SCHEMA_STEP_FAILED', step: e.step, output };
+  if (e.place === 'source' || e.place === 'target') {
+    const variable = CONNECTION_VARIABLES[e.place];
+    return { ...base, message: `schema ${e.step}: the ${e.place} database (${variable}): ${e.detail}`, variable, side: e.place };
+  }
+  const where: Record<string, string> = {
+    TABLE_MAPPINGS: 'the table mapping',
+    ALLOWED_EXTENSIONS_FILE: 'the allowed extensions',
+    environment: 'environment',
+  };
+  return { ...base, message: `schema ${e.step}: ${e.place ? `${where[e.place]}: ` : ''}${e.detail}` };
 }
 
 /**
@@ -242,13 +337,29 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     const sourceUrl = env.SOURCE_DATABASE_URL || undefined;
     const targetUrl = env.TARGET_DATABASE_URL || undefined;
     if (!sourceUrl) throw new UsageError('set SOURCE_DATABASE_URL to the source connection string', args.command);
-    if (args.command === 'verify' && !targetUrl) throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
+    if ((args.command === 'verify' || (args.command === 'schema' && args.step !== 'plan')) && !targetUrl) {
+      throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
+    }
     checkConnectionString(sourceUrl, 'source');
     if (targetUrl) checkConnectionString(targetUrl, 'target');
     // sslmode as libpq means it, without node-postgres's warning about its own reading of it
     const source = withLibpqSslModes(sourceUrl.trim());
     const target = targetUrl ? withLibpqSslModes(targetUrl.trim()) : undefined;
     const mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
+
+    if (args.command === 'schema') {
+      const step = args.step!;
+      const scriptEnv = schemaCopyEnvironment({
+        source: libpqVariablesFromUrl(sourceUrl, 'source'),
+        target: targetUrl ? libpqVariablesFromUrl(targetUrl, 'target') : undefined,
+        mappings,
+        allowedExtensionsFile: step !== 'pre' || args.extensionList === false ? undefined : args.allowedExtensionsFile ?? neonExtensionsPath(),
+      });
+      const result = await runSchemaCopy(step, scriptEnv, args.json ? {} : { onLine: (line) => stdout.write(`${line}\n`) });
+      if (args.json) stdout.write(JSON.stringify({ ok: true, step, output: result.lines }, null, 2) + '\n');
+      return 0;
+    }
+
     bar = new ProgressBar(stderr, args.command);
     const onProgress = bar.update.bind(bar);
 
@@ -277,9 +388,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
       onProgress,
       concurrency: args.concurrency,
       maxDifferences: args.maxDifferences,
+      compareSchemaObjects: args.schemaObjects,
     });
     bar.finish();
-    stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatVerify(result));
+    if (args.json) {
+      stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else if (result.schemaObjects) {
+      // the tables' report ends with the tables' verdict; the schema objects follow with theirs
+      const tablesOk = result.findings.length === 0 && result.tables.every((t) => t.status === 'match');
+      stdout.write(formatVerify({ ...result, ok: tablesOk }));
+      stdout.write(`\n${formatSchemaObjects(result.schemaObjects)}`);
+      if (!result.ok) stdout.write('Verify FAILED.\n');
+    } else {
+      stdout.write(formatVerify(result));
+    }
     if (result.tables.some((t) => t.status === 'error')) return 2;
     return result.ok ? 0 : 1;
   } catch (e) {
@@ -291,6 +413,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
       stderr.write(`error: ${error.message}\n`);
       if (e instanceof UsageError) stderr.write(`\n${usage(e.command)}`);
     }
+    // a schema step that failed or was refused is a result, not an error of the command
+    if (e instanceof SchemaCopyError && e.exitCode === 1) return 1;
     return 2;
   }
 }

@@ -1,9 +1,14 @@
 import { CanonicalContext, CanonicalOptions, canonicalColumn, hashMode, keyOperand, keyParam, recordHash, rowHash } from './canonical';
-import { describeTable, countRows, ColumnInfo, TableShape } from './catalog';
+import {
+  describeTable, countRows, ColumnInfo, TableShape, describeTableObjects, readSequencePosition, describeType, listViews,
+  describeView, listPartitions, TableObjects, ViewInfo,
+} from './catalog';
 import { ConnectionConfig, Session, SessionSlots } from './connection';
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
-import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings, TableName } from './selection';
+import {
+  defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings, TableName,
+} from './selection';
 import { arrayLiteral, qualified } from './sql';
 
 /** Options of {@link verify}. */
@@ -28,6 +33,15 @@ export interface VerifyOptions extends CanonicalOptions {
   readonly fanout?: number;
   /** Called after each table. */
   readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Also compare the schema objects of the selected tables: columns and their types, defaults,
+   * identity and generated expressions; indexes, constraints (primary key, unique, foreign key, check,
+   * exclusion) and triggers; the user-defined types the columns use; sequence positions (the target's
+   * must not be behind the source's); and the views and materialized views of the selected tables'
+   * schemas that read only selected tables. Any difference fails the verification.
+   * @default false
+   */
+  readonly compareSchemaObjects?: boolean;
 }
 
 /** How a row differs. */
@@ -91,11 +105,55 @@ export interface VerifyFinding {
   readonly message: string;
 }
 
+/** The kinds of schema object {@link VerifyOptions.compareSchemaObjects} compares. */
+export type SchemaObjectKind = 'column' | 'index' | 'constraint' | 'trigger' | 'sequence' | 'type' | 'view' | 'materialized view';
+
+/**
+ * How a schema object differs: it is missing on the target, exists on the target only, has another
+ * definition, or (a sequence) would hand out a value the source has already handed out.
+ */
+export type SchemaObjectDifferenceKind = 'missing-in-target' | 'extra-in-target' | 'different' | 'behind';
+
+/** One schema object that differs between the source and the target. */
+export interface SchemaObjectDifference {
+  readonly kind: SchemaObjectKind;
+  /**
+   * The object, by its source name: `app.orders.total` (column), `app.orders_pkey` (index),
+   * `orders_qty_check on app.orders` (constraint, trigger), `app.orders_id_seq`, `app.mood`, `app.v`.
+   */
+  readonly object: string;
+  /** The selected table it belongs to (source name), for columns, indexes, constraints, triggers and sequences. */
+  readonly table?: string;
+  readonly difference: SchemaObjectDifferenceKind;
+  /** What differs for a column: `type`, `not null`, `default`, `identity`, `generated` or `collation`. */
+  readonly property?: string;
+  /** The definition (or position) on the source. */
+  readonly source?: string;
+  /** The definition (or position) on the target. */
+  readonly target?: string;
+}
+
+/** The schema-object comparison of {@link verify}. */
+export interface SchemaObjectsComparison {
+  /** True when no object differs. */
+  readonly ok: boolean;
+  /** Source objects compared. */
+  readonly compared: number;
+  /** Source objects compared, per kind. */
+  readonly comparedByKind: Readonly<Partial<Record<SchemaObjectKind, number>>>;
+  readonly differences: readonly SchemaObjectDifference[];
+}
+
 /** The result of {@link verify}. */
 export interface VerifyResult {
-  /** True when at least one table was compared, every table matches and there is no finding. */
+  /**
+   * True when at least one table was compared, every table matches, there is no finding and, with
+   * `compareSchemaObjects`, no schema object differs.
+   */
   readonly ok: boolean;
   readonly tables: readonly TableVerification[];
+  /** With `compareSchemaObjects`: how the schema objects compare. */
+  readonly schemaObjects?: SchemaObjectsComparison;
   /** Problems of the run as a whole, e.g. a selection that matches no table. */
   readonly findings: readonly VerifyFinding[];
   /** Conditions that weaken the comparison (e.g. different server encodings). */
@@ -607,9 +665,239 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       options.onProgress?.({ done, total: tables.length, table: displayName(table.source) });
       return result;
     });
-    const ok = findings.length === 0 && results.every((r) => r.status === 'match');
-    return { ok, tables: results, findings, warnings, durationMs: Date.now() - started };
+    let schemaObjects: SchemaObjectsComparison | undefined;
+    if (options.compareSchemaObjects) {
+      schemaObjects = await compareSchemaObjects(src0, tgt0, tables, mapper);
+    }
+    const ok = findings.length === 0 && results.every((r) => r.status === 'match') && (schemaObjects?.ok ?? true);
+    return { ok, tables: results, ...(schemaObjects ? { schemaObjects } : {}), findings, warnings, durationMs: Date.now() - started };
   } finally {
     await Promise.all([sources.closeAll(), targets.closeAll()]);
   }
+}
+
+/** `schema.name` of an object for messages. */
+function objectName(name: TableName): string {
+  return displayName(name);
+}
+
+type DifferenceSink = (difference: SchemaObjectDifference) => void;
+
+/** Compares two named lists: missing, extra and differing entries. */
+function compareNamed<T extends { readonly name: string }>(
+  source: readonly T[], target: readonly T[], describe: (item: T) => string, report: DifferenceSink,
+  base: (name: string) => Pick<SchemaObjectDifference, 'kind' | 'object' | 'table'>,
+): void {
+  const targetByName = new Map(target.map((t) => [t.name, t]));
+  for (const item of source) {
+    const match = targetByName.get(item.name);
+    if (!match) {
+      report({ ...base(item.name), difference: 'missing-in-target', source: describe(item) });
+    } else if (describe(match) !== describe(item)) {
+      report({ ...base(item.name), difference: 'different', source: describe(item), target: describe(match) });
+    }
+  }
+  const sourceNames = new Set(source.map((s) => s.name));
+  for (const item of target) {
+    if (!sourceNames.has(item.name)) report({ ...base(item.name), difference: 'extra-in-target', target: describe(item) });
+  }
+}
+
+const COLUMN_PROPERTIES: ReadonlyArray<readonly [string, (c: TableObjects['columns'][number]) => string]> = [
+  ['type', (c) => c.type],
+  ['not null', (c) => (c.notNull ? 'NOT NULL' : 'NULL')],
+  ['default', (c) => c.default ?? '(none)'],
+  ['identity', (c) => ({ a: 'GENERATED ALWAYS AS IDENTITY', d: 'GENERATED BY DEFAULT AS IDENTITY' } as Record<string, string>)[c.identity] ?? '(none)'],
+  ['generated', (c) => (c.generated === 's' ? `GENERATED ALWAYS AS (${c.default ?? ''}) STORED` : '(none)')],
+  ['collation', (c) => c.collation ?? '(default)'],
+];
+
+/** Whether the target sequence is behind the source's: it would hand out a value the source already did. */
+function sequenceBehind(source: { next: string; increment: string }, target: { next: string }): boolean {
+  const s = BigInt(source.next);
+  const t = BigInt(target.next);
+  return BigInt(source.increment) > 0n ? t < s : t > s;
+}
+
+/** Compares the schema objects of the selected tables (see {@link VerifyOptions.compareSchemaObjects}). */
+async function compareSchemaObjects(
+  src: Session, tgt: Session, tables: readonly SelectedTable[], mapper: NameMapper,
+): Promise<SchemaObjectsComparison> {
+  const differences: SchemaObjectDifference[] = [];
+  const report: DifferenceSink = (d) => differences.push(d);
+  const comparedByKind: Partial<Record<SchemaObjectKind, number>> = {};
+  const count = (kind: SchemaObjectKind, n = 1) => { comparedByKind[kind] = (comparedByKind[kind] ?? 0) + n; };
+  const userTypes = new Map<string, TableName>();
+  const keptTables = new Set<string>();
+  const seenSequences = new Set<string>();
+
+  // the selected tables and their partitions
+  const pairs: Array<{ source: TableName; target: TableName }> = [];
+  for (const table of tables) {
+    if (table.kind !== 'r' && table.kind !== 'p') continue;
+    pairs.push({ source: table.source, target: table.target });
+    if (table.kind === 'p') {
+      for (const partition of await listPartitions(src, table.source)) pairs.push({ source: partition, target: mapper.table(partition) });
+    }
+  }
+  for (const p of pairs) keptTables.add(displayName(p.source));
+
+  for (const pair of pairs) {
+    const [s, t] = await Promise.all([describeTableObjects(src, pair.source), describeTableObjects(tgt, pair.target)]);
+    // a table missing on either side is reported by the row comparison
+    if (!s || !t) continue;
+    const table = objectName(pair.source);
+
+    // columns, by their target names
+    const targetColumns = new Map(t.columns.map((c) => [c.name, c]));
+    const mappedNames = new Set<string>();
+    for (const column of s.columns) {
+      if (column.userType) userTypes.set(displayName(column.userType), column.userType);
+      const targetName = mapper.column(pair.source, column.name);
+      if (targetName === undefined) continue;
+      count('column');
+      mappedNames.add(targetName);
+      const object = `${table}.${column.name}`;
+      const match = targetColumns.get(targetName);
+      if (!match) {
+        report({ kind: 'column', object, table, difference: 'missing-in-target', source: column.type });
+        continue;
+      }
+      for (const [property, read] of COLUMN_PROPERTIES) {
+        // a generated column's expression is compared as "generated", not as a default
+        if (property === 'default' && (column.generated || match.generated)) continue;
+        if (read(column) !== read(match)) {
+          report({ kind: 'column', object, table, difference: 'different', property, source: read(column), target: read(match) });
+        }
+      }
+    }
+    for (const column of t.columns) {
+      if (!mappedNames.has(column.name)) report({ kind: 'column', object: `${table}.${column.name}`, table, difference: 'extra-in-target', target: column.type });
+    }
+
+    const schemaOf = (name: string) => `${pair.source.schema}.${name}`;
+    count('index', s.indexes.length);
+    compareNamed(s.indexes, t.indexes, (i) => i.definition, report,
+      (name) => ({ kind: 'index', object: schemaOf(name), table }));
+    // a foreign key names its referenced table as the target calls it
+    const withReference = (k: TableObjects['constraints'][number], side: 'source' | 'target') => {
+      if (!k.references) return k.definition;
+      const ref = side === 'source' ? mapper.table(k.references) : k.references;
+      return k.definition.split('{{ref}}').join(displayName(ref));
+    };
+    const constraintText = (side: 'source' | 'target') => (k: TableObjects['constraints'][number]) =>
+      `${withReference(k, side)}${k.validated ? '' : ' NOT VALID'}`;
+    const sourceConstraints = s.constraints.map((k) => ({ ...k, text: constraintText('source')(k) }));
+    const targetConstraints = t.constraints.map((k) => ({ ...k, text: constraintText('target')(k) }));
+    count('constraint', sourceConstraints.length);
+    compareNamed(sourceConstraints, targetConstraints, (k) => k.text, report,
+      (name) => ({ kind: 'constraint', object: `${name} on ${table}`, table }));
+    count('trigger', s.triggers.length);
+    // the table is named as on the source on both sides: a renamed table's trigger is the same trigger
+    compareNamed(s.triggers, t.triggers, (g) => `${g.definition.split('{{table}}').join(table)}${g.enabled === 'O' ? '' : ` (enabled: ${g.enabled})`}`, report,
+      (name) => ({ kind: 'trigger', object: `${name} on ${table}`, table }));
+
+    // sequences, by the column they feed (once each: a partition's column uses its root's sequence)
+    for (const seq of s.sequences) {
+      const object = objectName(seq.sequence);
+      if (seenSequences.has(object)) continue;
+      seenSequences.add(object);
+      count('sequence');
+      const targetColumn = mapper.column(pair.source, seq.column);
+      const targetSeq = t.sequences.find((x) => x.column === targetColumn);
+      const sourcePosition = await readSequencePosition(src, seq.sequence);
+      const targetPosition = targetSeq ? await readSequencePosition(tgt, targetSeq.sequence) : undefined;
+      if (!sourcePosition) continue;
+      if (!targetPosition) {
+        report({ kind: 'sequence', object, table, difference: 'missing-in-target', source: `next value ${sourcePosition.next}` });
+      } else if (sequenceBehind(sourcePosition, targetPosition)) {
+        report({
+          kind: 'sequence',
+          object,
+          table,
+          difference: 'behind',
+          source: `next value ${sourcePosition.next}`,
+          target: `next value ${targetPosition.next}`,
+        });
+      }
+    }
+  }
+
+  // the user-defined types the columns use (and the types domains are based on)
+  const seenTypes = new Set<string>();
+  const pending = [...userTypes.values()];
+  while (pending.length > 0) {
+    const type = pending.shift()!;
+    const key = displayName(type);
+    if (seenTypes.has(key)) continue;
+    seenTypes.add(key);
+    const [s, t] = await Promise.all([describeType(src, type), describeType(tgt, type)]);
+    if (!s) continue;
+    count('type');
+    if (s.baseUserType) pending.push(s.baseUserType);
+    if (!t) {
+      report({ kind: 'type', object: key, difference: 'missing-in-target', source: s.definition });
+    } else if (s.kind !== t.kind || s.definition !== t.definition) {
+      report({ kind: 'type', object: key, difference: 'different', source: s.definition, target: t.definition });
+    }
+  }
+
+  // views and materialized views of the selected tables' schemas that read only selected tables
+  const schemas = [...new Set(pairs.map((p) => p.source.schema))];
+  const views = await listViews(src, schemas);
+  const byName = new Map(views.map((v) => [displayName(v.name), v]));
+  const inScope = new Map<string, boolean>();
+  const readsOnlyKept = (view: ViewInfo, stack: Set<string>): boolean => {
+    const key = displayName(view.name);
+    const known = inScope.get(key);
+    if (known !== undefined) return known;
+    if (stack.has(key)) return false;
+    stack.add(key);
+    const ok = view.reads.every((r) => {
+      if (r.kind === 'v' || r.kind === 'm') {
+        const other = byName.get(displayName(r));
+        return other !== undefined && readsOnlyKept(other, stack);
+      }
+      return keptTables.has(displayName(r));
+    });
+    inScope.set(key, ok);
+    return ok;
+  };
+  for (const view of views) {
+    if (!readsOnlyKept(view, new Set())) continue;
+    const kind: SchemaObjectKind = view.kind === 'm' ? 'materialized view' : 'view';
+    count(kind);
+    const object = objectName(view.name);
+    const target = await describeView(tgt, mapper.table(view.name));
+    const describe = (v: { kind: string; definition: string; populated: boolean }) =>
+      v.kind === 'm' ? `${v.definition}${v.populated ? '' : ' (no data)'}` : v.definition;
+    if (!target) {
+      report({ kind, object, difference: 'missing-in-target', source: describe(view) });
+    } else if (target.kind !== view.kind || describe(target) !== describe(view)) {
+      report({ kind, object, difference: 'different', source: describe(view), target: target.kind === view.kind ? describe(target) : `relkind ${target.kind}` });
+    }
+  }
+  const compared = Object.values(comparedByKind).reduce((a, b) => a + b, 0);
+  return { ok: differences.length === 0, compared, comparedByKind, differences };
+}
+
+/** Human-readable report of the schema-object comparison, one line per difference. */
+export function formatSchemaObjects(comparison: SchemaObjectsComparison): string {
+  const out: string[] = [];
+  if (comparison.differences.length > 0) {
+    const width = Math.max(...comparison.differences.map((d) => `${d.kind} ${d.object}`.length));
+    for (const d of comparison.differences) {
+      const what = `${d.kind} ${d.object}`.padEnd(width);
+      const property = d.property ? ` (${d.property})` : '';
+      const detail = d.difference === 'different' || d.difference === 'behind'
+        ? `: ${d.source ?? ''} on the source, ${d.target ?? ''} on the target`
+        : d.difference === 'missing-in-target' ? `: ${d.source ?? ''}` : `: ${d.target ?? ''}`;
+      out.push(`${what}  ${d.difference}${property}${detail}`);
+    }
+    out.push('');
+    out.push(`Schema objects: ${comparison.differences.length} difference(s) among ${comparison.compared} object(s) compared.`);
+  } else {
+    out.push(`Schema objects: all ${comparison.compared} object(s) compared match.`);
+  }
+  return out.join('\n') + '\n';
 }
