@@ -54,12 +54,31 @@ export function defaultMappings(schemas: readonly string[] = []): TableMappings 
   };
 }
 
-/** Whether `name` matches a DMS locator pattern: `%` matches any run of characters, everything else literally, case-sensitively. */
+/**
+ * The anchored regular expression of a DMS locator pattern, with DMS's wildcards ("Wildcards in table
+ * mapping" in the DMS user guide): `%` any run of characters, `_` exactly one character, `[...]` a set
+ * or range of characters (`[ab]`, `[a-d]`; so `[_]` is a literal underscore); anything else literally,
+ * case-sensitively. A `[` that no `]` closes, or `[]`, is taken literally. The schema copy
+ * (schema-copy.sh) reads patterns the same way.
+ */
+export function patternRegExp(pattern: string): RegExp {
+  const source = (pattern.match(/\[[^\]]+\]|[\s\S]/g) ?? []).map((token) => {
+    if (token === '%') return '[\\s\\S]*';
+    if (token === '_') return '[\\s\\S]';
+    if (token.length > 2 && token.startsWith('[')) return `[${token.slice(1, -1).replace(/\\/g, '\\\\')}]`;
+    return token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }).join('');
+  try {
+    return new RegExp(`^${source}$`);
+  } catch {
+    throw new Error(`the pattern "${pattern}" has an invalid set or range of characters`);
+  }
+}
+
+/** Whether `name` matches a DMS locator pattern (see {@link patternRegExp}); an absent pattern matches any name. */
 export function matchesPattern(pattern: string | undefined, name: string): boolean {
   if (pattern === undefined) return true;
-  if (!pattern.includes('%')) return pattern === name;
-  const regex = pattern.split('%').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[\\s\\S]*');
-  return new RegExp(`^${regex}$`).test(name);
+  return patternRegExp(pattern).test(name);
 }
 
 const TABLE_KINDS: Record<string, readonly string[]> = {
@@ -218,7 +237,7 @@ export function describeSelection(mappings: TableMappings): string {
 /** The message of a selection that matches no table on the source. */
 export function noTablesSelectedMessage(mappings: TableMappings): string {
   return `The selection rules match no table on the source (${describeSelection(mappings)}). `
-    + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.';
+    + 'Check the schema and table names: they are case-sensitive; % matches any run of characters, _ any one character, [_] an underscore.';
 }
 
 /** `schema.table` for messages. */

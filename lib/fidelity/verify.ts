@@ -453,6 +453,21 @@ export function isTypeChange(source: ColumnInfo, target: ColumnInfo): boolean {
   return true;
 }
 
+/**
+ * The target name of a source column: the mapping's, except for a stored generated column that a
+ * remove-column rule removes and the target has under its source name. DMS must not write such a
+ * column (PostgreSQL refuses a value written into a generated column), so the rule keeps it out of
+ * the load while the target, created by the schema copy, computes it: its definition is compared as
+ * any other column's.
+ */
+function targetColumnName(
+  mapper: NameMapper, table: TableName, column: { readonly name: string; readonly generated: string }, targetHas: (name: string) => boolean,
+): string | undefined {
+  const name = mapper.column(table, column.name);
+  if (name === undefined && column.generated === 's' && targetHas(column.name)) return column.name;
+  return name;
+}
+
 function planTable(table: SelectedTable, sourceShape: TableShape, targetShape: TableShape, mapper: NameMapper): TablePlan {
   const sourceColumns: ColumnInfo[] = [];
   const targetColumns: ColumnInfo[] = [];
@@ -753,7 +768,7 @@ async function compareSchemaObjects(
     const mappedNames = new Set<string>();
     for (const column of s.columns) {
       if (column.userType) userTypes.set(displayName(column.userType), column.userType);
-      const targetName = mapper.column(pair.source, column.name);
+      const targetName = targetColumnName(mapper, pair.source, column, (name) => targetColumns.has(name));
       if (targetName === undefined) continue;
       count('column');
       mappedNames.add(targetName);

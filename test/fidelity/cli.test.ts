@@ -97,7 +97,7 @@ describe('verify', () => {
     const r = await cli(['verify', '--schema', 'shop_typo'], env());
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('NO_TABLES_SELECTED: The selection rules match no table on the source (include shop_typo.%). '
-      + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.\n\nVerify FAILED: no table was compared.\n');
+      + 'Check the schema and table names: they are case-sensitive; % matches any run of characters, _ any one character, [_] an underscore.\n\nVerify FAILED: no table was compared.\n');
     expect(r.stdout).not.toMatch(/All 0 table/);
 
     const j = await cli(['verify', '--schema', 'shop_typo', '--json'], env());

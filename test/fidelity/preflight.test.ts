@@ -197,7 +197,7 @@ describe('selection and options', () => {
     const result = await run({ mappings: only(['does_not_exist']) });
     expect(codes(result.findings)).toEqual(['blocking:NO_TABLES_SELECTED']);
     expect(result.findings[0].message).toBe('The selection rules match no table on the source (include public.does_not_exist). '
-      + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.');
+      + 'Check the schema and table names: they are case-sensitive; % matches any run of characters, _ any one character, [_] an underscore.');
     expect(result.tables).toEqual([]);
     expect(result.ok).toBe(false);
   });

@@ -12,14 +12,39 @@ const include = (schema: string, table: string, extra: Partial<MappingRule> = {}
 });
 
 describe('patterns', () => {
-  test('% matches any run of characters; everything else is literal and case-sensitive', () => {
+  // DMS user guide, "Wildcards in table mapping"
+  test('% matches any run of characters, _ exactly one; everything else is literal and case-sensitive', () => {
     expect(matchesPattern('%', 'anything')).toBe(true);
     expect(matchesPattern('order%', 'orders_2024')).toBe(true);
     expect(matchesPattern('%_log', 'audit_log')).toBe(true);
-    expect(matchesPattern('%_log', 'auditlog')).toBe(false);
+    // _ is any one character ("t" here), not only an underscore
+    expect(matchesPattern('%_log', 'auditlog')).toBe(true);
+    expect(matchesPattern('%_log', 'log')).toBe(false);
+    expect(matchesPattern('t_1', 'tx1')).toBe(true);
+    expect(matchesPattern('t_1', 't1')).toBe(false);
+    expect(matchesPattern('t_1', 't__1')).toBe(false);
     expect(matchesPattern('a.c', 'abc')).toBe(false);
+    expect(matchesPattern('a.c', 'a.c')).toBe(true);
+    expect(matchesPattern('a*b?(x)$', 'a*b?(x)$')).toBe(true);
     expect(matchesPattern('Orders', 'orders')).toBe(false);
     expect(matchesPattern('o%s', 'o\nrders')).toBe(true);
+    expect(matchesPattern('o_s', 'o\ns')).toBe(true);
+  });
+
+  test('[_] is a literal underscore, [ab] a set and [a-d] a range of characters', () => {
+    expect(matchesPattern('%[_]log', 'audit_log')).toBe(true);
+    expect(matchesPattern('%[_]log', 'auditlog')).toBe(false);
+    expect(matchesPattern('t[_]1', 'tx1')).toBe(false);
+    expect(matchesPattern('t[xy]1', 'ty1')).toBe(true);
+    expect(matchesPattern('t[xy]1', 'tz1')).toBe(false);
+    expect(matchesPattern('q[1-3]', 'q2')).toBe(true);
+    expect(matchesPattern('q[1-3]', 'q4')).toBe(false);
+    expect(matchesPattern('[[]x]', '[x]')).toBe(true);
+    expect(matchesPattern('a\\[b]', 'a\\b')).toBe(true);
+    // a [ that no ] closes, and [], are literal
+    expect(matchesPattern('a[b', 'a[b')).toBe(true);
+    expect(matchesPattern('a[]', 'a[]')).toBe(true);
+    expect(() => matchesPattern('q[3-1]', 'q2')).toThrow('the pattern "q[3-1]" has an invalid set or range of characters');
   });
 });
 
@@ -34,6 +59,10 @@ describe('selection rules', () => {
     expect(isSelected(m, { schema: 'public', table: 'orders' })).toBe(true);
     expect(isSelected(m, { schema: 'public', table: 'tmp_x' })).toBe(false);
     expect(isSelected(m, { schema: 'other', table: 'orders' })).toBe(false);
+    // _ in a pattern is any one character
+    const underscore: TableMappings = { rules: [include('public', '%'), { ...include('public', 'tmp_%'), 'rule-action': 'exclude' }] };
+    expect(isSelected(underscore, { schema: 'public', table: 'tmpx' })).toBe(false);
+    expect(isSelected(underscore, { schema: 'public', table: 'tmp' })).toBe(true);
   });
 
   test('explicit selects one exact table; views need table-type view or all', () => {

@@ -359,7 +359,7 @@ describe('selection', () => {
     expect(result.findings).toEqual([{
       code: 'NO_TABLES_SELECTED',
       message: 'The selection rules match no table on the source (include Public.%, include public.v% (view)). '
-        + 'Check the schema and table names: they are case-sensitive, and % is the only wildcard.',
+        + 'Check the schema and table names: they are case-sensitive; % matches any run of characters, _ any one character, [_] an underscore.',
     }]);
   });
 

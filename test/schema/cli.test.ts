@@ -69,6 +69,14 @@ describe('schema', () => {
       step: 'post',
       output: [
         'post: leaving out view app.scratch_notes: it reads a relation the selection leaves out',
+        'post: 10 primary key, unique and exclusion constraint(s)',
+        'post: 7 index(es)',
+        'post: 4 partition index attachment(s)',
+        'post: 4 foreign key(s)',
+        'post: 2 trigger(s)',
+        'post: 1 materialized view(s) refreshed',
+        'post: identity column app.products.id GENERATED ALWAYS again, as on the source',
+        'post: identity column audit.log.id GENERATED ALWAYS again, as on the source',
         'post: restored the post-data section of 6 table(s) into the target',
       ],
     });
@@ -79,6 +87,23 @@ describe('schema', () => {
     const v = await cli(['verify', '--mappings', mappingsFile, '--schema-objects'], env());
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/All 6 table\(s\) match\.\n\nSchema objects: all 80 object\(s\) compared match\.\n$/);
+  });
+
+  test('with CDC: pre, a load, indexes, then constraints and sequences at cut-over, then verify with schema objects passes', async () => {
+    await target.sql('create database cdc');
+    for (const step of ['pre', 'indexes']) {
+      const r = await cli(['schema', step, '--mappings', mappingsFile], env('cdc'));
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      if (step === 'pre') dmsLikeFullLoad(source, 'shop', target, 'cdc', FIXTURE_TABLES);
+    }
+    const constraints = await cli(['schema', 'constraints', '--mappings', mappingsFile, '--json'], env('cdc'));
+    expect(constraints.code).toBe(0);
+    expect(JSON.parse(constraints.stdout).output).toContain('constraints: 4 foreign key(s)');
+    expect((await cli(['schema', 'sequences', '--mappings', mappingsFile], env('cdc'))).code).toBe(0);
+    const v = await cli(['verify', '--mappings', mappingsFile, '--schema-objects'], env('cdc'));
+    expect(v.stdout).toMatch(/All 6 table\(s\) match\.\n\nSchema objects: all 80 object\(s\) compared match\.\n$/);
+    expect(v.code).toBe(0);
   });
 
   test('--schema selects like verify does, and a failing step exits 1 naming the database', async () => {
@@ -122,8 +147,11 @@ describe('schema', () => {
   });
 
   test('usage errors and help', async () => {
-    expect(() => parseArgs(['schema'])).toThrow('missing schema step: pre, post, sequences or plan');
-    expect(() => parseArgs(['schema', 'drop'])).toThrow('unknown schema step "drop": pre, post, sequences or plan');
+    expect(() => parseArgs(['schema'])).toThrow('missing schema step: pre, indexes, constraints, post, sequences or plan');
+    expect(() => parseArgs(['schema', 'drop'])).toThrow('unknown schema step "drop": pre, indexes, constraints, post, sequences or plan');
+    expect(parseArgs(['schema', 'indexes', '--schema', 'app'])).toMatchObject({ command: 'schema', step: 'indexes' });
+    expect(parseArgs(['schema', 'constraints', '--schema', 'app'])).toMatchObject({ command: 'schema', step: 'constraints' });
+    expect(() => parseArgs(['schema', 'constraints', '--no-extension-list'])).toThrow('--no-extension-list applies to schema pre only');
     expect(() => parseArgs(['schema', 'post', '--allowed-extensions', 'x.json'])).toThrow('--allowed-extensions applies to schema pre only');
     expect(() => parseArgs(['verify', '--allowed-extensions', 'x.json'])).toThrow('--allowed-extensions applies to schema only, not to verify');
     expect(() => parseArgs(['schema', 'pre', '--schema-objects'])).toThrow('--schema-objects applies to verify only, not to schema');
@@ -136,7 +164,9 @@ describe('schema', () => {
 
     const help = await cli(['schema', '--help'], {});
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: cdk-neon-migration schema <pre\|post\|sequences\|plan> \[options\]/);
+    expect(help.stdout).toMatch(/^usage: cdk-neon-migration schema <pre\|indexes\|constraints\|post\|sequences\|plan> \[options\]/);
+    expect(help.stdout).toMatch(/^ {2}FULL_LOAD {10}pre, the full load, post, sequences$/m);
+    expect(help.stdout).toMatch(/^ {2}FULL_LOAD_AND_CDC {2}pre, the full load \(the task stops after it\), indexes, the task resumed$/m);
     expect(help.stdout).toMatch(/--allowed-extensions <file>/);
     expect((await cli(['help', 'schema'], {})).stdout).toBe(help.stdout);
     expect((await cli(['--help'], {})).stdout).toMatch(/ {2}schema {6}copies the source's schema into the target around the DMS load/);

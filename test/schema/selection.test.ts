@@ -63,6 +63,14 @@ describe('the script selects the tables selection.ts selects', () => {
     'everything but some schemas': mappings(include('%', '%'), exclude('sales%', '%'), exclude('app', '%')),
     'a partitioned table by its root': mappings(include('app', 'parted%')),
     'table-type table, the default, leaves views out': mappings(typed('app', '%', 'table')),
+    // where selection.ts used to take everything but % literally: DMS's wildcards
+    '_ matches one character': mappings(include('app', 't_1')),
+    '_ in a schema name': mappings(include('sale_', '%')),
+    '[_] is a literal underscore': mappings(include('app', 't[_]%')),
+    '[ab] a set of characters': mappings(include('app', 't[xy]1')),
+    '[a-d] a range of characters': mappings(include('app', 't[a-x]%')),
+    'an exclude with _': mappings(include('app', '%'), exclude('app', 'tmp_%')),
+    'an unclosed [ taken literally': mappings(include('app', '%[x'), include('sales', 'q%')),
     'transformation and other rules are ignored by the selection': mappings(include('sales', '%'), {
       'rule-type': 'transformation', 'rule-target': 'table', 'rule-action': 'define-primary-key', 'object-locator': { 'schema-name': 'sales', 'table-name': 'q1' },
     }),
@@ -94,14 +102,26 @@ describe('the script selects the tables selection.ts selects', () => {
 
 describe('DMS wildcards', () => {
   // docs.aws.amazon.com/dms/latest/userguide/CHAP_Tasks.CustomizingTasks.TableMapping.SelectionTransformation.Wildcards.html
-  test('_ matches one character, [_] a literal underscore, [ab] and [a-d] a set or range', async () => {
-    expect((await scriptSelection(mappings(include('app', 't_1')))).tables).toEqual(['app.t_1', 'app.tx1']);
-    expect((await scriptSelection(mappings(include('app', 't[_]1')))).tables).toEqual(['app.t_1']);
-    expect((await scriptSelection(mappings(include('app', 't[_][_]1')))).tables).toEqual(['app.t__1']);
-    expect((await scriptSelection(mappings(include('app', 't[xy]1')))).tables).toEqual(['app.tx1']);
-    expect((await scriptSelection(mappings(include('app', 't[a-x]%')))).tables).toEqual(['app.tmp_x', 'app.tmpx', 'app.tx1']);
-    expect((await scriptSelection(mappings(include('app', 'tmp_x')))).tables).toEqual(['app.tmp_x']);
-    expect((await scriptSelection(mappings(include('sale_', '%')))).tables).toEqual(['sales.q1', 'sales.q2']);
+  test.each([
+    ['t_1', ['app.t_1', 'app.tx1']],
+    ['t[_]1', ['app.t_1']],
+    ['t[_][_]1', ['app.t__1']],
+    ['t__1', ['app.t__1']],
+    ['t[xy]1', ['app.tx1']],
+    ['t[a-x]%', ['app.tmp_x', 'app.tmpx', 'app.tx1']],
+    ['tmp_x', ['app.tmp_x']],
+    ['tmp_%', ['app.tmp_x', 'app.tmpx']],
+    ['order_', ['app.orders']],
+  ])('app.%s: the script and selection.ts select %j', async (pattern, expected) => {
+    const m = mappings(include('app', pattern));
+    expect((await scriptSelection(m)).tables).toEqual(expected);
+    expect(await librarySelection(m)).toEqual(expected);
+  });
+
+  test('schema names too', async () => {
+    const m = mappings(include('sale_', '%'));
+    expect((await scriptSelection(m)).tables).toEqual(['sales.q1', 'sales.q2']);
+    expect(await librarySelection(m)).toEqual(['sales.q1', 'sales.q2']);
   });
 });
 
@@ -145,7 +165,7 @@ describe('malformed mappings', () => {
 
   test.each([
     ['rename', 'schema', { 'schema-name': 'app' }],
-    ['remove-column', 'column', { 'schema-name': 'app', 'table-name': 'orders', 'column-name': 'id' }],
+    ['remove-column', 'table', { 'schema-name': 'app', 'table-name': 'orders' }],
     ['add-column', 'column', { 'schema-name': 'app', 'table-name': 'orders' }],
     ['convert-lowercase', 'table', { 'schema-name': '%', 'table-name': '%' }],
     ['add-prefix', 'table', { 'schema-name': 'app', 'table-name': '%' }],
@@ -157,5 +177,18 @@ describe('malformed mappings', () => {
     const r = await scriptSelection(m);
     expect(r.error).toMatch(new RegExp(`^rule 2 \\(${action} on ${target} \\{`));
     expect(r.error).toMatch(/makes DMS write to other names, other types or other columns/);
+  });
+
+  test('a remove-column rule is taken for stored generated columns only', async () => {
+    const remove = (column: string): MappingRule => ({
+      'rule-type': 'transformation', 'rule-target': 'column', 'rule-action': 'remove-column',
+      'object-locator': { 'schema-name': 'app', 'table-name': 'orders', 'column-name': column },
+    });
+    expect((await scriptSelection(mappings(include('app', '%'), remove('id')))).error).toMatch(
+      /^rule 2 \(remove-column on column \{.*\}\): it matches app\.orders\.id, which is not a stored generated column: /);
+    // one matching no column of the selected tables is no harm
+    expect((await scriptSelection(mappings(include('app', '%'), remove('nothing')))).error).toBeUndefined();
+    expect((await scriptSelection(mappings(include('app', '%'), { ...remove('id'), 'object-locator': { 'schema-name': 'app', 'table-name': 'orders' } }))).error)
+      .toBe('rule 2: remove-column rules need object-locator.schema-name, object-locator.table-name and object-locator.column-name');
   });
 });

@@ -1,7 +1,10 @@
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { InvalidConnectionStringError } from '../../lib/fidelity/connection-url';
 import {
-  libpqVariablesFromUrl, neonExtensionsPath, runSchemaCopy, schemaCopyEnvironment, schemaCopyScriptPath, SchemaCopyError,
+  ALL_SCHEMA_COPY_STEPS, CDC_SCHEMA_COPY_STEPS, libpqVariablesFromUrl, neonExtensionsPath, runSchemaCopy, SCHEMA_COPY_STEPS, schemaCopyEnvironment,
+  schemaCopyScriptPath, SchemaCopyError, shippedFile,
 } from '../../lib/schema/steps';
 
 describe('connection strings as libpq variables', () => {
@@ -85,6 +88,34 @@ describe('the script\'s environment', () => {
     expect(list.extensions.citext).toMatchObject({ 14: '1.6', 17: '1.6' });
     expect(list.extensions.vector).toBeDefined();
     expect(list.extensions.sslinfo).toBeUndefined();
+  });
+
+  test('the published package\'s files are found under assets/lib/schema, beside dist/schema', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'schema-package-'));
+    try {
+      const moduleDir = path.join(root, 'dist', 'schema');
+      fs.mkdirSync(moduleDir, { recursive: true });
+      fs.mkdirSync(path.join(root, 'assets', 'lib', 'schema'), { recursive: true });
+      const shipped = path.join(root, 'assets', 'lib', 'schema', 'schema-copy.sh');
+      fs.writeFileSync(shipped, '#!/bin/bash\n');
+      expect(shippedFile('schema-copy.sh', moduleDir)).toBe(shipped);
+      // beside the module first
+      fs.writeFileSync(path.join(moduleDir, 'schema-copy.sh'), '#!/bin/bash\n');
+      expect(shippedFile('schema-copy.sh', moduleDir)).toBe(path.join(moduleDir, 'schema-copy.sh'));
+      expect(() => shippedFile('neon-extensions.json', moduleDir)).toThrow(
+        `neon-extensions.json was not found (looked in ${path.join(moduleDir, 'neon-extensions.json')}, `
+        + `${path.join(root, 'lib', 'schema', 'neon-extensions.json')}, ${path.join(root, 'assets', 'lib', 'schema', 'neon-extensions.json')})`);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('the steps in the order of each kind of migration', () => {
+    expect(SCHEMA_COPY_STEPS).toEqual(['pre', 'post', 'sequences']);
+    expect(CDC_SCHEMA_COPY_STEPS).toEqual(['pre', 'indexes', 'constraints', 'sequences']);
+    expect(ALL_SCHEMA_COPY_STEPS).toEqual(['pre', 'indexes', 'constraints', 'post', 'sequences', 'plan']);
+    const header = fs.readFileSync(schemaCopyScriptPath(), 'utf8').split('\n')[2];
+    expect(header).toBe(`# schema-copy.sh <${ALL_SCHEMA_COPY_STEPS.join('|')}>`);
   });
 
   test('the script documents its environment and never traces commands', () => {
