@@ -94,6 +94,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-kms@^3',
     '@aws-sdk/client-sfn@^3',
     '@aws-sdk/client-cloudformation@^3',
+    '@aws-sdk/client-codebuild@^3',
+    '@aws-sdk/client-s3@^3',
+    '@aws-sdk/client-cloudwatch-logs@^3',
     '@types/aws-lambda@^8',
     '@types/pg@^8',
     'ts-node@^10.9.2',
@@ -140,6 +143,12 @@ project.addTask('integ:update', {
   receiveArgs: true,
 });
 project.testTask.prependSpawn(typecheck);
+// the schema tool runs in a container with the PostgreSQL client tools: shipped as it is
+const schemaTool = project.addTask('bundle:lib/schema', {
+  description: 'Copy the schema tool (schema-copy.sh and the extensions Neon offers) into assets/lib/schema',
+  exec: 'mkdir -p assets/lib/schema && cp lib/schema/schema-copy.sh lib/schema/neon-extensions.json assets/lib/schema/',
+});
+project.tasks.tryFind('bundle')?.spawn(schemaTool);
 // construct tests synthesize the bundled handler assets
 const bundleTask = project.tasks.tryFind('bundle');
 if (bundleTask) {

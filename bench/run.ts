@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
+import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
 
 export interface BenchRow {
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     ['handlers', benchHandlers],
     ['synth', benchSynth],
     ['fidelity', benchFidelitySections],
+    ['schema', benchSchemaSections],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {

@@ -7,3 +7,4 @@ export * from './task';
 export * from './lifecycle';
 export * from './monitoring';
 export * from './fidelity';
+export * from './schema';

@@ -73,9 +73,28 @@ export function localInputs(root: string, source: string): string[] {
   return [...seen].sort();
 }
 
-/** The handler bundles under `root` that are missing or older than a source they are built from. */
+/**
+ * Files the package ships as they are, copied into `assets/` by the bundle task: the schema tool,
+ * which runs in a container with the PostgreSQL client tools rather than in Lambda.
+ */
+export const COPIED_ASSETS: ReadonlyArray<readonly [string, string]> = [
+  ['lib/schema/schema-copy.sh', 'assets/lib/schema/schema-copy.sh'],
+  ['lib/schema/neon-extensions.json', 'assets/lib/schema/neon-extensions.json'],
+];
+
+/** The handler bundles and copied assets under `root` that are missing or older than a source they are built from. */
 export function checkBundles(root: string): BundleProblem[] {
   const problems: BundleProblem[] = [];
+  for (const [source, copy] of COPIED_ASSETS) {
+    // a project without the file has nothing to copy
+    if (!fs.existsSync(path.join(root, source))) continue;
+    const copyPath = path.join(root, copy);
+    if (!fs.existsSync(copyPath)) {
+      problems.push({ source, bundle: copy, reason: 'missing' });
+    } else if (!fs.readFileSync(copyPath).equals(fs.readFileSync(path.join(root, source)))) {
+      problems.push({ source, bundle: copy, reason: `differs from ${source}` });
+    }
+  }
   for (const source of handlerSources(root)) {
     const bundle = bundleOf(source);
     const bundlePath = path.join(root, bundle);

@@ -209,7 +209,9 @@ export class NeonMigrationExampleStack extends Stack {
     });
 
     // --- the task: the guide's full load of dms_sample.%, validated, logged, started on deploy; it lets
-    // the replication instance into the source database and tests both connections first
+    // the replication instance into the source database and tests both connections first. The schema
+    // (tables with their sequences and defaults) is copied into Neon before the load, the indexes,
+    // foreign keys and sequence positions after it
     this.migration = new DmsMigrationTask(this, 'Migration', {
       source: sourceEndpoint,
       target: this.target,
@@ -220,8 +222,12 @@ export class NeonMigrationExampleStack extends Stack {
         logSeverities: [{ component: LogComponent.TARGET_LOAD, severity: LogSeverity.DEBUG }],
       }),
       startOnDeploy: true,
+      waitForCompletion: true,
+      schemaCopy: { network: this.network },
     });
     this.migration.lifecycle.node.addDependency(this.sampleData);
+    // the schema is read from the source once the sample data created it
+    this.migration.schemaCopy?.addBeforeDependency(this.sampleData);
 
     // --- watching it: alarms (task failures, CDC latency, storage) to an encrypted topic, and a dashboard
     const alarms = new MigrationAlarms(this, 'Alarms', { migration: this.migration });

@@ -8,6 +8,7 @@ import * as taskStopper from './task-stopper.handler';
 import * as neonCredentials from '../neon/credentials.handler';
 import * as neonIpAllow from '../network/ip-allow.handler';
 import * as accountRoles from '../replication/account-roles.handler';
+import * as schemaCopy from '../schema/schema-copy.handler';
 import * as secretArns from '../secrets/secret-arns.handler';
 
 const HANDLERS: Record<string, ResourceKindHandler> = {
@@ -19,6 +20,7 @@ const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.NEON_IP_ALLOW]: neonIpAllow,
   [ResourceTypes.DMS_ACCOUNT_ROLES]: accountRoles,
   [ResourceTypes.SECRET_ARNS]: secretArns,
+  [ResourceTypes.SCHEMA_COPY]: schemaCopy,
 };
 
 function handlerFor(event: ProviderRequest): ResourceKindHandler {

@@ -19,6 +19,8 @@ export const ResourceTypes = {
   SECRET_ARNS: 'Custom::NeonDmsSecretArns',
   /** Starts a DMS Serverless replication, and stops it before CloudFormation modifies or deletes its configuration. */
   SERVERLESS_LIFECYCLE: 'Custom::DmsServerlessLifecycle',
+  /** Runs steps of the PostgreSQL schema copy (pre; post or indexes and constraints; sequences) as a CodeBuild build, and waits for it. */
+  SCHEMA_COPY: 'Custom::NeonSchemaCopy',
 } as const;
 
 /**

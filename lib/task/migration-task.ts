@@ -1,10 +1,11 @@
 import { Annotations, Aspects, Duration, Fn, Lazy, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
 import { RuleType, TableMappings, TableType } from './table-mappings';
-import { LobMode, TaskSettings } from './task-settings';
+import { LobMode, TargetTablePrepMode, TaskSettings } from './task-settings';
 import { l1Property, replacementAwareIdentifier, replacementKeyOf, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { openSourceDatabases } from '../core/open-database';
@@ -15,6 +16,7 @@ import { IMonitoredMigration } from '../monitoring/monitored-migration';
 import { DEFAULT_DMS_ENGINE_VERSION } from '../replication/engine-version';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
+import { PostgresSchemaCopy, SchemaCopyOptions } from '../schema/schema-copy';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
 
 /** Longest replication task identifier DMS accepts. */
@@ -161,6 +163,21 @@ export interface DmsMigrationTaskProps {
   readonly testConnections?: boolean;
 
   /**
+   * Copy the source's schema into Neon around the full load, with the PostgreSQL client tools: before
+   * the task starts, the pre-data section of `pg_dump` (types, domains, functions, sequences, tables,
+   * views) for the selected tables; after the full load, the post-data section (indexes, constraints,
+   * triggers) and every sequence set from the source. Needs a `PostgresSourceEndpoint`, a
+   * `NeonTargetEndpoint`, `waitForCompletion: true`, a full-load migration type, a target table
+   * preparation mode other than `DROP_AND_CREATE`, and table mappings without renaming rules. With
+   * `FULL_LOAD_AND_CDC` the task stops after the full load (`stopAfterFullLoad`) so the indexes exist
+   * before it applies the cached changes, and the step that creates them resumes it; foreign keys,
+   * triggers and the sequences follow at the cut-over (`schemaCopy.cutover`).
+   *
+   * @default - no schema copy: DMS creates missing tables itself, with their columns and primary key only
+   */
+  readonly schemaCopy?: SchemaCopyOptions;
+
+  /**
    * The replication task identifier (on DMS Serverless: the replication configuration
    * identifier): 1–255 letters, digits and hyphens, beginning with a letter, no trailing or double
    * hyphen; a literal string (the task is found by it before updates). Stored in lowercase.
@@ -224,6 +241,8 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
   public readonly tableMappings: TableMappings;
   /** The task settings. */
   public readonly settings: TaskSettings;
+  /** The schema copy around the full load, with `schemaCopy`. */
+  public readonly schemaCopy?: PostgresSchemaCopy;
   /** What the task start waits for: the network's egress. */
   public readonly startDependencies: IDependable[];
   /**
@@ -238,7 +257,9 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     validateEndpoints(props.source, props.target);
     this.migrationType = props.migrationType ?? MigrationType.FULL_LOAD;
     this.waitForCompletion = props.waitForCompletion ?? false;
-    this.settings = props.settings ?? new TaskSettings();
+    const settings = props.settings ?? new TaskSettings();
+    // with a schema copy, a full load and CDC stops after the load so the indexes exist before the cached changes apply
+    this.settings = props.schemaCopy && this.migrationType === MigrationType.FULL_LOAD_AND_CDC ? settings.withStopAfterFullLoad() : settings;
     this.tableMappings = resolveMappings(props);
     const cdc = validateCdc(this.migrationType, props);
 
@@ -289,6 +310,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       });
       // the serverless replication tests its connections when it starts: the source must let it in by then
       openSourceDatabases([props.source], replication, this.lifecycle.resource, this);
+      this.schemaCopy = this.addSchemaCopy(props, this.arn);
       this.addWarnings(props);
       return;
     }
@@ -336,6 +358,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       // the lifecycle opens the source for its tests; without them the task start still needs it open
       openSourceDatabases([props.source], replicationInstance, this.lifecycle.resource, this);
     }
+    this.schemaCopy = this.addSchemaCopy(props, this.arn);
 
     this.addWarnings(props);
   }
@@ -453,6 +476,62 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     Tags.of(replication.resource).add('cdk-neon-migration:source', props.source.endpointIdentifier);
     Tags.of(replication.resource).add('cdk-neon-migration:target', props.target.endpointIdentifier);
     return replication;
+  }
+
+  /**
+   * The schema copy of `props.schemaCopy`, ordered around the task: the pre-data step before the start,
+   * the post-data and sequence steps after the full load (resuming a task stopped after it).
+   */
+  private addSchemaCopy(props: DmsMigrationTaskProps, taskArn: string): PostgresSchemaCopy | undefined {
+    const options = props.schemaCopy;
+    if (!options) {
+      return undefined;
+    }
+    const owner = 'DmsMigrationTask: schemaCopy';
+    const source = props.source as unknown as { secret?: secretsmanager.ISecret; databaseName?: string };
+    if (!['postgres', 'aurora-postgresql'].includes(props.source.engineName) || !source.secret || source.databaseName === undefined) {
+      throw new Error(`${owner} copies a PostgreSQL schema with its client tools: the source must be a PostgresSourceEndpoint created by this library `
+        + '(it knows its secret and database).');
+    }
+    const target = props.target as unknown as { credentialsSecret?: secretsmanager.ISecret };
+    if (!target.credentialsSecret) {
+      throw new Error(`${owner} needs a NeonTargetEndpoint as target: it reads Neon's credentials from the endpoint's credentials secret.`);
+    }
+    if (this.migrationType === MigrationType.CDC) {
+      throw new Error(`${owner} applies to full-load migrations: with MigrationType.CDC the target already holds the tables (copy the schema by hand: cdk-neon-migration schema pre).`);
+    }
+    if (!this.waitForCompletion) {
+      throw new Error(`${owner} creates indexes, constraints and sequences after the full load: set waitForCompletion: true, so the deployment knows when it ended.`);
+    }
+    if (this.settings.targetTablePrepMode === TargetTablePrepMode.DROP_AND_CREATE) {
+      throw new Error(`${owner} creates the target tables before the load, and TargetTablePrepMode.DROP_AND_CREATE would drop them (with their defaults, `
+        + 'types and sequences): use DO_NOTHING or TRUNCATE_BEFORE_LOAD.');
+    }
+    if (this.computeKind === ReplicationComputeKind.SERVERLESS && this.migrationType === MigrationType.FULL_LOAD_AND_CDC) {
+      throw new Error(`${owner} with FULL_LOAD_AND_CDC needs the task to stop after the full load and resume, which the library supports on a `
+        + 'replication instance only: run the task on an instance, or use FULL_LOAD.');
+    }
+    const network = options.network ?? props.network;
+    if (!network) {
+      throw new Error(`${owner} runs the PostgreSQL client tools in the replication network: set schemaCopy.network (the replication instance's `
+        + 'network, e.g. a NatEgressForReplication), or give the task its network.');
+    }
+    const copy = new PostgresSchemaCopy(this, 'Schema', {
+      ...options,
+      network,
+      sourceSecret: source.secret,
+      sourceDatabaseName: source.databaseName,
+      targetSecret: target.credentialsSecret,
+      tableMappings: this.tableMappings,
+      changeDataCapture: this.migrationType === MigrationType.FULL_LOAD_AND_CDC,
+      loadArn: taskArn,
+      resumeTaskArn: this.migrationType === MigrationType.FULL_LOAD_AND_CDC ? taskArn : undefined,
+    });
+    // the tools reach the source like the replication compute does
+    openSourceDatabases([props.source], copy, copy.before, this);
+    this.lifecycle.addStartDependency(copy.before);
+    copy.addAfterDependency(this.lifecycle.completion);
+    return copy;
   }
 
   private addWarnings(props: DmsMigrationTaskProps): void {

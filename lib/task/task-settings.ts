@@ -114,6 +114,16 @@ export interface TaskSettingsProps {
   readonly targetTablePrepMode?: TargetTablePrepMode;
 
   /**
+   * Stop a full-load-and-CDC task after the full load, before it applies the changes cached during
+   * the load (`StopTaskCachedChangesNotApplied`), e.g. to create indexes first; resume it
+   * (`resume-processing`) to apply them and continue with CDC. `DmsMigrationTask` sets it with
+   * `schemaCopy`.
+   *
+   * @default false
+   */
+  readonly stopAfterFullLoad?: boolean;
+
+  /**
    * How LOB columns (TEXT, JSON, JSONB, BYTEA, XML, arrays… on PostgreSQL) are migrated.
    * `LobMode.NONE` leaves them out of the migration entirely.
    *
@@ -414,6 +424,16 @@ export class TaskSettings {
     this.validate();
   }
 
+  /** Whether a full-load-and-CDC task stops after the full load, before applying the cached changes. */
+  public get stopsAfterFullLoad(): boolean {
+    return this.props.stopAfterFullLoad ?? false;
+  }
+
+  /** These settings, with `stopAfterFullLoad` set. */
+  public withStopAfterFullLoad(): TaskSettings {
+    return new TaskSettings({ ...this.props, stopAfterFullLoad: true });
+  }
+
   /** The settings document as a JSON string, with a stable key order. */
   public toJson(): string {
     const p = this.props;
@@ -459,7 +479,7 @@ export class TaskSettings {
         TargetTablePrepMode: this.targetTablePrepMode,
         CreatePkAfterFullLoad: p.createPkAfterFullLoad ?? false,
         StopTaskCachedChangesApplied: false,
-        StopTaskCachedChangesNotApplied: false,
+        StopTaskCachedChangesNotApplied: p.stopAfterFullLoad ?? false,
         MaxFullLoadSubTasks: p.maxFullLoadSubTasks ?? 8,
         TransactionConsistencyTimeout: seconds(p.transactionConsistencyTimeout, 600),
         CommitRate: p.commitRate ?? 10000,

@@ -45,6 +45,24 @@ describe('handler bundle check (projenrc/check-bundles.ts)', () => {
     expect(localInputs(root, 'lib/a/first.lambda.ts')).toEqual(['lib/a/first.lambda.ts', 'lib/a/helper.ts', 'lib/shared/index.ts']);
   });
 
+  test('the files copied into assets (the schema copy\'s script and extension list) must be there and equal their source', () => {
+    const files = { ...SOURCES, 'assets/lib/a/first.lambda/index.js': '1', 'assets/lib/b/second.lambda/index.js': '1',
+      'lib/schema/schema-copy.sh': '#!/bin/bash\necho 1\n', 'lib/schema/neon-extensions.json': '{}' };
+    const root = project(files);
+    expect(checkBundles(root)).toEqual([
+      { source: 'lib/schema/schema-copy.sh', bundle: 'assets/lib/schema/schema-copy.sh', reason: 'missing' },
+      { source: 'lib/schema/neon-extensions.json', bundle: 'assets/lib/schema/neon-extensions.json', reason: 'missing' },
+    ]);
+    fs.mkdirSync(path.join(root, 'assets', 'lib', 'schema'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'assets/lib/schema/schema-copy.sh'), '#!/bin/bash\necho 0\n');
+    fs.writeFileSync(path.join(root, 'assets/lib/schema/neon-extensions.json'), '{}');
+    expect(checkBundles(root)).toEqual([
+      { source: 'lib/schema/schema-copy.sh', bundle: 'assets/lib/schema/schema-copy.sh', reason: 'differs from lib/schema/schema-copy.sh' },
+    ]);
+    fs.writeFileSync(path.join(root, 'assets/lib/schema/schema-copy.sh'), '#!/bin/bash\necho 1\n');
+    expect(checkBundles(root)).toEqual([]);
+  });
+
   test('missing bundles are named, with the command that builds them', () => {
     const root = project({ ...SOURCES, 'assets/lib/b/second.lambda/index.js': 'exports.handler = 1;' });
     const problems = checkBundles(root);

@@ -198,6 +198,49 @@ function dmsEndpointRequests(driver: DeploymentDriver): { role: string; request:
   return requests;
 }
 
+/**
+ * What CodeBuild does with each project's service role when a build starts: read every
+ * SECRETS_MANAGER environment variable's secret (`<secret>:<json key>`), decrypting it through
+ * Secrets Manager when a customer managed key protects it; write the build log to the project's log
+ * group.
+ */
+function codeBuildRequests(driver: DeploymentDriver): { role: string; request: AuthorizedRequest }[] {
+  const d = driver.deployed;
+  const requests: { role: string; request: AuthorizedRequest }[] = [];
+  for (const project of d.logicalIds('AWS::CodeBuild::Project')) {
+    const p = d.properties(project);
+    const role = driver.iam.roleWithArn(p.ServiceRole);
+    const origin = `CodeBuild starts a build of ${project}`;
+    for (const variable of (p.Environment.EnvironmentVariables ?? []).filter((v: any) => v.Type === 'SECRETS_MANAGER')) {
+      // secret-id:json-key: the secret id is a complete ARN, itself holding colons
+      const secretId = String(variable.Value).split(':').slice(0, -1).join(':');
+      const found = resolveSecretId(secretId, driver.fake.secrets, d.env);
+      if (!found.secret) {
+        throw new Error(`${project}: ${variable.Name} names ${secretId}, which Secrets Manager does not find (${found.reason})`);
+      }
+      requests.push({ role, request: { action: 'secretsmanager:GetSecretValue', resource: found.secret.arn, origin } });
+      if (found.secret.kmsKeyArn) {
+        requests.push({
+          role,
+          request: {
+            action: 'kms:Decrypt',
+            resource: found.secret.kmsKeyArn,
+            context: { 'kms:ViaService': `secretsmanager.${d.env.region}.amazonaws.com`, 'kms:CallerAccount': d.env.account },
+            origin,
+          },
+        });
+      }
+    }
+    const group = p.LogsConfig?.CloudWatchLogs?.GroupName;
+    if (group) {
+      const stream = `arn:${d.env.partition}:logs:${d.env.region}:${d.env.account}:log-group:${group}:log-stream:build-1`;
+      requests.push({ role, request: { action: 'logs:CreateLogStream', resource: stream, origin } });
+      requests.push({ role, request: { action: 'logs:PutLogEvents', resource: stream, origin } });
+    }
+  }
+  return requests;
+}
+
 describe.each([
   ['the example', exampleVariant],
   ['a migration in an existing VPC', existingVpcVariant],
@@ -250,6 +293,14 @@ describe.each([
         expect([endpoint, other.allowed]).toEqual([endpoint, false]);
       }
       expect(await denied(driver.iam, dmsEndpointRequests(driver))).toEqual([]);
+    });
+
+    test('CodeBuild may read the secrets its builds\' environment names and write their log', async () => {
+      const requests = codeBuildRequests(driver);
+      if (driver.deployed.logicalIds('AWS::CodeBuild::Project').length > 0) {
+        expect(requests.filter(r => r.request.action === 'secretsmanager:GetSecretValue').length).toBeGreaterThanOrEqual(2);
+      }
+      expect(await denied(driver.iam, requests)).toEqual([]);
     });
 
     test('the secrets handed to DMS and to the handlers are complete ARNs that Secrets Manager finds', () => {

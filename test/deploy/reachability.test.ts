@@ -91,6 +91,7 @@ describe.each([
     const { net } = model(exampleVariant, env);
     const replication = only(net, 'ReplicationInstance');
     const loader = only(net, 'SampleDataLoader');
+    const schemaBuild = only(net, 'MigrationSchemaProject');
 
     test('replication instance → Neon 5432 through the NAT gateway and its Elastic IP', () => {
       expectReachable(net, replication, NEON(), /NAT gateway.*internet gateway/);
@@ -109,6 +110,15 @@ describe.each([
       expectReachable(net, loader, AWS_API('secretsmanager'), /private DNS/);
     });
 
+    test('the schema builds → the source, Neon (NAT), Secrets Manager (endpoint), and S3, CloudWatch Logs and ECR Public (NAT)', () => {
+      expectReachable(net, schemaBuild, database(net), /local route/);
+      expectReachable(net, schemaBuild, NEON(), /NAT gateway/);
+      expectReachable(net, schemaBuild, AWS_API('secretsmanager'), /private DNS/);
+      for (const service of ['s3', 'logs', 'ecr-public']) {
+        expectReachable(net, schemaBuild, AWS_API(service), /public addresses.*NAT gateway/);
+      }
+    });
+
     test('nothing else is open', () => {
       expect(rulesByGroup(net)).toEqual({
         NetworkSecurityGroup: {
@@ -121,6 +131,8 @@ describe.each([
         },
         SourceSecurityGroup: { egress: [], ingress: ['tcp 5432 ← sg:LoaderSecurityGroup', 'tcp 5432 ← sg:NetworkSecurityGroup'] },
         LoaderSecurityGroup: { egress: ['tcp 443 → sg:NetworkSecretsManagerEndpointSecurityGroup', 'tcp 5432 → sg:SourceSecurityGroup'], ingress: [] },
+        // the schema builds run in the replication group and this one: HTTPS for the image, S3 and the log
+        MigrationSchemaHttpsEgress: { egress: ['tcp 443 → 0.0.0.0/0'], ingress: [] },
       });
       expectNothingPublic(net);
       for (const port of [443, ...INTERNET_PORTS_NOBODY_NEEDS]) {

@@ -55,6 +55,29 @@ describe('the bundled example', () => {
     expect(lifecycle.DependsOn).toContain(loaderId);
   });
 
+  test('the schema of dms_sample is copied before the task starts, and its indexes, foreign keys and sequences after the full load', () => {
+    const { template } = synthExample();
+    const resources = template.toJSON().Resources;
+    const steps = Object.entries<any>(template.findResources('Custom::NeonSchemaCopy'));
+    const [[before, pre]] = steps.filter(([, r]) => r.Properties.Steps === 'pre');
+    const [[after, post]] = steps.filter(([, r]) => r.Properties.Steps === 'post sequences');
+    const [[lifecycleId, lifecycle]] = Object.entries<any>(template.findResources('Custom::DmsTaskLifecycle'));
+    const loaderId = Object.keys(template.findResources('Custom::SampleData'))[0];
+    // pre-data reads the source once the sample data created it, and the task starts after it
+    expect(pre.DependsOn).toContain(loaderId);
+    expect(lifecycle.DependsOn).toContain(before);
+    // the lifecycle answers once the full load completed (waitForCompletion): post-data follows it
+    expect(lifecycle.Properties.WaitForCompletion).toBe('true');
+    expect(post.DependsOn).toContain(lifecycleId);
+    // both select what the task selects
+    const task = Object.values<any>(template.findResources('AWS::DMS::ReplicationTask'))[0];
+    expect(JSON.parse(pre.Properties.TableMappings)).toEqual(JSON.parse(task.Properties.TableMappings));
+    expect(JSON.parse(post.Properties.TableMappings)).toEqual(JSON.parse(task.Properties.TableMappings));
+    // DMS loads into the tables the schema copy created
+    expect(JSON.parse(task.Properties.ReplicationTaskSettings).FullLoadSettings.TargetTablePrepMode).not.toBe('DROP_AND_CREATE');
+    expect(resources[after]).toBeDefined();
+  });
+
   test('outputs the Neon IP to allow, the task ARN, its log group and a console link', () => {
     const { template } = synthExample();
     const outputs = Object.keys(template.toJSON().Outputs);

@@ -343,6 +343,7 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
     case 'AWS::EC2::VPCEndpoint': return shortId('vpce', logicalId);
     case 'AWS::EC2::EIP': return publicIp(logicalId);
     case 'AWS::EC2::FlowLog': return shortId('fl', logicalId);
+    case 'AWS::CodeBuild::Project': return name('Name', () => generatedName(d, logicalId, 150));
     case 'AWS::CloudFormation::WaitConditionHandle': return d.waitConditionUrl(logicalId);
     default:
       if (resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') {
@@ -364,6 +365,7 @@ function attributeOf(d: DeployedTemplate, logicalId: string, resource: ResourceJ
     case 'AWS::SNS::Topic.TopicArn': return d.ref(logicalId);
     case 'AWS::SNS::Topic.TopicName': return d.ref(logicalId).split(':').pop();
     case 'AWS::Events::Rule.Arn': return arn(d, 'events', `rule/${d.ref(logicalId)}`);
+    case 'AWS::CodeBuild::Project.Arn': return arn(d, 'codebuild', `project/${d.ref(logicalId)}`);
     case 'AWS::CloudWatch::Alarm.Arn': return arn(d, 'cloudwatch', `alarm:${d.ref(logicalId)}`);
     case 'AWS::StepFunctions::StateMachine.Arn': return d.ref(logicalId);
     case 'AWS::StepFunctions::StateMachine.Name': return d.ref(logicalId).split(':').pop();

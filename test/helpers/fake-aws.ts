@@ -1,5 +1,7 @@
 import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import {
   DatabaseMigrationServiceClient,
   DescribeConnectionsCommand,
@@ -81,7 +83,11 @@ export class FakeAws {
     cw: AwsClientStub<CloudWatchClient>;
     sfn: AwsClientStub<SFNClient>;
     cfn: AwsClientStub<CloudFormationClient>;
+    codebuild: AwsClientStub<CodeBuildClient>;
+    logs: AwsClientStub<CloudWatchLogsClient>;
   };
+  /** Builds started, by id: the project and its environment overrides; each succeeds on its second look. */
+  public readonly builds = new Map<string, { project: string; environment: Record<string, string>; looks: number }>();
 
   constructor(private readonly deployed: DeployedTemplate, options: FakeAwsOptions = {}) {
     const d = deployed;
@@ -98,6 +104,8 @@ export class FakeAws {
       cw: mockClient(CloudWatchClient),
       sfn: mockClient(SFNClient),
       cfn: mockClient(CloudFormationClient),
+      codebuild: mockClient(CodeBuildClient),
+      logs: mockClient(CloudWatchLogsClient),
     };
     this.install();
   }
@@ -120,7 +128,29 @@ export class FakeAws {
   }
 
   private install(): void {
-    const { dms, sm, iam, cw, sfn, cfn } = this.mocks;
+    const { dms, sm, iam, cw, sfn, cfn, codebuild, logs } = this.mocks;
+    const { partition, region, account } = this.deployed.env;
+    const projectArn = (name: string) => `arn:${partition}:codebuild:${region}:${account}:project/${name}`;
+    codebuild.on(StartBuildCommand).callsFake(input => this.record('StartBuild', input, [this.req('codebuild:StartBuild', projectArn(input.projectName!))], () => {
+      const id = `${input.projectName}:${this.builds.size + 1}`;
+      const environment = Object.fromEntries((input.environmentVariablesOverride ?? []).map((v: { name?: string; value?: string }) => [v.name!, v.value!]));
+      this.builds.set(id, { project: input.projectName!, environment, looks: 0 });
+      return { build: { id, buildStatus: 'IN_PROGRESS' } };
+    }));
+    codebuild.on(BatchGetBuildsCommand).callsFake(input => {
+      const ids: string[] = input.ids ?? [];
+      const requests = ids.map(id => this.req('codebuild:BatchGetBuilds', projectArn(id.split(':')[0])));
+      return this.record('BatchGetBuilds', input, requests, () => ({
+        builds: ids.map(id => {
+          const b = this.builds.get(id);
+          if (!b) return { id, buildStatus: 'FAILED' };
+          b.looks++;
+          return { id, buildStatus: b.looks > 1 ? 'SUCCEEDED' : 'IN_PROGRESS', logs: { groupName: `/${b.project}`, streamName: id.split(':')[1] } };
+        }),
+      }));
+    });
+    logs.on(GetLogEventsCommand).callsFake(input => this.record('GetLogEvents', input,
+      [this.req('logs:GetLogEvents', `arn:${partition}:logs:${region}:${account}:log-group:${input.logGroupName}:log-stream:${input.logStreamName}`)], () => ({ events: [] })));
     dms.on(DescribeReplicationTasksCommand).callsFake(input => this.record('DescribeReplicationTasks', input, [this.req('dms:DescribeReplicationTasks', '*')], () => {
       const filter = input.Filters?.[0];
       this.dms.advance();

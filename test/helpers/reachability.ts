@@ -189,7 +189,7 @@ export class NetworkModel {
     }
   }
 
-  /** Every workload of the template: replication instances and configurations, functions in a VPC, databases. */
+  /** Every workload of the template: replication instances and configurations, functions and builds in a VPC, databases. */
   public workloads(): Workload[] {
     const d = this.deployed;
     const result: Workload[] = [];
@@ -198,8 +198,17 @@ export class NetworkModel {
     for (const id of d.logicalIds('AWS::Lambda::Function')) {
       if (d.resource(id).Properties?.VpcConfig) result.push(this.lambdaFunction(id));
     }
+    for (const id of d.logicalIds('AWS::CodeBuild::Project')) {
+      if (d.resource(id).Properties?.VpcConfig) result.push(this.buildProject(id));
+    }
     for (const id of d.logicalIds('AWS::RDS::DBInstance')) result.push(this.database(id));
     return result;
+  }
+
+  /** A CodeBuild project in a VPC: its builds run in the subnets with the security groups of its VpcConfig. */
+  public buildProject(logicalId: string): Workload {
+    const p = this.deployed.properties(logicalId).VpcConfig;
+    return this.workload(`build project ${logicalId}`, logicalId, p.Subnets, p.SecurityGroupIds, false);
   }
 
   public replicationInstance(logicalId: string): Workload {

@@ -1,0 +1,383 @@
+import * as path from 'path';
+import { ArnFormat, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IDependable } from 'constructs';
+import { IReplicationNetwork } from '../core/interfaces';
+import { createRotatingKey } from '../core/kms';
+import { acknowledgeRules, nagFindingId } from '../core/nag';
+import { ResourceTypes } from '../lifecycle/kinds';
+import { MigrationProvider } from '../lifecycle/provider';
+import { completeSecretArn } from '../secrets/complete-arn';
+import type { TableMappings } from '../task/table-mappings';
+
+/**
+ * The container image the schema steps run in: the official PostgreSQL image from Amazon ECR Public
+ * (Docker's library mirrored by AWS: no Docker Hub pull limits), pinned to a patch release. Its
+ * client tools (`pg_dump`, `psql`) must be of a major version at least that of both servers.
+ */
+export const DEFAULT_SCHEMA_TOOLS_IMAGE = 'public.ecr.aws/docker/library/postgres:17.6-bookworm';
+
+/** The longest the deployment waits for one schema build: a custom resource answers within an hour. */
+const MAX_BUILD_MINUTES = 55;
+
+/**
+ * Where and how the schema of a PostgreSQL source is copied into Neon around a DMS task.
+ */
+export interface SchemaCopyOptions {
+  /**
+   * The network the schema tools run in: its replication subnets and security group (which reach
+   * the source database, Neon through the NAT gateway and Secrets Manager through its endpoint).
+   *
+   * @default - the migration task's `network`
+   */
+  readonly network?: IReplicationNetwork;
+
+  /**
+   * Container image with the PostgreSQL client tools, of a major version at least that of the
+   * source and of Neon.
+   *
+   * @default DEFAULT_SCHEMA_TOOLS_IMAGE (postgres 17.6 from Amazon ECR Public)
+   */
+  readonly image?: string;
+
+  /**
+   * How long one step may take (pre-data; post-data and sequences). At most 55 minutes: the
+   * deployment waits for it in a custom resource, which must answer within an hour. Index builds
+   * on very large tables that take longer are run by hand (`cdk-neon-migration schema post`).
+   *
+   * @default Duration.minutes(55)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Changing it runs the steps again on the next deployment. The steps run when the migration is
+   * created; a changed selection is not copied by itself, because the pre-data step refuses tables
+   * that exist in Neon already: drop them (or copy the new tables by hand with
+   * `cdk-neon-migration schema pre`) before changing this.
+   *
+   * @default - the steps run once, when the migration is created
+   */
+  readonly refresh?: string;
+
+  /**
+   * The cut-over of a `FULL_LOAD_AND_CDC` migration: set it once the application writes to the source
+   * no more and DMS applied the last changes, then deploy. The stack creates what would get in the
+   * way of DMS's change apply, left out until now — foreign keys, triggers, rules, row-level security
+   * policies, `GENERATED ALWAYS` on identity columns, refreshed materialized views — and sets every
+   * sequence from the source.
+   *
+   * With `FULL_LOAD` the step after the full load creates all of it; this property is refused.
+   *
+   * @default false
+   */
+  readonly cutover?: boolean;
+}
+
+/**
+ * Properties of a `PostgresSchemaCopy`.
+ */
+export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
+  /** The source database's secret (RDS JSON: `host`, `port`, `username`, `password`). */
+  readonly sourceSecret: secretsmanager.ISecret;
+
+  /** The source database's name. */
+  readonly sourceDatabaseName: string;
+
+  /**
+   * Neon's credentials (JSON: `host`, `port`, `username`, `password`, `dbname`), e.g.
+   * `NeonTargetEndpoint.credentialsSecret`.
+   */
+  readonly targetSecret: secretsmanager.ISecret;
+
+  /** The table mappings of the task: the steps copy the schema of the tables they select. */
+  readonly tableMappings: TableMappings;
+
+  /**
+   * Whether DMS applies changes after the full load (`FULL_LOAD_AND_CDC`). The step after the full
+   * load then creates the indexes and the primary-key, unique, exclusion and check constraints only;
+   * foreign keys, triggers, identity columns' `GENERATED ALWAYS` and the sequences wait for `cutover`.
+   *
+   * @default false
+   */
+  readonly changeDataCapture?: boolean;
+
+  /**
+   * A task that stops after its full load (`stopAfterFullLoad`), resumed once the step after the
+   * full load created the indexes.
+   *
+   * @default - none
+   */
+  readonly resumeTaskArn?: string;
+
+  /**
+   * The replication task (or DMS Serverless replication configuration) whose full load the steps
+   * after it follow: they refuse to run, failing the deployment, while it still loads (when the
+   * deployment stopped waiting for it at `maxWait`).
+   *
+   * @default - the steps after the load run when their dependencies are met, unchecked
+   */
+  readonly loadArn?: string;
+}
+
+/**
+ * Copies the schema of a PostgreSQL source into Neon with the PostgreSQL client tools, in
+ * deploy-time steps around a DMS task's full load: `before` (the pre-data section of `pg_dump`:
+ * extensions, types, domains, functions, sequences, tables, views, without owners and privileges)
+ * and `after` (the post-data section: indexes, constraints, triggers; then every sequence set from
+ * the source). With `changeDataCapture`, `after` creates the indexes and the constraints DMS's
+ * change apply keeps intact, and `cutover` the rest.
+ *
+ * The steps run as builds of an AWS CodeBuild project in the replication subnets, in a pinned
+ * `postgres` image; the connection details come from Secrets Manager into the build (CodeBuild
+ * masks them in its log), never through the template. Each step is a custom resource of the stack's
+ * shared provider that starts a build and waits for it; a failed build fails the deployment with
+ * the end of its log, where the tool writes its own message.
+ *
+ * `DmsMigrationTask` creates one with `schemaCopy` and orders it: `before` ahead of the task start,
+ * `after` once the full load completed.
+ *
+ * @example
+ * import * as rds from 'aws-cdk-lib/aws-rds';
+ * import { NatEgressForReplication, NeonTargetEndpoint, PostgresSchemaCopy, TableMappings } from 'cdk-neon-migration';
+ *
+ * declare const network: NatEgressForReplication;
+ * declare const database: rds.DatabaseInstance;
+ * declare const neon: NeonTargetEndpoint;
+ *
+ * const schema = new PostgresSchemaCopy(this, 'Schema', {
+ *   network,
+ *   sourceSecret: database.secret!,
+ *   sourceDatabaseName: 'app',
+ *   targetSecret: neon.credentialsSecret,
+ *   tableMappings: TableMappings.includeSchema('app'),
+ * });
+ */
+export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
+  /** The CodeBuild project running the schema tool. */
+  public readonly project: codebuild.Project;
+  /** The pre-data step: the task must start after it. */
+  public readonly before: CustomResource;
+  /** The step after the full load: post-data and sequences, or with `changeDataCapture` the indexes. */
+  public readonly after: CustomResource;
+  /** With `changeDataCapture` and `cutover`: foreign keys, triggers, identity, sequences. */
+  public readonly cutover?: CustomResource;
+  /** The log group of the builds (the tool's messages; connection details are masked). */
+  public readonly logGroup: logs.LogGroup;
+  /** The replication security group the tools run in: open databases to it (ec2.IConnectable). */
+  public readonly connections: ec2.Connections;
+
+  constructor(scope: Construct, id: string, props: PostgresSchemaCopyProps) {
+    super(scope, id);
+    const network = props.network;
+    if (!network) {
+      throw new Error('PostgresSchemaCopy: network is required: the schema tools run in the replication subnets, where they reach the source and Neon.');
+    }
+    this.connections = new ec2.Connections({ securityGroups: [network.securityGroup] });
+    const timeout = props.timeout ?? Duration.minutes(MAX_BUILD_MINUTES);
+    if (!timeout.isUnresolved() && (timeout.toMinutes({ integral: false }) < 5 || timeout.toMinutes({ integral: false }) > MAX_BUILD_MINUTES)) {
+      throw new Error(`PostgresSchemaCopy: timeout must be from 5 to ${MAX_BUILD_MINUTES} minutes, got ${timeout.toHumanString()}: the deployment waits `
+        + 'for each step in a custom resource, which must answer within an hour. Run longer index builds by hand (cdk-neon-migration schema post).');
+    }
+    if (props.cutover && !props.changeDataCapture) {
+      throw new Error('PostgresSchemaCopy: cutover applies to a migration with changeDataCapture (FULL_LOAD_AND_CDC); with a full load only, '
+        + 'the step after the load creates the foreign keys, triggers and sequences already. Remove cutover.');
+    }
+    validateMappings(props.tableMappings);
+
+    const key = createRotatingKey(this, 'Key', { description: `Encrypts the schema-copy builds of ${this.node.path}` });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
+      resources: ['*'],
+      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*' }) } },
+    }));
+
+    // the replication security group reaches the source and Neon and is admitted by the Secrets
+    // Manager endpoint; this one adds HTTPS out for the image, the tool's files and the build log
+    const https = new ec2.SecurityGroup(this, 'HttpsEgress', {
+      vpc: network.vpc,
+      description: 'cdk-neon-migration schema copy: HTTPS to the image registry, S3 and CloudWatch Logs',
+      allowAllOutbound: false,
+    });
+    https.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'ECR Public, S3 and CloudWatch Logs');
+
+    const tool = new s3assets.Asset(this, 'Tool', { path: path.join(__dirname, '..', '..', 'assets', 'lib', 'schema') });
+    const sourceArn = completeSecretArn(this, props.sourceSecret, 'sourceSecret');
+    const targetArn = completeSecretArn(this, props.targetSecret, 'targetSecret');
+    const secretVariable = (arn: string, field: string): codebuild.BuildEnvironmentVariable => ({
+      type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER,
+      value: `${arn}:${field}`,
+    });
+
+    this.project = new codebuild.Project(this, 'Project', {
+      description: `cdk-neon-migration: copies the PostgreSQL schema of ${this.node.path} into Neon (pg_dump, psql)`,
+      source: codebuild.Source.s3({ bucket: tool.bucket, path: tool.s3ObjectKey }),
+      environment: {
+        buildImage: codebuild.LinuxBuildImage.fromDockerRegistry(props.image ?? DEFAULT_SCHEMA_TOOLS_IMAGE),
+        computeType: codebuild.ComputeType.SMALL,
+        environmentVariables: {
+          SOURCE_PGHOST: secretVariable(sourceArn, 'host'),
+          SOURCE_PGPORT: secretVariable(sourceArn, 'port'),
+          SOURCE_PGUSER: secretVariable(sourceArn, 'username'),
+          SOURCE_PGPASSWORD: secretVariable(sourceArn, 'password'),
+          SOURCE_PGDATABASE: { value: props.sourceDatabaseName },
+          SOURCE_PGSSLMODE: { value: 'require' },
+          TARGET_PGHOST: secretVariable(targetArn, 'host'),
+          TARGET_PGPORT: secretVariable(targetArn, 'port'),
+          TARGET_PGUSER: secretVariable(targetArn, 'username'),
+          TARGET_PGPASSWORD: secretVariable(targetArn, 'password'),
+          TARGET_PGDATABASE: secretVariable(targetArn, 'dbname'),
+          TARGET_PGSSLMODE: { value: 'require' },
+          ALLOWED_EXTENSIONS_FILE: { value: 'neon-extensions.json' },
+        },
+      },
+      buildSpec: codebuild.BuildSpec.fromObject({
+        version: '0.2',
+        phases: {
+          build: {
+            commands: ['for step in $SCHEMA_STEPS; do bash schema-copy.sh "$step" || exit 1; done'],
+          },
+        },
+      }),
+      vpc: network.vpc,
+      subnetSelection: network.replicationSubnets,
+      securityGroups: [network.securityGroup, https],
+      encryptionKey: key,
+      timeout,
+      logging: { cloudWatch: { logGroup: this.logGroup } },
+    });
+    this.project.node.addDependency(network.egressReady);
+    props.sourceSecret.grantRead(this.project);
+    props.targetSecret.grantRead(this.project);
+
+    const provider = MigrationProvider.of(this);
+    const projectArn = this.project.projectArn;
+    const permissions = new iam.Policy(this, 'StartBuilds', {
+      roles: [provider.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'], resources: [projectArn] }),
+        new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [`${this.logGroup.logGroupArn}:log-stream:*`] }),
+      ],
+    });
+
+    const mappings = props.tableMappings.toJson();
+    const step = (id: string, steps: string, resumeTaskArn?: string): CustomResource => {
+      const resource = new CustomResource(this, id, {
+        serviceToken: provider.serviceToken,
+        resourceType: ResourceTypes.SCHEMA_COPY,
+        properties: {
+          ProjectName: this.project.projectName,
+          Steps: steps,
+          TableMappings: mappings,
+          Refresh: props.refresh,
+          ...(steps !== 'pre' && props.loadArn ? { LoadArn: props.loadArn } : {}),
+          ...(resumeTaskArn ? { ResumeTaskArn: resumeTaskArn } : {}),
+        },
+      });
+      resource.node.addDependency(permissions, this.project);
+      return resource;
+    };
+    this.before = step('Before', 'pre');
+    if (props.changeDataCapture) {
+      // DMS applies changes as statements, in commit order but not in the source's transactions when
+      // batched; foreign keys and triggers (which Neon's roles cannot switch off) wait for the cut-over
+      this.after = step('After', 'indexes', props.resumeTaskArn);
+      if (props.cutover) {
+        this.cutover = step('Cutover', 'constraints sequences');
+        this.cutover.node.addDependency(this.after);
+      }
+    } else {
+      this.after = step('After', 'post sequences', props.resumeTaskArn);
+    }
+    this.after.node.addDependency(this.before);
+
+    const stack = Stack.of(this);
+    acknowledgeRules(this.project, [
+      {
+        id: 'AwsSolutions-CB5',
+        reason: 'The schema steps need the PostgreSQL client tools of a known major version (at least the servers\'); CodeBuild\'s curated images carry none. The official postgres image from ECR Public is pinned to a patch release.',
+      },
+      { id: 'AwsSolutions-IAM5[Action::s3:GetObject*]', reason: 'aws-cdk-lib grants the build read access to the tool\'s asset object in the bootstrap bucket (its source), no more.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:GetBucket*]', reason: 'aws-cdk-lib grants the build read access to the tool\'s asset object in the bootstrap bucket (its source), no more.' },
+      { id: 'AwsSolutions-IAM5[Action::s3:List*]', reason: 'aws-cdk-lib grants the build read access to the tool\'s asset object in the bootstrap bucket (its source), no more.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]', reason: 'The build encrypts its artifacts and log with the construct\'s own key; aws-cdk-lib grants the key actions CodeBuild uses.' },
+      { id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]', reason: 'The build encrypts its artifacts and log with the construct\'s own key; aws-cdk-lib grants the key actions CodeBuild uses.' },
+      {
+        // aws-cdk-lib writes this ARN with the pseudo parameters, in a concrete environment too
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
+        reason: 'CodeBuild attaches the build to the VPC through network interfaces it creates; aws-cdk-lib limits the permission to the project\'s subnets by condition.',
+      },
+      {
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource',
+          stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: `/aws/codebuild/${this.project.projectName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })),
+        reason: 'aws-cdk-lib grants the build its default log group; the build logs to this construct\'s own log group.',
+      },
+      {
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource',
+          stack.formatArn({ service: 'codebuild', resource: 'report-group', resourceName: `${this.project.projectName}-*` })),
+        reason: 'aws-cdk-lib grants the build its own test report groups; the schema steps create none.',
+      },
+      { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'ec2:Describe* calls CodeBuild makes to attach the build to the VPC have no resource-level permissions.' },
+    ]);
+    acknowledgeRules(this, [
+      { id: 'AwsSolutions-CB4', reason: 'The project is encrypted with the customer managed key of this construct.' },
+      {
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.logGroup.logGroupArn}:log-stream:*`),
+        reason: 'The handler reads the log streams of this project\'s log group only, to report the tool\'s message of a failed build.',
+      },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policies name this project, its log group and its secrets, which exist in this stack only.' },
+    ]);
+  }
+
+  /** Start the pre-data step only after `dependables` exist (e.g. the source opened to the replication compute). */
+  public addBeforeDependency(...dependables: IDependable[]): void {
+    this.before.node.addDependency(...dependables);
+  }
+
+  /** Run the post-data step only after `dependables` (the full load). */
+  public addAfterDependency(...dependables: IDependable[]): void {
+    this.after.node.addDependency(...dependables);
+  }
+
+}
+
+/**
+ * DMS writes to the tables under the names the transformation rules give them; the schema copy
+ * restores the source's objects under their own names. Rules that rename, add or change columns
+ * would leave the two apart. `remove-column` is left to the tool, which allows it for stored
+ * generated columns only (DMS must not write them; the target computes them) and checks that on
+ * the source's catalog. Views selected as tables (`table-type` `view` or `all`) would arrive as
+ * tables next to the views the copy creates.
+ */
+function validateMappings(mappings: TableMappings): void {
+  const json = mappings.toJson();
+  if (Token.isUnresolved(json)) {
+    return;
+  }
+  const document = JSON.parse(json) as { rules: Array<Record<string, unknown>> };
+  for (const rule of document.rules) {
+    const name = String(rule['rule-name'] ?? rule['rule-id']);
+    const action = String(rule['rule-action']);
+    if (rule['rule-type'] === 'selection') {
+      const locator = (rule['object-locator'] ?? {}) as Record<string, unknown>;
+      const type = String(locator['table-type'] ?? 'table').toLowerCase();
+      if (action !== 'exclude' && type !== 'table') {
+        throw new Error(`PostgresSchemaCopy: the selection rule '${name}' selects table-type '${type}': DMS would load views into tables of their name, `
+          + 'while the schema copy creates the views themselves. Select tables only (table-type table, the default).');
+      }
+      continue;
+    }
+    if (rule['rule-type'] !== 'transformation') continue;
+    if (/^(rename|add-column|include-column|convert-lowercase|convert-uppercase|add-prefix|remove-prefix|replace-prefix|add-suffix|remove-suffix|replace-suffix|change-data-type|define-primary-key|add-before-image-columns|data-masking.*)$/.test(action)) {
+      throw new Error(`PostgresSchemaCopy: the table mappings hold the transformation rule '${name}' `
+        + `(${action} on ${String(rule['rule-target'])}): the schema copy restores the source's objects under their own names and columns, `
+        + 'which DMS would no longer write to. Remove the rule, or create the target schema yourself and leave schemaCopy out.');
+    }
+  }
+}

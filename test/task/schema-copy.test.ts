@@ -1,0 +1,192 @@
+import { App, Duration, Environment, SecretValue, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { NeonTargetEndpoint } from '../../lib/neon';
+import { NatEgressForReplication } from '../../lib/network/nat-egress';
+import { ReplicationCompute } from '../../lib/replication';
+import { DEFAULT_SCHEMA_TOOLS_IMAGE } from '../../lib/schema';
+import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
+import { ColumnType, DmsMigrationTask, DmsMigrationTaskProps, MigrationType, TableMappings, TableType, TargetTablePrepMode, TaskSettings } from '../../lib/task';
+import { expectSecretAbsent, testApp } from '../helpers/leak';
+import { expectNagClean } from '../helpers/nag';
+import { expectValidCloudFormation } from '../helpers/schema';
+
+const NEON_URI = 'postgresql://app@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require';
+const CANARY = 'Pw-schema-canary-5d1f0a';
+
+function migration(overrides: Partial<DmsMigrationTaskProps> = {}, app = new App(), env?: Environment) {
+  const stack = new Stack(app, 'S', { env });
+  const network = new NatEgressForReplication(stack, 'Network');
+  const database = new rds.DatabaseInstance(stack, 'Database', {
+    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+    vpc: network.vpc,
+    vpcSubnets: network.replicationSubnets,
+    storageEncrypted: true,
+    deletionProtection: true,
+    multiAz: true,
+    iamAuthentication: true,
+    enablePerformanceInsights: true,
+    cloudwatchLogsExports: ['postgresql', 'upgrade'],
+  });
+  const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });
+  const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+  const task = new DmsMigrationTask(stack, 'Migration', {
+    source, target, network, schemaName: 'app', waitForCompletion: true, schemaCopy: {}, ...overrides,
+  });
+  return { stack, task, network, database, source, target, template: () => Template.fromStack(stack) };
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as any);
+}
+
+describe('schemaCopy', () => {
+  test('a CodeBuild project in the replication subnets, with the pinned postgres image, its connection details from Secrets Manager', () => {
+    const { stack, task, network, template } = migration();
+    const t = template();
+    const schema = task.schemaCopy!;
+    t.hasResourceProperties('AWS::CodeBuild::Project', {
+      Environment: Match.objectLike({
+        Image: DEFAULT_SCHEMA_TOOLS_IMAGE,
+        ComputeType: 'BUILD_GENERAL1_SMALL',
+        ImagePullCredentialsType: 'SERVICE_ROLE',
+        EnvironmentVariables: Match.arrayWith([
+          { Name: 'SOURCE_PGPASSWORD', Type: 'SECRETS_MANAGER', Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^DatabaseSecretAttachment') }, ':password']] } },
+          { Name: 'SOURCE_PGDATABASE', Type: 'PLAINTEXT', Value: 'app' },
+          { Name: 'TARGET_PGPASSWORD', Type: 'SECRETS_MANAGER', Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^NeonCredentials') }, ':password']] } },
+          { Name: 'TARGET_PGSSLMODE', Type: 'PLAINTEXT', Value: 'require' },
+        ]),
+      }),
+      VpcConfig: Match.objectLike({
+        SecurityGroupIds: Match.arrayWith([{ 'Fn::GetAtt': [logicalId(stack, network.securityGroup as ec2.SecurityGroup), 'GroupId'] }]),
+      }),
+      TimeoutInMinutes: 55,
+      EncryptionKey: Match.anyValue(),
+    });
+    expect(schema.project).toBeDefined();
+    // no password value, only references, anywhere in the project
+    expect(JSON.stringify(t.findResources('AWS::CodeBuild::Project'))).not.toMatch(/PGPASSWORD","Type":"PLAINTEXT/);
+  });
+
+  test('ordered around the task: the pre-data step before the task starts, post-data and sequences after the full load', () => {
+    const { stack, task, template } = migration();
+    const resources = template().toJSON().Resources;
+    const before = logicalId(stack, task.schemaCopy!.before);
+    const after = logicalId(stack, task.schemaCopy!.after);
+    const lifecycle = logicalId(stack, task.lifecycle.resource);
+    expect(resources[before].Properties).toEqual(expect.objectContaining({ Steps: 'pre', TableMappings: task.tableMappings.toJson() }));
+    expect(resources[after].Properties).toEqual(expect.objectContaining({ Steps: 'post sequences' }));
+    expect(resources[after].Properties.ResumeTaskArn).toBeUndefined();
+    // the step refuses to run while the task still loads (the lifecycle stops waiting at maxWait)
+    expect(resources[after].Properties.LoadArn).toEqual({ Ref: logicalId(stack, task) });
+    expect(resources[before].Properties.LoadArn).toBeUndefined();
+    expect(resources[lifecycle].DependsOn).toContain(before);
+    expect(resources[after].DependsOn).toEqual(expect.arrayContaining([lifecycle, before]));
+    // the source database admits the tools (they run in the replication security group) before the pre-data step
+    const ingress = Object.keys(template().findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DatabaseSecurityGroup'), 'GroupId'] } },
+    }));
+    expect(ingress).toHaveLength(1);
+    expect(resources[before].DependsOn).toEqual(expect.arrayContaining(ingress));
+  });
+
+  test('full load and CDC: the task stops after the full load; the indexes step resumes it; foreign keys, triggers and sequences wait for the cut-over', () => {
+    const { stack, task, template } = migration({ migrationType: MigrationType.FULL_LOAD_AND_CDC });
+    const resources = template().toJSON().Resources;
+    expect(JSON.parse(task.settings.toJson()).FullLoadSettings.StopTaskCachedChangesNotApplied).toBe(true);
+    const after = resources[logicalId(stack, task.schemaCopy!.after)];
+    expect(after.Properties).toEqual(expect.objectContaining({ Steps: 'indexes', ResumeTaskArn: { Ref: logicalId(stack, task) } }));
+    expect(resources[logicalId(stack, task.schemaCopy!.before)].Properties.ResumeTaskArn).toBeUndefined();
+    expect(task.schemaCopy!.cutover).toBeUndefined();
+    expect(Object.values<any>(template().findResources('Custom::NeonSchemaCopy')).map(r => r.Properties.Steps).sort()).toEqual(['indexes', 'pre']);
+  });
+
+  test('the cut-over of a full load and CDC: constraints and sequences, after the indexes, never resuming the task', () => {
+    const { stack, task, template } = migration({ migrationType: MigrationType.FULL_LOAD_AND_CDC, schemaCopy: { cutover: true } });
+    const resources = template().toJSON().Resources;
+    const cutover = resources[logicalId(stack, task.schemaCopy!.cutover!)];
+    expect(cutover.Properties.Steps).toBe('constraints sequences');
+    expect(cutover.Properties.ResumeTaskArn).toBeUndefined();
+    expect(cutover.DependsOn).toContain(logicalId(stack, task.schemaCopy!.after));
+  });
+
+  test('the shared provider may start and read builds of this project and read its log streams only', () => {
+    const { stack, task, template } = migration();
+    const policies = template().findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^MigrationSchemaStartBuilds') } });
+    const statements = Object.values<any>(policies)[0].Properties.PolicyDocument.Statement;
+    expect(statements).toEqual([
+      { Action: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(stack, task.schemaCopy!.project), 'Arn'] } },
+      { Action: 'logs:GetLogEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, task.schemaCopy!.logGroup), 'Arn'] }, ':log-stream:*']] } },
+    ].map(s => expect.objectContaining(s)));
+  });
+
+  test.each<[string, Partial<DmsMigrationTaskProps>, RegExp]>([
+    ['no waitForCompletion', { waitForCompletion: false }, /set waitForCompletion: true/],
+    ['CDC only', { migrationType: MigrationType.CDC }, /schemaCopy applies to full-load migrations/],
+    ['a renaming mapping', { schemaName: undefined, tableMappings: TableMappings.includeSchema('app').renameSchema('app', 'sales') },
+      /the table mappings hold the transformation rule .* \(rename on schema\): the schema copy restores the source's objects under their own names/],
+    ['cutover with a full load only', { schemaCopy: { cutover: true } }, /cutover applies to a migration with changeDataCapture \(FULL_LOAD_AND_CDC\)/],
+    ['views selected as tables', { schemaName: undefined, tableMappings: new TableMappings().include('app', '%', TableType.ALL, { ruleName: 'views' }) },
+      /the selection rule 'views' selects table-type 'all': DMS would load views into tables of their name/],
+    ['a column added by DMS', { schemaName: undefined, tableMappings: TableMappings.includeSchema('app').addColumn('app', '%', 'audit', '1', { type: ColumnType.INT4 }, { ruleName: 'audit' }) },
+      /transformation rule 'audit' \(add-column on column\)/],
+    ['DMS Serverless with full load and CDC', { migrationType: MigrationType.FULL_LOAD_AND_CDC, compute: ReplicationCompute.serverless({ maxCapacityUnits: 4 }) },
+      /with FULL_LOAD_AND_CDC needs the task to stop after the full load and resume/],
+  ])('refused at synth: %s', (_name, overrides, message) => {
+    expect(() => migration(overrides)).toThrow(message);
+  });
+
+  test('DROP_AND_CREATE with a schema copy is refused at synth: DMS would drop the tables the copy created', () => {
+    expect(() => migration({ settings: new TaskSettings({ targetTablePrepMode: TargetTablePrepMode.DROP_AND_CREATE }) }))
+      .toThrow(/schemaCopy creates the target tables before the load, and TargetTablePrepMode.DROP_AND_CREATE would drop them .*: use DO_NOTHING or TRUNCATE_BEFORE_LOAD/);
+    for (const mode of [TargetTablePrepMode.DO_NOTHING, TargetTablePrepMode.TRUNCATE_BEFORE_LOAD]) {
+      expect(() => migration({ settings: new TaskSettings({ targetTablePrepMode: mode }) })).not.toThrow();
+    }
+  });
+
+  test('a build timeout outside 5 to 55 minutes is refused at synth: the custom resource answers within the hour', () => {
+    expect(() => migration({ schemaCopy: { timeout: Duration.minutes(90) } })).toThrow(/timeout must be from 5 to 55 minutes, got 1 hour 30 minutes/);
+    expect(() => migration({ schemaCopy: { timeout: Duration.minutes(4) } })).toThrow(/timeout must be from 5 to 55 minutes, got 4 minutes/);
+    const { template } = migration({ schemaCopy: { timeout: Duration.minutes(20) } });
+    template().hasResourceProperties('AWS::CodeBuild::Project', { TimeoutInMinutes: 20 });
+  });
+
+  test('remove-column is left to the tool, which allows it for stored generated columns (checked on the source catalog)', () => {
+    const mappings = TableMappings.includeSchema('app').removeColumn('app', 'orders', 'total');
+    const { stack, task, template } = migration({ schemaName: undefined, tableMappings: mappings });
+    expect(template().toJSON().Resources[logicalId(stack, task.schemaCopy!.before)].Properties.TableMappings).toContain('remove-column');
+  });
+
+  test('a source that is not a PostgresSourceEndpoint is refused', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Network');
+    const source = PostgresSourceEndpoint.fromEndpointArn(stack, 'Source', 'arn:aws:dms:us-east-1:123456789012:endpoint:ELSEWHERE');
+    const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+    expect(() => new DmsMigrationTask(stack, 'Migration', { source, target, network, schemaName: 'app', waitForCompletion: true, schemaCopy: {} }))
+      .toThrow(/the source must be a PostgresSourceEndpoint created by this library/);
+  });
+
+  test('on DMS Serverless (full load): the same two steps around the replication', () => {
+    const { stack, task, template } = migration({ compute: ReplicationCompute.serverless({ maxCapacityUnits: 4 }) });
+    const resources = template().toJSON().Resources;
+    expect(resources[logicalId(stack, task.lifecycle.resource)].DependsOn).toContain(logicalId(stack, task.schemaCopy!.before));
+    expect(resources[logicalId(stack, task.schemaCopy!.after)].Properties.LoadArn).toEqual(stack.resolve(task.replicationConfigArn));
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('valid CloudFormation, no secret in the cloud assembly, cdk-nag clean', () => {
+    expectValidCloudFormation(migration().stack);
+    const app = testApp();
+    migration({}, app);
+    expectSecretAbsent(app, CANARY);
+    expectNagClean((a, env) => migration({}, a, env).stack, [
+      ...['AwsSolutions-RDS10', 'AwsSolutions-RDS11', 'AwsSolutions-SMG4', 'NIST.800.53.R5-RDSInBackupPlan', 'NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled',
+        'NIST.800.53.R5-SecretsManagerRotationEnabled', 'NIST.800.53.R5-SecretsManagerUsingKMSKey', 'NIST.800.53.R5-RDSEnhancedMonitoringEnabled',
+        'NIST.800.53.R5-RDSStorageEncrypted']
+        .map(id => ({ id, reason: 'The test database only stands in for a source.', pathPattern: '^S/Database' })),
+      { id: 'NIST.800.53.R5-EC2RestrictedCommonPorts', reason: 'The ingress rule admits only the replication security group, on the database port.', pathPattern: '^S/Database/SecurityGroup/from ' },
+      { id: 'NIST.800.53.R5-EC2RestrictedSSH', reason: 'The ingress rule admits only the replication security group, on the database port.', pathPattern: '^S/Database/SecurityGroup/from ' },
+    ]);
+  });
+});
