@@ -47,7 +47,7 @@ const MAPPINGS = { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-nam
 const TABLES = ['shop.customers', 'shop.orders'];
 
 function psql(cluster: PgCluster, db: string, sql: string): string {
-  const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', cluster.url(db), '-c', sql], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', cluster.url(db), '-c', sql], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(r.stderr.trim());
   return r.stdout.trim();
 }

@@ -267,8 +267,8 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     });
 
     const mappings = props.tableMappings.toJson();
-    const step = (id: string, steps: string, resumeTaskArn?: string): CustomResource => {
-      const resource = new CustomResource(this, id, {
+    const step = (stepId: string, steps: string, resumeTaskArn?: string): CustomResource => {
+      const resource = new CustomResource(this, stepId, {
         serviceToken: provider.serviceToken,
         resourceType: ResourceTypes.SCHEMA_COPY,
         properties: {

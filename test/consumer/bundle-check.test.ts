@@ -46,8 +46,13 @@ describe('handler bundle check (projenrc/check-bundles.ts)', () => {
   });
 
   test('the files copied into assets (the schema copy\'s script and extension list) must be there and equal their source', () => {
-    const files = { ...SOURCES, 'assets/lib/a/first.lambda/index.js': '1', 'assets/lib/b/second.lambda/index.js': '1',
-      'lib/schema/schema-copy.sh': '#!/bin/bash\necho 1\n', 'lib/schema/neon-extensions.json': '{}' };
+    const files = {
+      ...SOURCES,
+      'assets/lib/a/first.lambda/index.js': '1',
+      'assets/lib/b/second.lambda/index.js': '1',
+      'lib/schema/schema-copy.sh': '#!/bin/bash\necho 1\n',
+      'lib/schema/neon-extensions.json': '{}',
+    };
     const root = project(files);
     expect(checkBundles(root)).toEqual([
       { source: 'lib/schema/schema-copy.sh', bundle: 'assets/lib/schema/schema-copy.sh', reason: 'missing' },

@@ -22,7 +22,9 @@ export const exclude = (schema: string, table: string): MappingRule => ({
 
 /** A remove-column transformation rule: DMS leaves the matching columns out of the load. */
 export const removeColumn = (schema: string, table: string, column: string): MappingRule => ({
-  'rule-type': 'transformation', 'rule-action': 'remove-column', 'rule-target': 'column',
+  'rule-type': 'transformation',
+  'rule-action': 'remove-column',
+  'rule-target': 'column',
   'object-locator': { 'schema-name': schema, 'table-name': table, 'column-name': column },
 });
 

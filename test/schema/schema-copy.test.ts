@@ -595,10 +595,22 @@ describe('stored generated columns', () => {
     const refused = await step('plan', copyEnvironment(source, 'generated', target, 'postgres', selection));
     const rules = refused.error!.detail.split('\n').map((line) => JSON.parse(line.slice(line.indexOf('{'))));
     expect(rules).toEqual([
-      { 'rule-type': 'transformation', 'rule-id': '2', 'rule-name': '2', 'rule-action': 'remove-column', 'rule-target': 'column',
-        'object-locator': { 'schema-name': 's[_]1', 'table-name': 't[_]x', 'column-name': 'a[_]b[%]' } },
-      { 'rule-type': 'transformation', 'rule-id': '3', 'rule-name': '3', 'rule-action': 'remove-column', 'rule-target': 'column',
-        'object-locator': { 'schema-name': 's[_]1', 'table-name': 't[_]x', 'column-name': '[[]c]' } },
+      {
+        'rule-type': 'transformation',
+        'rule-id': '2',
+        'rule-name': '2',
+        'rule-action': 'remove-column',
+        'rule-target': 'column',
+        'object-locator': { 'schema-name': 's[_]1', 'table-name': 't[_]x', 'column-name': 'a[_]b[%]' },
+      },
+      {
+        'rule-type': 'transformation',
+        'rule-id': '3',
+        'rule-name': '3',
+        'rule-action': 'remove-column',
+        'rule-target': 'column',
+        'object-locator': { 'schema-name': 's[_]1', 'table-name': 't[_]x', 'column-name': '[[]c]' },
+      },
     ]);
     const accepted = await step('plan', copyEnvironment(source, 'generated', target, 'postgres', { rules: [...selection.rules, ...rules] }));
     expect(accepted.error).toBeUndefined();

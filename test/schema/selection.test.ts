@@ -181,7 +181,9 @@ describe('malformed mappings', () => {
 
   test('a remove-column rule is taken for stored generated columns only', async () => {
     const remove = (column: string): MappingRule => ({
-      'rule-type': 'transformation', 'rule-target': 'column', 'rule-action': 'remove-column',
+      'rule-type': 'transformation',
+      'rule-target': 'column',
+      'rule-action': 'remove-column',
       'object-locator': { 'schema-name': 'app', 'table-name': 'orders', 'column-name': column },
     });
     expect((await scriptSelection(mappings(include('app', '%'), remove('id')))).error).toMatch(
