@@ -133,7 +133,8 @@ export class FakeAws {
     const projectArn = (name: string) => `arn:${partition}:codebuild:${region}:${account}:project/${name}`;
     codebuild.on(StartBuildCommand).callsFake(input => this.record('StartBuild', input, [this.req('codebuild:StartBuild', projectArn(input.projectName!))], () => {
       const id = `${input.projectName}:${this.builds.size + 1}`;
-      const environment = Object.fromEntries((input.environmentVariablesOverride ?? []).map((v: { name?: string; value?: string }) => [v.name!, v.value!]));
+      const overrides: { name?: string; value?: string }[] = input.environmentVariablesOverride ?? [];
+      const environment = Object.fromEntries(overrides.map((v) => [v.name!, v.value!]));
       this.builds.set(id, { project: input.projectName!, environment, looks: 0 });
       return { build: { id, buildStatus: 'IN_PROGRESS' } };
     }));
