@@ -85,7 +85,7 @@ function floorStatements(source: PgCluster, target: PgCluster, db: string): { in
   const present = new Set(psql(target, db, "select indexname from pg_indexes where schemaname = 'shop'").split('\n').filter(Boolean));
   const presentConstraints = new Set(psql(target, db, "select conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'shop'").split('\n').filter(Boolean));
   const constraintRows = psql(source, 'postgres', `
-    select c.conname || E'\\t' || c.contype || E'\\t' || format('alter table %s add constraint %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
+    select c.conname || E'\\t' || c.contype::text || E'\\t' || format('alter table %s add constraint %I %s', c.conrelid::regclass, c.conname, pg_get_constraintdef(c.oid))
     from pg_constraint c join pg_namespace n on n.oid = c.connamespace
     where n.nspname = 'shop' and c.contype in ('p', 'u', 'f', 'c') order by c.contype = 'f', c.conname`).split('\n').filter(Boolean).map(l => l.split('\t'));
   const constraintIndexes = new Set(psql(source, 'postgres', "select conindid::regclass::text from pg_constraint c join pg_namespace n on n.oid = c.connamespace where n.nspname = 'shop' and conindid <> 0")
@@ -135,8 +135,8 @@ export async function benchSchema(): Promise<BenchRow[]> {
       // a live migration: the indexes after the full load, the rest at the cut-over
       await step('pre', 'live');
       load(source, target, 'live');
-      ms.indexes.push(await step('indexes' as SchemaCopyStep, 'live'));
-      ms.constraints.push(await step('constraints' as SchemaCopyStep, 'live'));
+      ms.indexes.push(await step('indexes', 'live'));
+      ms.constraints.push(await step('constraints', 'live'));
     }
     // a copy that lost an index or a constraint proves nothing: the copy must hold all of the source's
     const objects = (cluster: PgCluster, db: string) => psql(cluster, db, `
@@ -152,12 +152,12 @@ export async function benchSchema(): Promise<BenchRow[]> {
     const m = Object.fromEntries(Object.entries(ms).map(([k, v]) => [k, median(v)])) as Record<keyof typeof ms, number>;
     const floorTotal = m.floorIndexes + m.floorConstraints;
     return [
-      { name: 'schema: pre (extensions, types, tables, keys, sequences)', value: s(m.pre), note: `${runs(ms.pre)}; empty tables: the time is the tools' start and the catalog query` },
+      { name: 'schema: pre (extensions, types, tables, sequences)', value: s(m.pre), note: `${runs(ms.pre)}; empty tables: the time is the tools' start and the catalog query` },
       { name: 'schema: the load (COPY, 1.1M rows, for scale)', value: s(m.load), note: `${runs(ms.load)}; what DMS does between the steps, here over loopback` },
       { name: 'schema: post (indexes, constraints, foreign keys)', value: s(m.post), note: `${runs(ms.post)}; pg_dump of the post-data section, pg_restore, one psql transaction` },
       { name: 'schema: sequences', value: s(m.sequences), note: runs(ms.sequences) },
-      { name: 'schema: floor, the same CREATE INDEX statements run directly', value: s(m.floorIndexes), note: `${runs(ms.floorIndexes)}; ${floorCount.indexes} statements` },
-      { name: 'schema: floor, the same constraints added directly', value: s(m.floorConstraints), note: `${runs(ms.floorConstraints)}; ${floorCount.constraints} statements (check, foreign key)` },
+      { name: 'schema: floor, the same CREATE INDEX statements run directly', value: s(m.floorIndexes), note: `${runs(ms.floorIndexes)}; ${floorCount.indexes} statement(s)` },
+      { name: 'schema: floor, the same constraints added directly', value: s(m.floorConstraints), note: `${runs(ms.floorConstraints)}; ${floorCount.constraints} statement(s) (check, foreign key)` },
       { name: 'schema: post / floor', value: `${(m.post / floorTotal).toFixed(2)}x`, note: `${s(m.post - floorTotal)} over the floor: the tools' start, the dump of the section and the plan query` },
       { name: 'schema: indexes (live migration, after the full load)', value: s(m.indexes), note: runs(ms.indexes) },
       { name: 'schema: constraints (live migration, at the cut-over)', value: s(m.constraints), note: runs(ms.constraints) },
