@@ -108,7 +108,8 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
   if (!props.ResumeTaskArn) {
     return { IsComplete: true, Data: { BuildStatus: 'SUCCEEDED' } };
   }
-  return { IsComplete: await resumeStep(props.ResumeTaskArn), Data: { BuildStatus: 'SUCCEEDED' } };
+  // the Provider framework refuses Data with IsComplete false: each poll reads the build again
+  return await resumeStep(props.ResumeTaskArn) ? { IsComplete: true, Data: { BuildStatus: 'SUCCEEDED' } } : { IsComplete: false };
 }
 
 /** Full-load statistics of a task or a serverless replication. */

@@ -123,14 +123,20 @@ export async function invokeCustomResource(ctx: CustomResourceContext, handler: 
     if (event.RequestType === 'Delete' && physicalId !== event.PhysicalResourceId) {
       throw new Error(`DELETE: cannot change the physical resource ID from "${event.PhysicalResourceId}" to "${physicalId}" during deletion`);
     }
-    let data = { ...(result.Data ?? {}) };
+    // as aws-cdk-lib's Provider framework: every poll gets the onEvent result's Data (nothing a poll
+    // returned), Data with IsComplete false is an error, and the final Data is onEvent's and the last poll's
+    const onEventData = { ...(result.Data ?? {}) };
+    let data = onEventData;
     if (handler.isComplete) {
       ctx.fake.role = isCompleteRole;
       for (let poll = 0; ; poll++) {
         if (poll >= MAX_POLLS) throw new Error(`${event.LogicalResourceId}: isComplete never completed`);
-        const done = await handler.isComplete({ ...event, PhysicalResourceId: physicalId, Data: data });
-        data = { ...data, ...(done.Data ?? {}) };
-        if (done.IsComplete) break;
+        const done = await handler.isComplete({ ...event, PhysicalResourceId: physicalId, Data: onEventData });
+        if (done.IsComplete) {
+          data = { ...onEventData, ...(done.Data ?? {}) };
+          break;
+        }
+        if (done.Data && Object.keys(done.Data).length > 0) throw new Error('"Data" is not allowed if "IsComplete" is "False"');
         ctx.clock.advance(POLL_SECONDS);
       }
     }
