@@ -1,0 +1,2 @@
+export { ActionItemSeverity } from './severity';
+export * from './schema-conversion';
