@@ -16,6 +16,7 @@ import {
   TASK_STATE_CHANGE_DETAIL_TYPE,
   TASK_STOPPED_EVENT_TYPE,
 } from './task-events';
+import { PostgresSourceAlarms } from '../live/source-alarms';
 
 /** How failures and error stops of the replication task reach the notification topic. */
 export enum TaskEventNotification {
@@ -136,6 +137,13 @@ export class MigrationAlarms extends Construct {
   /** Alarm on the replication instance's `CPUUtilization`. */
   public readonly cpuUtilizationAlarm: cloudwatch.Alarm;
 
+  /**
+   * The source database's alarms (replication-slot lag, WAL and slot disk usage, free storage),
+   * when the migration names its `sourceDatabase` (a `DmsMigrationTask` with CDC from an RDS or
+   * Aurora PostgreSQL source does). Add them to a dashboard with `addToDashboard`.
+   */
+  public readonly sourceAlarms?: PostgresSourceAlarms;
+
   /** The EventBridge rule forwarding task failures, when `taskEvents` includes it. */
   public readonly taskEventRule?: events.Rule;
 
@@ -221,6 +229,13 @@ export class MigrationAlarms extends Construct {
     const alarms = [this.cdcLatencySourceAlarm, this.cdcLatencyTargetAlarm, this.freeStorageAlarm, this.cpuUtilizationAlarm];
     for (const alarm of alarms) {
       alarm.addAlarmAction(action);
+    }
+    if (migration.sourceDatabase) {
+      this.sourceAlarms = new PostgresSourceAlarms(this, 'Source', {
+        database: migration.sourceDatabase,
+        notificationTopic: this.topic,
+        alarmNamePrefix: props.alarmNamePrefix,
+      });
     }
 
     const stack = Stack.of(this);

@@ -1,3 +1,5 @@
+import type { SourceDatabase } from '../live/source-alarms';
+
 /**
  * A replication task to watch: what metrics, alarms and the dashboard need to know about it.
  * `DmsMigrationTask` implements it; `MonitoredMigration.fromAttributes` builds one from plain values.
@@ -25,6 +27,14 @@ export interface IMonitoredMigration {
    * @default - the task identifier
    */
   readonly displayName?: string;
+
+  /**
+   * The RDS for PostgreSQL instance or Aurora PostgreSQL cluster the task reads changes from:
+   * `MigrationAlarms` watches its replication slots' WAL and its storage (`PostgresSourceAlarms`).
+   *
+   * @default - the source is not watched
+   */
+  readonly sourceDatabase?: SourceDatabase;
 }
 
 /** Plain values describing a replication task to watch. */
@@ -44,6 +54,14 @@ export interface MonitoredMigrationAttributes {
    * @default - the task identifier
    */
   readonly displayName?: string;
+
+  /**
+   * The RDS for PostgreSQL instance or Aurora PostgreSQL cluster the task reads changes from:
+   * `MigrationAlarms` watches its replication slots' WAL and its storage (`PostgresSourceAlarms`).
+   *
+   * @default - the source is not watched
+   */
+  readonly sourceDatabase?: SourceDatabase;
 }
 
 /** Build an `IMonitoredMigration` for a task created elsewhere (another stack, the console, …). */
@@ -61,11 +79,13 @@ class ImportedMigration implements IMonitoredMigration {
   public readonly taskIdentifier: string;
   public readonly replicationInstanceIdentifier: string;
   public readonly displayName?: string;
+  public readonly sourceDatabase?: SourceDatabase;
 
   constructor(attrs: MonitoredMigrationAttributes) {
     this.taskArn = attrs.taskArn;
     this.taskIdentifier = attrs.taskIdentifier;
     this.replicationInstanceIdentifier = attrs.replicationInstanceIdentifier;
     this.displayName = attrs.displayName;
+    this.sourceDatabase = attrs.sourceDatabase;
   }
 }
