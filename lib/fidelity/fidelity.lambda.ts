@@ -5,6 +5,7 @@ import { formatKey, formatTypeChange } from './format';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
 import { TableVerification, verify } from './verify';
+import type { TargetCapacityOptions } from '../live/neon-capacity';
 
 /**
  * Custom resource of `MigrationPreflight` and `MigrationVerification`: runs `preflight` or `verify`
@@ -30,6 +31,8 @@ export interface FidelityProperties {
   readonly TargetTablePrepMode?: string;
   /** Finding codes that do not fail the deployment. */
   readonly AcknowledgedFindings?: string[];
+  /** The preflight's capacity checks: the task's parallelism and the Neon branch's storage (all strings). */
+  readonly TargetCapacity?: Record<string, string | undefined>;
   /** `TaskIdentifier` dimension of the metrics. */
   readonly TaskIdentifier?: string;
   readonly FailOnDifference?: string;
@@ -122,6 +125,27 @@ function lobSettings(props: FidelityProperties): { supportLobs: boolean; fullLob
   };
 }
 
+/** The preflight's `targetCapacity` from the custom resource's strings; the branch's storage as `NeonComputeKeepAlive` read it. */
+export function capacityOptions(raw: Record<string, string | undefined> | undefined): TargetCapacityOptions | undefined {
+  if (!raw) return undefined;
+  const n = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  const branchId = raw.NeonBranchId;
+  return {
+    maxFullLoadSubTasks: n(raw.MaxFullLoadSubTasks),
+    parallelLoadThreads: n(raw.ParallelLoadThreads),
+    validationThreads: n(raw.ValidationThreads),
+    verificationSessions: n(raw.VerificationSessions),
+    neonStorage: branchId
+      ? {
+        branchId,
+        usedBytes: n(raw.NeonBranchSizeBytes) ?? 0,
+        limitBytes: n(raw.NeonBranchLimitBytes),
+        limitSource: raw.NeonBranchLimitSource || undefined,
+      }
+      : undefined,
+  };
+}
+
 async function runPreflight(props: FidelityProperties, physicalId: string): Promise<FidelityResponse> {
   const { source, target } = await connectionConfigs(props);
   const result = await preflight({
@@ -131,6 +155,7 @@ async function runPreflight(props: FidelityProperties, physicalId: string): Prom
     migrationType: (props.MigrationType ?? 'full-load') as MigrationType,
     targetTablePrepMode: (props.TargetTablePrepMode ?? 'DO_NOTHING') as TargetTablePrepMode,
     ...lobSettings(props),
+    targetCapacity: capacityOptions(props.TargetCapacity),
   });
   const acknowledged = new Set(props.AcknowledgedFindings ?? []);
   const blocking = result.findings.filter((f) => f.severity === 'blocking' && !acknowledged.has(f.code));

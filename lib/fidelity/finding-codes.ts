@@ -26,6 +26,9 @@ export const PREFLIGHT_FINDING_CODES = [
   'TARGET_NOT_EMPTY',
   'TABLE_NOT_FOUND',
   'NO_TABLES_SELECTED',
+  'TARGET_CONNECTIONS',
+  'TARGET_STORAGE',
+  'TARGET_STORAGE_UNCHECKED',
 ] as const;
 
 /** A preflight finding code. */

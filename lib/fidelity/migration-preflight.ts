@@ -6,6 +6,7 @@ import { FidelityCheckProps } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { unknownFindingCodes, unknownFindingCodesMessage } from './finding-codes';
 import { IReplicationNetwork } from '../core/interfaces';
+import { NeonComputeKeepAlive } from '../live/neon-compute';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { DmsMigrationTask } from '../task/migration-task';
 import { MigrationType } from '../task/migration-type';
@@ -67,6 +68,57 @@ export interface MigrationPreflightProps extends FidelityCheckProps {
    * @default - every blocking finding fails the deployment
    */
   readonly acknowledgedFindings?: string[];
+
+  /**
+   * Check that the target can take the migration: its free connection slots against the sessions
+   * the task and the verification open (`TARGET_CONNECTIONS`), and with a Neon compute kept active,
+   * the selected tables' size against the branch's storage limit (`TARGET_STORAGE`). Needs
+   * `targetSecret`.
+   *
+   * @default - capacity not checked
+   */
+  readonly targetCapacity?: PreflightCapacityOptions;
+}
+
+/**
+ * The preflight's capacity checks of the target: connection slots and the Neon branch's storage.
+ */
+export interface PreflightCapacityOptions {
+  /**
+   * The task's `MaxFullLoadSubTasks`: tables loaded at once.
+   *
+   * @default 8 (`forTask`: the task's setting)
+   */
+  readonly maxFullLoadSubTasks?: number;
+
+  /**
+   * The task's `ParallelLoadThreads` (0: one thread per table).
+   *
+   * @default 0
+   */
+  readonly parallelLoadThreads?: number;
+
+  /**
+   * Validation threads of the task (`ThreadCount` with validation on, else 0).
+   *
+   * @default 0 (`forTask`: the task's setting)
+   */
+  readonly validationThreads?: number;
+
+  /**
+   * Sessions the verification opens on the target (`MigrationVerification.concurrency`).
+   *
+   * @default 0
+   */
+  readonly verificationSessions?: number;
+
+  /**
+   * The Neon compute kept active for the migration: its branch's size and limit, read from the Neon
+   * API at deploy time outside the VPC, are compared with the selected tables' size.
+   *
+   * @default - the storage limit is not checked (`forTask`: the task's `neonCompute`); an info finding gives the sizes
+   */
+  readonly neonCompute?: NeonComputeKeepAlive;
 }
 
 /**
@@ -114,6 +166,14 @@ export interface MigrationPreflightForTaskOptions {
    * @default - every blocking finding fails the deployment
    */
   readonly acknowledgedFindings?: string[];
+
+  /**
+   * Check the target's capacity for the task (`MigrationPreflightProps.targetCapacity`); the task's
+   * subtasks, validation threads and `neonCompute` fill what is left out. Needs `targetSecret`.
+   *
+   * @default - capacity not checked
+   */
+  readonly targetCapacity?: PreflightCapacityOptions;
 }
 
 /**
@@ -161,6 +221,7 @@ export class MigrationPreflight extends Construct {
       lobMode: task.settings.lobMode,
       lobMaxSizeKb: metadata.lobMaxSizeKb,
       targetTablePrepMode: task.settings.targetTablePrepMode,
+      targetCapacity: options.targetCapacity ? { ...taskCapacity(task), ...options.targetCapacity } : undefined,
     });
     task.lifecycle.addStartDependency(preflight);
     return preflight;
@@ -180,6 +241,15 @@ export class MigrationPreflight extends Construct {
     const unknown = unknownFindingCodes(props.acknowledgedFindings ?? [], (code) => Token.isUnresolved(code));
     if (unknown.length > 0) throw new Error(`MigrationPreflight: ${unknownFindingCodesMessage(unknown)}`);
 
+    const capacity = props.targetCapacity;
+    if (capacity && !props.targetSecret) {
+      throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.credentialsSecret).');
+    }
+    checkInteger('MigrationPreflight', 'targetCapacity.maxFullLoadSubTasks', capacity?.maxFullLoadSubTasks, 1, 49);
+    checkInteger('MigrationPreflight', 'targetCapacity.parallelLoadThreads', capacity?.parallelLoadThreads, 0, 200);
+    checkInteger('MigrationPreflight', 'targetCapacity.validationThreads', capacity?.validationThreads, 0, 200);
+    checkInteger('MigrationPreflight', 'targetCapacity.verificationSessions', capacity?.verificationSessions, 0, 64);
+
     const provider = FidelityProvider.of(this, props.network);
     provider.grantSecret(props.sourceSecret);
     if (props.targetSecret) provider.grantSecret(props.targetSecret);
@@ -197,6 +267,16 @@ export class MigrationPreflight extends Construct {
         LobMaxSizeKb: lobMode === LobMode.LIMITED ? String(props.lobMaxSizeKb ?? 32) : undefined,
         TargetTablePrepMode: props.targetTablePrepMode ?? TargetTablePrepMode.DO_NOTHING,
         AcknowledgedFindings: props.acknowledgedFindings,
+        TargetCapacity: capacity ? {
+          MaxFullLoadSubTasks: capacity.maxFullLoadSubTasks,
+          ParallelLoadThreads: capacity.parallelLoadThreads,
+          ValidationThreads: capacity.validationThreads,
+          VerificationSessions: capacity.verificationSessions,
+          NeonBranchId: capacity.neonCompute?.branchId,
+          NeonBranchSizeBytes: capacity.neonCompute?.branchLogicalSizeBytes,
+          NeonBranchLimitBytes: capacity.neonCompute?.branchLogicalSizeLimitBytes,
+          NeonBranchLimitSource: capacity.neonCompute?.branchLogicalSizeLimitSource,
+        } : undefined,
       },
     });
   }
@@ -210,6 +290,21 @@ export class MigrationPreflight extends Construct {
   public get warnings(): string {
     return this.resource.getAttString('Warnings');
   }
+}
+
+/** The task's full-load subtasks and validation threads (from its settings document) and its `neonCompute`. */
+function taskCapacity(task: DmsMigrationTask): PreflightCapacityOptions {
+  const json = task.settings.toJson();
+  const settings = Token.isUnresolved(json) ? {} : JSON.parse(json) as {
+    FullLoadSettings?: { MaxFullLoadSubTasks?: number };
+    ValidationSettings?: { EnableValidation?: boolean; ThreadCount?: number };
+  };
+  const validation = settings.ValidationSettings;
+  return {
+    maxFullLoadSubTasks: settings.FullLoadSettings?.MaxFullLoadSubTasks,
+    validationThreads: validation?.EnableValidation ? validation.ThreadCount ?? 5 : 0,
+    neonCompute: task.neonCompute,
+  };
 }
 
 /** The task's `TargetMetadata` LOB size, read from its settings document. */

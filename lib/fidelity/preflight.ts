@@ -6,6 +6,7 @@ import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
 import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings } from './selection';
 import { ident, qualified } from './sql';
+import { TargetCapacityOptions, targetConnectionFindings, targetStorageFindings } from '../live/neon-capacity';
 
 /** How serious a finding is: `blocking` findings make the preflight fail. */
 export type Severity = 'blocking' | 'warning' | 'info';
@@ -51,6 +52,13 @@ export interface PreflightOptions {
   readonly concurrency?: number;
   /** Called after each table. */
   readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Check the target's capacity for the task: its free connection slots against the sessions the task
+   * and the verification open (needs `target`), and the selected tables' size against the Neon
+   * branch's storage limit (with `targetCapacity.neon`).
+   * @default - capacity not checked
+   */
+  readonly targetCapacity?: TargetCapacityOptions;
 }
 
 /** The result of {@link preflight}. */
@@ -66,6 +74,9 @@ export interface PreflightResult {
 function finding(f: Finding & { readonly code: PreflightFindingCode }): Finding {
   return f;
 }
+
+/** `application_name` of the preflight's sessions (as opened below): the connection check leaves them out of the sessions in use. */
+const PREFLIGHT_APPLICATION_NAME = 'cdk-neon-migration preflight';
 
 const MIGRATION_TYPES: readonly string[] = ['full-load', 'cdc', 'full-load-and-cdc'];
 const PREP_MODES: readonly string[] = ['DO_NOTHING', 'DROP_AND_CREATE', 'TRUNCATE_BEFORE_LOAD'];
@@ -317,6 +328,9 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
     throw new Error(`lobMaxSizeKb must be a positive number, got ${lobMaxSizeKb}`);
   }
   const concurrency = options.concurrency ?? 4;
+  if (options.targetCapacity && !options.target) {
+    throw new Error('targetCapacity needs target: the free connection slots are read on the target database');
+  }
   const cdc = migrationType !== 'full-load';
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
@@ -349,6 +363,10 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
       return result;
     });
     for (const list of perTable) findings.push(...list);
+    if (options.targetCapacity && targets) {
+      findings.push(...await targetConnectionFindings(await targets.get(0), migrationType, options.targetCapacity, PREFLIGHT_APPLICATION_NAME));
+      findings.push(...await targetStorageFindings(source, tables, options.targetCapacity));
+    }
     return { ok: !findings.some((f) => f.severity === 'blocking'), findings, tables, durationMs: Date.now() - started };
   } finally {
     await Promise.all([sources.closeAll(), targets?.closeAll()]);

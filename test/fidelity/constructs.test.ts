@@ -149,7 +149,8 @@ describe('MigrationPreflight', () => {
       new Error("MigrationPreflight: acknowledgedFindings lists a code no preflight finding has: 'NO_PRIMARY_KEYS'. Known codes: NO_PRIMARY_KEY, "
         + 'ARRAY_WITHOUT_PK, LOB_COLUMN_DROPPED, LOB_TRUNCATED, LOB_COLUMN, UNSUPPORTED_TYPE, UNKNOWN_TYPE, TYPE_CONVERTED, NUMERIC_PRECISION_LOSS, '
         + 'WAL_LEVEL, MAX_REPLICATION_SLOTS, MAX_WAL_SENDERS, WAL_SENDER_TIMEOUT, REPLICATION_PRIVILEGE, REPLICATION_SLOT, TARGET_TABLE_MISSING, '
-        + 'TARGET_COLUMN_MISSING, TARGET_COLUMN_TYPE, TARGET_COLUMN_REQUIRED, TARGET_COLUMN_EXTRA, TARGET_NOT_EMPTY, TABLE_NOT_FOUND, NO_TABLES_SELECTED.'));
+        + 'TARGET_COLUMN_MISSING, TARGET_COLUMN_TYPE, TARGET_COLUMN_REQUIRED, TARGET_COLUMN_EXTRA, TARGET_NOT_EMPTY, TABLE_NOT_FOUND, NO_TABLES_SELECTED, '
+        + 'TARGET_CONNECTIONS, TARGET_STORAGE, TARGET_STORAGE_UNCHECKED.'));
     expect(() => new MigrationPreflight(stack, 'B', { ...base, acknowledgedFindings: ['LOB_TRUNCATE', 'WAL', 'LOB_TRUNCATE'] }))
       .toThrow(/acknowledgedFindings lists codes no preflight finding has: 'LOB_TRUNCATE', 'WAL'\. Known codes: /);
     const migration = task(stack, network, target);

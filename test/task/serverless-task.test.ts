@@ -269,7 +269,11 @@ describe('DmsMigrationTask on DMS Serverless', () => {
     const { task } = serverlessTask({ testConnections: true });
     const warnings = Annotations.fromStack(Stack.of(task)).findWarning('*', Match.stringLikeRegexp('.*'))
       .map(w => String(w.entry.data));
-    expect(warnings).toEqual([expect.stringContaining('testConnections is ignored on DMS Serverless')]);
+    expect(warnings).toEqual([
+      expect.stringContaining('testConnections is ignored on DMS Serverless'),
+      // a CDC migration into Neon without neonCompute
+      expect.stringContaining('suspends after 5 idle minutes (scale to zero)'),
+    ]);
   });
 
   test('valid CloudFormation', () => {
