@@ -8,3 +8,8 @@ export * from './lifecycle';
 export * from './monitoring';
 export * from './fidelity';
 export * from './schema';
+export * from './live/neon-compute';
+export * from './live/assessment';
+export * from './conversion';
+export * from './live/replication-slot-cleanup';
+export * from './live/source-alarms';

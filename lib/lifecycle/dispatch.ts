@@ -5,6 +5,10 @@ import { LoadWaitAnswer, pollLoad } from './load-wait.handler';
 import * as serverlessLifecycle from './serverless-lifecycle.handler';
 import * as taskLifecycle from './task-lifecycle.handler';
 import * as taskStopper from './task-stopper.handler';
+import * as schemaConversion from '../conversion/schema-conversion.handler';
+import * as premigrationAssessment from '../live/assessment.handler';
+import * as neonComputeKeepAlive from '../live/neon-compute.handler';
+import * as slotCleanup from '../live/slot-cleanup.handler';
 import * as neonCredentials from '../neon/credentials.handler';
 import * as neonIpAllow from '../network/ip-allow.handler';
 import * as accountRoles from '../replication/account-roles.handler';
@@ -21,6 +25,10 @@ const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.DMS_ACCOUNT_ROLES]: accountRoles,
   [ResourceTypes.SECRET_ARNS]: secretArns,
   [ResourceTypes.SCHEMA_COPY]: schemaCopy,
+  [ResourceTypes.SCHEMA_CONVERSION]: schemaConversion,
+  [ResourceTypes.REPLICATION_SLOT_CLEANUP]: slotCleanup,
+  [ResourceTypes.NEON_COMPUTE_KEEP_ALIVE]: neonComputeKeepAlive,
+  [ResourceTypes.PREMIGRATION_ASSESSMENT]: premigrationAssessment,
 };
 
 function handlerFor(event: ProviderRequest): ResourceKindHandler {

@@ -21,6 +21,17 @@ export const ResourceTypes = {
   SERVERLESS_LIFECYCLE: 'Custom::DmsServerlessLifecycle',
   /** Runs steps of the PostgreSQL schema copy (pre; post or indexes and constraints; sequences) as a CodeBuild build, and waits for it. */
   SCHEMA_COPY: 'Custom::NeonSchemaCopy',
+  /**
+   * Records the logical replication slot a task reads on a PostgreSQL source, and drops the slots a
+   * task left when CloudFormation deletes (or replaces) the task.
+   */
+  REPLICATION_SLOT_CLEANUP: 'Custom::NeonReplicationSlotCleanup',
+  /** Keeps a Neon compute from suspending while a migration runs, and restores its setting on delete. */
+  NEON_COMPUTE_KEEP_ALIVE: 'Custom::NeonComputeKeepAlive',
+  /** Runs a DMS premigration assessment of a replication task and fails on failed individual assessments. */
+  PREMIGRATION_ASSESSMENT: 'Custom::DmsPremigrationAssessment',
+  /** Runs DMS Schema Conversion for a MySQL, Oracle or SQL Server source: assess and convert, then apply the converted schema to Neon. */
+  SCHEMA_CONVERSION: 'Custom::DmsSchemaConversion',
 } as const;
 
 /**

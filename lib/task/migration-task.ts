@@ -6,18 +6,25 @@ import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
 import { RuleType, TableMappings, TableType } from './table-mappings';
 import { LobMode, TargetTablePrepMode, TaskSettings } from './task-settings';
+import { DmsSchemaConversion, SchemaConversionOptions } from '../conversion/schema-conversion';
 import { l1Property, replacementAwareIdentifier, replacementKeyOf, validateDmsIdentifier } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { openSourceDatabases } from '../core/open-database';
 import { IMigrationLifecycle, ServerlessReplicationLifecycle } from '../lifecycle/serverless-lifecycle';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../lifecycle/task-lifecycle';
+import { PremigrationAssessment, PremigrationAssessmentOptions } from '../live/assessment';
+import { NeonComputeKeepAlive, NeonComputeOptions } from '../live/neon-compute';
+import { ReplicationSlotCleanup } from '../live/replication-slot-cleanup';
+import { SourceDatabase } from '../live/source-alarms';
 import { DmsMetrics } from '../monitoring/metrics';
 import { IMonitoredMigration } from '../monitoring/monitored-migration';
+import type { NeonTargetEndpoint } from '../neon/target-endpoint';
 import { DEFAULT_DMS_ENGINE_VERSION } from '../replication/engine-version';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationType, ServerlessReplication } from '../replication/serverless';
 import { PostgresSchemaCopy, SchemaCopyOptions } from '../schema/schema-copy';
 import { LogicalReplicationStatus } from '../sources/logical-replication-status';
+import { PostgresSourceEndpoint } from '../sources/postgres';
 
 /** Longest replication task identifier DMS accepts. */
 const MAX_TASK_IDENTIFIER_LENGTH = 255;
@@ -178,6 +185,39 @@ export interface DmsMigrationTaskProps {
   readonly schemaCopy?: SchemaCopyOptions;
 
   /**
+   * Keep the Neon compute of `target` (a `NeonTargetEndpoint`) from suspending while the migration
+   * is in the stack, with a Neon API key: its scale-to-zero setting is turned off before the task
+   * starts and restored when the migration leaves the stack. Without it, a change data capture
+   * migration into Neon gets the synth warning `cdk-neon-migration:neonComputeSuspends` naming the
+   * manual step.
+   *
+   * @default - the compute's scale-to-zero setting is left as it is
+   */
+  readonly neonCompute?: NeonComputeOptions;
+
+  /**
+   * Run a DMS premigration assessment of the task after it exists and before its first start (and
+   * again whenever the task's properties change), failing the deployment on individual assessments
+   * that fail and are not acknowledged. On a replication instance only.
+   *
+   * @default - no premigration assessment
+   */
+  readonly premigrationAssessment?: PremigrationAssessmentOptions;
+
+  /**
+   * Convert the schema of a MySQL, Oracle or SQL Server source into Neon with DMS Schema Conversion
+   * before the task starts, as Neon's guide asks for a source other than PostgreSQL: the objects the
+   * table mappings select are assessed (the deployment fails on action items at or above `failOn`),
+   * converted, and applied to Neon; the task then loads into the converted tables. Needs a
+   * `NeonTargetEndpoint`, a full-load migration type, a target table preparation mode other than
+   * `DROP_AND_CREATE`, and table mappings whose renames the conversion can follow (see
+   * `DmsSchemaConversion`). Not together with `schemaCopy` (PostgreSQL sources).
+   *
+   * @default - no schema conversion: DMS creates missing tables itself, with their columns and primary key only
+   */
+  readonly schemaConversion?: SchemaConversionOptions;
+
+  /**
    * The replication task identifier (on DMS Serverless: the replication configuration
    * identifier): 1–255 letters, digits and hyphens, beginning with a letter, no trailing or double
    * hyphen; a literal string (the task is found by it before updates). Stored in lowercase.
@@ -185,6 +225,20 @@ export interface DmsMigrationTaskProps {
    * @default - derived from the construct path, stable across deployments
    */
   readonly taskIdentifier?: string;
+
+  /**
+   * Drop the logical replication slot the task leaves on its PostgreSQL source when CloudFormation
+   * deletes or replaces the task. DMS creates the slot when a CDC task starts and keeps it after the
+   * task stops or is deleted, holding the source's WAL until someone drops it. The cleanup records
+   * the slot the running task reads and drops only that slot, only once it is inactive; a deletion
+   * never fails because the source cannot be reached (the log says what to drop by hand).
+   *
+   * Applies to CDC migration types (`FULL_LOAD_AND_CDC`, `CDC`) from a `PostgresSourceEndpoint` on a
+   * replication instance created in `network`.
+   *
+   * @default - true where it applies, false otherwise
+   */
+  readonly dropReplicationSlot?: boolean;
 }
 
 /**
@@ -243,6 +297,20 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
   public readonly settings: TaskSettings;
   /** The schema copy around the full load, with `schemaCopy`. */
   public readonly schemaCopy?: PostgresSchemaCopy;
+  /** Keeps the Neon compute active while the migration runs, with `neonCompute`. */
+  public readonly neonCompute?: NeonComputeKeepAlive;
+  /** The premigration assessment the task start waits for, with `premigrationAssessment`. */
+  public readonly premigrationAssessment?: PremigrationAssessment;
+  /** The DMS Schema Conversion of the source's schema before the task starts, with `schemaConversion`. */
+  public readonly schemaConversion?: DmsSchemaConversion;
+  /** Drops the replication slot the task leaves on its PostgreSQL source (see `dropReplicationSlot`). */
+  public readonly replicationSlotCleanup?: ReplicationSlotCleanup;
+  /**
+   * The RDS or Aurora PostgreSQL database a CDC task reads changes from, when the source endpoint
+   * knows it (`PostgresSourceEndpoint.fromRdsInstance` / `fromRdsCluster`): `MigrationAlarms` watches
+   * its replication slots' WAL and its storage.
+   */
+  public readonly sourceDatabase?: SourceDatabase;
   /** What the task start waits for: the network's egress. */
   public readonly startDependencies: IDependable[];
   /**
@@ -290,6 +358,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
 
     const mappings = this.tableMappings;
     this.node.addValidation({ validate: () => mappings.validate() });
+    this.sourceDatabase = this.migrationType !== MigrationType.FULL_LOAD ? rdsSourceDatabase(props.source) : undefined;
 
     if (this.computeKind === ReplicationComputeKind.SERVERLESS) {
       const replication = this.createServerless(props, cdc);
@@ -311,6 +380,17 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       // the serverless replication tests its connections when it starts: the source must let it in by then
       openSourceDatabases([props.source], replication, this.lifecycle.resource, this);
       this.schemaCopy = this.addSchemaCopy(props, this.arn);
+      if (props.premigrationAssessment) {
+        throw new Error('DmsMigrationTask: premigrationAssessment runs StartReplicationTaskAssessmentRun on a replication task, which DMS Serverless '
+          + 'has not: run the task on a replication instance, or remove premigrationAssessment.');
+      }
+      this.neonCompute = this.addNeonCompute(props);
+      this.schemaConversion = this.addSchemaConversion(props);
+      if (props.dropReplicationSlot === true) {
+        throw new Error('DmsMigrationTask: dropReplicationSlot needs a replication instance: DMS Serverless reads the source from addresses '
+          + 'the stack cannot know, so the slot it leaves cannot be told from another\'s. Remove dropReplicationSlot and drop the slot by hand '
+          + 'after the migration (SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active AND ...).');
+      }
       this.addWarnings(props);
       return;
     }
@@ -359,8 +439,46 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       openSourceDatabases([props.source], replicationInstance, this.lifecycle.resource, this);
     }
     this.schemaCopy = this.addSchemaCopy(props, this.arn);
+    this.schemaConversion = this.addSchemaConversion(props);
+    this.premigrationAssessment = this.addPremigrationAssessment(props, replicationTask, replicationInstance);
+    this.neonCompute = this.addNeonCompute(props);
+    this.replicationSlotCleanup = this.addSlotCleanup(props, replicationTask, replicationInstance);
 
     this.addWarnings(props);
+  }
+
+  /** The cleanup of the replication slot the task leaves on its PostgreSQL source (`dropReplicationSlot`). */
+  private addSlotCleanup(
+    props: DmsMigrationTaskProps, task: dms.CfnReplicationTask, instance: IReplicationInstance,
+  ): ReplicationSlotCleanup | undefined {
+    const cdc = this.migrationType !== MigrationType.FULL_LOAD;
+    const postgres = props.source instanceof PostgresSourceEndpoint;
+    if (props.dropReplicationSlot === true) {
+      const missing = [
+        ...(cdc ? [] : ['a CDC migration type (FULL_LOAD_AND_CDC or CDC): a full load leaves no slot']),
+        ...(postgres ? [] : ['a PostgresSourceEndpoint']),
+        ...(props.network ? [] : ['network (the replication network the slot function runs in, which reaches the source)']),
+      ];
+      if (missing.length > 0) {
+        throw new Error(`DmsMigrationTask: dropReplicationSlot needs ${missing.join(', ')}. Remove dropReplicationSlot, or drop the slot by hand `
+          + 'after the migration (SELECT pg_drop_replication_slot(...) on the source).');
+      }
+    }
+    if (props.dropReplicationSlot === false || !cdc || !postgres) return undefined;
+    if (!props.network) {
+      Annotations.of(this).addInfo('The replication slot this CDC task leaves on its PostgreSQL source is not dropped by the stack: '
+        + 'dropReplicationSlot needs network (pass network instead of replicationInstance). After the migration, drop it on the source '
+        + 'with SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active AND plugin IN (\'test_decoding\', \'pglogical\').');
+      return undefined;
+    }
+    if (!(this.lifecycle instanceof ReplicationTaskLifecycle)) return undefined;
+    return new ReplicationSlotCleanup(this, 'SlotCleanup', {
+      source: props.source as PostgresSourceEndpoint,
+      replicationTask: task,
+      lifecycle: this.lifecycle,
+      replicationInstance: instance,
+      network: props.network,
+    });
   }
 
   /**
@@ -534,6 +652,87 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     return copy;
   }
 
+  /**
+   * The DMS Schema Conversion of `props.schemaConversion`: the converted schema is in Neon before the
+   * task starts.
+   */
+  private addSchemaConversion(props: DmsMigrationTaskProps): DmsSchemaConversion | undefined {
+    const options = props.schemaConversion;
+    if (!options) {
+      return undefined;
+    }
+    const owner = 'DmsMigrationTask: schemaConversion';
+    const target = props.target as unknown as { credentialsSecret?: unknown };
+    if (!target.credentialsSecret) {
+      throw new Error(`${owner} needs a NeonTargetEndpoint as target: its credentials secret is the Neon data provider's.`);
+    }
+    if (this.migrationType === MigrationType.CDC) {
+      throw new Error(`${owner} applies the converted schema before a full load; with MigrationType.CDC the tables are in Neon already, `
+        + 'and applying the schema again would overwrite them. Use FULL_LOAD or FULL_LOAD_AND_CDC, or leave schemaConversion out.');
+    }
+    const network = options.network ?? props.network;
+    if (!network) {
+      throw new Error(`${owner} runs DMS Schema Conversion in the replication network: set schemaConversion.network (the replication `
+        + 'instance\'s network, e.g. a NatEgressForReplication), or give the task its network.');
+    }
+    const conversion = new DmsSchemaConversion(this, 'SchemaConversion', {
+      ...options,
+      network,
+      source: props.source,
+      target: props.target as unknown as NeonTargetEndpoint,
+      tableMappings: this.tableMappings,
+      taskSettings: this.settings,
+    });
+    this.lifecycle.addStartDependency(conversion.completion);
+    return conversion;
+  }
+
+  /**
+   * The compute of a Neon target kept from suspending while the migration runs (`neonCompute`),
+   * set before the task starts; without `neonCompute`, a CDC migration into Neon warns.
+   */
+  private addNeonCompute(props: DmsMigrationTaskProps): NeonComputeKeepAlive | undefined {
+    const neonEndpointId = (props.target as unknown as { neonEndpointId?: string }).neonEndpointId;
+    if (!props.neonCompute) {
+      if (neonEndpointId !== undefined && this.migrationType !== MigrationType.FULL_LOAD) {
+        NeonComputeKeepAlive.addManualStepWarning(this, neonEndpointId);
+      }
+      return undefined;
+    }
+    if (neonEndpointId === undefined) {
+      throw new Error('DmsMigrationTask: neonCompute keeps the compute of a NeonTargetEndpoint active, and the target is not one '
+        + '(it names its compute by the first label of its host). Create the target with NeonTargetEndpoint, or remove neonCompute.');
+    }
+    const keepAlive = new NeonComputeKeepAlive(this, 'NeonCompute', { ...props.neonCompute, neonEndpointId });
+    this.lifecycle.addStartDependency(keepAlive.resource);
+    return keepAlive;
+  }
+
+  /**
+   * The premigration assessment of `premigrationAssessment`: after the task exists, the instance's
+   * way out and the source's ingress rule (DMS connects to both endpoints from the instance), after
+   * the schema copy's pre-data step or the schema conversion (the assessments look at the target
+   * tables); before the start.
+   */
+  private addPremigrationAssessment(props: DmsMigrationTaskProps, task: dms.CfnReplicationTask,
+    instance: IReplicationInstance): PremigrationAssessment | undefined {
+    if (!props.premigrationAssessment) {
+      return undefined;
+    }
+    const assessment = new PremigrationAssessment(this, 'PremigrationAssessment', { ...props.premigrationAssessment, replicationTask: task });
+    assessment.resource.node.addDependency(...this.startDependencies, props.source, props.target);
+    openSourceDatabases([props.source], instance, assessment.resource, this);
+    if (this.schemaCopy) {
+      assessment.resource.node.addDependency(this.schemaCopy.before);
+    }
+    if (this.schemaConversion) {
+      // the converted tables are in Neon before the assessments look at the target
+      assessment.resource.node.addDependency(this.schemaConversion.completion);
+    }
+    this.lifecycle.addStartDependency(assessment.resource);
+    return assessment;
+  }
+
   private addWarnings(props: DmsMigrationTaskProps): void {
     if (this.settings.lobMode === LobMode.NONE) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:lobModeNone',
@@ -681,4 +880,9 @@ function validateTaskIdentifier(value: string): string {
 function logicalReplicationOf(source: IDmsEndpoint): string | undefined {
   const probe = (source as unknown as { logicalReplicationStatus?: unknown }).logicalReplicationStatus;
   return typeof probe === 'function' ? String(probe.call(source)) : undefined;
+}
+
+/** The RDS or Aurora database of a PostgreSQL source endpoint that knows it, for the source alarms. */
+function rdsSourceDatabase(source: IDmsEndpoint): SourceDatabase | undefined {
+  return source instanceof PostgresSourceEndpoint ? SourceDatabase.ofEndpoint(source) : undefined;
 }

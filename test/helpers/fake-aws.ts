@@ -3,13 +3,29 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
 import {
+  CancelReplicationTaskAssessmentRunCommand,
   DatabaseMigrationServiceClient,
+  DescribeApplicableIndividualAssessmentsCommand,
   DescribeConnectionsCommand,
+  DescribeDataProvidersCommand,
+  DescribeMetadataModelAssessmentsCommand,
+  DescribeMetadataModelConversionsCommand,
+  DescribeMetadataModelExportsToTargetCommand,
+  DescribeMetadataModelImportsCommand,
   DescribeReplicationsCommand,
+  DescribeReplicationTaskAssessmentRunsCommand,
+  DescribeReplicationTaskIndividualAssessmentsCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ExportMetadataModelAssessmentCommand,
+  GetTargetSelectionRulesCommand,
   ListTagsForResourceCommand,
+  StartMetadataModelAssessmentCommand,
+  StartMetadataModelConversionCommand,
+  StartMetadataModelExportToTargetCommand,
+  StartMetadataModelImportCommand,
   StartReplicationCommand,
+  StartReplicationTaskAssessmentRunCommand,
   StartReplicationTaskCommand,
   StopReplicationCommand,
   StopReplicationTaskCommand,
@@ -17,7 +33,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { AttachRolePolicyCommand, CreateRoleCommand, GetRoleCommand, IAMClient, TagRoleCommand } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { DeployedTemplate, secretSuffix } from './deployed';
 import { DmsModel, DmsReplication, DmsTask, StartType } from './dms-model';
@@ -71,6 +87,13 @@ export class FakeAws {
   public stackStatus = 'CREATE_IN_PROGRESS';
   /** The status of a resource of the stack (its last step), for DescribeStackResource; undefined when it has none. */
   public resourceStatus?: (logicalId: string) => string | undefined;
+  /**
+   * Runs a synchronous express execution (`StartSyncExecution`): the state machine's work, answering
+   * its output. A test sets it to run the function the state machine invokes.
+   */
+  public syncExecution?: (stateMachineArn: string, input: string) => Promise<string>;
+  /** The physical id of a resource of the stack, for DescribeStackResource; none when undefined. */
+  public resourcePhysicalId?: (logicalId: string) => string | undefined;
   public origin = '(no custom resource)';
   /** Logical id of the role of the function running now. */
   public role = '';
@@ -86,6 +109,13 @@ export class FakeAws {
     codebuild: AwsClientStub<CodeBuildClient>;
     logs: AwsClientStub<CloudWatchLogsClient>;
   };
+  /**
+   * Premigration assessment runs started, by ARN: the request, and how often the run was looked at
+   * (`running` at the first look, `passed` from the second, unless cancelled).
+   */
+  public readonly assessmentRuns = new Map<string, { input: any; looks: number; cancelled: boolean }>();
+  /** DMS Schema Conversion requests started (import, assessment, conversion, export to target), by id; each succeeds at its second look. */
+  public readonly schemaConversionRequests = new Map<string, { operation: string; input: any; looks: number }>();
   /** Builds started, by id: the project and its environment overrides; each succeeds on its second look. */
   public readonly builds = new Map<string, { project: string; environment: Record<string, string>; looks: number }>();
 
@@ -152,6 +182,8 @@ export class FakeAws {
     });
     logs.on(GetLogEventsCommand).callsFake(input => this.record('GetLogEvents', input,
       [this.req('logs:GetLogEvents', `arn:${partition}:logs:${region}:${account}:log-group:${input.logGroupName}:log-stream:${input.logStreamName}`)], () => ({ events: [] })));
+    this.installAssessments();
+    this.installSchemaConversion();
     dms.on(DescribeReplicationTasksCommand).callsFake(input => this.record('DescribeReplicationTasks', input, [this.req('dms:DescribeReplicationTasks', '*')], () => {
       const filter = input.Filters?.[0];
       this.dms.advance();
@@ -227,7 +259,15 @@ export class FakeAws {
       [this.req('cloudformation:DescribeStackResource', this.stackArnOf(input.StackName))], () => {
         const status = this.resourceStatus?.(input.LogicalResourceId!);
         if (status === undefined) throw fault('ValidationError', `Resource ${input.LogicalResourceId} does not exist for stack ${input.StackName}`);
-        return { StackResourceDetail: { LogicalResourceId: input.LogicalResourceId, ResourceType: 'x', ResourceStatus: status, LastUpdatedTimestamp: new Date(0) } };
+        return {
+          StackResourceDetail: {
+            LogicalResourceId: input.LogicalResourceId,
+            ResourceType: 'x',
+            ResourceStatus: status,
+            LastUpdatedTimestamp: new Date(0),
+            PhysicalResourceId: this.resourcePhysicalId?.(input.LogicalResourceId!),
+          },
+        };
       }));
 
     sm.on(GetSecretValueCommand).callsFake(input => this.record('GetSecretValue', input, this.secretRequests('secretsmanager:GetSecretValue', input.SecretId, ['kms:Decrypt']), () => {
@@ -276,6 +316,129 @@ export class FakeAws {
       this.executions.set(input.name!, { stateMachineArn: input.stateMachineArn!, input: input.input });
       return { executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() };
     }));
+    this.installSyncExecutions(sfn);
+  }
+
+  /**
+   * DMS premigration assessment runs: starting one is authorized on the task (with its tags) and
+   * passes the service role to DMS (`iam:PassRole`, `iam:PassedToService`); the describe calls are
+   * authorized on `*`; a run passes with two individual assessments.
+   */
+  private installAssessments(): void {
+    const dms = this.mocks.dms;
+    const { partition, region, account } = this.deployed.env;
+    const runArn = (n: number) => `arn:${partition}:dms:${region}:${account}:assessment-run:RUN${n}`;
+    const view = (arn: string) => {
+      const run = this.assessmentRuns.get(arn)!;
+      const status = run.cancelled ? 'cancelled' : run.looks > 1 ? 'passed' : 'running';
+      return {
+        ReplicationTaskAssessmentRunArn: arn,
+        ReplicationTaskArn: run.input.ReplicationTaskArn,
+        AssessmentRunName: run.input.AssessmentRunName,
+        ServiceAccessRoleArn: run.input.ServiceAccessRoleArn,
+        ResultLocationBucket: run.input.ResultLocationBucket,
+        ResultLocationFolder: run.input.ResultLocationFolder,
+        Status: status,
+        ResultStatistic: status === 'passed' ? { Passed: 2, Failed: 0, Error: 0, Warning: 0, Cancelled: 0, Skipped: 0 } : undefined,
+      };
+    };
+    dms.on(StartReplicationTaskAssessmentRunCommand).callsFake(input => this.record('StartReplicationTaskAssessmentRun', input, [
+      ...this.taskRequests('dms:StartReplicationTaskAssessmentRun', input.ReplicationTaskArn),
+      this.req('iam:PassRole', input.ServiceAccessRoleArn, { 'iam:PassedToService': 'dms.amazonaws.com' }),
+    ], () => {
+      if (this.dms.tagsOf(input.ReplicationTaskArn) === undefined) throw fault('ResourceNotFoundFault', 'Replication Task not found');
+      const arn = runArn(this.assessmentRuns.size + 1);
+      this.assessmentRuns.set(arn, { input, looks: 0, cancelled: false });
+      return { ReplicationTaskAssessmentRun: { ...view(arn), Status: 'starting' } };
+    }));
+    dms.on(DescribeReplicationTaskAssessmentRunsCommand).callsFake(input => this.record('DescribeReplicationTaskAssessmentRuns', input,
+      [this.req('dms:DescribeReplicationTaskAssessmentRuns', '*')], () => {
+        const filter = input.Filters?.[0];
+        const arns = [...this.assessmentRuns.entries()]
+          .filter(([arn, r]) => (filter?.Name === 'replication-task-arn' ? filter.Values.includes(r.input.ReplicationTaskArn) : filter?.Values.includes(arn)))
+          .map(([arn]) => arn);
+        arns.forEach(arn => this.assessmentRuns.get(arn)!.looks++);
+        return { ReplicationTaskAssessmentRuns: arns.map(view) };
+      }));
+    dms.on(DescribeReplicationTaskIndividualAssessmentsCommand).callsFake(input => this.record('DescribeReplicationTaskIndividualAssessments', input,
+      [this.req('dms:DescribeReplicationTaskIndividualAssessments', '*')], () => ({
+        ReplicationTaskIndividualAssessments: ['unsupported-data-types-in-source', 'postgres-check-dbowner'].map(name => ({
+          IndividualAssessmentName: name, Status: 'passed', ReplicationTaskAssessmentRunArn: input.Filters?.[0]?.Values[0],
+        })),
+      })));
+    dms.on(DescribeApplicableIndividualAssessmentsCommand).callsFake(input => this.record('DescribeApplicableIndividualAssessments', input,
+      [this.req('dms:DescribeApplicableIndividualAssessments', '*')], () => ({
+        IndividualAssessmentNames: ['unsupported-data-types-in-source', 'postgres-check-dbowner', 'postgres-check-bytea-data-type'],
+      })));
+    dms.on(CancelReplicationTaskAssessmentRunCommand).callsFake(input => this.record('CancelReplicationTaskAssessmentRun', input,
+      [this.req('dms:CancelReplicationTaskAssessmentRun', input.ReplicationTaskAssessmentRunArn)], () => {
+        const run = this.assessmentRuns.get(input.ReplicationTaskAssessmentRunArn);
+        if (!run) throw fault('ResourceNotFoundFault', 'Assessment run not found');
+        run.cancelled = true;
+        return { ReplicationTaskAssessmentRun: view(input.ReplicationTaskAssessmentRunArn) };
+      }));
+  }
+
+  /**
+   * DMS Schema Conversion on the template's migration projects: each operation authorized on the
+   * project with its IAM action (DescribeMetadataModelAssessments is `dms:ListMetadataModelAssessments`,
+   * the exports' describe `dms:ListMetadataModelExports`), DescribeDataProviders (`dms:ListDataProviders`)
+   * on `*`; requests succeed at their second look; a source schema converts into its name in lower
+   * case on the template's PostgreSQL data provider.
+   */
+  private installSchemaConversion(): void {
+    const dms = this.mocks.dms;
+    const d = this.deployed;
+    const providers = () => d.logicalIds('AWS::DMS::DataProvider')
+      .map(id => ({ DataProviderArn: d.getAtt(id, 'DataProviderArn'), Engine: d.property(id, 'Engine'), Settings: d.property(id, 'Settings') }));
+    const onProject = (action: string, input: { MigrationProjectIdentifier?: string }) => [this.req(action, input.MigrationProjectIdentifier!)];
+    const starts: [any, string, string][] = [
+      [StartMetadataModelAssessmentCommand, 'StartMetadataModelAssessment', 'assessment'],
+      [StartMetadataModelConversionCommand, 'StartMetadataModelConversion', 'conversion'],
+      [StartMetadataModelExportToTargetCommand, 'StartMetadataModelExportToTarget', 'export'],
+      [StartMetadataModelImportCommand, 'StartMetadataModelImport', 'import'],
+    ];
+    for (const [command, name, operation] of starts) {
+      dms.on(command).callsFake((input: any) => this.record(name, input, onProject(`dms:${name}`, input), () => {
+        const id = `${operation}-${this.schemaConversionRequests.size + 1}`;
+        this.schemaConversionRequests.set(id, { operation, input, looks: 0 });
+        return { RequestIdentifier: id };
+      }));
+    }
+    const describes: [any, string, string][] = [
+      [DescribeMetadataModelAssessmentsCommand, 'DescribeMetadataModelAssessments', 'dms:ListMetadataModelAssessments'],
+      [DescribeMetadataModelConversionsCommand, 'DescribeMetadataModelConversions', 'dms:ListMetadataModelConversions'],
+      [DescribeMetadataModelExportsToTargetCommand, 'DescribeMetadataModelExportsToTarget', 'dms:ListMetadataModelExports'],
+      [DescribeMetadataModelImportsCommand, 'DescribeMetadataModelImports', 'dms:DescribeMetadataModelImports'],
+    ];
+    for (const [command, name, action] of describes) {
+      dms.on(command).callsFake((input: any) => this.record(name, input, onProject(action, input), () => ({
+        Requests: [...this.schemaConversionRequests.entries()].filter(([id]) => input.Filters?.[0]?.Values.includes(id)).map(([id, r]) => {
+          r.looks++;
+          return { RequestIdentifier: id, MigrationProjectArn: input.MigrationProjectIdentifier, Status: r.looks > 1 ? 'SUCCESS' : 'IN_PROGRESS' };
+        }),
+      })));
+    }
+    dms.on(ExportMetadataModelAssessmentCommand).callsFake(input => this.record('ExportMetadataModelAssessment', input,
+      onProject('dms:ExportMetadataModelAssessment', input), () => ({ CsvReport: { S3ObjectKey: `migration-project/${input.FileName}.zip` } })));
+    dms.on(GetTargetSelectionRulesCommand).callsFake(input => this.record('GetTargetSelectionRules', input, onProject('dms:GetTargetSelectionRules', input), () => {
+      const server = providers().find(p => p.Engine === 'postgres')?.Settings?.PostgreSqlSettings?.ServerName;
+      const rules = JSON.parse(input.SelectionRules!).rules.map((r: any) => ({
+        ...r, 'object-locator': { 'server-name': server, 'schema-name': String(r['object-locator']['schema-name']).toLowerCase() },
+      }));
+      return { TargetSelectionRules: JSON.stringify({ rules }) };
+    }));
+    dms.on(DescribeDataProvidersCommand).callsFake(input => this.record('DescribeDataProviders', input, [this.req('dms:ListDataProviders', '*')], () => ({
+      DataProviders: providers().filter(p => input.Filters?.[0]?.Values.includes(p.DataProviderArn)),
+    })));
+  }
+
+  private installSyncExecutions(sfn: AwsClientStub<SFNClient>): void {
+    sfn.on(StartSyncExecutionCommand).callsFake(input => this.record('StartSyncExecution', input,
+      [this.req('states:StartSyncExecution', input.stateMachineArn!)], async () => {
+        if (!this.syncExecution) throw fault('StateMachineDoesNotExist', `No state machine ${input.stateMachineArn} runs here: set syncExecution`);
+        return { status: 'SUCCEEDED', output: await this.syncExecution(input.stateMachineArn!, input.input ?? '{}') };
+      }));
   }
 
   private record<T>(command: string, input: any, requests: AuthorizedRequest[], answer: () => T): T {
