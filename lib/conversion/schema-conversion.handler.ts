@@ -15,6 +15,7 @@ import {
   StartMetadataModelExportToTargetCommand,
   StartMetadataModelImportCommand,
 } from '@aws-sdk/client-database-migration-service';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { actionItemsOf, describeCounts, describeItem, gate, readZip } from './assessment-report';
 import { ActionItemSeverity, parseSeverity } from './severity';
 import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../lifecycle/dms-task';
@@ -122,27 +123,10 @@ function dms(): DatabaseMigrationServiceClient {
   return client;
 }
 
-/** The S3 client's shape this handler uses (`@aws-sdk/client-s3`, which the Lambda runtime provides). */
-interface S3Module {
-  S3Client: new (config: { maxAttempts?: number }) => { send(command: unknown): Promise<{ Body?: { transformToByteArray(): Promise<Uint8Array> } }> };
-  GetObjectCommand: new (input: { Bucket: string; Key: string }) => unknown;
-}
-
-let s3Module: S3Module | undefined;
-/**
- * `@aws-sdk/client-s3`, loaded when a report is read: the Lambda runtime provides it; where it is
- * missing the report cannot be read, and the deployment fails saying so.
- */
-function s3(): S3Module {
-  if (!s3Module) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      s3Module = require('@aws-sdk/client-s3') as S3Module;
-    } catch (e) {
-      throw new Error(`The assessment report is in S3, and @aws-sdk/client-s3 cannot be loaded here (${errorMessage(e)}): the Lambda Node.js runtime provides it.`);
-    }
-  }
-  return s3Module;
+let s3Client: S3Client | undefined;
+function s3(): S3Client {
+  s3Client ??= new S3Client({ maxAttempts: 4 });
+  return s3Client;
 }
 
 function props(event: ProviderRequest): SchemaConversionProperties {
@@ -289,8 +273,7 @@ async function assessmentReport(p: SchemaConversionProperties, data: Record<stri
   const location = `s3://${p.BucketName}/${key}`;
   let archive: Buffer;
   try {
-    const { S3Client, GetObjectCommand } = s3();
-    const object = await new S3Client({ maxAttempts: 4 }).send(new GetObjectCommand({ Bucket: p.BucketName!, Key: key }));
+    const object = await s3().send(new GetObjectCommand({ Bucket: p.BucketName!, Key: key }));
     archive = Buffer.from(await object.Body!.transformToByteArray());
   } catch (e) {
     if (isError(e, 'NoSuchKey', 'NotFound')) {

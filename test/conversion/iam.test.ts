@@ -1,3 +1,5 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { App, Environment, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -25,19 +27,14 @@ import { resolveSecretId } from '../helpers/secrets-manager-model';
  *   the two secrets the project names, writing and reading the project's bucket.
  */
 
-// @aws-sdk/client-s3 comes from the Lambda runtime; here its API shape serves an empty report
-const s3Reads: { Bucket: string; Key: string }[] = [];
-jest.mock('@aws-sdk/client-s3', () => ({
-  GetObjectCommand: class {
-    constructor(public readonly input: { Bucket: string; Key: string }) {}
-  },
-  S3Client: class {
-    public async send(command: { input: { Bucket: string; Key: string } }) {
-      s3Reads.push(command.input);
-      return { Body: { transformToByteArray: async () => new Uint8Array(mysqlReport([])) } };
-    }
-  },
-}), { virtual: true });
+// the project's bucket serves an empty report
+const s3Mock = mockClient(S3Client);
+const s3Reads = () => s3Mock.commandCalls(GetObjectCommand).map(c => ({ Bucket: c.args[0].input.Bucket, Key: c.args[0].input.Key }));
+/** The bucket's answer: an empty report, as an S3 body (only the method the handler calls). */
+function serveEmptyReport(): void {
+  s3Mock.reset();
+  s3Mock.on(GetObjectCommand).callsFake(async () => ({ Body: { transformToByteArray: async () => new Uint8Array(mysqlReport([])) } as any }));
+}
 
 const NEON_URI = 'postgresql://app@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require';
 
@@ -103,12 +100,12 @@ async function deploy(env?: Environment): Promise<Deployment> {
   const iam = IamModel.of(deployed);
   const fake = new FakeAws(deployed);
   const ctx: CustomResourceContext = { deployed, iam, fake, clock: new SimulatedClock() };
-  s3Reads.length = 0;
+  serveEmptyReport();
   const requests: { role: string; request: AuthorizedRequest }[] = [];
   const steps = topologicalOrder(template).filter(x => deployed.resource(x).Type === ResourceTypes.SCHEMA_CONVERSION);
   const sent = new Map<string, Record<string, any>>();
   const run = async (id: string, requestType: 'Create' | 'Update', change: Record<string, string> = {}) => {
-    const reads = s3Reads.length;
+    const reads = s3Reads().length;
     const properties = { ...cfnStrings(deployed.properties(id)) as Record<string, any>, ...change };
     const result = await ctx.clock.run(() => invokeCustomResource(ctx, handlersFor(ResourceTypes.SCHEMA_CONVERSION), {
       RequestType: requestType,
@@ -123,7 +120,7 @@ async function deploy(env?: Environment): Promise<Deployment> {
     attributes[id] = { PhysicalResourceId: result.PhysicalResourceId };
     // the report is read by the isComplete function
     const [, isCompleteRole] = rolesOf(deployed, iam, id);
-    for (const read of s3Reads.slice(reads)) {
+    for (const read of s3Reads().slice(reads)) {
       requests.push({ role: isCompleteRole, request: { action: 's3:GetObject', resource: `arn:${deployed.env.partition}:s3:::${read.Bucket}/${read.Key}`, origin: `GetObject (${id})` } });
     }
   };

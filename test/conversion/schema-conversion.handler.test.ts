@@ -1,3 +1,5 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeDataProvidersCommand,
   DescribeMetadataModelAssessmentsCommand,
@@ -20,30 +22,23 @@ import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';
 import { dmsMock, fault, NOW, request, setUp, sleeps, stackIs, tearDown, throttling } from '../lifecycle/task-handler-support';
 
-/*
- * The report is read with @aws-sdk/client-s3, which the Lambda runtime provides and this project does
- * not install: the tests stand in for it with its API shape (S3Client.send(GetObjectCommand)).
- */
+/* The report read from the project's bucket: objects by `bucket/key`, each a body or the error S3 answers. */
 const s3Objects = new Map<string, Buffer | Error>();
-const s3Requests: { Bucket: string; Key: string }[] = [];
-jest.mock('@aws-sdk/client-s3', () => ({
-  GetObjectCommand: class {
-    constructor(public readonly input: { Bucket: string; Key: string }) {}
-  },
-  S3Client: class {
-    public async send(command: { input: { Bucket: string; Key: string } }) {
-      s3Requests.push(command.input);
-      const object = s3Objects.get(`${command.input.Bucket}/${command.input.Key}`);
-      if (object === undefined) {
-        const e = new Error('The specified key does not exist.');
-        e.name = 'NoSuchKey';
-        throw e;
-      }
-      if (object instanceof Error) throw object;
-      return { Body: { transformToByteArray: async () => new Uint8Array(object) } };
+const s3Mock = mockClient(S3Client);
+const s3Requests = () => s3Mock.commandCalls(GetObjectCommand).map(c => ({ Bucket: c.args[0].input.Bucket, Key: c.args[0].input.Key }));
+function serveS3(): void {
+  s3Mock.reset();
+  s3Mock.on(GetObjectCommand).callsFake(async (input: { Bucket: string; Key: string }) => {
+    const object = s3Objects.get(`${input.Bucket}/${input.Key}`);
+    if (object === undefined) {
+      const e = new Error('The specified key does not exist.');
+      e.name = 'NoSuchKey';
+      throw e;
     }
-  },
-}), { virtual: true });
+    if (object instanceof Error) throw object;
+    return { Body: { transformToByteArray: async () => new Uint8Array(object) } as any };
+  });
+}
 
 const PROJECT = 'arn:aws:dms:us-east-2:123456789012:migration-project:PROJECT1';
 const SOURCE_PROVIDER = 'arn:aws:dms:us-east-2:123456789012:data-provider:SOURCE1';
@@ -96,7 +91,7 @@ function polled(event: ProviderRequest, result: { PhysicalResourceId?: string; D
 beforeEach(() => {
   setUp();
   s3Objects.clear();
-  s3Requests.length = 0;
+  serveS3();
   dmsMock.on(DescribeDataProvidersCommand).resolves({
     DataProviders: [{ DataProviderArn: SOURCE_PROVIDER, Engine: 'mysql', Settings: { MySqlSettings: { ServerName: SOURCE_HOST, Port: 3306, SslMode: 'require' } } }],
   });
@@ -159,7 +154,7 @@ describe('convert: the assessment and the conversion of the selected objects', (
       FileName: 'cdk-neon-migration-assessment-assess-1',
       AssessmentReportTypes: ['csv'],
     }]);
-    expect(s3Requests).toEqual([{ Bucket: BUCKET, Key: REPORT_KEY }]);
+    expect(s3Requests()).toEqual([{ Bucket: BUCKET, Key: REPORT_KEY }]);
   });
 
   test('action items at or above failOn fail the deployment with the counts, the first items and the report\'s S3 location', async () => {
