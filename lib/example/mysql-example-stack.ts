@@ -165,9 +165,11 @@ export class MySqlMigrationExampleStack extends Stack {
         : undefined,
     });
 
-    // --- the source: RDS for MySQL 8.0, TLS enforced, binary log in ROW format (for CDC later)
+    // --- the source: RDS for MySQL 8.0, TLS enforced, binary log in ROW format (for CDC later); a
+    // full version, as RDS lists them (DescribeDBEngineVersions), rather than the major alone
+    const engine = rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.of('8.0.43', '8.0') });
     const parameters = new rds.ParameterGroup(this, 'SourceParameters', {
-      engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0 }),
+      engine,
       description: 'shop source: TLS only, row-based binary log for DMS',
       parameters: { require_secure_transport: 'ON', binlog_format: 'ROW' },
     });
@@ -182,7 +184,7 @@ export class MySqlMigrationExampleStack extends Stack {
     });
     this.source = new rds.DatabaseInstance(this, 'Source', {
       securityGroups: [sourceSecurityGroup],
-      engine: rds.DatabaseInstanceEngine.mysql({ version: rds.MysqlEngineVersion.VER_8_0 }),
+      engine,
       instanceType: new ec2.InstanceType(settings.sourceInstanceType),
       vpc: this.network.vpc,
       vpcSubnets: this.network.replicationSubnets,
