@@ -330,12 +330,17 @@ function grantTaskControl(provider: MigrationProvider): void {
  * stopped), resolved: tokens are hashed as their resolved CloudFormation expressions.
  */
 function updatablePropertiesHash(task: dms.CfnReplicationTask): string {
-  return resolvedHash(task, {
+  return resolvedHash(task, updatableTaskProperties(task));
+}
+
+/** The properties of a replication task CloudFormation updates in place, by their CloudFormation names. */
+export function updatableTaskProperties(task: dms.CfnReplicationTask): Record<string, unknown> {
+  return {
     TableMappings: task.tableMappings,
     ReplicationTaskSettings: task.replicationTaskSettings,
     TaskData: task.taskData,
     CdcStartPosition: task.cdcStartPosition,
     CdcStartTime: task.cdcStartTime,
     CdcStopPosition: task.cdcStopPosition,
-  });
+  };
 }

@@ -8,6 +8,7 @@ import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { resolvedHash } from '../lifecycle/lifecycle-options';
 import { MigrationProvider } from '../lifecycle/provider';
+import { updatableTaskProperties } from '../lifecycle/task-lifecycle';
 
 /** The longest the deployment waits for a run: a custom resource answers within an hour. */
 const MAX_WAIT_MINUTES = 55;
@@ -390,11 +391,6 @@ function assessedPropertiesHash(task: dms.CfnReplicationTask): string {
     SourceEndpointArn: task.sourceEndpointArn,
     TargetEndpointArn: task.targetEndpointArn,
     ReplicationInstanceArn: task.replicationInstanceArn,
-    TableMappings: task.tableMappings,
-    ReplicationTaskSettings: task.replicationTaskSettings,
-    TaskData: task.taskData,
-    CdcStartPosition: task.cdcStartPosition,
-    CdcStartTime: task.cdcStartTime,
-    CdcStopPosition: task.cdcStopPosition,
+    ...updatableTaskProperties(task),
   });
 }
