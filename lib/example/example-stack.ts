@@ -1,11 +1,11 @@
 import { CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeSampleDataProvider } from './nag';
 import { DEFAULT_SAMPLE_SIZE, SampleDataSize } from './sample-schema';
 import { SourceLoaderFunction } from './source-loader-function';
 import { createRotatingKey } from '../core/kms';
@@ -267,18 +267,7 @@ export class NeonMigrationExampleStack extends Stack {
       { id: 'NIST.800.53.R5-SecretsManagerRotationEnabled', reason: 'Example credentials live only as long as the migration.' },
       { id: 'NIST.800.53.R5-RDSEnhancedMonitoringEnabled', reason: 'Example source database: CloudWatch metrics and exported PostgreSQL logs suffice.' },
     ]);
-    acknowledgeRules(loaderProvider, [
-      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The Provider framework function only writes its logs.' },
-      { id: 'AwsSolutions-L1', reason: 'The Provider framework pins its own runtime.' },
-      { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Runs once per deploy.' },
-      { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'Synchronous custom-resource handler: CloudFormation receives every failure.' },
-      { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'The Provider framework function only relays to the loader, which runs in the VPC.' },
-      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The Provider framework role may only invoke the loader: an inline policy scoped to it.' },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(loader.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-        reason: 'The Provider framework invokes any version of the loader function.',
-      },
-    ]);
+    acknowledgeSampleDataProvider(loaderProvider, loader, 'loader', 'the loader, which runs in the VPC');
     acknowledgeRules(loader, [
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The loader only writes its logs with this managed policy.' },
       { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', reason: 'Needed to attach the loader to the VPC, next to the source database.' },

@@ -9,6 +9,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { PLACEHOLDER_NEON_SECRET } from './example-stack';
+import { acknowledgeSampleDataProvider } from './nag';
 import { DmsSchemaConversion } from '../conversion/schema-conversion';
 import { ActionItemSeverity } from '../conversion/severity';
 import { createRotatingKey } from '../core/kms';
@@ -370,18 +371,7 @@ export class MySqlMigrationExampleStack extends Stack {
       { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'The starter only calls the CodeBuild API; the build itself runs in the VPC.' },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The starter may only start and read builds of the sample-data project: an inline policy scoped to it.' },
     ]);
-    acknowledgeRules(provider, [
-      { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'The Provider framework function only writes its logs.' },
-      { id: 'AwsSolutions-L1', reason: 'The Provider framework pins its own runtime.' },
-      { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Runs once per deploy.' },
-      { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'Synchronous custom-resource handler: CloudFormation receives every failure.' },
-      { id: 'NIST.800.53.R5-LambdaInsideVPC', reason: 'The Provider framework function only relays to the starter.' },
-      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The Provider framework role may only invoke the starter: an inline policy scoped to it.' },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(starter.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-        reason: 'The Provider framework invokes any version of the starter function.',
-      },
-    ]);
+    acknowledgeSampleDataProvider(provider, starter, 'starter', 'the starter');
     return sampleData;
   }
 }
