@@ -75,6 +75,19 @@ export function formatVerify(result: VerifyResult): string {
     out.push('', `${targetLabel(t)}: ${t.differences.length}${t.differencesTruncated ? '+' : ''} differing row(s)`);
     for (const d of t.differences) out.push(`  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`);
   }
+  for (const t of result.tables) {
+    if (!t.recheck || t.recheck.unsettledRows === 0) continue;
+    out.push('', `${targetLabel(t)}: ${t.recheck.unsettledRows} row(s) changed on the source again in each of ${t.recheck.rounds} re-check(s): not proven either way (stop the writes to them, then verify again)`);
+    for (const d of t.recheck.unsettled) out.push(`  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`);
+  }
+  const rechecked = result.tables.filter((t) => t.recheck);
+  if (rechecked.length > 0) {
+    const settled = rechecked.reduce((n, t) => n + t.recheck!.settledRows, 0);
+    const rounds = Math.max(...rechecked.map((t) => t.recheck!.rounds));
+    const latency = Math.max(...rechecked.map((t) => t.recheck!.maxLatencyMs));
+    out.push('', `Re-checked after the replication latency: ${settled} row(s) in flight arrived and are not reported`
+      + `${rounds > 0 ? ` (up to ${rounds} round(s), latency up to ${(latency / 1000).toFixed(1)} s)` : ''}.`);
+  }
   for (const f of result.findings) out.push('', `${f.code}: ${f.message}`);
   for (const w of result.warnings) out.push('', `warning: ${w}`);
   const bad = result.tables.filter((t) => t.status !== 'match').length;

@@ -42,6 +42,55 @@ export interface VerifyOptions extends CanonicalOptions {
    * @default false
    */
   readonly compareSchemaObjects?: boolean;
+  /**
+   * Verify while changes are still being replicated (a CDC task): differences are re-checked after
+   * the replication latency has passed, and only those that persist are reported. See
+   * {@link ChangeRecheckOptions}.
+   * @default - no re-check: every difference seen is reported
+   */
+  readonly recheck?: ChangeRecheckOptions;
+}
+
+/**
+ * How {@link verify} tells rows in flight from rows lost while changes are replicated.
+ *
+ * A differing row is read again on both sides once the replication latency (plus `marginMs`) has
+ * passed since it was read. If it now matches, it was in flight: counted, not reported. If it still
+ * differs and the source row has not changed meanwhile, the target had the time to apply it and did
+ * not: the difference is reported. If the source row changed, it is read again after the next wait,
+ * up to `maxRounds` times; rows still changing after the last round are listed as unsettled.
+ * A table without a primary key is compared again as a whole.
+ */
+export interface ChangeRecheckOptions {
+  /**
+   * The replication latency now, in milliseconds: how long a change committed on the source takes
+   * to be applied on the target (a DMS task's `CDCLatencyTarget`). Read before each wait.
+   */
+  readonly latencyMs: () => Promise<number>;
+  /** Added to the latency for each wait. @default 2000 */
+  readonly marginMs?: number;
+  /** Re-check rounds at most. @default 5 */
+  readonly maxRounds?: number;
+  /** Differing keys followed per table between rounds; more make the round compare the table again. @default 10000 */
+  readonly maxTrackedKeys?: number;
+  /** Waits `ms` milliseconds. @default - a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** What the re-check of one table found (see {@link VerifyOptions.recheck}). */
+export interface TableRecheck {
+  /** Re-check rounds run (0: nothing differed). */
+  readonly rounds: number;
+  /** Rows that differed and then matched: changes in flight, not reported. */
+  readonly settledRows: number;
+  /** Rows whose source changed again in every round: neither proven nor reported as differences. */
+  readonly unsettledRows: number;
+  /** The first unsettled rows (at most `maxDifferences`). */
+  readonly unsettled: readonly RowDifference[];
+  /** Milliseconds waited in total. */
+  readonly waitedMs: number;
+  /** The largest latency read, in milliseconds. */
+  readonly maxLatencyMs: number;
 }
 
 /** How a row differs. */
@@ -95,6 +144,8 @@ export interface TableVerification {
   /** Compared columns whose type differs between the sides: the table's rows were not compared. */
   readonly typeChanges: readonly TypeChange[];
   readonly error?: string;
+  /** With {@link VerifyOptions.recheck}: what the re-check found. */
+  readonly recheck?: TableRecheck;
   readonly durationMs: number;
 }
 
@@ -271,15 +322,42 @@ class Side {
     return rows.map((r) => this.keys.map((_, i) => r[`k${i}`]));
   }
 
-  /** The rows of a small range: canonical key text → hash, in key order. */
-  async leaf(range: Range, limit: number): Promise<Array<{ key: string[]; hash: string }>> {
+  /** The rows of a small range: canonical key text, key text for lookups, and hash, in key order. */
+  async leaf(range: Range, limit: number): Promise<LeafRow[]> {
     const params: unknown[] = [];
     const where = this.where(range, params);
     params.push(limit);
     const rows = await this.session.query<Record<string, string>>(`
-      select ${this.keys.map((k, i) => `(${canonicalColumn(k, this.options)})::text as k${i}`).join(', ')}, ${this.hash}::text as h
+      select ${this.keys.map((k, i) => `(${canonicalColumn(k, this.options)})::text as k${i}, (${keyOperand(k)})::text as r${i}`).join(', ')}, ${this.hash}::text as h
       from ${this.from} ${where} order by ${this.orderBy} limit $${params.length}`, params);
-    return rows.map((r) => ({ key: this.keys.map((_, i) => r[`k${i}`]), hash: r.h }));
+    return rows.map((r) => ({ key: this.keys.map((_, i) => r[`k${i}`]), raw: this.keys.map((_, i) => r[`r${i}`]), hash: r.h }));
+  }
+
+  /**
+   * The rows with the given keys (key text as {@link leaf} returns it in `raw`), by canonical key:
+   * their hashes (more than one when the target holds a key twice). Keys absent are absent.
+   */
+  async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    // at most 65535 parameters per statement
+    const batch = Math.max(1, Math.floor(8000 / Math.max(1, this.keys.length)));
+    for (let i = 0; i < raws.length; i += batch) {
+      const params: unknown[] = [];
+      const tuples = raws.slice(i, i + batch).map((raw) => this.tuple(this.keys.map((c, j) => {
+        params.push(raw[j]);
+        return keyParam(c, params.length);
+      })));
+      const rows = await this.session.query<Record<string, string>>(`
+        select ${this.keys.map((k, j) => `(${canonicalColumn(k, this.options)})::text as k${j}`).join(', ')}, ${this.hash}::text as h
+        from ${this.from} where ${this.tuple(this.keys.map(keyOperand))} in (${tuples.join(', ')})`, params);
+      for (const r of rows) {
+        const id = JSON.stringify(this.keys.map((_, j) => r[`k${j}`]));
+        const list = found.get(id);
+        if (list) list.push(r.h);
+        else found.set(id, [r.h]);
+      }
+    }
+    return found;
   }
 
   /** Sorted distinct values of the leading key column in a sample of about `sampleRows` rows. */
@@ -291,6 +369,15 @@ class Side {
       select x::text as v from (select distinct ${keyOperand(lead)} as x from ${this.from} ${sample}) s order by x`);
     return rows.map((r) => r.v);
   }
+}
+
+/** A row of a small range, as {@link Side.leaf} reads it. */
+interface LeafRow {
+  /** Canonical text of the key columns: equal on both sides for the same key. */
+  readonly key: string[];
+  /** Text of the key columns as this side stores them: what {@link Side.lookup} takes. */
+  readonly raw: string[];
+  readonly hash: string;
 }
 
 function same(a: Aggregate | undefined, b: Aggregate | undefined): boolean {
@@ -314,15 +401,47 @@ export function pickBoundaries(values: readonly string[], buckets: number): stri
 }
 
 interface Settings {
+  readonly recheck?: RecheckSettings;
   readonly maxDifferences: number;
   readonly leafRows: number;
   readonly bucketRows: number;
   readonly fanout: number;
 }
 
-/** Bisects the key space of one table. */
+/**
+ * A differing row as last read: its key, and its hash on each side (none: absent; more than one: the
+ * target holds the key more than once).
+ */
+interface Observation {
+  readonly key: string[];
+  readonly raw: string[];
+  readonly source: readonly string[];
+  readonly target: readonly string[];
+}
+
+/**
+ * The differences of one key: the source row against the first target row with its key, and every
+ * further target row with the key as one extra.
+ */
+function differencesOf(o: Observation): DifferenceKind[] {
+  const kinds: DifferenceKind[] = [];
+  if (o.source.length > 0) kinds.push(o.target.length === 0 ? 'missing-in-target' : 'different');
+  if (o.source.length > 0 && o.target.length > 0 && o.source[0] === o.target[0]) kinds.pop();
+  for (let i = o.source.length > 0 ? 1 : 0; i < o.target.length; i++) kinds.push('extra-in-target');
+  return kinds;
+}
+
+function observedEqual(o: Observation): boolean {
+  return o.source.length === o.target.length && o.source.every((h, i) => h === o.target[i]);
+}
+
+/**
+ * Bisects the key space of one table. Differing rows are reported as found or, with `track`, kept
+ * (up to `track` of them) with both sides' hashes for a re-check.
+ */
 class KeyRangeComparison {
   readonly differences: RowDifference[] = [];
+  readonly observed: Observation[] = [];
   truncated = false;
 
   constructor(
@@ -330,20 +449,30 @@ class KeyRangeComparison {
     private readonly tgt: Side,
     private readonly sourceKeyNames: readonly string[],
     private readonly settings: Settings,
+    private readonly track?: number,
   ) {}
 
   private full(): boolean {
+    if (this.track !== undefined) return this.observed.length >= this.track;
     return this.differences.length >= this.settings.maxDifferences;
   }
 
-  private add(kind: DifferenceKind, key: readonly string[]): void {
+  private add(observation: Observation): void {
     if (this.full()) {
       this.truncated = true;
       return;
     }
-    const record: Record<string, string> = {};
-    this.sourceKeyNames.forEach((name, i) => { record[name] = key[i]; });
-    this.differences.push({ kind, key: record });
+    if (this.track !== undefined) {
+      this.observed.push(observation);
+      return;
+    }
+    for (const kind of differencesOf(observation)) {
+      if (this.differences.length >= this.settings.maxDifferences) {
+        this.truncated = true;
+        return;
+      }
+      this.differences.push({ kind, key: keyRecord(this.sourceKeyNames, observation.key) });
+    }
   }
 
   async drill(range: Range, s: Aggregate, t: Aggregate, depth = 0): Promise<void> {
@@ -385,26 +514,28 @@ class KeyRangeComparison {
     const limit = Math.min(rows, this.settings.leafRows * 4);
     if (rows > limit) this.truncated = true;
     const [sr, tr] = await Promise.all([this.src.leaf(range, limit), this.tgt.leaf(range, limit)]);
-    const targetByKey = new Map<string, { key: string[]; hash: string; seen: number; count: number }>();
+    const targetByKey = new Map<string, { row: LeafRow; hashes: string[] }>();
     for (const row of tr) {
       const id = JSON.stringify(row.key);
       const existing = targetByKey.get(id);
-      if (existing) existing.count++;
-      else targetByKey.set(id, { ...row, seen: 0, count: 1 });
+      if (existing) existing.hashes.push(row.hash);
+      else targetByKey.set(id, { row, hashes: [row.hash] });
     }
     for (const row of sr) {
-      const match = targetByKey.get(JSON.stringify(row.key));
-      if (!match || match.seen >= match.count) {
-        this.add('missing-in-target', row.key);
-      } else {
-        match.seen++;
-        if (match.hash !== row.hash) this.add('different', row.key);
-      }
+      const id = JSON.stringify(row.key);
+      const match = targetByKey.get(id);
+      targetByKey.delete(id);
+      const observation = { key: row.key, raw: row.raw, source: [row.hash], target: match?.hashes ?? [] };
+      if (!observedEqual(observation)) this.add(observation);
     }
-    for (const row of targetByKey.values()) {
-      for (let i = row.seen; i < row.count; i++) this.add('extra-in-target', row.key);
-    }
+    for (const { row, hashes } of targetByKey.values()) this.add({ key: row.key, raw: row.raw, source: [], target: hashes });
   }
+}
+
+function keyRecord(names: readonly string[], key: readonly string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  names.forEach((name, i) => { record[name] = key[i]; });
+  return record;
 }
 
 interface TablePlan {
@@ -569,11 +700,17 @@ async function verifyTable(
   const tgtSide = new Side(tgt, table.target, plan.targetColumns, plan.keys?.target ?? [], canonical, hashes.target);
   const columnsDiffer = plan.missingColumns.length > 0;
 
+  const recheck = settings.recheck ? new RecheckClock(settings.recheck) : undefined;
+
   if (!plan.keys) {
-    const [s, t] = await Promise.all([srcSide.bucketed([]), tgtSide.bucketed([])]);
-    const sa = s.get(0)!;
-    const ta = t.get(0)!;
-    const equal = same(sa, ta);
+    // without a key, rows cannot be followed: the whole table is compared again after each wait
+    let [sa, ta] = await wholeTable(srcSide, tgtSide);
+    let equal = same(sa, ta);
+    while (!equal && recheck && recheck.rounds < recheck.settings.maxRounds) {
+      await recheck.wait();
+      [sa, ta] = await wholeTable(srcSide, tgtSide);
+      equal = same(sa, ta);
+    }
     return {
       ...base,
       status: equal && !columnsDiffer ? 'match' : 'mismatch',
@@ -587,6 +724,7 @@ async function verifyTable(
       missingColumns: plan.missingColumns,
       extraColumns: plan.extraColumns,
       typeChanges: [],
+      ...(recheck ? { recheck: recheck.result(0, []) } : {}),
       durationMs: Date.now() - started,
     };
   }
@@ -597,44 +735,148 @@ async function verifyTable(
   const boundaries = buckets > 1 && table.kind !== 'v'
     ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
     : [];
-  const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
-  const comparison = new KeyRangeComparison(srcSide, tgtSide, plan.keys.source.map((c) => c.name), settings);
-  let sourceRows = 0;
-  let targetRows = 0;
-  let mismatched = 0;
-  for (let b = 0; b <= boundaries.length; b++) {
-    const s = sa.get(b) ?? EMPTY;
-    const t = ta.get(b) ?? EMPTY;
-    sourceRows += s.n;
-    targetRows += t.n;
-    if (same(s, t)) continue;
-    mismatched++;
-    const range: Range = boundaries.length === 0 ? {} : {
-      lo: b === 0 ? undefined : [boundaries[b - 1]],
-      hi: b === boundaries.length ? undefined : [boundaries[b]],
-    };
-    await comparison.drill(range, s, t);
-  }
-  return {
+  const sourceKeyNames = plan.keys.source.map((c) => c.name);
+  const pass = async (track?: number) => {
+    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
+    const comparison = new KeyRangeComparison(srcSide, tgtSide, sourceKeyNames, settings, track);
+    let sourceRows = 0;
+    let targetRows = 0;
+    let mismatched = 0;
+    for (let b = 0; b <= boundaries.length; b++) {
+      const s = sa.get(b) ?? EMPTY;
+      const t = ta.get(b) ?? EMPTY;
+      sourceRows += s.n;
+      targetRows += t.n;
+      if (same(s, t)) continue;
+      mismatched++;
+      const range: Range = boundaries.length === 0 ? {} : {
+        lo: b === 0 ? undefined : [boundaries[b - 1]],
+        hi: b === boundaries.length ? undefined : [boundaries[b]],
+      };
+      await comparison.drill(range, s, t);
+    }
+    return { comparison, sourceRows, targetRows, mismatched };
+  };
+  const keyed = {
     ...base,
-    status: mismatched === 0 && !columnsDiffer ? 'match' : 'mismatch',
-    method: 'key-ranges',
-    sourceRows,
-    targetRows,
+    method: 'key-ranges' as const,
     ranges: boundaries.length + 1,
-    mismatchedRanges: mismatched,
-    differences: comparison.differences,
-    differencesTruncated: comparison.truncated,
     missingColumns: plan.missingColumns,
     extraColumns: plan.extraColumns,
     typeChanges: [],
+  };
+
+  if (!recheck) {
+    const { comparison, sourceRows, targetRows, mismatched } = await pass();
+    return {
+      ...keyed,
+      status: mismatched === 0 && !columnsDiffer ? 'match' : 'mismatch',
+      sourceRows,
+      targetRows,
+      mismatchedRanges: mismatched,
+      differences: comparison.differences,
+      differencesTruncated: comparison.truncated,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  // under CDC: the differing rows are followed until they match, persist, or the rounds run out
+  let first = await pass(recheck.settings.maxTrackedKeys);
+  while (first.comparison.truncated && recheck.rounds < recheck.settings.maxRounds) {
+    // too many rows differ to follow them one by one: compare the table again once changes had time to arrive
+    await recheck.wait();
+    first = await pass(recheck.settings.maxTrackedKeys);
+  }
+  const { comparison, sourceRows, targetRows, mismatched } = first;
+  let pending = comparison.observed;
+  const persistent: Observation[] = [];
+  let settled = 0;
+  while (pending.length > 0 && !comparison.truncated && recheck.rounds < recheck.settings.maxRounds) {
+    await recheck.wait();
+    const raws = pending.map((o) => o.raw);
+    const [sourceNow, targetNow] = await Promise.all([srcSide.lookup(raws), tgtSide.lookup(raws)]);
+    const next: Observation[] = [];
+    for (const before of pending) {
+      const id = JSON.stringify(before.key);
+      const now: Observation = { ...before, source: sourceNow.get(id) ?? [], target: targetNow.get(id) ?? [] };
+      if (observedEqual(now)) settled++;
+      else if (sameHashes(now.source, before.source)) persistent.push(now);
+      else next.push(now);
+    }
+    pending = next;
+  }
+  const report = (list: readonly Observation[]) => {
+    const out: RowDifference[] = [];
+    for (const o of list) for (const kind of differencesOf(o)) out.push({ kind, key: keyRecord(sourceKeyNames, o.key) });
+    return out;
+  };
+  // rows still differing after a truncated first pass could not be followed: they are all reported
+  const found = report(comparison.truncated ? [...persistent, ...pending] : persistent);
+  const unsettled = comparison.truncated ? [] : report(pending);
+  const failed = found.length > 0 || comparison.truncated;
+  return {
+    ...keyed,
+    status: !failed && !columnsDiffer ? 'match' : 'mismatch',
+    sourceRows,
+    targetRows,
+    mismatchedRanges: failed ? mismatched : 0,
+    differences: found.slice(0, settings.maxDifferences),
+    differencesTruncated: comparison.truncated || found.length > settings.maxDifferences,
+    recheck: recheck.result(settled, unsettled.slice(0, settings.maxDifferences), unsettled.length),
     durationMs: Date.now() - started,
   };
+}
+
+async function wholeTable(src: Side, tgt: Side): Promise<[Aggregate, Aggregate]> {
+  const [s, t] = await Promise.all([src.bucketed([]), tgt.bucketed([])]);
+  return [s.get(0)!, t.get(0)!];
+}
+
+function sameHashes(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((h, i) => h === b[i]);
+}
+
+interface RecheckSettings {
+  readonly latencyMs: () => Promise<number>;
+  readonly marginMs: number;
+  readonly maxRounds: number;
+  readonly maxTrackedKeys: number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/** The waits of one table's re-check. */
+class RecheckClock {
+  rounds = 0;
+  private waitedMs = 0;
+  private maxLatencyMs = 0;
+
+  constructor(readonly settings: RecheckSettings) {}
+
+  /** Waits the latency read now plus the margin. */
+  async wait(): Promise<void> {
+    const latency = await this.settings.latencyMs();
+    if (!Number.isFinite(latency) || latency < 0) throw new Error(`the replication latency must be a number of milliseconds >= 0, got ${latency}`);
+    this.maxLatencyMs = Math.max(this.maxLatencyMs, latency);
+    const ms = latency + this.settings.marginMs;
+    this.waitedMs += ms;
+    this.rounds++;
+    await this.settings.sleep(ms);
+  }
+
+  result(settledRows: number, unsettled: readonly RowDifference[], unsettledRows = unsettled.length): TableRecheck {
+    return { rounds: this.rounds, settledRows, unsettledRows, unsettled, waitedMs: this.waitedMs, maxLatencyMs: this.maxLatencyMs };
+  }
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function nonNegativeInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be an integer >= 0, got ${value}`);
   return value;
 }
 
@@ -651,6 +893,13 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
     leafRows: positiveInteger('leafRows', options.leafRows, 1000),
     bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
     fanout: Math.max(2, positiveInteger('fanout', options.fanout, 16)),
+    recheck: options.recheck && {
+      latencyMs: options.recheck.latencyMs,
+      marginMs: nonNegativeInteger('recheck.marginMs', options.recheck.marginMs, 2000),
+      maxRounds: positiveInteger('recheck.maxRounds', options.recheck.maxRounds, 5),
+      maxTrackedKeys: positiveInteger('recheck.maxTrackedKeys', options.recheck.maxTrackedKeys, 10_000),
+      sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
   };
   const concurrency = positiveInteger('concurrency', options.concurrency, 4);
   const mappings = options.mappings ?? defaultMappings();
