@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import * as fs from 'fs';
+import * as path from 'path';
 import { ConnectionFailedError, DatabaseSide } from './connection';
 import { checkConnectionString, CONNECTION_VARIABLES, InvalidConnectionStringError, withLibpqSslModes } from './connection-url';
 import { MigrationType, preflight, TargetTablePrepMode } from './preflight';
@@ -7,6 +8,8 @@ import { ProgressBar, TextSink } from './progress';
 import { formatPreflight, formatVerify } from './report';
 import { defaultMappings, TableMappings } from './selection';
 import { formatSchemaObjects, verify } from './verify';
+import { cutover, formatCutover, LatencyReading } from '../cutover/cutover';
+import type * as DmsLatency from '../cutover/dms-latency';
 import {
   ALL_SCHEMA_COPY_STEPS, libpqVariablesFromUrl, neonExtensionsPath, runSchemaCopy, SchemaCopyError, schemaCopyEnvironment, SchemaCopyStep,
 } from '../schema/steps';
@@ -17,11 +20,14 @@ const ENVIRONMENT = `Connection strings come from the environment only (never fr
 Each is postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require; sslmode has its libpq
 meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.`;
 
-const USAGE = `usage: cdk-neon-migration <preflight|verify|schema> [options]
+const USAGE = `usage: cdk-neon-migration <preflight|verify|schema|cutover> [options]
 
 commands:
   preflight   before the DMS task runs: finds what it would drop, truncate or change
   verify      after the full load: compares every selected table between source and target
+              (with --task-arn, during ongoing replication: differences re-checked after the latency)
+  cutover     at the end of a live migration: waits for the task's latency to fall, verifies,
+              sets the sequences, and says go or no-go with the evidence
   schema      copies the source's schema into the target around the DMS load: schema pre (before
               the task), schema post and schema sequences (after a full load); with CDC, schema
               indexes after the full load and schema constraints and schema sequences at cut-over
@@ -30,7 +36,8 @@ Run cdk-neon-migration <command> --help for the options of a command.
 
 ${ENVIRONMENT}
 
-exit status: 0 ok, 1 differences, blocking findings, no table selected or a failed schema step, 2 error
+exit status: 0 ok (cutover: go), 1 differences, blocking findings, no table selected, a failed schema
+step or no-go, 2 error
 `;
 
 const SELECTION_OPTIONS = `  --schema <name>            select every table of this schema (repeatable; default: all schemas)
@@ -60,17 +67,30 @@ ${ENVIRONMENT}
 exit status: 0 no blocking finding, 1 blocking findings (NO_TABLES_SELECTED among them), 2 error
 `;
 
+const TASK_OPTIONS = `  --task-arn <arn>           the DMS replication task (on a replication instance) applying the changes:
+                             its latency is read from CloudWatch (CDCLatencySource + CDCLatencyTarget)
+                             and its status from DMS, with the AWS credentials of the environment;
+                             its table mapping is used unless --schema or --mappings is given
+  --recheck-margin <s>       seconds added to the latency before each re-check (default 10)
+  --recheck-rounds <n>       re-checks of the rows that differ, at most (default 5)`;
+
 const VERIFY_USAGE = `usage: cdk-neon-migration verify [options]
 
 Compares every selected table between the source and the target after the full load: row counts
 and checksums computed in each database over primary-key ranges, narrowed down to the differing
 keys. A column whose type differs between the sides is reported instead of its rows.
 
+During ongoing replication (CDC), give --task-arn: a row that differs is read again on both sides
+once the task's latency has passed; rows that arrived meanwhile are counted, not reported; a row
+still differing whose source row did not change is reported; rows the source changed again in every
+re-check are listed as not proven.
+
 options:
 ${SELECTION_OPTIONS}
   --max-differences <n>      differing keys listed per table (default 20)
   --schema-objects           also compare the schema objects of the selected tables: columns, types,
                              indexes, constraints, triggers, sequence positions, views
+${TASK_OPTIONS}
 ${COMMON_OPTIONS}
 
 ${ENVIRONMENT}
@@ -123,7 +143,40 @@ ${ENVIRONMENT}
 exit status: 0 done, 1 the step failed or was refused (nothing of it kept), 2 error
 `;
 
-type Command = 'preflight' | 'verify' | 'schema';
+const CUTOVER_USAGE = `usage: cdk-neon-migration cutover --task-arn <arn> [options]
+
+The last step of a live migration, once writes to the source have stopped (or slowed down):
+  1. waits until the task's replication latency is at most --max-latency (no-go when it stays
+     above it for --wait, or when the task is not running, still loading or has tables in error);
+  2. verifies every selected table, re-checking differences after the latency (no-go on any row
+     lost or different, on rows still changing on the source, or when no table was compared);
+  3. only then sets every sequence of the selected tables from the source (the schema copy's
+     sequences step; with --constraints the constraints step first);
+and prints go or no-go with the evidence: the latency seen, the tables and rows compared, the
+differences, the sequences set. Nothing on the target changes on a no-go.
+
+options:
+${TASK_OPTIONS}
+  --max-latency <s>          the latency, in seconds, at which the task is in sync enough (default 5)
+  --wait <s>                 how long to wait for the latency to fall (default 900)
+  --poll <s>                 seconds between latency readings while waiting (default 30)
+  --constraints              also run the schema copy's constraints step (foreign keys, triggers,
+                             identity columns GENERATED ALWAYS again) before the sequences
+  --no-sequences             do not set the sequences
+${SELECTION_OPTIONS}
+  --max-differences <n>      differing keys listed per table (default 20)
+${COMMON_OPTIONS}
+
+The schema steps need psql and pg_dump (at least as new as the source server) on PATH.
+AWS permissions: dms:DescribeReplicationTasks, dms:DescribeReplicationInstances,
+cloudwatch:GetMetricData (DmsMigrationTask.grantCutover grants them).
+
+${ENVIRONMENT}
+
+exit status: 0 go, 1 no-go, 2 error
+`;
+
+type Command = 'preflight' | 'verify' | 'schema' | 'cutover';
 
 /** The schema steps, for messages: `pre, indexes, ..., sequences or plan`. */
 const SCHEMA_STEP_NAMES = `${ALL_SCHEMA_COPY_STEPS.slice(0, -1).join(', ')} or ${ALL_SCHEMA_COPY_STEPS[ALL_SCHEMA_COPY_STEPS.length - 1]}`;
@@ -133,6 +186,7 @@ export function usage(command?: Command): string {
   if (command === 'preflight') return PREFLIGHT_USAGE;
   if (command === 'verify') return VERIFY_USAGE;
   if (command === 'schema') return SCHEMA_USAGE;
+  if (command === 'cutover') return CUTOVER_USAGE;
   return USAGE;
 }
 
@@ -159,6 +213,19 @@ export interface CliArgs {
   readonly allowedExtensionsFile?: string;
   /** With `schema pre`: false to check extensions against the target's pg_available_extensions only. */
   readonly extensionList?: boolean;
+  /** With `verify` and `cutover`: the DMS task whose latency is read. */
+  readonly taskArn?: string;
+  /** Seconds. */
+  readonly recheckMargin?: number;
+  readonly recheckRounds?: number;
+  /** With `cutover`, seconds. */
+  readonly maxLatency?: number;
+  readonly wait?: number;
+  readonly poll?: number;
+  /** With `cutover`: run the constraints step. */
+  readonly constraints?: boolean;
+  /** With `cutover`: false to leave the sequences. */
+  readonly sequences?: boolean;
 }
 
 /** A problem with the command line. `command` picks the help printed with it. */
@@ -174,6 +241,12 @@ function positiveInt(flag: string, value: string): number {
   return n;
 }
 
+function seconds(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`${flag} takes a number of seconds >= 0, got "${value}"`);
+  return n;
+}
+
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
   return value as T;
@@ -186,14 +259,23 @@ const ONLY_FOR: Readonly<Record<string, Command>> = {
   '--full-lob-mode': 'preflight',
   '--no-lobs': 'preflight',
   '--target-prep-mode': 'preflight',
-  '--max-differences': 'verify',
   '--schema-objects': 'verify',
+  '--max-latency': 'cutover',
+  '--wait': 'cutover',
+  '--poll': 'cutover',
+  '--constraints': 'cutover',
+  '--no-sequences': 'cutover',
   '--allowed-extensions': 'schema',
   '--no-extension-list': 'schema',
 };
 
 /** Options the schema command does not take. */
 const NOT_FOR_SCHEMA = new Set(['--concurrency']);
+
+/** Options that verify and cutover take, and only they. */
+const VERIFY_AND_CUTOVER = new Set(['--max-differences', '--task-arn', '--recheck-margin', '--recheck-rounds']);
+
+const COMMANDS: readonly Command[] = ['preflight', 'verify', 'schema', 'cutover'];
 
 /** Parses `argv` (without the node and script paths). Throws a usage error on anything unknown. */
 export function parseArgs(argv: readonly string[]): CliArgs {
@@ -236,6 +318,14 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--schema-objects': out.schemaObjects = true; break;
       case '--allowed-extensions': out.allowedExtensionsFile = value(); break;
       case '--no-extension-list': out.extensionList = false; break;
+      case '--task-arn': out.taskArn = value(); break;
+      case '--recheck-margin': out.recheckMargin = seconds(arg, value()); break;
+      case '--recheck-rounds': out.recheckRounds = positiveInt(arg, value()); break;
+      case '--max-latency': out.maxLatency = seconds(arg, value()); break;
+      case '--wait': out.wait = seconds(arg, value()); break;
+      case '--poll': out.poll = seconds(arg, value()); break;
+      case '--constraints': out.constraints = true; break;
+      case '--no-sequences': out.sequences = false; break;
       default:
         if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`, command);
         if (arg === 'help' && command === undefined && !help) {
@@ -250,17 +340,24 @@ export function parseArgs(argv: readonly string[]): CliArgs {
           break;
         }
         if (command !== undefined) throw new UsageError(`unexpected argument "${arg}"`, command);
-        if (arg !== 'preflight' && arg !== 'verify' && arg !== 'schema') throw new UsageError(`unknown command "${arg}"`);
-        command = arg;
+        if (!(COMMANDS as readonly string[]).includes(arg)) throw new UsageError(`unknown command "${arg}"`);
+        command = arg as Command;
     }
   }
   if (help) return { command: 'help', ...(command ? { topic: command } : {}), schemas, json, supportLobs, fullLobMode };
-  if (command === undefined) throw new UsageError('missing command: preflight, verify or schema');
+  if (command === undefined) throw new UsageError('missing command: preflight, verify, schema or cutover');
   if (command === 'schema' && step === undefined) throw new UsageError(`missing schema step: ${SCHEMA_STEP_NAMES}`, command);
   for (const flag of seen) {
     const only = ONLY_FOR[flag];
     if (only && only !== command) throw new UsageError(`${flag} applies to ${only} only, not to ${command}`, command);
     if (command === 'schema' && NOT_FOR_SCHEMA.has(flag)) throw new UsageError(`${flag} does not apply to schema`, command);
+    if (VERIFY_AND_CUTOVER.has(flag) && command !== 'verify' && command !== 'cutover') {
+      throw new UsageError(`${flag} applies to verify and cutover only, not to ${command}`, command);
+    }
+  }
+  if (command === 'cutover' && out.taskArn === undefined) throw new UsageError('cutover needs --task-arn: the task whose latency it waits for', command);
+  if (out.taskArn === undefined && (out.recheckMargin !== undefined || out.recheckRounds !== undefined)) {
+    throw new UsageError(`${out.recheckMargin !== undefined ? '--recheck-margin' : '--recheck-rounds'} needs --task-arn: the re-check waits for the task's latency`, command);
   }
   if (out.allowedExtensionsFile !== undefined && out.extensionList === false) {
     throw new UsageError('--allowed-extensions and --no-extension-list exclude each other', command);
@@ -271,6 +368,21 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (schemas.length > 0 && out.mappingsFile) throw new UsageError('use either --schema or --mappings, not both (add the schemas to the mapping\'s selection rules)', command);
   if (!supportLobs && fullLobMode) throw new UsageError('--no-lobs and --full-lob-mode exclude each other', command);
   return { ...out, command, ...(step ? { step } : {}), schemas, json, supportLobs, fullLobMode };
+}
+
+/**
+ * The DMS latency reader: the module itself where the AWS SDK is installed (a development checkout),
+ * else its bundle with the SDK inside, shipped in the package's assets.
+ */
+export function loadDmsLatency(): typeof DmsLatency {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('../cutover/dms-latency');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(__dirname, '..', '..', 'assets', 'lib', 'cutover', 'dms-latency', 'index.js'));
 }
 
 function readMappings(file: string): TableMappings {
@@ -354,7 +466,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     const sourceUrl = env.SOURCE_DATABASE_URL || undefined;
     const targetUrl = env.TARGET_DATABASE_URL || undefined;
     if (!sourceUrl) throw new UsageError('set SOURCE_DATABASE_URL to the source connection string', args.command);
-    if ((args.command === 'verify' || (args.command === 'schema' && args.step !== 'plan')) && !targetUrl) {
+    if ((args.command === 'verify' || args.command === 'cutover' || (args.command === 'schema' && args.step !== 'plan')) && !targetUrl) {
       throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
     }
     checkConnectionString(sourceUrl, 'source');
@@ -362,7 +474,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     // sslmode as libpq means it, without node-postgres's warning about its own reading of it
     const source = withLibpqSslModes(sourceUrl.trim());
     const target = targetUrl ? withLibpqSslModes(targetUrl.trim()) : undefined;
-    const mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
+    let mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
+    let latency: (() => Promise<LatencyReading>) | undefined;
+    if (args.taskArn !== undefined) {
+      const read = loadDmsLatency().dmsTaskLatency({ taskArn: args.taskArn });
+      latency = read;
+      if (!args.mappingsFile && args.schemas.length === 0) {
+        // the task's own table mapping selects the tables
+        const first = await read();
+        if (first.tableMappings) mappings = first.tableMappings;
+      }
+    }
 
     if (args.command === 'schema') {
       const step = args.step!;
@@ -379,6 +501,31 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
 
     bar = new ProgressBar(stderr, args.command);
     const onProgress = bar.update.bind(bar);
+
+    if (args.command === 'cutover') {
+      const ms = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
+      const result = await cutover({
+        source,
+        target: target!,
+        mappings,
+        latency: latency!,
+        maxLatencyMs: ms(args.maxLatency),
+        waitMs: ms(args.wait),
+        pollMs: ms(args.poll),
+        recheckMarginMs: ms(args.recheckMargin),
+        recheckRounds: args.recheckRounds,
+        concurrency: args.concurrency,
+        maxDifferences: args.maxDifferences,
+        constraints: args.constraints,
+        sequences: args.sequences,
+        onProgress,
+        onEvent: args.json ? undefined : (message) => bar?.note(message),
+      });
+      bar.finish();
+      stdout.write(args.json ? JSON.stringify(result, null, 2) + '\n' : formatCutover(result));
+      if (result.verify?.tables.some((t) => t.status === 'error')) return 2;
+      return result.go ? 0 : 1;
+    }
 
     if (args.command === 'preflight') {
       const result = await preflight({
@@ -406,6 +553,15 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
       concurrency: args.concurrency,
       maxDifferences: args.maxDifferences,
       compareSchemaObjects: args.schemaObjects,
+      recheck: latency && {
+        latencyMs: async () => {
+          const reading = await latency!();
+          if (reading.problem) throw new Error(`the task's latency cannot be used: ${reading.problem}`);
+          return reading.latencyMs!;
+        },
+        marginMs: args.recheckMargin === undefined ? 10_000 : Math.round(args.recheckMargin * 1000),
+        maxRounds: args.recheckRounds,
+      },
     });
     bar.finish();
     if (args.json) {

@@ -34,6 +34,12 @@ export class ProgressBar {
     this.drawn = true;
   }
 
+  /** Writes one line of what is happening (terminal or not), above the bar. */
+  note(message: string): void {
+    this.finish();
+    this.sink.write(`${message}\n`);
+  }
+
   finish(): void {
     if (this.drawn) this.sink.write('\r\x1b[2K');
     this.drawn = false;

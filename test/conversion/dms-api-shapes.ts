@@ -7,9 +7,14 @@ import * as dmsClient from '@aws-sdk/client-database-migration-service';
  * Returns the problems found.
  */
 export function dmsInputProblems(operation: string, input: unknown): string[] {
-  const op = (dmsClient as unknown as Record<string, unknown>)[`${operation}$`] as unknown[] | undefined;
+  return sdkInputProblems(dmsClient, 'DMS', operation, input);
+}
+
+/** The same check against the API model of any AWS SDK v3 client package (`sdk`), named `service` in messages. */
+export function sdkInputProblems(sdk: object, service: string, operation: string, input: unknown): string[] {
+  const op = (sdk as Record<string, unknown>)[`${operation}$`] as unknown[] | undefined;
   if (!Array.isArray(op) || op[0] !== 9) {
-    return [`${operation} is not an operation of the DMS API model`];
+    return [`${operation} is not an operation of the ${service} API model`];
   }
   const problems: string[] = [];
   check(resolve(op[4]), input, operation, problems);

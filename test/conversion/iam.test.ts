@@ -1,8 +1,8 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import { App, Environment, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import { mockClient } from 'aws-sdk-client-mock';
 import { mysqlReport } from './report-fixture';
 import { DmsSchemaConversion } from '../../lib/conversion';
 import { ResourceTypes } from '../../lib/lifecycle/kinds';

@@ -1,5 +1,3 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import {
   DescribeDataProvidersCommand,
   DescribeMetadataModelAssessmentsCommand,
@@ -14,6 +12,8 @@ import {
   StartMetadataModelExportToTargetCommand,
   StartMetadataModelImportCommand,
 } from '@aws-sdk/client-database-migration-service';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
 import { dmsInputProblems, expectDmsInput } from './dms-api-shapes';
 import { mysqlReport, SHOP_ITEMS } from './report-fixture';
 import { isComplete, onEvent, propertiesHash } from '../../lib/conversion/schema-conversion.handler';

@@ -51,14 +51,12 @@ export async function startDelayProxy(targetPort: number, oneWayDelayMs: number)
       ended = true;
       if (queue.length === 0) to.end();
     });
-    from.on('close', () => {
-      if (timer) clearTimeout(timer);
-    });
   };
 
-  const server = net.createServer((client) => {
+  // the writable side of each socket stays open after the other side's FIN, until the delayed bytes are out
+  const server = net.createServer({ allowHalfOpen: true }, (client) => {
     client.setNoDelay(true);
-    const upstream = net.connect({ host: '127.0.0.1', port: targetPort });
+    const upstream = net.connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true });
     upstream.setNoDelay(true);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
