@@ -1,6 +1,7 @@
 import { Annotations, Aspects, Duration, Fn, Lazy, Tags, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dms from 'aws-cdk-lib/aws-dms';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct, IDependable } from 'constructs';
 import { MigrationType } from './migration-type';
@@ -503,6 +504,34 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
         + 'runs on DMS Serverless, which has none: its alarms and dashboard need a task on a replication instance.');
     }
     return this.replicationInstance.replicationInstanceIdentifier;
+  }
+
+  /**
+   * Grants what the `cdk-neon-migration cutover` and `verify --task-arn` commands ask of AWS for this
+   * task: its status and table mapping (`dms:DescribeReplicationTasks`), its replication instance's
+   * identifier (`dms:DescribeReplicationInstances`) and its CDC latency metrics
+   * (`cloudwatch:GetMetricData`). None of the three has resource-level permissions (Service
+   * Authorization Reference): they are granted on `*`. Only for a task on a replication instance.
+   *
+   * @example
+   * import * as iam from 'aws-cdk-lib/aws-iam';
+   * import { DmsMigrationTask } from 'cdk-neon-migration';
+   *
+   * declare const migration: DmsMigrationTask;
+   * declare const operator: iam.IRole;
+   *
+   * migration.grantCutover(operator);
+   */
+  public grantCutover(grantee: iam.IGrantable): iam.Grant {
+    if (!this.replicationTask) {
+      throw new Error(`DmsMigrationTask.grantCutover: ${this.node.path} runs on DMS Serverless, and the cutover command reads the latency of `
+        + 'a replication task on a replication instance (the metric dimensions of DMS Serverless replications are not documented).');
+    }
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dms:DescribeReplicationTasks', 'dms:DescribeReplicationInstances', 'cloudwatch:GetMetricData'],
+      resourceArns: ['*'],
+    });
   }
 
   /** The task's status after the deployment (`running`, or `stopped` for a finished full load). */
