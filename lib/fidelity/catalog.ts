@@ -40,25 +40,16 @@ export interface TableShape {
 
 /** Reads a table's shape, or returns undefined when it does not exist. */
 export async function describeTable(session: Session, name: TableName): Promise<TableShape | undefined> {
-  const rel = await session.query<{ oid: number; replident: string; reltuples: number }>(
-    `select c.oid::int8 as oid, c.relreplident::text as replident, c.reltuples::float8 as reltuples
-     from pg_catalog.pg_class c where c.oid = to_regclass($1)`, [qualified(name.schema, name.table)]);
-  if (rel.length === 0) return undefined;
-  const oid = rel[0].oid;
-  const columns = await session.query<{
-    name: string;
-    type: string;
-    casttype: string;
-    typname: string;
-    typtype: string;
-    typcategory: string;
-    typschema: string;
-    elem: string | null;
-    typmod: number;
-    collatable: boolean;
-    notnull: boolean;
-    hasdefault: boolean;
-  }>(`
+  const regclass = qualified(name.schema, name.table);
+  // one round trip: the three statements travel together
+  const [rel, columnRows, pkRows] = await session.queryAll([
+    {
+      text: `select c.oid::int8 as oid, c.relreplident::text as replident, c.reltuples::float8 as reltuples
+        from pg_catalog.pg_class c where c.oid = to_regclass($1)`,
+      params: [regclass],
+    },
+    {
+      text: `
     select a.attname as name,
            format_type(a.atttypid, a.atttypmod) as type,
            case when t.typname = 'bpchar' then 'bpchar' else format_type(a.atttypid, null) end as casttype,
@@ -76,15 +67,37 @@ export async function describeTable(session: Session, name: TableName): Promise<
     left join pg_catalog.pg_type bt on t.typtype = 'd' and bt.oid = t.typbasetype
     join pg_catalog.pg_namespace n on n.oid = coalesce(bt.typnamespace, t.typnamespace)
     left join pg_catalog.pg_type et on et.oid = coalesce(bt.typelem, t.typelem) and coalesce(bt.typcategory, t.typcategory) = 'A'
-    where a.attrelid = $1 and a.attnum > 0 and not a.attisdropped
-    order by a.attnum`, [oid]);
-  const pk = await session.query<{ name: string }>(`
+    where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+    order by a.attnum`,
+      params: [regclass],
+    },
+    {
+      text: `
     select a.attname as name
     from pg_catalog.pg_index i
     cross join lateral unnest(i.indkey) with ordinality as k(attnum, ord)
     join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-    where i.indrelid = $1 and i.indisprimary
-    order by k.ord`, [oid]);
+    where i.indrelid = to_regclass($1) and i.indisprimary
+    order by k.ord`,
+      params: [regclass],
+    },
+  ]);
+  if (rel.length === 0) return undefined;
+  const columns = columnRows as Array<{
+    name: string;
+    type: string;
+    casttype: string;
+    typname: string;
+    typtype: string;
+    typcategory: string;
+    typschema: string;
+    elem: string | null;
+    typmod: number;
+    collatable: boolean;
+    notnull: boolean;
+    hasdefault: boolean;
+  }>;
+  const pk = pkRows as Array<{ name: string }>;
   return {
     name,
     columns: columns.map((c) => ({

@@ -16,7 +16,7 @@ import {
 
 const ENVIRONMENT = `Connection strings come from the environment only (never from arguments):
   SOURCE_DATABASE_URL   the source database (required)
-  TARGET_DATABASE_URL   the Neon target: required by verify and schema; lets preflight check pre-created tables
+  TARGET_DATABASE_URL   the Neon target: required by verify, schema and cutover; lets preflight check pre-created tables
 Each is postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require; sslmode has its libpq
 meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.`;
 
@@ -26,11 +26,11 @@ commands:
   preflight   before the DMS task runs: finds what it would drop, truncate or change
   verify      after the full load: compares every selected table between source and target
               (with --task-arn, during ongoing replication: differences re-checked after the latency)
-  cutover     at the end of a live migration: waits for the task's latency to fall, verifies,
-              sets the sequences, and says go or no-go with the evidence
   schema      copies the source's schema into the target around the DMS load: schema pre (before
               the task), schema post and schema sequences (after a full load); with CDC, schema
               indexes after the full load and schema constraints and schema sequences at cut-over
+  cutover     at the end of a live migration: waits for the task's latency to fall, verifies,
+              sets the sequences, and says go or no-go with the evidence
 
 Run cdk-neon-migration <command> --help for the options of a command.
 

@@ -1,8 +1,12 @@
-import type { Client as PgClient, ClientConfig, QueryResultRow } from 'pg';
+import type { Client as PgClient, ClientConfig, QueryResult, QueryResultRow } from 'pg';
+import { inlineParameters } from './sql';
 
 // pg's client alone: its index also loads the pool and the native bindings, which the Lambda bundle does without
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Client: typeof PgClient = require('pg/lib/client');
+// node-postgres's conversion of a parameter to its text form (arrays, dates, buffers, objects)
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { prepareValue } = require('pg/lib/utils') as { prepareValue: (value: unknown) => unknown };
 
 /** How to reach a database: a `postgresql://` connection string or a node-postgres client configuration. */
 export type ConnectionConfig = string | ClientConfig;
@@ -31,6 +35,11 @@ export interface Session {
    * `SET LOCAL` (so it also behaves behind a transaction-mode connection pooler).
    */
   query<R extends QueryResultRow = QueryResultRow>(text: string, params?: unknown[], extraSettings?: Record<string, string>): Promise<R[]>;
+  /**
+   * Runs several statements in one read-only transaction, sent together: one network round trip
+   * for all of them. Returns the rows of each, in order.
+   */
+  queryAll(statements: ReadonlyArray<{ readonly text: string; readonly params?: unknown[] }>): Promise<QueryResultRow[][]>;
   close(): Promise<void>;
 }
 
@@ -72,30 +81,48 @@ export async function openSession(config: ConnectionConfig, applicationName: str
   } catch (e) {
     fail(e);
   }
+  // the server reports its version and encoding while the connection starts (ParameterStatus)
+  const reported = new Map<string, string>();
+  const connection = (client as unknown as { connection?: { on(event: string, listener: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+  connection?.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
   try {
     await client.connect();
   } catch (e) {
     fail(e);
   }
   try {
-    const info = await client.query<{ v: string; e: string }>(
-      "select current_setting('server_version_num') as v, current_setting('server_encoding') as e");
+    const reportedVersion = versionNumber(reported.get('server_version'));
+    const info = reportedVersion !== undefined && reported.has('server_encoding')
+      ? { v: String(reportedVersion), e: reported.get('server_encoding')! }
+      : (await client.query<{ v: string; e: string }>(
+        "select current_setting('server_version_num') as v, current_setting('server_encoding') as e")).rows[0];
     const settings = CANONICAL_SETTINGS.map(([k, v]) => `set local ${k} = '${v}'`).join('; ');
+    /**
+     * The statements in one message, one round trip: the transaction, its settings, the statements
+     * and the commit (parameters inlined as literals: the simple protocol takes none).
+     */
+    const run = async (statements: ReadonlyArray<{ readonly text: string; readonly params?: unknown[] }>, extraSettings: Record<string, string>) => {
+      const extra = Object.entries(extraSettings).map(([k, v]) => `; set local ${k} = '${v}'`).join('');
+      const prefix = `begin transaction read only; ${settings}${extra}`;
+      const before = prefix.split(';').length;
+      const body = statements.map((s) => inlineParameters(s.text, s.params ?? [], (value) => client.escapeLiteral(value), prepareValue));
+      try {
+        const results = await client.query(`${prefix}; ${body.join('; ')}; commit`) as unknown as QueryResult[];
+        return body.map((_, i) => results[before + i].rows);
+      } catch (e) {
+        await client.query('rollback').catch(() => undefined);
+        throw e;
+      }
+    };
     return {
       client,
-      serverVersion: Number(info.rows[0].v),
-      serverEncoding: info.rows[0].e,
-      async query<R extends QueryResultRow>(text: string, params?: unknown[], extraSettings: Record<string, string> = {}) {
-        const extra = Object.entries(extraSettings).map(([k, v]) => `; set local ${k} = '${v}'`).join('');
-        await client.query(`begin transaction read only; ${settings}${extra}`);
-        try {
-          const result = await client.query<R>(text, params);
-          await client.query('commit');
-          return result.rows;
-        } catch (e) {
-          await client.query('rollback').catch(() => undefined);
-          throw e;
-        }
+      serverVersion: Number(info.v),
+      serverEncoding: info.e,
+      async query<R extends QueryResultRow>(text: string, params: unknown[] = [], extraSettings: Record<string, string> = {}) {
+        return (await run([{ text, params }], extraSettings))[0] as R[];
+      },
+      async queryAll(statements: ReadonlyArray<{ readonly text: string; readonly params?: unknown[] }>) {
+        return run(statements, {});
       },
       async close() {
         await client.end().catch(() => undefined);
@@ -105,6 +132,17 @@ export async function openSession(config: ConnectionConfig, applicationName: str
     await client.end().catch(() => undefined);
     return fail(e);
   }
+}
+
+/**
+ * `server_version_num` from the `server_version` a server reports: `15.4` → 150004, `9.6.24` →
+ * 90624, `17beta1` → 170000; undefined for anything else.
+ */
+export function versionNumber(version: string | undefined): number | undefined {
+  const match = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(version ?? '');
+  if (!match) return undefined;
+  const [major, minor, patch] = [Number(match[1]), Number(match[2] ?? 0), Number(match[3] ?? 0)];
+  return major >= 10 ? major * 10000 + minor : major * 10000 + minor * 100 + patch;
 }
 
 /** Per-slot lazily opened sessions, closed together at the end. */

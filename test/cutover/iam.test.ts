@@ -10,7 +10,7 @@ import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { DmsMigrationTask, MigrationType } from '../../lib/task';
-import { DeployedTemplate } from '../helpers/deployed';
+import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { AuthorizedRequest, IamModel } from '../helpers/iam-simulation';
 import { expectNagClean } from '../helpers/nag';
 
@@ -62,7 +62,7 @@ test('every request of the cutover command is allowed by grantCutover, and denie
   expect(requests.map((r) => r.action)).toEqual(['dms:DescribeReplicationTasks', 'dms:DescribeReplicationInstances', 'cloudwatch:GetMetricData']);
 
   const granted = build(new App(), { account: '123456789012', region: 'us-east-1' });
-  const model = IamModel.of(new DeployedTemplate(Template.fromStack(granted.stack).toJSON(), { account: '123456789012', region: 'us-east-1' }));
+  const model = IamModel.of(new DeployedTemplate(Template.fromStack(granted.stack).toJSON() as TemplateJson, { account: '123456789012', region: 'us-east-1' }));
   const role = granted.stack.getLogicalId(granted.operator.node.defaultChild as iam.CfnRole);
   for (const request of requests) {
     const decision = await model.decide(role, request);
@@ -70,7 +70,7 @@ test('every request of the cutover command is allowed by grantCutover, and denie
   }
 
   const bare = build(new App(), { account: '123456789012', region: 'us-east-1' }, false);
-  const bareModel = IamModel.of(new DeployedTemplate(Template.fromStack(bare.stack).toJSON(), { account: '123456789012', region: 'us-east-1' }));
+  const bareModel = IamModel.of(new DeployedTemplate(Template.fromStack(bare.stack).toJSON() as TemplateJson, { account: '123456789012', region: 'us-east-1' }));
   for (const request of requests) {
     expect((await bareModel.decide(bare.stack.getLogicalId(bare.operator.node.defaultChild as iam.CfnRole), request)).allowed).toBe(false);
   }

@@ -328,7 +328,7 @@ describe('preflight', () => {
 describe('arguments', () => {
   test('usage errors exit 2 and name the problem', async () => {
     for (const [argv, message] of [
-      [[], /missing command: preflight, verify or schema/],
+      [[], /missing command: preflight, verify, schema or cutover/],
       [['migrate'], /unknown command "migrate"/],
       [['verify', '--bogus'], /unknown option --bogus/],
       [['verify', '--concurrency', 'x'], /--concurrency takes a positive integer, got "x"/],
@@ -346,7 +346,7 @@ describe('arguments', () => {
   test('--help exits 0 with the usage', async () => {
     const r = await cli(['--help'], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema> \[options\]\n\ncommands:\n {2}preflight .*\n {2}verify .*\n {2}schema /);
+    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n\ncommands:\n {2}preflight .*\n {2}verify .*\n.*\n {2}schema /);
   });
 
   test('parseArgs reads every option', () => {
@@ -373,7 +373,7 @@ describe('arguments', () => {
     expect(r.stderr).toMatch(/^error: --no-lobs applies to preflight only, not to verify\n\nusage: cdk-neon-migration verify \[options\]/);
     const p = await cli(['preflight', '--max-differences', '3'], env());
     expect(p.code).toBe(2);
-    expect(p.stderr).toMatch(/^error: --max-differences applies to verify only, not to preflight\n\nusage: cdk-neon-migration preflight \[options\]/);
+    expect(p.stderr).toMatch(/^error: --max-differences applies to verify and cutover only, not to preflight\n\nusage: cdk-neon-migration preflight \[options\]/);
   });
 
   test('each command has its own help', async () => {
@@ -394,7 +394,7 @@ describe('arguments', () => {
       expect((await cli(argv, {})).stdout).toBe(verifyHelp.stdout);
     }
     const general = await cli(['help'], {});
-    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema> \[options\]\n/);
+    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n/);
     expect(general.stdout).toMatch(/Run cdk-neon-migration <command> --help/);
   });
 });
