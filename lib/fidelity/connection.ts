@@ -83,7 +83,8 @@ export async function openSession(config: ConnectionConfig, applicationName: str
   }
   // the server reports its version and encoding while the connection starts (ParameterStatus)
   const reported = new Map<string, string>();
-  const connection = (client as unknown as { connection?: { on(event: string, listener: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+  type ParameterStatus = { parameterName: string; parameterValue: string };
+  const connection = (client as unknown as { connection?: { on(event: string, listener: (m: ParameterStatus) => void): void } }).connection;
   connection?.on('parameterStatus', (m) => reported.set(m.parameterName, m.parameterValue));
   try {
     await client.connect();
