@@ -1,8 +1,9 @@
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import type { LatencyReading } from './cutover';
+import { readLatencyMetrics } from './latency-metrics';
 import type { TableMappings } from '../fidelity/selection';
 
 /** The parts of a DMS replication task's ARN: `arn:<partition>:dms:<region>:<account>:task:<resource id>`. */
@@ -41,8 +42,6 @@ export interface DmsTaskReading extends LatencyReading {
   /** The task's table mapping, as DMS returns it. */
   readonly tableMappings?: TableMappings;
 }
-
-const LATENCY_METRICS = ['CDCLatencySource', 'CDCLatencyTarget'] as const;
 
 /** Why a task in this state cannot be cut over, or undefined when it can. */
 function taskProblem(task: ReplicationTask): string | undefined {
@@ -107,50 +106,7 @@ export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<Dm
       return { problem: 'the task has no replication instance: DMS Serverless replications are not supported', detail: 'DescribeReplicationTasks', tableMappings };
     }
     const instance = await instanceIdentifier(task.ReplicationInstanceArn);
-    const end = new Date(now());
-    const start = new Date(end.getTime() - maxAgeMs);
-    const response = await cloudwatch.send(new GetMetricDataCommand({
-      StartTime: start,
-      EndTime: end,
-      ScanBy: 'TimestampDescending',
-      MetricDataQueries: LATENCY_METRICS.map((metric, i) => ({
-        Id: `m${i}`,
-        ReturnData: true,
-        MetricStat: {
-          Metric: {
-            Namespace: 'AWS/DMS',
-            MetricName: metric,
-            Dimensions: [
-              { Name: 'ReplicationInstanceIdentifier', Value: instance },
-              { Name: 'ReplicationTaskIdentifier', Value: resourceId },
-            ],
-          },
-          Period: 60,
-          Stat: 'Maximum',
-        },
-      })),
-    }));
-    const newest = LATENCY_METRICS.map((metric, i) => {
-      const series = response.MetricDataResults?.find((r) => r.Id === `m${i}`);
-      const points = (series?.Timestamps ?? []).map((t, j) => ({ at: new Date(t), value: series?.Values?.[j] }))
-        .filter((p): p is { at: Date; value: number } => p.value !== undefined)
-        .sort((a, b) => b.at.getTime() - a.at.getTime());
-      return { metric, point: points[0] };
-    });
-    const missing = newest.filter((n) => !n.point).map((n) => n.metric);
-    if (missing.length > 0) {
-      return {
-        problem: `no ${missing.join(' or ')} datapoint of the task in the last ${Math.round(maxAgeMs / 60_000)} minute(s) (dimensions ReplicationInstanceIdentifier=${instance}, ReplicationTaskIdentifier=${resourceId})`,
-        detail: 'GetMetricData',
-        tableMappings,
-      };
-    }
-    const latencyMs = Math.round(newest.reduce((sum, n) => sum + n.point!.value, 0) * 1000);
-    const at = newest.map((n) => n.point!.at.getTime()).reduce((a, b) => Math.min(a, b));
-    return {
-      latencyMs,
-      detail: `${newest.map((n) => `${n.metric} ${n.point!.value} s`).join(' + ')}, at ${new Date(at).toISOString()}`,
-      tableMappings,
-    };
+    const reading = await readLatencyMetrics(cloudwatch, { instanceIdentifier: instance, taskResourceId: resourceId }, now(), maxAgeMs);
+    return { ...reading, tableMappings };
   };
 }

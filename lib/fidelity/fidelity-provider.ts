@@ -37,6 +37,7 @@ export class FidelityProvider extends Construct {
   public readonly serviceToken: string;
   public readonly logGroup: logs.LogGroup;
   private readonly granted = new Set<string>();
+  private latencyMetricsGranted = false;
 
   private constructor(scope: Construct, id: string, network: IReplicationNetwork) {
     super(scope, id);
@@ -105,7 +106,8 @@ export class FidelityProvider extends Construct {
       ...functionVersionFindings,
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'cloudwatch:PutMetricData has no resource-level permissions; it is limited to the CdkNeonMigration namespace by condition.',
+        reason: 'cloudwatch:PutMetricData has no resource-level permissions (it is limited to the CdkNeonMigration namespace by condition), '
+          + 'nor has cloudwatch:GetMetricData, which a verification during CDC uses to read its task\'s latency.',
       },
       { id: 'NIST.800.53.R5-LambdaConcurrency', reason: 'Deploy-time handlers run once per resource change; reserved concurrency would only make deploys fail.' },
       { id: 'NIST.800.53.R5-LambdaDLQ', reason: 'Synchronous custom-resource handlers: CloudFormation receives every failure, nothing is retried asynchronously.' },
@@ -113,6 +115,13 @@ export class FidelityProvider extends Construct {
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'Permissions name this stack\'s secrets and log group, which only exist in this stack: an inline policy keeps them together.' },
       { id: 'NIST.800.53.R5-CloudWatchLogGroupEncrypted', reason: 'The handler logs hold table names, counts and finding codes, never secret values or row data; the AWS-managed encryption of CloudWatch Logs applies.' },
     ]);
+  }
+
+  /** Let the handler read the CDC latency metrics of tasks (for a verification during CDC), once. */
+  public grantLatencyMetrics(): void {
+    if (this.latencyMetricsGranted) return;
+    this.latencyMetricsGranted = true;
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
   }
 
   /** Let the handler read `secret` (and decrypt it with its customer managed key), once per secret. */

@@ -4,7 +4,8 @@ import type { ClientConfig } from 'pg';
 import { formatKey, formatTypeChange } from './format';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
-import { TableVerification, verify } from './verify';
+import { TableVerification, verify, VerifyOptions } from './verify';
+import { readLatencyMetrics } from '../cutover/latency-metrics';
 import type { TargetCapacityOptions } from '../live/neon-capacity';
 
 /**
@@ -39,6 +40,15 @@ export interface FidelityProperties {
   readonly MaxDifferences?: string;
   readonly NormalizeNumericScale?: string;
   readonly Concurrency?: string;
+  /**
+   * Verify under CDC: the dimensions of the task's latency metrics (the replication instance's
+   * identifier and the task's resource id); differences are re-checked after the latency.
+   */
+  readonly RecheckInstanceIdentifier?: string;
+  readonly RecheckTaskResourceId?: string;
+  /** Seconds added to the latency before each re-check. */
+  readonly RecheckMarginSeconds?: string;
+  readonly RecheckRounds?: string;
 }
 
 /** The part of a Provider-framework request the handler reads. */
@@ -200,6 +210,23 @@ async function publishMetrics(taskIdentifier: string, tables: readonly TableVeri
   }
 }
 
+/** The re-check under CDC: the latency from the task's CloudWatch metrics. */
+function recheckOptions(props: FidelityProperties): VerifyOptions['recheck'] {
+  if (!props.RecheckInstanceIdentifier || !props.RecheckTaskResourceId) return undefined;
+  const dimensions = { instanceIdentifier: props.RecheckInstanceIdentifier, taskResourceId: props.RecheckTaskResourceId };
+  return {
+    latencyMs: async () => {
+      cloudwatch ??= new CloudWatchClient({});
+      const reading = await readLatencyMetrics(cloudwatch, dimensions, Date.now(), 600_000);
+      if (reading.latencyMs === undefined) throw new Error(`the task's replication latency cannot be read: ${reading.problem}`);
+      console.log(JSON.stringify({ latency: reading.detail }));
+      return reading.latencyMs;
+    },
+    marginMs: props.RecheckMarginSeconds ? Number(props.RecheckMarginSeconds) * 1000 : undefined,
+    maxRounds: props.RecheckRounds ? Number(props.RecheckRounds) : undefined,
+  };
+}
+
 async function runVerify(props: FidelityProperties, physicalId: string): Promise<FidelityResponse> {
   const { source, target } = await connectionConfigs(props);
   if (!target) throw new Error('Verification needs the target secret (TargetSecretArn).');
@@ -210,6 +237,7 @@ async function runVerify(props: FidelityProperties, physicalId: string): Promise
     maxDifferences: props.MaxDifferences ? Number(props.MaxDifferences) : undefined,
     normalizeNumericScale: props.NormalizeNumericScale !== 'false',
     concurrency: props.Concurrency ? Number(props.Concurrency) : undefined,
+    recheck: recheckOptions(props),
   });
   if (result.findings.length > 0) {
     // nothing was compared: a failure whatever FailOnDifference says
@@ -218,7 +246,8 @@ async function runVerify(props: FidelityProperties, physicalId: string): Promise
   const differing = result.tables.filter((t) => t.status !== 'match');
   const rows = result.tables.reduce((n, t) => n + t.sourceRows, 0);
   const mismatched = result.tables.reduce((n, t) => n + mismatchedRows(t), 0);
-  const tables = result.tables.map((t) => [displayName(t.source), t.status, t.sourceRows, t.targetRows, t.error]);
+  const tables = result.tables.map((t) => [displayName(t.source), t.status, t.sourceRows, t.targetRows, t.error,
+    ...(t.recheck ? [{ rounds: t.recheck.rounds, settled: t.recheck.settledRows, unsettled: t.recheck.unsettledRows }] : [])]);
   console.log(JSON.stringify({ tables, warnings: result.warnings }));
   if (props.TaskIdentifier) await publishMetrics(props.TaskIdentifier, result.tables);
   const summary = `${result.tables.length - differing.length} of ${result.tables.length} table(s) match; ${rows} row(s) compared, at least ${mismatched} differ.`;

@@ -1,4 +1,4 @@
-import { Annotations, CfnOutput, CustomResource, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CustomResource, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
@@ -6,6 +6,8 @@ import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
+import { normalizeInstanceIdentifier } from '../monitoring/identifiers';
+import { DmsMetrics } from '../monitoring/metrics';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { DmsMigrationTask } from '../task/migration-task';
 import { MigrationType } from '../task/migration-type';
@@ -40,6 +42,24 @@ export interface VerificationOptions {
    * @default 4
    */
   readonly concurrency?: number;
+
+  /**
+   * During CDC (see `cdcTaskArn`): time added to the task's replication latency before each
+   * re-check of the rows that differ (0–5 minutes).
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly recheckMargin?: Duration;
+
+  /**
+   * During CDC (see `cdcTaskArn`): re-checks of the rows that differ, at most (1–10). Rows the
+   * source changed again in every re-check are reported as unsettled, not as differences. Each
+   * round waits the latency plus `recheckMargin`: the whole verification must still fit in the
+   * Lambda function's 15 minutes.
+   *
+   * @default 3
+   */
+  readonly recheckRounds?: number;
 }
 
 /**
@@ -66,6 +86,25 @@ export interface MigrationVerificationProps extends FidelityCheckProps, Verifica
    * @default - no dependency: the comparison runs as soon as its inputs exist
    */
   readonly runAfter?: IDependable[];
+
+  /**
+   * Verify while this replication task applies changes (CDC): a row that differs is read again on
+   * both sides once the task's latency (`CDCLatencySource` + `CDCLatencyTarget`, from CloudWatch)
+   * and `recheckMargin` have passed; rows that arrived meanwhile are not reported, rows still
+   * differing whose source row did not change fail the verification. Needs
+   * `cdcReplicationInstanceIdentifier` (the metrics' other dimension).
+   *
+   * @default - no re-check: every difference counts (`forTask` sets this for a task with ongoing
+   * replication on a replication instance)
+   */
+  readonly cdcTaskArn?: string;
+
+  /**
+   * The identifier of the replication instance `cdcTaskArn` runs on.
+   *
+   * @default - none; required with `cdcTaskArn`
+   */
+  readonly cdcReplicationInstanceIdentifier?: string;
 }
 
 /** Options of `MigrationVerification.forTask`. */
@@ -113,7 +152,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
  *
  * The comparison runs when the resource is created and whenever its properties change. It must
  * finish within the Lambda limit of 15 minutes; verify larger databases with the
- * `cdk-neon-migration verify` command.
+ * `cdk-neon-migration verify` command. During CDC (`cdcTaskArn`, set by `forTask` for a task with
+ * ongoing replication), differing rows are re-checked after the task's latency and only those that
+ * persist count.
  *
  * @example
  * import * as rds from 'aws-cdk-lib/aws-rds';
@@ -145,15 +186,18 @@ export class MigrationVerification extends Construct {
         + 'Set waitForCompletion: true on the DmsMigrationTask (or create the MigrationVerification itself, with runAfter '
         + 'set to what completes after the load).');
     }
+    // under CDC, on a replication instance: differences are re-checked after the task's latency
+    const recheck = task.migrationType !== MigrationType.FULL_LOAD && task.replicationTask !== undefined;
     const verification = new MigrationVerification(scope, id, {
       ...options,
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
       runAfter: [task.lifecycle.completion],
+      ...(recheck ? { cdcTaskArn: task.taskArn, cdcReplicationInstanceIdentifier: task.replicationInstanceIdentifier } : {}),
     });
-    if (task.migrationType !== MigrationType.FULL_LOAD) {
+    if (task.migrationType !== MigrationType.FULL_LOAD && !recheck) {
       Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationDuringCdc',
-        `The task's migration type is ${task.migrationType}: changes keep arriving while the comparison runs, so rows changed meanwhile may show as differences. Verify during a write pause, or set failOnDifference: false.`);
+        `The task's migration type is ${task.migrationType} and it runs on DMS Serverless, whose latency metrics the re-check cannot read: changes keep arriving while the comparison runs, so rows changed meanwhile may show as differences. Verify during a write pause, or set failOnDifference: false.`);
     }
     return verification;
   }
@@ -172,8 +216,21 @@ export class MigrationVerification extends Construct {
       throw new Error('MigrationVerification: taskIdentifier is empty; set it to the replication task identifier (the metrics dimension).');
     }
     this.taskIdentifier = props.taskIdentifier;
+    checkInteger('MigrationVerification', 'recheckRounds', props.recheckRounds, 1, 10);
+    const margin = props.recheckMargin?.toSeconds();
+    if (margin !== undefined && !Token.isUnresolved(margin) && (margin < 0 || margin > 300)) {
+      throw new Error(`MigrationVerification: recheckMargin must be between 0 seconds and 5 minutes, got ${margin} seconds.`);
+    }
+    if ((props.cdcTaskArn === undefined) !== (props.cdcReplicationInstanceIdentifier === undefined)) {
+      throw new Error(`MigrationVerification: ${props.cdcTaskArn === undefined ? 'cdcReplicationInstanceIdentifier' : 'cdcTaskArn'} is set without `
+        + `${props.cdcTaskArn === undefined ? 'cdcTaskArn' : 'cdcReplicationInstanceIdentifier'}: the task's latency metrics need both dimensions. Set both, or neither.`);
+    }
+    if (props.cdcTaskArn === undefined && (props.recheckMargin !== undefined || props.recheckRounds !== undefined)) {
+      throw new Error('MigrationVerification: recheckMargin and recheckRounds apply to a verification during CDC; set cdcTaskArn and cdcReplicationInstanceIdentifier too.');
+    }
 
     const provider = FidelityProvider.of(this, props.network);
+    if (props.cdcTaskArn !== undefined) provider.grantLatencyMetrics();
     provider.grantSecret(props.sourceSecret);
     provider.grantSecret(props.targetSecret);
 
@@ -190,6 +247,12 @@ export class MigrationVerification extends Construct {
         MaxDifferences: props.maxDifferences !== undefined ? String(props.maxDifferences) : undefined,
         NormalizeNumericScale: String(props.normalizeNumericScale ?? true),
         Concurrency: props.concurrency !== undefined ? String(props.concurrency) : undefined,
+        ...(props.cdcTaskArn !== undefined ? {
+          RecheckInstanceIdentifier: normalizeInstanceIdentifier(props.cdcReplicationInstanceIdentifier!),
+          RecheckTaskResourceId: DmsMetrics.taskResourceId(props.cdcTaskArn),
+          RecheckMarginSeconds: String(margin ?? 10),
+          RecheckRounds: String(props.recheckRounds ?? 3),
+        } : {}),
       },
     });
     if (props.runAfter && props.runAfter.length > 0) this.resource.node.addDependency(...props.runAfter);

@@ -1,10 +1,12 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand } from '@aws-sdk/client-database-migration-service';
-import { App, SecretValue, Stack } from 'aws-cdk-lib';
+import { App, CfnResource, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dmsTaskLatency } from '../../lib/cutover/dms-latency';
+import { MigrationVerification } from '../../lib/fidelity';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute } from '../../lib/replication';
@@ -74,6 +76,35 @@ test('every request of the cutover command is allowed by grantCutover, and denie
   for (const request of requests) {
     expect((await bareModel.decide(bare.stack.getLogicalId(bare.operator.node.defaultChild as iam.CfnRole), request)).allowed).toBe(false);
   }
+});
+
+test('a verification during CDC may read its task latency (GetMetricData); one after a full load may not', async () => {
+  const env = { account: '123456789012', region: 'us-east-1' };
+  const decision = async (migrationType: MigrationType) => {
+    const stack = new Stack(new App(), 'Verify', { env });
+    const network = new NatEgressForReplication(stack, 'Network');
+    const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+    const task = new DmsMigrationTask(stack, 'Migration', {
+      source: PostgresSourceEndpoint.fromEndpointArn(stack, 'Source', 'arn:aws:dms:us-east-1:123456789012:endpoint:SOURCE1'),
+      target,
+      network,
+      schemaName: 'app',
+      migrationType,
+      waitForCompletion: true,
+    });
+    const verification = MigrationVerification.forTask(stack, 'Verification', {
+      task,
+      network,
+      sourceSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-AbCdEf'),
+      sourceDatabaseName: 'app',
+      targetSecret: target.credentialsSecret,
+    });
+    const model = IamModel.of(new DeployedTemplate(Template.fromStack(stack).toJSON() as TemplateJson, env));
+    const [role] = model.handlerRolesOf(stack.getLogicalId(verification.resource.node.defaultChild as CfnResource));
+    return model.decide(role, { action: 'cloudwatch:GetMetricData', resource: '*', origin: 'the verification handler' });
+  };
+  expect((await decision(MigrationType.FULL_LOAD_AND_CDC)).allowed).toBe(true);
+  expect((await decision(MigrationType.FULL_LOAD)).allowed).toBe(false);
 });
 
 test('grantCutover: the three read actions, nothing else; refused on DMS Serverless', () => {

@@ -1,4 +1,4 @@
-import { App, Environment, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { App, Duration, Environment, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -242,11 +242,49 @@ describe('MigrationVerification', () => {
     expect(() => MigrationVerification.forTask(stack, 'Starts', { ...options, task: make('Starting', false) })).toThrow(/does not set waitForCompletion/);
   });
 
-  test('a CDC task gets a warning', () => {
+  test('a CDC task on a replication instance: differences re-checked after its latency, read from CloudWatch', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD_AND_CDC);
+    MigrationVerification.forTask(stack, 'Verification', {
+      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, recheckRounds: 2,
+    });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('changes keep arriving'))).toHaveLength(0);
+    const template = Template.fromStack(stack);
+    const instance = stack.resolve(migration.replicationInstanceIdentifier);
+    template.hasResourceProperties('Custom::NeonMigrationVerification', {
+      RecheckInstanceIdentifier: instance,
+      RecheckTaskResourceId: { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: stack.getLogicalId(migration.replicationTask!) }] }] },
+      RecheckMarginSeconds: '10',
+      RecheckRounds: '2',
+    });
+    // the handler may read the latency: GetMetricData, which has no resource-level permissions
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: 'cloudwatch:GetMetricData', Effect: 'Allow', Resource: '*' }]) },
+    });
+  });
+
+  test('a full load is verified once, without re-checks or the metric permission', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = task(stack, network, target);
     MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
-    Annotations.fromStack(stack).hasWarning('/S/Verification', Match.stringLikeRegexp('changes keep arriving while the comparison runs'));
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('Custom::NeonMigrationVerification', { RecheckTaskResourceId: Match.absent(), RecheckRounds: Match.absent() });
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('GetMetricData');
+  });
+
+  test('a CDC task on DMS Serverless gets a warning: its latency metrics are not read', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = new DmsMigrationTask(stack, 'Serverless', {
+      source: PostgresSourceEndpoint.fromEndpointArn(stack, 'Src', 'arn:aws:dms:us-east-1:123456789012:endpoint:SRC'),
+      target,
+      network,
+      schemaName: 'app',
+      migrationType: MigrationType.FULL_LOAD_AND_CDC,
+      compute: ReplicationCompute.serverless({ maxCapacityUnits: 4 }),
+      waitForCompletion: true,
+    });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    Annotations.fromStack(stack).hasWarning('/S/Verification', Match.stringLikeRegexp('runs on DMS Serverless, whose latency metrics the re-check cannot read'));
   });
 
   test('validation errors name the property', () => {
@@ -256,6 +294,15 @@ describe('MigrationVerification', () => {
     expect(() => new MigrationVerification(stack, 'B', { ...base, concurrency: 0 })).toThrow(/MigrationVerification: concurrency is 0; use an integer from 1 to 16\./);
     expect(() => new MigrationVerification(stack, 'C', { ...base, taskIdentifier: '' })).toThrow(/MigrationVerification: taskIdentifier is empty/);
     expect(() => new MigrationVerification(stack, 'D', { ...base, maxDifferences: Token.asNumber({ Ref: 'N' }) })).not.toThrow();
+    expect(() => new MigrationVerification(stack, 'E', { ...base, cdcTaskArn: 'arn:aws:dms:us-east-1:123456789012:task:T' }))
+      .toThrow('MigrationVerification: cdcTaskArn is set without cdcReplicationInstanceIdentifier: the task\'s latency metrics need both dimensions. Set both, or neither.');
+    expect(() => new MigrationVerification(stack, 'F', { ...base, recheckRounds: 2 }))
+      .toThrow('MigrationVerification: recheckMargin and recheckRounds apply to a verification during CDC; set cdcTaskArn and cdcReplicationInstanceIdentifier too.');
+    const cdc = { ...base, cdcTaskArn: 'arn:aws:dms:us-east-1:123456789012:task:T', cdcReplicationInstanceIdentifier: 'ri' };
+    expect(() => new MigrationVerification(stack, 'G', { ...cdc, recheckRounds: 11 })).toThrow(/MigrationVerification: recheckRounds is 11; use an integer from 1 to 10\./);
+    expect(() => new MigrationVerification(stack, 'H', { ...cdc, recheckMargin: Duration.minutes(6) }))
+      .toThrow('MigrationVerification: recheckMargin must be between 0 seconds and 5 minutes, got 360 seconds.');
+    expect(() => new MigrationVerification(stack, 'I', { ...cdc, cdcTaskArn: 'arn:aws:dms:us-east-1:123456789012:endpoint:T' })).toThrow(/taskArn must be the ARN of a DMS replication task/);
   });
 });
 

@@ -1,8 +1,10 @@
-import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import * as cloudwatchSdk from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startPgCluster, PgCluster } from './pg-cluster';
 import { FidelityEvent, FidelityProperties, handler } from '../../lib/fidelity/fidelity.lambda';
+import { sdkInputProblems } from '../conversion/dms-api-shapes';
 
 /** The configurations the handler opened clients with; the local clusters speak no TLS, so it is switched off after recording. */
 const mockClientConfigs: Array<Record<string, unknown>> = [];
@@ -140,6 +142,29 @@ describe('verify', () => {
         /^Verification failed: 0 of 2 table\(s\) match; 1300 row\(s\) compared, at least 2 differ\. app\.events: mismatch 800\/799 rows; missing-in-target id="7" \| app\.users: mismatch 500\/500 rows; different id="42"$/);
       const data = cloudwatch.commandCalls(PutMetricDataCommand)[0].args[0].input.MetricData!;
       expect(data.filter((d) => d.MetricName === 'MismatchedRows').map((d) => d.Value)).toEqual([1, 1]);
+    });
+
+    test('during CDC the differences are re-checked after the task latency read from CloudWatch, and the persistent ones fail', async () => {
+      cloudwatch.on(GetMetricDataCommand).resolves({
+        MetricDataResults: [{ Id: 'm0', Timestamps: [new Date()], Values: [0] }, { Id: 'm1', Timestamps: [new Date()], Values: [0.2] }],
+      });
+      const cdc = { RecheckInstanceIdentifier: 'migration-instance', RecheckTaskResourceId: 'TASKRESOURCEID', RecheckMarginSeconds: '0', RecheckRounds: '1' };
+      await expect(handler(event(cdc))).rejects.toThrow(/^Verification failed: 0 of 2 table\(s\) match; .* app\.events: mismatch 800\/799 rows; missing-in-target id="7" \| app\.users: mismatch 500\/500 rows; different id="42"$/);
+      // one re-check per table that differed, each reading the task's latency
+      const reads = cloudwatch.commandCalls(GetMetricDataCommand).map((c) => c.args[0].input);
+      expect(reads).toHaveLength(2);
+      for (const input of reads) {
+        expect(sdkInputProblems(cloudwatchSdk, 'CloudWatch', 'GetMetricData', input)).toEqual([]);
+        expect(input.MetricDataQueries!.map((q) => q.MetricStat!.Metric!.Dimensions)).toEqual([0, 1].map(() => [
+          { Name: 'ReplicationInstanceIdentifier', Value: 'migration-instance' }, { Name: 'ReplicationTaskIdentifier', Value: 'TASKRESOURCEID' },
+        ]));
+      }
+    });
+
+    test('during CDC, a latency that cannot be read fails the verification, naming why', async () => {
+      cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm0', Timestamps: [], Values: [] }, { Id: 'm1', Timestamps: [], Values: [] }] });
+      await expect(handler(event({ RecheckInstanceIdentifier: 'i', RecheckTaskResourceId: 'T', RecheckMarginSeconds: '0', RecheckRounds: '1' })))
+        .rejects.toThrow(/the task's replication latency cannot be read: no CDCLatencySource or CDCLatencyTarget datapoint of the task in the last 10 minute\(s\)/);
     });
 
     test('with FailOnDifference false the counts come back as data', async () => {
