@@ -201,7 +201,7 @@ project.eslint?.addLintPattern('integ');
 project.eslint?.addLintPattern('bench');
 // handlers import the AWS SDK v3 the Lambda runtime provides (a devDependency here, never bundled)
 project.eslint?.addOverride({
-  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/lifecycle/dms-*.ts', 'lib/lifecycle/stack-status.ts', 'lib/cutover/dms-latency.ts'],
+  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/lifecycle/dms-*.ts', 'lib/lifecycle/stack-status.ts', 'lib/cutover/dms-latency.ts', 'lib/cutover/latency-metrics.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
