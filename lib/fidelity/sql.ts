@@ -34,7 +34,8 @@ export function literal(value: unknown, escapeLiteral: (text: string) => string,
  * `text` with each `$n` placeholder replaced by the literal of `params[n - 1]`, so that the statement
  * can travel in one simple-protocol message together with others (one network round trip instead of
  * three). Placeholders inside quoted identifiers, string literals and comments are left alone; every
- * parameter must be used, and no placeholder may name a missing one.
+ * parameter must be used, and no placeholder may name a missing one. Statement texts with escape
+ * strings (`E'...'`) or dollar quoting are refused: this library's statements use neither.
  */
 export function inlineParameters(
   text: string, params: readonly unknown[], escapeLiteral: (text: string) => string, toText?: (value: unknown) => unknown,
@@ -68,6 +69,7 @@ export function inlineParameters(
       copyUntil(end < 0 ? text.length : end + 2);
       continue;
     }
+    if (c === '$' && text[i + 1] === '$') throw new Error('inlineParameters: dollar-quoted strings ($$...$$) are not supported in statement text');
     if (c === '$' && /[0-9]/.test(text[i + 1] ?? '') && !/[A-Za-z0-9_$]/.test(text[i - 1] ?? '')) {
       let j = i + 1;
       while (j < text.length && /[0-9]/.test(text[j])) j++;

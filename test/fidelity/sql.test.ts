@@ -33,6 +33,11 @@ test('a placeholder without a parameter, or a parameter never used, is an error'
   expect(() => inlineParameters('select $3', ['a'], escape)).toThrow('$3 names no parameter (1 given)');
 });
 
+test('statement texts whose quoting it does not follow are refused', () => {
+  expect(() => inlineParameters("select E'\\'' || $1", ['a'], escape)).toThrow("escape string constants (E'...') are not supported");
+  expect(() => inlineParameters('select $$ $1 $$, $1', ['a'], escape)).toThrow('dollar-quoted strings ($$...$$) are not supported');
+});
+
 test('negative numbers cannot turn "x - $1" into a comment', () => {
   expect(literal(-5, escape)).toBe('(-5)');
 });
