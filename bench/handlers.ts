@@ -10,7 +10,8 @@ const ASSETS = path.join(__dirname, '..', 'assets');
 /** What this library promises for each handler bundle. */
 export const HANDLER_BUDGET_BYTES = 100 * 1024;
 
-export function findHandlerBundles(dir = ASSETS): string[] {
+/** Every bundle under `dir` (`<entry>/index.js`): Lambda handlers (`*.lambda`) and the CLI's. */
+export function findBundles(dir = ASSETS): string[] {
   if (!fs.existsSync(dir)) {
     return [];
   }
@@ -18,12 +19,17 @@ export function findHandlerBundles(dir = ASSETS): string[] {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) {
-      found.push(...findHandlerBundles(full));
+      found.push(...findBundles(full));
     } else if (entry.name === 'index.js') {
       found.push(full);
     }
   }
   return found.sort();
+}
+
+/** The Lambda handler bundles (`<name>.lambda/index.js`): the AWS SDK comes from the runtime. */
+export function findHandlerBundles(dir = ASSETS): string[] {
+  return findBundles(dir).filter((file) => path.basename(path.dirname(file)).endsWith('.lambda'));
 }
 
 /** Median of `runs` cold requires, each in its own process, in milliseconds. */
@@ -43,6 +49,7 @@ export async function benchHandlers(): Promise<BenchSection[]> {
   if (bundles.length === 0) {
     throw new Error('no handler bundles under assets/: run `npx projen bundle` first');
   }
+  const cli = findBundles().filter((file) => !bundles.includes(file));
   return [{
     title: 'Handler bundles (minified, AWS SDK v3 from the Lambda runtime)',
     rows: bundles.map((file) => {
@@ -53,5 +60,12 @@ export async function benchHandlers(): Promise<BenchSection[]> {
         note: `cold require ${coldRequireMillis(file).toFixed(1)} ms; ${bytes <= HANDLER_BUDGET_BYTES ? 'within' : 'OVER'} the 100 KB budget`,
       };
     }),
-  }];
+  }, ...(cli.length === 0 ? [] : [{
+    title: 'CLI bundles (minified, with the AWS SDK v3 clients they use: a user\'s machine has no runtime SDK)',
+    rows: cli.map((file) => ({
+      name: path.relative(ASSETS, path.dirname(file)),
+      value: `${(fs.statSync(file).size / 1024).toFixed(1)} KB`,
+      note: `cold require ${coldRequireMillis(file).toFixed(1)} ms; loaded once per command, only by cutover and verify --task-arn`,
+    })),
+  }])];
 }

@@ -7,20 +7,23 @@ import { ReplicatedPair, startReplicatedPair, startWriter, Writer } from '../hel
 
 const SCHEMA = `
   create table orders (id bigserial primary key, qty int not null, note text not null);
-  create table lines (order_id bigint, line int, sku text, primary key (order_id, line));`;
+  create table lines (order_id bigint, line int, sku text, primary key (order_id, line));
+  create table tickets (id int generated always as identity primary key, title text not null);`;
 const DATA = `
   insert into orders (qty, note) select g % 100, md5(g::text) from generate_series(1, 10000) g;
-  insert into lines select g / 4, g % 4, 'sku-' || g from generate_series(4, 4003) g;`;
+  insert into lines select g / 4, g % 4, 'sku-' || g from generate_series(4, 4003) g;
+  insert into tickets (title) select 't' || g from generate_series(1, 500) g;`;
 
 function writes(): string {
   const id = 1 + Math.floor(Math.random() * 5000);
   return `update orders set qty = qty + 1 where id = ${id};
     insert into orders (qty, note) values (1, 'new');
-    insert into lines values (currval('orders_id_seq'), 0, 'sku-new')`;
+    insert into lines values (currval('orders_id_seq'), 0, 'sku-new');
+    insert into tickets (title) values ('new')`;
 }
 
 const mappings: TableMappings = {
-  rules: ['orders', 'lines'].map((table, i) => ({
+  rules: ['orders', 'lines', 'tickets'].map((table, i) => ({
     'rule-type': 'selection',
     'rule-id': String(i + 1),
     'rule-name': String(i + 1),
@@ -60,12 +63,15 @@ const options = (extra: Partial<CutoverOptions> = {}): CutoverOptions => ({
   maxLatencyMs: 1000,
   waitMs: 3000,
   pollMs: 250,
-  recheckMarginMs: 300,
+  // the margin covers the apply worker falling further behind between a latency reading and the re-read
+  recheckMarginMs: 1000,
   ...extra,
 });
 
-const targetSequence = async () => Number((await pair.query<{ v: string }>('target', 'select last_value::text as v from orders_id_seq'))[0].v);
-const sourceSequence = async () => Number((await pair.query<{ v: string }>('source', 'select last_value::text as v from orders_id_seq'))[0].v);
+const position = async (side: 'source' | 'target', sequence = 'orders_id_seq') =>
+  Number((await pair.query<{ v: string }>(side, `select last_value::text as v from ${sequence}`))[0].v);
+const targetSequence = () => position('target');
+const sourceSequence = () => position('source');
 
 test('no-go while the latency stays above the threshold: nothing is verified or changed', async () => {
   await pair.pause();
@@ -90,19 +96,23 @@ test('go once the latency has fallen: in-flight rows not reported, sequences set
   // the task catches up while cutover waits
   setTimeout(() => void pair.resume(), 1000);
   const sourceBefore = await sourceSequence();
+  const identityBefore = await position('source', 'tickets_id_seq');
   expect(await targetSequence()).toBeLessThan(sourceBefore);
+  expect(await position('target', 'tickets_id_seq')).toBeLessThan(identityBefore);
   const result = await cutover(options({ waitMs: 20_000 }));
   expect(result.checks.map((c) => [c.check, c.status])).toEqual([['latency', 'pass'], ['verify', 'pass'], ['sequences', 'pass']]);
   expect(result.go).toBe(true);
   // it waited: the first readings were above the threshold
   expect(result.latency.samples.length).toBeGreaterThan(1);
   expect(result.latency.samples[0].latencyMs).toBeGreaterThan(1000);
-  expect(result.verify!.tables.map((t) => [t.target.table, t.status])).toEqual([['lines', 'match'], ['orders', 'match']]);
-  expect(result.checks[1].detail).toMatch(/^2 table\(s\), \d+ source row\(s\) compared; all match; \d+ row\(s\) in flight re-checked and arrived$/);
-  expect(result.sequencesSet).toBe(1);
-  expect(result.checks[2].detail).toMatch(/^1 set, 0 kept: public\.orders_id_seq continues at \d+/);
-  // the target's sequence now continues past every id the source had handed out before the cutover
+  expect(result.verify!.tables.map((t) => [t.target.table, t.status])).toEqual([['lines', 'match'], ['orders', 'match'], ['tickets', 'match']]);
+  expect(result.checks[1].detail).toMatch(/^3 table\(s\), \d+ source row\(s\) compared; all match; \d+ row\(s\) in flight re-checked and arrived$/);
+  // a serial column's sequence and an identity column's
+  expect(result.sequencesSet).toBe(2);
+  expect(result.checks[2].detail).toMatch(/^2 set, 0 kept: public\.orders_id_seq continues at \d+; public\.tickets_id_seq continues at \d+/);
+  // the target's sequences now continue past every id the source had handed out before the cutover
   expect(await targetSequence()).toBeGreaterThanOrEqual(sourceBefore);
+  expect(await position('target', 'tickets_id_seq')).toBeGreaterThanOrEqual(identityBefore);
   expect(formatCutover(result)).toContain('Cutover: GO.');
 }, 60_000);
 
