@@ -1,6 +1,5 @@
 import { cutover, CutoverOptions, formatCutover } from '../../lib/cutover/cutover';
-import { TableMappings } from '../../lib/fidelity/selection';
-import { ReplicatedPair, startReplicatedPair, startWriter, Writer } from '../helpers/logical-replication';
+import { publicTables, startWriter, useReplicatedPair } from '../helpers/logical-replication';
 
 // Logical replication between two local clusters stands in for the DMS task; a writer keeps writing
 // to the source during every cutover; the latency is the age of the heartbeat the target applied.
@@ -22,44 +21,19 @@ function writes(): string {
     insert into tickets (title) values ('new')`;
 }
 
-const mappings: TableMappings = {
-  rules: ['orders', 'lines', 'tickets'].map((table, i) => ({
-    'rule-type': 'selection',
-    'rule-id': String(i + 1),
-    'rule-name': String(i + 1),
-    'rule-action': 'include',
-    'object-locator': { 'schema-name': 'public', 'table-name': table },
-  })),
-};
+const mappings = publicTables('orders', 'lines', 'tickets');
+const h = useReplicatedPair({ schema: SCHEMA, data: DATA, delayMs: 100 });
 
-let pair: ReplicatedPair;
-let writer: Writer | undefined;
-
-beforeAll(async () => {
-  pair = await startReplicatedPair({ schema: SCHEMA, data: DATA, delayMs: 100 });
-}, 120_000);
-
+// every cutover runs while the application keeps writing to the source
 beforeEach(async () => {
-  writer = await startWriter(pair.source.url(), writes, 20);
-});
-
-afterEach(async () => {
-  if (!pair) return;
-  await writer?.stop();
-  writer = undefined;
-  await pair.resume();
-  await pair.caughtUp();
-});
-
-afterAll(async () => {
-  await pair?.stop();
+  h.writer = await startWriter(h.pair.source.url(), writes, 20);
 });
 
 const options = (extra: Partial<CutoverOptions> = {}): CutoverOptions => ({
-  source: pair.source.url(),
-  target: pair.target.url(),
+  source: h.pair.source.url(),
+  target: h.pair.target.url(),
   mappings,
-  latency: async () => ({ latencyMs: await pair.latencyMs(), detail: 'heartbeat age on the target' }),
+  latency: async () => ({ latencyMs: await h.pair.latencyMs(), detail: 'heartbeat age on the target' }),
   maxLatencyMs: 1000,
   waitMs: 3000,
   pollMs: 250,
@@ -69,12 +43,12 @@ const options = (extra: Partial<CutoverOptions> = {}): CutoverOptions => ({
 });
 
 const position = async (side: 'source' | 'target', sequence = 'orders_id_seq') =>
-  Number((await pair.query<{ v: string }>(side, `select last_value::text as v from ${sequence}`))[0].v);
+  Number((await h.pair.query<{ v: string }>(side, `select last_value::text as v from ${sequence}`))[0].v);
 const targetSequence = () => position('target');
 const sourceSequence = () => position('source');
 
 test('no-go while the latency stays above the threshold: nothing is verified or changed', async () => {
-  await pair.pause();
+  await h.pair.pause();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const before = await targetSequence();
   const events: string[] = [];
@@ -91,10 +65,10 @@ test('no-go while the latency stays above the threshold: nothing is verified or 
 }, 60_000);
 
 test('go once the latency has fallen: in-flight rows not reported, sequences set from the source', async () => {
-  await pair.pause();
+  await h.pair.pause();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   // the task catches up while cutover waits
-  setTimeout(() => void pair.resume(), 1000);
+  setTimeout(() => void h.pair.resume(), 1000);
   const sourceBefore = await sourceSequence();
   const identityBefore = await position('source', 'tickets_id_seq');
   expect(await targetSequence()).toBeLessThan(sourceBefore);
@@ -117,7 +91,7 @@ test('go once the latency has fallen: in-flight rows not reported, sequences set
 }, 60_000);
 
 test('no-go on a row lost on the target: reported by key, sequences left alone', async () => {
-  await pair.query('target', 'delete from orders where id = 9000');
+  await h.pair.query('target', 'delete from orders where id = 9000');
   try {
     const before = await targetSequence();
     const result = await cutover(options());
@@ -128,7 +102,7 @@ test('no-go on a row lost on the target: reported by key, sequences left alone',
     expect(result.checks[1].detail).toContain('1 table(s) differ or could not be compared (1 differing row(s) listed)');
     expect(await targetSequence()).toBe(before);
   } finally {
-    await pair.query('target', "insert into orders values (9000, 0, md5('9000'))");
+    await h.pair.query('target', "insert into orders values (9000, 0, md5('9000'))");
   }
 }, 60_000);
 
@@ -171,14 +145,14 @@ test('no-go when no table is selected', async () => {
 });
 
 test('a failing schema step is a no-go that names it', async () => {
-  await pair.query('target', 'alter sequence orders_id_seq rename to orders_id_seq_renamed');
+  await h.pair.query('target', 'alter sequence orders_id_seq rename to orders_id_seq_renamed');
   try {
     const result = await cutover(options());
     expect(result.go).toBe(false);
     expect(result.checks.map((c) => [c.check, c.status])).toEqual([['latency', 'pass'], ['verify', 'pass'], ['sequences', 'fail']]);
     expect(result.checks[2].detail).toContain('public.orders_id_seq');
   } finally {
-    await pair.query('target', 'alter sequence orders_id_seq_renamed rename to orders_id_seq');
+    await h.pair.query('target', 'alter sequence orders_id_seq_renamed rename to orders_id_seq');
   }
 }, 60_000);
 

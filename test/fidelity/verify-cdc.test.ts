@@ -1,5 +1,5 @@
 import { verify, VerifyOptions } from '../../lib/fidelity/verify';
-import { ReplicatedPair, startReplicatedPair, startWriter, Writer } from '../helpers/logical-replication';
+import { publicTables, startWriter, useReplicatedPair } from '../helpers/logical-replication';
 
 // Real logical replication between two local clusters stands in for a DMS task applying changes:
 // a writer keeps changing the source while verify runs, the subscription applies the changes with a delay.
@@ -22,43 +22,16 @@ function writes(): string {
     insert into lines values (currval('orders_id_seq'), 0, 'sku-new')`;
 }
 
-const selection = (...tables: string[]): VerifyOptions['mappings'] => ({
-  rules: tables.map((table, i) => ({
-    'rule-type': 'selection',
-    'rule-id': String(i + 1),
-    'rule-name': String(i + 1),
-    'rule-action': 'include',
-    'object-locator': { 'schema-name': 'public', 'table-name': table },
-  })),
-});
+const selection = publicTables;
+const h = useReplicatedPair({ schema: SCHEMA, data: DATA, delayMs: 100 });
 
-let pair: ReplicatedPair;
-let writer: Writer | undefined;
-
-beforeAll(async () => {
-  pair = await startReplicatedPair({ schema: SCHEMA, data: DATA, delayMs: 100 });
-}, 120_000);
-
-afterEach(async () => {
-  if (!pair) return;
-  await writer?.stop();
-  writer = undefined;
-  pair.proxy.setDelay(100);
-  await pair.resume();
-  await pair.caughtUp();
-});
-
-afterAll(async () => {
-  await pair?.stop();
-});
-
-const base = () => ({ source: pair.source.url(), target: pair.target.url(), mappings: selection('orders', 'lines') });
+const base = () => ({ source: h.pair.source.url(), target: h.pair.target.url(), mappings: selection('orders', 'lines') });
 // the margin covers the apply worker falling further behind between a latency reading and the re-read
-const recheck = (extra: Partial<NonNullable<VerifyOptions['recheck']>> = {}) => ({ latencyMs: () => pair.latencyMs(), marginMs: 1000, ...extra });
+const recheck = (extra: Partial<NonNullable<VerifyOptions['recheck']>> = {}) => ({ latencyMs: () => h.pair.latencyMs(), marginMs: 1000, ...extra });
 
 test('while changes are in flight, a plain verify reports them as differences', async () => {
-  pair.proxy.setDelay(1000);
-  writer = await startWriter(pair.source.url(), writes);
+  h.pair.proxy.setDelay(1000);
+  h.writer = await startWriter(h.pair.source.url(), writes);
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const result = await verify(base());
   // the rows written in the last second have not arrived: this is what the re-check is for
@@ -67,8 +40,8 @@ test('while changes are in flight, a plain verify reports them as differences', 
 }, 60_000);
 
 test('with the re-check, rows in flight are not reported, and the run says how many it followed', async () => {
-  pair.proxy.setDelay(500);
-  writer = await startWriter(pair.source.url(), writes);
+  h.pair.proxy.setDelay(500);
+  h.writer = await startWriter(h.pair.source.url(), writes);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const result = await verify({ ...base(), recheck: recheck() });
   expect(result.tables.map((t) => [t.target.table, t.status, t.differences])).toEqual([['lines', 'match', []], ['orders', 'match', []]]);
@@ -85,10 +58,10 @@ test('with the re-check, rows in flight are not reported, and the run says how m
 
 test('a row lost on the target and one changed there are reported while writes go on', async () => {
   // planted on the target only: the writer never touches ids above 10000
-  await pair.query('target', "delete from orders where id = 15000; update orders set note = 'changed on the target' where id = 16000; delete from lines where order_id = 1500 and line = 2");
+  await h.pair.query('target', "delete from orders where id = 15000; update orders set note = 'changed on the target' where id = 16000; delete from lines where order_id = 1500 and line = 2");
   try {
-    pair.proxy.setDelay(300);
-    writer = await startWriter(pair.source.url(), writes);
+    h.pair.proxy.setDelay(300);
+    h.writer = await startWriter(h.pair.source.url(), writes);
     await new Promise((resolve) => setTimeout(resolve, 800));
     const result = await verify({ ...base(), recheck: recheck() });
     expect(result.ok).toBe(false);
@@ -102,14 +75,14 @@ test('a row lost on the target and one changed there are reported while writes g
     expect(lines.differences).toEqual([{ kind: 'missing-in-target', key: { order_id: '1500', line: '2' } }]);
     expect(orders.recheck!.rounds).toBeGreaterThanOrEqual(1);
   } finally {
-    await pair.query('target', "insert into orders values (15000, 0, md5('15000')); update orders set note = md5('16000') where id = 16000; insert into lines values (1500, 2, 'sku-6002')");
+    await h.pair.query('target', "insert into orders values (15000, 0, md5('15000')); update orders set note = md5('16000') where id = 16000; insert into lines values (1500, 2, 'sku-6002')");
   }
 }, 60_000);
 
 test('a row the source changes faster than the re-check follows it is unsettled, not lost', async () => {
-  pair.proxy.setDelay(200);
+  h.pair.proxy.setDelay(200);
   const result = await verify({
-    source: pair.source.url(), target: pair.target.url(), mappings: selection('cdc_heartbeat'), recheck: recheck({ maxRounds: 3 }),
+    source: h.pair.source.url(), target: h.pair.target.url(), mappings: selection('cdc_heartbeat'), recheck: recheck({ maxRounds: 3 }),
   });
   const [heartbeat] = result.tables;
   // written every 50 ms on the source, 200 ms late on the target: never equal when read
@@ -119,19 +92,19 @@ test('a row the source changes faster than the re-check follows it is unsettled,
 }, 60_000);
 
 test('a table without a primary key is compared again as a whole once the latency has passed', async () => {
-  await pair.pause();
-  await pair.query('source', "insert into events select 'late', md5(g::text) from generate_series(1, 50) g");
+  await h.pair.pause();
+  await h.pair.query('source', "insert into events select 'late', md5(g::text) from generate_series(1, 50) g");
   const sleeps: number[] = [];
   const result = await verify({
-    source: pair.source.url(),
-    target: pair.target.url(),
+    source: h.pair.source.url(),
+    target: h.pair.target.url(),
     mappings: selection('events'),
     recheck: recheck({
       // the subscription resumes during the first wait, as a lagging task catches up
       sleep: async (ms) => {
         sleeps.push(ms);
-        await pair.resume();
-        await pair.caughtUp();
+        await h.pair.resume();
+        await h.pair.caughtUp();
         await new Promise((resolve) => setTimeout(resolve, ms));
       },
     }),
@@ -141,19 +114,19 @@ test('a table without a primary key is compared again as a whole once the latenc
 }, 60_000);
 
 test('a table without a primary key that keeps differing is a mismatch after the last round', async () => {
-  await pair.query('target', "delete from events where kind = 'k7'");
+  await h.pair.query('target', "delete from events where kind = 'k7'");
   try {
-    const result = await verify({ source: pair.source.url(), target: pair.target.url(), mappings: selection('events'), recheck: recheck({ maxRounds: 2 }) });
+    const result = await verify({ source: h.pair.source.url(), target: h.pair.target.url(), mappings: selection('events'), recheck: recheck({ maxRounds: 2 }) });
     expect(result.tables[0]).toMatchObject({ method: 'whole-table', status: 'mismatch', sourceRows: 550, targetRows: 549, recheck: { rounds: 2 } });
     expect(result.ok).toBe(false);
   } finally {
-    await pair.query('target', "insert into events values ('k7', md5('7'))");
+    await h.pair.query('target', "insert into events values ('k7', md5('7'))");
   }
 }, 60_000);
 
 test('more differing rows than are followed: the table is compared again after a wait', async () => {
-  await pair.pause();
-  await pair.query('source', 'update orders set qty = qty + 1000 where id between 6001 and 6400');
+  await h.pair.pause();
+  await h.pair.query('source', 'update orders set qty = qty + 1000 where id between 6001 and 6400');
   let waits = 0;
   const result = await verify({
     ...base(),
@@ -161,8 +134,8 @@ test('more differing rows than are followed: the table is compared again after a
       maxTrackedKeys: 100,
       sleep: async (ms) => {
         waits++;
-        await pair.resume();
-        await pair.caughtUp();
+        await h.pair.resume();
+        await h.pair.caughtUp();
         await new Promise((resolve) => setTimeout(resolve, ms));
       },
     }),

@@ -1,5 +1,6 @@
 import { Client } from 'pg';
 import { DelayProxy, startDelayProxy } from './delay-proxy';
+import type { TableMappings } from '../../lib/fidelity/selection';
 import { PgCluster, startPgCluster } from '../fidelity/pg-cluster';
 
 /**
@@ -145,5 +146,55 @@ export async function startWriter(url: string, statements: () => string, pauseMs
       await loop;
       await client.end();
     },
+  };
+}
+
+/** A replicated pair shared by the tests of one file, and the writer the running test started. */
+export interface ReplicationHarness {
+  readonly pair: ReplicatedPair;
+  writer?: Writer;
+}
+
+/**
+ * Registers the jest hooks of a file of tests on one replicated pair: started before all and stopped
+ * after all; after each test, the writer it started is stopped, the proxy's delay restored, the
+ * subscription resumed and caught up, so the next test starts in sync.
+ */
+export function useReplicatedPair(options: ReplicatedPairOptions & { readonly delayMs: number }): ReplicationHarness {
+  let pair: ReplicatedPair | undefined;
+  const harness = {
+    writer: undefined as Writer | undefined,
+    get pair(): ReplicatedPair {
+      if (!pair) throw new Error('the replicated pair did not start');
+      return pair;
+    },
+  };
+  beforeAll(async () => {
+    pair = await startReplicatedPair(options);
+  }, 120_000);
+  afterEach(async () => {
+    if (!pair) return;
+    await harness.writer?.stop();
+    harness.writer = undefined;
+    pair.proxy.setDelay(options.delayMs);
+    await pair.resume();
+    await pair.caughtUp();
+  });
+  afterAll(async () => {
+    await pair?.stop();
+  });
+  return harness;
+}
+
+/** A table mapping selecting `public.<table>` for each table. */
+export function publicTables(...tables: string[]): TableMappings {
+  return {
+    rules: tables.map((table, i) => ({
+      'rule-type': 'selection',
+      'rule-id': String(i + 1),
+      'rule-name': String(i + 1),
+      'rule-action': 'include',
+      'object-locator': { 'schema-name': 'public', 'table-name': table },
+    })),
   };
 }
