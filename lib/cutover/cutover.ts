@@ -155,10 +155,10 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
   const checks: CutoverCheck[] = [];
   const samples: LatencySample[] = [];
   const schemaSteps: CutoverSchemaStep[] = [];
-  const skipRest = (reason: string) => {
-    checks.push({ check: 'verify', status: 'skipped', detail: reason });
-    if (options.constraints) checks.push({ check: 'constraints', status: 'skipped', detail: reason });
-    if (options.sequences !== false) checks.push({ check: 'sequences', status: 'skipped', detail: reason });
+  /** The checks after `after`, in order, skipped for `reason`. */
+  const order: Array<CutoverCheck['check']> = ['latency', 'verify', ...(options.constraints ? ['constraints' as const] : []), ...(options.sequences !== false ? ['sequences' as const] : [])];
+  const skipAfter = (after: CutoverCheck['check'], reason: string) => {
+    for (const check of order.slice(order.indexOf(after) + 1)) checks.push({ check, status: 'skipped', detail: reason });
   };
   const result = (go: boolean, extra: Partial<CutoverResult> = {}): CutoverResult => ({
     go,
@@ -180,7 +180,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
     if (reading.problem) {
       say(`latency: ${reading.problem}`);
       checks.push({ check: 'latency', status: 'fail', detail: `${reading.problem} (${reading.detail})` });
-      skipRest('the replication is not in a state to cut over');
+      skipAfter('latency', 'the replication is not in a state to cut over');
       return result(false);
     }
     const latency = reading.latencyMs;
@@ -197,7 +197,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
         detail: `${seconds(latency)} > ${seconds(maxLatencyMs)} after waiting ${seconds(Date.now() - waitStarted)} (${samples.length} reading(s); last: ${reading.detail}). `
           + 'Stop the writes to the source, or let the task catch up, then run cutover again.',
       });
-      skipRest('the latency is above the threshold');
+      skipAfter('latency', 'the latency is above the threshold');
       return result(false);
     }
     await sleep(pollMs);
@@ -219,7 +219,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
         return reading.latencyMs ?? Number.NaN;
       },
       marginMs: Math.round(nonNegative('recheckMarginMs', options.recheckMarginMs, 10_000)),
-      maxRounds: options.recheckRounds ?? 5,
+      maxRounds: options.recheckRounds,
       sleep,
     },
   });
@@ -231,9 +231,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
     detail: verifyEvidence(verified) + (verified.ok && unsettled > 0 ? '. Stop the writes to the source, then run cutover again.' : ''),
   });
   if (!verifyOk) {
-    const reason = 'the verification did not pass: nothing was changed on the target';
-    if (options.constraints) checks.push({ check: 'constraints', status: 'skipped', detail: reason });
-    if (options.sequences !== false) checks.push({ check: 'sequences', status: 'skipped', detail: reason });
+    skipAfter('verify', 'the verification did not pass: nothing was changed on the target');
     return result(false, { verify: verified });
   }
 
@@ -243,12 +241,10 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
     target: libpqVariablesFromUrl(options.target, 'target'),
     mappings: options.mappings ?? defaultMappings(),
   });
-  const steps: Array<'constraints' | 'sequences'> = [];
-  if (options.constraints) steps.push('constraints');
-  if (options.sequences !== false) steps.push('sequences');
+  const steps = order.filter((c): c is 'constraints' | 'sequences' => c === 'constraints' || c === 'sequences');
   let sequencesSet: number | undefined;
   let sequencesKept: number | undefined;
-  for (const [i, step] of steps.entries()) {
+  for (const step of steps) {
     say(`schema ${step}`);
     try {
       const run = await runSchemaCopy(step, env, { onLine: (line) => say(line) });
@@ -266,7 +262,7 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
       if (!(e instanceof SchemaCopyError)) throw e;
       schemaSteps.push({ step, ok: false, output: e.output.split('\n').filter((l) => l.length > 0) });
       checks.push({ check: step, status: 'fail', detail: `${e.detail} (nothing of this step was kept)` });
-      for (const later of steps.slice(i + 1)) checks.push({ check: later, status: 'skipped', detail: `the ${step} step failed` });
+      skipAfter(step, `the ${step} step failed`);
       return result(false, { verify: verified, sequencesSet, sequencesKept });
     }
   }

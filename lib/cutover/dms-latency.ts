@@ -3,7 +3,7 @@ import {
   DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import type { LatencyReading } from './cutover';
-import { readLatencyMetrics } from './latency-metrics';
+import { DEFAULT_MAX_AGE_MS, readLatencyMetrics } from './latency-metrics';
 import type { TableMappings } from '../fidelity/selection';
 
 /** The parts of a DMS replication task's ARN: `arn:<partition>:dms:<region>:<account>:task:<resource id>`. */
@@ -76,7 +76,7 @@ export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<Dm
   const { region, resourceId } = parseTaskArn(options.taskArn);
   const dms = options.dms ?? new DatabaseMigrationServiceClient({ region });
   const cloudwatch = options.cloudwatch ?? new CloudWatchClient({ region });
-  const maxAgeMs = options.maxAgeMs ?? 600_000;
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const now = options.now ?? Date.now;
   const instanceIds = new Map<string, string>();
 

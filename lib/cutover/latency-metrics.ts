@@ -3,6 +3,9 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 /** The metrics of a task's replication latency, in seconds (namespace `AWS/DMS`). */
 export const LATENCY_METRICS = ['CDCLatencySource', 'CDCLatencyTarget'] as const;
 
+/** How old the newest datapoint may be by default: 10 minutes. */
+export const DEFAULT_MAX_AGE_MS = 600_000;
+
 /** Which task's latency to read: the dimensions of its metrics. */
 export interface LatencyMetricDimensions {
   /** `ReplicationInstanceIdentifier`: the replication instance's identifier. */
@@ -26,7 +29,7 @@ export interface LatencyMetricReading {
  * (target latency alone, or source plus target). No datapoint of either gives a `problem`.
  */
 export async function readLatencyMetrics(
-  cloudwatch: CloudWatchClient, dimensions: LatencyMetricDimensions, nowMs: number, maxAgeMs: number,
+  cloudwatch: CloudWatchClient, dimensions: LatencyMetricDimensions, nowMs: number, maxAgeMs: number = DEFAULT_MAX_AGE_MS,
 ): Promise<LatencyMetricReading> {
   const response = await cloudwatch.send(new GetMetricDataCommand({
     StartTime: new Date(nowMs - maxAgeMs),

@@ -217,7 +217,7 @@ function recheckOptions(props: FidelityProperties): VerifyOptions['recheck'] {
   return {
     latencyMs: async () => {
       cloudwatch ??= new CloudWatchClient({});
-      const reading = await readLatencyMetrics(cloudwatch, dimensions, Date.now(), 600_000);
+      const reading = await readLatencyMetrics(cloudwatch, dimensions, Date.now());
       if (reading.latencyMs === undefined) throw new Error(`the task's replication latency cannot be read: ${reading.problem}`);
       console.log(JSON.stringify({ latency: reading.detail }));
       return reading.latencyMs;

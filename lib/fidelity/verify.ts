@@ -68,7 +68,7 @@ export interface VerifyOptions extends CanonicalOptions {
 export interface ChangeRecheckOptions {
   /**
    * The replication latency now, in milliseconds: how long a change committed on the source takes
-   * to be applied on the target (a DMS task's `CDCLatencyTarget`). Read before each wait.
+   * to be applied on the target (for a DMS task, `CDCLatencySource` + `CDCLatencyTarget`). Read before each wait.
    */
   readonly latencyMs: () => Promise<number>;
   /** Added to the latency for each wait. @default 2000 */

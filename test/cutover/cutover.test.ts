@@ -116,6 +116,7 @@ test('no-go when the latency source reports a problem, such as a stopped task', 
   }));
   expect(reads).toBe(1);
   expect(result.go).toBe(false);
+  expect(result.checks.map((c) => [c.check, c.status])).toEqual([['latency', 'fail'], ['verify', 'skipped'], ['sequences', 'skipped']]);
   expect(result.checks[0]).toEqual({
     check: 'latency',
     status: 'fail',
@@ -134,6 +135,12 @@ test('no-go while a row keeps changing on the source through every re-check', as
   expect(result.checks[1].detail).toContain('1 row(s) still changing on the source');
   expect(result.checks[1].detail).toContain('Stop the writes to the source, then run cutover again.');
 }, 60_000);
+
+test('with --constraints, the constraints step is skipped too on a no-go, before the sequences', async () => {
+  const result = await cutover(options({ constraints: true, latency: async () => ({ problem: 'the task t is stopped', detail: 'DescribeReplicationTasks: stopped' }) }));
+  expect(result.checks.map((c) => [c.check, c.status])).toEqual([['latency', 'fail'], ['verify', 'skipped'], ['constraints', 'skipped'], ['sequences', 'skipped']]);
+  expect(result.schemaSteps).toEqual([]);
+});
 
 test('no-go when no table is selected', async () => {
   const result = await cutover(options({

@@ -146,6 +146,22 @@ test('more differing rows than are followed: the table is compared again after a
   expect(waits).toBeGreaterThanOrEqual(1);
 }, 60_000);
 
+test('more rows lost than are followed: all of them still fail the table, none is dropped for not being followed', async () => {
+  // changed on the target only: nothing will ever bring them back
+  await h.pair.query('target', "update orders set note = 'lost' where id between 12001 and 12400");
+  try {
+    const result = await verify({ ...base(), recheck: recheck({ maxTrackedKeys: 100, maxRounds: 2 }) });
+    const orders = result.tables.find((t) => t.target.table === 'orders')!;
+    expect(orders).toMatchObject({ status: 'mismatch', differencesTruncated: true });
+    expect(orders.differences).toHaveLength(20);
+    expect(orders.differences.every((d) => d.kind === 'different' && Number(d.key.id) >= 12001 && Number(d.key.id) <= 12400)).toBe(true);
+    expect(orders.recheck!.rounds).toBe(2);
+    expect(result.ok).toBe(false);
+  } finally {
+    await h.pair.query('target', 'update orders set note = md5(id::text) where id between 12001 and 12400');
+  }
+}, 60_000);
+
 test('recheck settings are checked', async () => {
   await expect(verify({ ...base(), recheck: recheck({ maxRounds: 0 }) })).rejects.toThrow('recheck.maxRounds must be a positive integer, got 0');
   await expect(verify({ ...base(), recheck: recheck({ marginMs: -1 }) })).rejects.toThrow('recheck.marginMs must be an integer >= 0, got -1');
