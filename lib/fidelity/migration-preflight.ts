@@ -5,6 +5,7 @@ import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { unknownFindingCodes, unknownFindingCodesMessage } from './finding-codes';
+import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
 import { NeonComputeKeepAlive } from '../live/neon-compute';
 import { completeSecretArn } from '../secrets/complete-arn';
@@ -129,14 +130,26 @@ export interface MigrationPreflightForTaskOptions {
   /** The task to check before it starts. */
   readonly task: DmsMigrationTask;
 
-  /** Where the check runs (see `FidelityCheckProps.network`). */
-  readonly network: IReplicationNetwork;
+  /**
+   * Where the check runs (see `FidelityCheckProps.network`).
+   *
+   * @default - the task's network
+   */
+  readonly network?: IReplicationNetwork;
 
-  /** The source database's secret (RDS JSON format). */
-  readonly sourceSecret: secretsmanager.ISecret;
+  /**
+   * The source database's secret (RDS JSON format).
+   *
+   * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
+   */
+  readonly sourceSecret?: secretsmanager.ISecret;
 
-  /** The source database to read. */
-  readonly sourceDatabaseName: string;
+  /**
+   * The source database to read.
+   *
+   * @default - the database of the task's source endpoint
+   */
+  readonly sourceDatabaseName?: string;
 
   /**
    * PEM bundle to verify the source's TLS certificate with.
@@ -146,9 +159,10 @@ export interface MigrationPreflightForTaskOptions {
   readonly sourceCaBundle?: string;
 
   /**
-   * The target's credentials secret, to check pre-created tables (DO_NOTHING).
+   * The target's credentials secret, to check pre-created tables (DO_NOTHING) and the target's capacity.
    *
-   * @default - target tables are not checked
+   * @default - the credentials secret of the task's `NeonTargetEndpoint`; target tables are not
+   * checked for another target
    */
   readonly targetSecret?: secretsmanager.ISecret;
 
@@ -208,12 +222,13 @@ export class MigrationPreflight extends Construct {
   public static forTask(scope: Construct, id: string, options: MigrationPreflightForTaskOptions): MigrationPreflight {
     const task = options.task;
     const metadata = taskTargetMetadata(task);
+    const inputs = taskCheckInputs('MigrationPreflight.forTask', task, options);
     const preflight = new MigrationPreflight(scope, id, {
-      network: options.network,
-      sourceSecret: options.sourceSecret,
-      sourceDatabaseName: options.sourceDatabaseName,
+      network: inputs.network,
+      sourceSecret: inputs.sourceSecret,
+      sourceDatabaseName: inputs.sourceDatabaseName,
       sourceCaBundle: options.sourceCaBundle,
-      targetSecret: options.targetSecret,
+      targetSecret: inputs.targetSecret,
       targetDatabaseName: options.targetDatabaseName,
       acknowledgedFindings: options.acknowledgedFindings,
       tableMappings: task.tableMappings,

@@ -5,6 +5,7 @@ import { Construct, IDependable } from 'constructs';
 import { checkInteger, commonProperties } from './check-properties';
 import { FidelityCheckProps } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
+import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
 import { normalizeInstanceIdentifier } from '../monitoring/identifiers';
 import { DmsMetrics } from '../monitoring/metrics';
@@ -116,14 +117,26 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
    */
   readonly task: DmsMigrationTask;
 
-  /** Where the check runs (see `FidelityCheckProps.network`). */
-  readonly network: IReplicationNetwork;
+  /**
+   * Where the check runs (see `FidelityCheckProps.network`).
+   *
+   * @default - the task's network
+   */
+  readonly network?: IReplicationNetwork;
 
-  /** The source database's secret (RDS JSON format). */
-  readonly sourceSecret: secretsmanager.ISecret;
+  /**
+   * The source database's secret (RDS JSON format).
+   *
+   * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
+   */
+  readonly sourceSecret?: secretsmanager.ISecret;
 
-  /** The source database to read. */
-  readonly sourceDatabaseName: string;
+  /**
+   * The source database to read.
+   *
+   * @default - the database of the task's source endpoint
+   */
+  readonly sourceDatabaseName?: string;
 
   /**
    * PEM bundle to verify the source's TLS certificate with.
@@ -132,8 +145,12 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
    */
   readonly sourceCaBundle?: string;
 
-  /** The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`). */
-  readonly targetSecret: secretsmanager.ISecret;
+  /**
+   * The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`).
+   *
+   * @default - the credentials secret of the task's `NeonTargetEndpoint`
+   */
+  readonly targetSecret?: secretsmanager.ISecret;
 
   /**
    * The target database.
@@ -188,8 +205,16 @@ export class MigrationVerification extends Construct {
     }
     // under CDC, on a replication instance: differences are re-checked after the task's latency
     const recheck = task.migrationType !== MigrationType.FULL_LOAD && task.replicationTask !== undefined;
+    const inputs = taskCheckInputs('MigrationVerification.forTask', task, options);
+    if (!inputs.targetSecret) {
+      throw new Error('MigrationVerification.forTask: the task\'s target is not a NeonTargetEndpoint, so its credentials are not known: set targetSecret.');
+    }
     const verification = new MigrationVerification(scope, id, {
       ...options,
+      network: inputs.network,
+      sourceSecret: inputs.sourceSecret,
+      sourceDatabaseName: inputs.sourceDatabaseName,
+      targetSecret: inputs.targetSecret,
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
       runAfter: [task.lifecycle.completion],

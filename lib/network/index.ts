@@ -1,2 +1,4 @@
+export * from './existing-egress';
 export * from './nat-egress';
+export * from './neon-ip-allow-options';
 export * from './secrets-manager-access';

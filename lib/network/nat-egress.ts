@@ -1,74 +1,34 @@
-import { Annotations, CfnOutput, CustomResource, Stack, Tags, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, DependencyGroup, IConstruct, IDependable } from 'constructs';
+import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { overlaps, parseIpv4Cidr } from './cidr';
-import { SecretsManagerAccess, SecretsManagerAccessKind } from './secrets-manager-access';
+import { availabilityZoneOf, describeSubnet, display, EgressParts, routeTableIdOf, vpcCidrBlocks } from './egress-parts';
+import { NeonIpAllowOptions } from './neon-ip-allow-options';
+import { SecretsManagerAccess } from './secrets-manager-access';
+import { defaultRoutesOn, EgressKind, freeSubnetBlocks, usedBlocks } from './vpc-layout';
 import { IReplicationNetwork, SecretsManagerRoute } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
-import { completeSecretArn, secretArnForPolicies } from '../secrets/complete-arn';
 
-/** Neon's PostgreSQL port. */
-const NEON_PORT = 5432;
 /** CDK's default VPC CIDR block, used when `cidr` is not given. */
 const DEFAULT_VPC_CIDR = '10.0.0.0/16';
-const DEFAULT_NEON_API = 'https://console.neon.tech/api/v2';
-/** HTTPS: the AWS APIs, through interface VPC endpoints too. */
-const HTTPS_PORT = 443;
-
-/**
- * Adds the NAT gateways' Elastic IPs to a Neon project's IP Allow list at deploy time.
- */
-export interface NeonIpAllowOptions {
-  /** Neon project id, e.g. `crimson-sun-12345678` (project Settings page). */
-  readonly projectId: string;
-
-  /**
-   * Secret holding a Neon API key that may change the project's settings. Read by the deploy-time
-   * handler; the key never appears in the template or in logs.
-   */
-  readonly apiKeySecret: secretsmanager.ISecret;
-
-  /**
-   * JSON field of `apiKeySecret` holding the API key, e.g. `NEON_API_KEY`.
-   *
-   * @default - the secret holds the plain API key
-   */
-  readonly apiKeySecretField?: string;
-
-  /**
-   * Base URL of the Neon API.
-   *
-   * @default 'https://console.neon.tech/api/v2'
-   */
-  readonly apiBaseUrl?: string;
-
-  /**
-   * Add the Elastic IPs even when the project's IP Allow list is empty. An empty list lets every
-   * address in, so adding the NAT's addresses would lock out every other client (applications,
-   * developers); by default an empty list is left unchanged.
-   *
-   * @default false
-   */
-  readonly addToEmptyList?: boolean;
-}
+/** Size of the replication subnets created in an existing VPC: 59 usable addresses each. */
+const REPLICATION_SUBNET_PREFIX = 26;
 
 /**
  * Properties of a `NatEgressForReplication`.
  *
  * Without `vpc`, a new VPC is created (public and private subnets in `maxAzs` Availability Zones,
  * `natGateways` NAT gateways, flow logs). With `vpc`, a NAT gateway is added to `publicSubnet` of
- * that VPC and a default route to it to each given route table.
+ * that VPC, and replication subnets of its own with their own route tables, whose default route
+ * leads to it: nothing that already runs in the VPC changes its route.
  */
 export interface NatEgressForReplicationProps {
   /**
-   * An existing VPC to add the NAT gateway to. Give `publicSubnet` and `privateSubnets` or
-   * `routeTableIds` with it.
+   * An existing VPC whose private subnets do not reach the internet yet (for subnets that do, use
+   * `ExistingEgressForReplication`). Give `publicSubnet` with it.
    *
    * @default - a new VPC is created
    */
@@ -83,21 +43,42 @@ export interface NatEgressForReplicationProps {
   readonly publicSubnet?: ec2.ISubnet;
 
   /**
-   * Private subnets of `vpc` the replication instance runs in: at least two, in two Availability
-   * Zones. A default route to the NAT gateway is added to their route tables, unless
-   * `routeTableIds` names the route tables. Only with `vpc`.
+   * IPv4 blocks of the replication subnets created in `vpc`: one subnet per block, in the VPC's
+   * first Availability Zones, at least two (DMS subnet groups need two Availability Zones), each
+   * /16 to /28, inside the VPC's CIDR blocks and overlapping none of its subnets. Each gets a route
+   * table of its own with the default route to the NAT gateway. Only with `vpc`, not with
+   * `privateSubnets` or `routeTableIds`.
    *
-   * @default - the subnets of `vpc` associated with `routeTableIds`
+   * @default - two free /26 blocks of the VPC's address space (the highest), when the app shows
+   * every subnet of the VPC (a VPC of this app, or `ec2.Vpc.fromLookup`)
+   */
+  readonly replicationSubnetCidrs?: string[];
+
+  /**
+   * Existing private subnets of `vpc` for the replication compute instead of subnets of its own. The
+   * default route to the NAT gateway goes into their route tables (or `routeTableIds`), which gives
+   * every other resource using those route tables a way to the internet too: set
+   * `changeExistingRouteTables: true` to accept that. Only with `vpc`.
+   *
+   * @default - replication subnets of its own (`replicationSubnetCidrs`)
    */
   readonly privateSubnets?: ec2.ISubnet[];
 
   /**
-   * Exactly the route tables that get a `0.0.0.0/0` route to the NAT gateway. None of them may
-   * already have a default route. Only with `vpc`.
+   * Exactly the existing route tables that get a `0.0.0.0/0` route to the NAT gateway. None of them
+   * may already have a default route. Needs `changeExistingRouteTables: true`. Only with `vpc`.
    *
    * @default - the route tables of `privateSubnets`
    */
   readonly routeTableIds?: string[];
+
+  /**
+   * Accept that existing route tables (`privateSubnets`' or `routeTableIds`) get the default route
+   * to the NAT gateway: every resource whose subnet uses them can then reach the internet.
+   *
+   * @default false - existing route tables are never changed
+   */
+  readonly changeExistingRouteTables?: boolean;
 
   /**
    * IPv4 CIDR block of the new VPC, /16 to /28 (large enough for a public and a private subnet in
@@ -158,18 +139,22 @@ export interface NatEgressForReplicationProps {
    * credentials from inside the VPC (DMS 3.4.7 and later; DMS Serverless only through an interface
    * endpoint in the replication subnets).
    *
-   * @default SecretsManagerAccess.newEndpoint() - an interface VPC endpoint with private DNS in the
-   * replication subnets, HTTPS from the replication security group only
+   * @default - in a new VPC, `SecretsManagerAccess.newEndpoint()`: an interface endpoint with private
+   * DNS in the replication subnets, HTTPS from the replication security group only; in an existing
+   * VPC, `SecretsManagerAccess.publicEndpoint()` through the NAT gateway, which changes nothing for
+   * the VPC's other workloads (DMS Serverless needs `newEndpoint()` or `fromEndpoint()` there)
    */
   readonly secretsManagerAccess?: SecretsManagerAccess;
 }
 
 /**
- * The network path from a DMS replication instance in private subnets to Neon: NAT gateways with
- * Elastic IPs in public subnets, default routes from the private subnets to them, and a security
+ * The network path from DMS replication compute in private subnets to Neon: NAT gateways with
+ * Elastic IPs in public subnets, default routes from the replication subnets to them, and a security
  * group whose only egress is Neon's port (and the source database's, see `allowSourcePort`).
  *
  * Neon runs outside the VPC; without the NAT route, DMS fails to reach it with `timeout expired`.
+ * In an existing VPC the replication compute gets subnets and route tables of its own: the routes of
+ * what already runs there stay as they are.
  */
 export class NatEgressForReplication extends Construct implements IReplicationNetwork {
   public readonly vpc: ec2.IVpc;
@@ -185,7 +170,7 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
   public readonly flowLog?: ec2.FlowLog;
   /**
    * The Secrets Manager interface endpoint the replication compute uses (created, or given with
-   * `SecretsManagerAccess.fromEndpoint`); undefined with `SecretsManagerAccess.viaPeer`. Open it to
+   * `SecretsManagerAccess.fromEndpoint`); undefined with `publicEndpoint` and `viaPeer`. Open it to
    * other functions of the VPC with `fn.connections.allowTo(network.secretsManagerEndpoint, ec2.Port.tcp(443))`.
    */
   public readonly secretsManagerEndpoint?: ec2.IInterfaceVpcEndpoint;
@@ -197,50 +182,42 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
 
   private readonly egressDependencies = new DependencyGroup();
   private readonly ownRoutes: ec2.CfnRoute[] = [];
+  private readonly parts: EgressParts;
 
   constructor(scope: Construct, id: string, props: NatEgressForReplicationProps = {}) {
     super(scope, id);
 
+    let subnets: ec2.ISubnet[];
     if (props.vpc) {
       const existing = this.useExistingVpc(props.vpc, props);
       this.vpc = props.vpc;
-      this.replicationSubnets = { subnets: existing.subnets };
+      subnets = existing.subnets;
       this.egressIps = existing.egressIps;
       this.natGatewayIds = existing.natGatewayIds;
     } else {
       const created = this.createVpc(props);
       this.vpc = created.vpc;
-      this.replicationSubnets = { subnets: created.vpc.privateSubnets };
+      subnets = created.vpc.privateSubnets;
       this.egressIps = created.egressIps;
       this.natGatewayIds = created.natGatewayIds;
       this.flowLog = created.flowLog;
     }
+    this.replicationSubnets = { subnets };
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.parts = new EgressParts(this, {
+      owner: 'NatEgressForReplication',
       vpc: this.vpc,
-      description: 'DMS replication instance: egress to Neon and the source database only',
-      allowAllOutbound: false,
+      subnets,
+      existingVpc: props.vpc !== undefined,
+      secretsManagerAccess: props.secretsManagerAccess,
+      egressIps: this.egressIps,
+      egressIpLabel: 'Elastic IP of NAT gateway',
+      neonIpAllow: props.neonIpAllow,
+      dependencies: this.egressDependencies,
     });
-    // Neon computes have no fixed IP addresses: the egress rule for Neon's port allows any IPv4
-    // address. Security groups do not filter DNS queries to the VPC resolver.
-    this.allowNeonPort(NEON_PORT);
-
-    const secretsManager = this.configureSecretsManager(props.secretsManagerAccess ?? SecretsManagerAccess.newEndpoint(), props.vpc !== undefined);
-    this.secretsManagerEndpoint = secretsManager.endpoint;
-    this.secretsManagerRoute = secretsManager.route;
-    // the security group's rules (and those it adds to the endpoint's group) exist before anything connects
-    this.egressDependencies.add(this.securityGroup);
-
-    this.egressIps.forEach((ip, i) => {
-      new CfnOutput(this, `NeonAllowIp${i + 1}`, {
-        value: ip,
-        description: `Elastic IP of NAT gateway ${i + 1} of ${this.node.path}: add it to the Neon project's IP Allow list (Settings > Network security) so the DMS replication instance can connect.`,
-      });
-    });
-
-    if (props.neonIpAllow) {
-      this.egressDependencies.add(this.addNeonIpAllow(props.neonIpAllow));
-    }
+    this.securityGroup = this.parts.securityGroup;
+    this.secretsManagerEndpoint = this.parts.secretsManagerEndpoint;
+    this.secretsManagerRoute = this.parts.secretsManagerRoute;
     this.egressReady = this.egressDependencies;
   }
 
@@ -251,18 +228,7 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
    * @param peer where the source database is; defaults to the VPC's CIDR block
    */
   public allowSourcePort(port: number, peer?: ec2.IPeer): void {
-    checkPort('allowSourcePort', port);
-    let target = peer;
-    if (!target) {
-      let cidr: string;
-      try {
-        cidr = this.vpc.vpcCidrBlock;
-      } catch {
-        throw new Error('NatEgressForReplication.allowSourcePort: the VPC\'s CIDR block is not known (import it with vpcCidrBlock), so pass the peer the source database is in, e.g. ec2.Peer.ipv4(\'10.1.0.0/16\').');
-      }
-      target = ec2.Peer.ipv4(cidr);
-    }
-    this.securityGroup.addEgressRule(target, ec2.Port.tcp(port), `Source database on port ${port}`);
+    this.parts.allowSourcePort(port, peer);
   }
 
   /**
@@ -272,77 +238,11 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
    * @param port TCP port of the Neon endpoint
    */
   public allowNeonPort(port: number): void {
-    checkPort('allowNeonPort', port);
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port),
-      `Neon on port ${port}: Neon has no fixed IP addresses`);
-  }
-
-  /** The path from the replication security group to Secrets Manager (an endpoint, or HTTPS to a peer). */
-  private configureSecretsManager(access: SecretsManagerAccess, existingVpc: boolean):
-  { endpoint?: ec2.IInterfaceVpcEndpoint; route: SecretsManagerRoute } {
-    switch (access.kind) {
-      case SecretsManagerAccessKind.PEER: {
-        const reason = access.reason ?? '';
-        if (!Token.isUnresolved(reason) && reason.trim().length < 10) {
-          throw new Error('NatEgressForReplication: SecretsManagerAccess.viaPeer needs a reason (at least 10 characters) why the VPC has no Secrets Manager endpoint of its own.');
-        }
-        this.securityGroup.addEgressRule(access.peer!, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager (endpoint credentials)');
-        Annotations.of(this).addInfo(`Secrets Manager is reached through ${access.peer!.uniqueId} on port 443, not through an endpoint in this VPC: ${reason}`);
-        return { route: SecretsManagerRoute.OTHER };
-      }
-      case SecretsManagerAccessKind.EXISTING_ENDPOINT: {
-        const endpoint = access.endpoint!;
-        if (endpoint.connections.securityGroups.length === 0) {
-          throw new Error('NatEgressForReplication: the Secrets Manager endpoint of SecretsManagerAccess.fromEndpoint has no security group: import it with '
-            + 'ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes({ vpcEndpointId, port: 443, securityGroups: [...] }), so HTTPS from the replication security group can be allowed.');
-        }
-        this.securityGroup.connections.allowTo(endpoint, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager interface endpoint (endpoint credentials)');
-        this.egressDependencies.add(endpoint);
-        return { endpoint, route: SecretsManagerRoute.VPC_ENDPOINT };
-      }
-      default: {
-        const subnets = this.vpc.selectSubnets(this.replicationSubnets).subnets;
-        checkOneSubnetPerZone(subnets);
-        if (existingVpc) {
-          checkPrivateDns(this.vpc);
-        }
-        const securityGroup = new ec2.SecurityGroup(this, 'SecretsManagerEndpointSecurityGroup', {
-          vpc: this.vpc,
-          description: 'Secrets Manager interface endpoint: HTTPS from the DMS replication security group',
-          allowAllOutbound: false,
-        });
-        // DMS requires the endpoint's subnets to be the replication subnet group's subnets
-        const endpoint = new ec2.InterfaceVpcEndpoint(this, 'SecretsManagerEndpoint', {
-          vpc: this.vpc,
-          service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-          subnets: { subnets },
-          privateDnsEnabled: true,
-          securityGroups: [securityGroup],
-          open: false,
-        });
-        this.securityGroup.connections.allowTo(endpoint, ec2.Port.tcp(HTTPS_PORT), 'AWS Secrets Manager interface endpoint (endpoint credentials)');
-        this.egressDependencies.add(endpoint, securityGroup);
-        this.node.addValidation({ validate: () => this.findConflictingSecretsManagerEndpoints(endpoint) });
-        return { endpoint, route: SecretsManagerRoute.VPC_ENDPOINT };
-      }
-    }
-  }
-
-  /** Other Secrets Manager endpoints with private DNS in the same VPC: EC2 allows one private DNS name per service and VPC. */
-  private findConflictingSecretsManagerEndpoints(own: ec2.InterfaceVpcEndpoint): string[] {
-    const ownCfn = own.node.defaultChild as ec2.CfnVPCEndpoint;
-    const others = this.node.root.node.findAll()
-      .filter((c): c is ec2.CfnVPCEndpoint => c instanceof ec2.CfnVPCEndpoint && c !== ownCfn);
-    return others
-      .filter(other => sameValue(ownCfn, ownCfn.vpcId, other, other.vpcId))
-      .filter(other => other.privateDnsEnabled !== false && other.vpcEndpointType === 'Interface')
-      .filter(other => JSON.stringify(Stack.of(other).resolve(other.serviceName)).includes('secretsmanager'))
-      .map(other => `NatEgressForReplication: the VPC already has a Secrets Manager interface endpoint with private DNS (${other.node.path}), and a VPC can have only one: `
-        + 'pass it as secretsManagerAccess: SecretsManagerAccess.fromEndpoint(endpoint) instead of creating another.');
+    this.parts.allowNeonPort(port);
   }
 
   private createVpc(props: NatEgressForReplicationProps) {
-    for (const prop of ['publicSubnet', 'privateSubnets', 'routeTableIds'] as const) {
+    for (const prop of ['publicSubnet', 'privateSubnets', 'routeTableIds', 'replicationSubnetCidrs', 'changeExistingRouteTables'] as const) {
       if (props[prop] !== undefined) {
         throw new Error(`NatEgressForReplication: ${prop} needs vpc: it names a part of an existing VPC. Pass vpc too, or remove ${prop} to create a new VPC.`);
       }
@@ -421,37 +321,9 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
     if (!publicSubnet) {
       throw new Error('NatEgressForReplication: publicSubnet is required with vpc: the NAT gateway goes into a public subnet (one whose route table sends 0.0.0.0/0 to an internet gateway).');
     }
-    if (props.privateSubnets === undefined && props.routeTableIds === undefined) {
-      throw new Error('NatEgressForReplication: give privateSubnets (the subnets of the replication instance) or routeTableIds (their route tables) with vpc, so the default route to the NAT gateway can be added.');
-    }
     const privateSubnetIds = new Set([...vpc.privateSubnets, ...vpc.isolatedSubnets].map((s) => s.subnetId));
     if (publicSubnet instanceof ec2.PrivateSubnet || privateSubnetIds.has(publicSubnet.subnetId)) {
       throw new Error(`NatEgressForReplication: publicSubnet ${describeSubnet(publicSubnet)} is not a public subnet (it is a private subnet of the VPC): the NAT gateway needs a subnet whose route table sends 0.0.0.0/0 to an internet gateway.`);
-    }
-
-    const routeTableIds = props.routeTableIds ?? this.routeTablesOf(props.privateSubnets!);
-    if (routeTableIds.length === 0) {
-      throw new Error('NatEgressForReplication: routeTableIds must list at least one route table.');
-    }
-    const seen = new Set<string>();
-    for (const id of routeTableIds) {
-      if (seen.has(id)) {
-        throw new Error(`NatEgressForReplication: routeTableIds lists ${display(id)} twice: each route table gets one default route.`);
-      }
-      seen.add(id);
-    }
-
-    const subnets = props.privateSubnets ?? [...vpc.privateSubnets, ...vpc.isolatedSubnets]
-      .filter((s) => seen.has(routeTableIdOf(s) ?? ''));
-    this.checkPrivateSubnets(vpc, publicSubnet, subnets, props.privateSubnets !== undefined);
-    if (props.privateSubnets && props.routeTableIds) {
-      props.privateSubnets.forEach((subnet, i) => {
-        const rt = routeTableIdOf(subnet);
-        if (rt !== undefined && !seen.has(rt)) {
-          Annotations.of(this).addWarningV2('cdk-neon-migration:privateSubnetRouteTable',
-            `privateSubnets[${i}] (${describeSubnet(subnet)}) uses route table ${display(rt)}, which is not in routeTableIds: it gets no route to the NAT gateway, so the replication instance cannot reach Neon from it unless that route table already has one.`);
-        }
-      });
     }
 
     const eip = new ec2.CfnEIP(this, 'NatEip1', { domain: 'vpc' });
@@ -465,6 +337,95 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
     natGateway.node.addDependency(publicSubnet.internetConnectivityEstablished);
     this.egressDependencies.add(natGateway);
 
+    const subnets = props.privateSubnets !== undefined || props.routeTableIds !== undefined
+      ? this.routeExistingSubnets(vpc, publicSubnet, natGateway, props)
+      : this.createReplicationSubnets(vpc, publicSubnet, natGateway, props.replicationSubnetCidrs);
+    return { subnets, egressIps: [eip.ref], natGatewayIds: [natGateway.ref] };
+  }
+
+  /**
+   * Replication subnets of its own, each with a route table of its own whose default route leads to
+   * the NAT gateway: no route of the VPC's other subnets changes.
+   */
+  private createReplicationSubnets(vpc: ec2.IVpc, publicSubnet: ec2.ISubnet, natGateway: ec2.CfnNatGateway, given?: string[]): ec2.ISubnet[] {
+    const blocks = given ?? this.findReplicationBlocks(vpc);
+    checkReplicationBlocks(vpc, blocks);
+    const zones = vpc.availabilityZones;
+    if (blocks.length > zones.length) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs has ${blocks.length} blocks and the VPC ${zones.length} Availability Zones: give one block per Availability Zone, at most ${zones.length}.`);
+    }
+    const publicZone = availabilityZoneOf(publicSubnet);
+    // the NAT gateway's zone first: the replication subnet there keeps its egress inside one zone
+    const ordered = publicZone !== undefined && zones.includes(publicZone) ? [publicZone, ...zones.filter(z => z !== publicZone)] : zones;
+    return blocks.map((cidrBlock, i) => {
+      const subnet = new ec2.PrivateSubnet(this, `ReplicationSubnet${i + 1}`, {
+        vpcId: vpc.vpcId,
+        availabilityZone: ordered[i],
+        cidrBlock,
+        mapPublicIpOnLaunch: false,
+      });
+      subnet.addDefaultNatRoute(natGateway.ref);
+      this.egressDependencies.add(subnet.internetConnectivityEstablished);
+      return subnet;
+    });
+  }
+
+  /** Two free /26 blocks of the VPC, when the app shows all of its subnets. */
+  private findReplicationBlocks(vpc: ec2.IVpc): string[] {
+    const free = freeSubnetBlocks(vpc, 2, REPLICATION_SUBNET_PREFIX);
+    if (free === undefined) {
+      throw new Error('NatEgressForReplication: the replication compute gets subnets of its own in the VPC, and the app does not show which addresses '
+        + 'of the VPC are free (a VPC imported without its CIDR block or its subnets\' blocks): give replicationSubnetCidrs, two free blocks of '
+        + 'the VPC such as [\'10.0.250.0/26\', \'10.0.250.64/26\']. Or use existing subnets: privateSubnets with changeExistingRouteTables: true.');
+    }
+    if (free.length < 2) {
+      throw new Error(`NatEgressForReplication: the replication compute gets subnets of its own in the VPC, and its address space (${(vpcCidrBlocks(vpc) ?? []).join(', ')}) `
+        + `has no two free /${REPLICATION_SUBNET_PREFIX} blocks left: give replicationSubnetCidrs (smaller blocks, down to /28), add a secondary CIDR block to the VPC, `
+        + 'or use existing subnets: privateSubnets with changeExistingRouteTables: true. If the VPC\'s private subnets already reach the internet, use ExistingEgressForReplication instead.');
+    }
+    return free;
+  }
+
+  /** The explicit choice: the default route goes into existing route tables. */
+  private routeExistingSubnets(vpc: ec2.IVpc, publicSubnet: ec2.ISubnet, natGateway: ec2.CfnNatGateway, props: NatEgressForReplicationProps): ec2.ISubnet[] {
+    if (props.replicationSubnetCidrs !== undefined) {
+      throw new Error('NatEgressForReplication: replicationSubnetCidrs creates subnets of its own, and privateSubnets/routeTableIds use existing ones: set one of them.');
+    }
+    if (props.privateSubnets !== undefined && props.privateSubnets.length === 0) {
+      throw new Error('NatEgressForReplication: privateSubnets is an empty list (vpc.isolatedSubnets of a VPC without isolated subnets?). '
+        + 'Leave privateSubnets out to give the replication compute subnets of its own; if the VPC\'s private subnets already reach the internet '
+        + '(vpc.privateSubnets of an ec2.Vpc with NAT gateways), use ExistingEgressForReplication.');
+    }
+    const routeTableIds = props.routeTableIds ?? this.routeTablesOf(props.privateSubnets!);
+    if (routeTableIds.length === 0) {
+      throw new Error('NatEgressForReplication: routeTableIds is an empty list: name the route tables that get the default route, or leave it out.');
+    }
+    const seen = new Set<string>();
+    for (const id of routeTableIds) {
+      if (seen.has(id)) {
+        throw new Error(`NatEgressForReplication: routeTableIds lists ${display(id)} twice: each route table gets one default route.`);
+      }
+      seen.add(id);
+    }
+    const subnets = props.privateSubnets ?? [...vpc.privateSubnets, ...vpc.isolatedSubnets]
+      .filter((s) => seen.has(routeTableIdOf(s) ?? ''));
+    this.checkPrivateSubnets(vpc, publicSubnet, subnets, props.privateSubnets !== undefined);
+    this.checkNoEgressYet(subnets, routeTableIds);
+    if (props.changeExistingRouteTables !== true) {
+      const named = props.privateSubnets ? `the route tables of privateSubnets (${routeTableIds.map(display).join(', ')})` : `routeTableIds (${routeTableIds.map(display).join(', ')})`;
+      throw new Error(`NatEgressForReplication: the default route to the NAT gateway would go into ${named}, which other resources may use: `
+        + 'each of them would gain a way to the internet. Set changeExistingRouteTables: true to accept that, or leave privateSubnets and '
+        + 'routeTableIds out: the replication compute then gets subnets and route tables of its own (replicationSubnetCidrs).');
+    }
+    if (props.privateSubnets && props.routeTableIds) {
+      props.privateSubnets.forEach((subnet, i) => {
+        const rt = routeTableIdOf(subnet);
+        if (rt !== undefined && !seen.has(rt)) {
+          Annotations.of(this).addWarningV2('cdk-neon-migration:privateSubnetRouteTable',
+            `privateSubnets[${i}] (${describeSubnet(subnet)}) uses route table ${display(rt)}, which is not in routeTableIds: it gets no route to the NAT gateway, so the replication instance cannot reach Neon from it unless that route table already has one.`);
+        }
+      });
+    }
     routeTableIds.forEach((routeTableId, i) => {
       const routeId = Token.isUnresolved(routeTableId) ? `DefaultRoute${i + 1}` : `DefaultRoute-${routeTableId}`;
       const route = new ec2.CfnRoute(this, routeId, {
@@ -475,9 +436,36 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
       this.ownRoutes.push(route);
       this.egressDependencies.add(route);
     });
-    this.node.addValidation({ validate: () => this.findConflictingDefaultRoutes() });
+    return subnets;
+  }
 
-    return { subnets, egressIps: [eip.ref], natGatewayIds: [natGateway.ref] };
+  /**
+   * Route tables that already send 0.0.0.0/0 somewhere (visible when declared in this app): EC2 refuses
+   * a second default route, and such subnets need no NAT gateway of this construct.
+   */
+  private checkNoEgressYet(subnets: ec2.ISubnet[], routeTableIds: string[]): void {
+    const problems = this.existingDefaultRoutes(subnets, routeTableIds);
+    if (problems.length > 0) {
+      throw new Error(problems[0]);
+    }
+    // routes declared later in the app are found when the app is validated
+    this.node.addValidation({ validate: () => this.existingDefaultRoutes(subnets, routeTableIds) });
+  }
+
+  private existingDefaultRoutes(subnets: ec2.ISubnet[], routeTableIds: string[]): string[] {
+    const problems: string[] = [];
+    for (const routeTableId of routeTableIds) {
+      const existing = defaultRoutesOn(this, routeTableId).filter(r => !this.ownRoutes.includes(r.route));
+      if (existing.length === 0) continue;
+      const users = subnets.filter(subnet => routeTableIdOf(subnet) === routeTableId);
+      const table = Token.isUnresolved(routeTableId) ? `of ${(users.length > 0 ? users : subnets).map(describeSubnet).join(', ')}` : routeTableId;
+      const via = existing[0];
+      problems.push(`NatEgressForReplication: route table ${table} already has a default route (0.0.0.0/0) to ${via.kind === EgressKind.OTHER ? 'a network appliance' : `a ${via.kind}`} `
+        + `at ${via.route.node.path}: a route table holds one default route, and those subnets already reach the internet. Use ExistingEgressForReplication, `
+        + 'which runs the replication compute on that egress and adds nothing to the VPC\'s routes, or leave privateSubnets out to give the replication '
+        + 'compute subnets of its own.');
+    }
+    return problems;
   }
 
   private routeTablesOf(subnets: ec2.ISubnet[]): string[] {
@@ -514,61 +502,37 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
       }
     }
   }
+}
 
-  /** Default routes elsewhere in the app on the route tables this construct adds one to. */
-  private findConflictingDefaultRoutes(): string[] {
-    const errors: string[] = [];
-    const routes = this.node.root.node.findAll().filter((c): c is ec2.CfnRoute => c instanceof ec2.CfnRoute);
-    for (const own of this.ownRoutes) {
-      for (const other of routes) {
-        if (this.ownRoutes.includes(other) || other.destinationCidrBlock !== '0.0.0.0/0') {
-          continue;
-        }
-        if (sameValue(own, own.routeTableId, other, other.routeTableId)) {
-          const table = Token.isUnresolved(own.routeTableId) ? `of ${own.node.path}` : own.routeTableId;
-          errors.push(`NatEgressForReplication: route table ${table} already has a default route (0.0.0.0/0) at ${other.node.path}: a route table holds one default route. Use a route table without one in routeTableIds/privateSubnets, or remove that route.`);
-        }
-      }
-    }
-    return errors;
+/** The replication subnets' blocks: at least two, each a block inside the VPC's that no subnet of the VPC overlaps. */
+function checkReplicationBlocks(vpc: ec2.IVpc, blocks: string[]): void {
+  if (blocks.length < 2) {
+    throw new Error(`NatEgressForReplication: replicationSubnetCidrs must give at least two blocks (got ${blocks.length}): DMS replication subnet groups need subnets in two Availability Zones.`);
   }
-
-  private addNeonIpAllow(options: NeonIpAllowOptions): CustomResource {
-    const projectId = options.projectId;
-    if (!Token.isUnresolved(projectId) && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(projectId)) {
-      throw new Error(`NatEgressForReplication: neonIpAllow.projectId '${projectId}' is not a Neon project id (e.g. crimson-sun-12345678): copy it from the project's Settings page.`);
+  const vpcBlocks = (vpcCidrBlocks(vpc) ?? []).filter(b => !Token.isUnresolved(b)).map(b => parseIpv4Cidr(b)!);
+  const used = usedBlocks(vpc) ?? [];
+  const parsed = blocks.map((cidr, i) => {
+    if (Token.isUnresolved(cidr)) return undefined;
+    const block = parseIpv4Cidr(cidr);
+    if (!block) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs[${i}] '${cidr}' is not an IPv4 CIDR block such as 10.0.250.0/26 (the address must be the first of the block).`);
     }
-    const apiBaseUrl = options.apiBaseUrl ?? DEFAULT_NEON_API;
-    if (!Token.isUnresolved(apiBaseUrl) && !/^https:\/\/[^/\s]+/.test(apiBaseUrl)) {
-      throw new Error(`NatEgressForReplication: neonIpAllow.apiBaseUrl '${apiBaseUrl}' must be an https:// URL such as ${DEFAULT_NEON_API}: the API key is sent with every request.`);
+    if (block.prefix < 16 || block.prefix > 28) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs[${i}] '${cidr}' has prefix /${block.prefix}: subnet blocks range from /16 to /28.`);
     }
-
-    const provider = MigrationProvider.of(this);
-    const secret = options.apiKeySecret;
-    provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [secretArnForPolicies(secret)],
-    }));
-    if (secret.encryptionKey) {
-      provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: [secret.encryptionKey.keyArn],
-      }));
+    if (vpcBlocks.length > 0 && !vpcBlocks.some(v => v.first <= block.first && block.last <= v.last)) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs[${i}] '${cidr}' is outside the VPC's CIDR blocks (${vpcCidrBlocks(vpc)!.join(', ')}).`);
     }
-
-    return new CustomResource(this, 'NeonIpAllow', {
-      serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.NEON_IP_ALLOW,
-      properties: {
-        ProjectId: projectId,
-        ApiKeySecretArn: completeSecretArn(this, secret, 'neonIpAllow.apiKeySecret'),
-        ApiKeySecretField: options.apiKeySecretField,
-        ApiBaseUrl: apiBaseUrl,
-        Ips: this.egressIps,
-        AddToEmptyList: options.addToEmptyList ? 'true' : 'false',
-      },
-    });
-  }
+    if (used.some(u => overlaps(u, block))) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs[${i}] '${cidr}' overlaps a subnet of the VPC: choose a free block.`);
+    }
+    return block;
+  });
+  parsed.forEach((a, i) => parsed.slice(i + 1).forEach((b, j) => {
+    if (a && b && overlaps(a, b)) {
+      throw new Error(`NatEgressForReplication: replicationSubnetCidrs[${i}] and replicationSubnetCidrs[${i + 1 + j}] overlap: give distinct blocks.`);
+    }
+  }));
 }
 
 /**
@@ -602,44 +566,6 @@ class ElasticIpNatGatewayProvider extends ec2.NatProvider {
   }
 }
 
-/** An interface endpoint has one subnet per Availability Zone, and DMS wants the endpoint's subnets to be the replication subnets. */
-function checkOneSubnetPerZone(subnets: ec2.ISubnet[]): void {
-  const byZone = new Map<string, ec2.ISubnet[]>();
-  for (const subnet of subnets) {
-    const zone = availabilityZoneOf(subnet);
-    if (zone === undefined || Token.isUnresolved(zone)) {
-      return; // not visible at synth
-    }
-    byZone.set(zone, [...(byZone.get(zone) ?? []), subnet]);
-  }
-  for (const [zone, inZone] of byZone) {
-    if (inZone.length > 1) {
-      throw new Error(`NatEgressForReplication: the replication subnets include ${inZone.length} subnets in ${zone} (${inZone.map(describeSubnet).join(', ')}): `
-        + 'the Secrets Manager interface endpoint can use one subnet per Availability Zone, and DMS requires its subnets to be the replication subnets. '
-        + 'Give one private subnet per Availability Zone, or pass an endpoint of your own with SecretsManagerAccess.fromEndpoint.');
-    }
-  }
-}
-
-/** Private DNS of an interface endpoint needs the VPC's DNS support and DNS host names (a VPC of this app can tell). */
-function checkPrivateDns(vpc: ec2.IVpc): void {
-  if (!(vpc instanceof ec2.Vpc)) {
-    return;
-  }
-  const missing = [vpc.dnsSupportEnabled ? undefined : 'enableDnsSupport', vpc.dnsHostnamesEnabled ? undefined : 'enableDnsHostnames']
-    .filter((x): x is string => x !== undefined);
-  if (missing.length > 0) {
-    throw new Error(`NatEgressForReplication: the VPC has ${missing.join(' and ')} off: the Secrets Manager endpoint's private DNS needs both on. `
-      + 'Turn them on, or reach Secrets Manager another way with secretsManagerAccess: SecretsManagerAccess.viaPeer(...).');
-  }
-}
-
-function checkPort(method: string, port: number): void {
-  if (!Token.isUnresolved(port) && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    throw new Error(`NatEgressForReplication.${method}: port must be an integer from 1 to 65535 (got ${port}).`);
-  }
-}
-
 function checkVpcCidr(cidr: string, maxAzs: number, avoidCidrs: string[]): void {
   if (Token.isUnresolved(cidr)) {
     return;
@@ -670,43 +596,5 @@ function checkVpcCidr(cidr: string, maxAzs: number, avoidCidrs: string[]): void 
       throw new Error(`NatEgressForReplication: cidr ${cidr} overlaps avoidCidrs[${i}] ${other}: choose a VPC CIDR block (cidr) that does not overlap the networks the VPC is peered or connected with.`);
     }
   });
-}
-
-function routeTableIdOf(subnet: ec2.ISubnet): string | undefined {
-  try {
-    return subnet.routeTable?.routeTableId || undefined;
-  } catch {
-    // imported without a route table
-    return undefined;
-  }
-}
-
-function availabilityZoneOf(subnet: ec2.ISubnet): string | undefined {
-  try {
-    return subnet.availabilityZone || undefined;
-  } catch {
-    // imported without an Availability Zone
-    return undefined;
-  }
-}
-
-function describeSubnet(subnet: ec2.ISubnet): string {
-  return Token.isUnresolved(subnet.subnetId) ? subnet.node.path : subnet.subnetId;
-}
-
-function display(value: string): string {
-  return Token.isUnresolved(value) ? '(token)' : value;
-}
-
-/** The same string, or the same CloudFormation value once resolved in one stack. */
-function sameValue(a: IConstruct, aValue: string, b: IConstruct, bValue: string): boolean {
-  if (aValue === bValue) {
-    return true;
-  }
-  const stack = Stack.of(a);
-  if (stack !== Stack.of(b)) {
-    return false;
-  }
-  return JSON.stringify(stack.resolve(aValue)) === JSON.stringify(stack.resolve(bValue));
 }
 

@@ -1,11 +1,11 @@
 import { Annotations, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Construct, IDependable } from 'constructs';
+import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { DmsAccountRoles } from './account-roles';
 import { ReplicationPlacementOptions } from './placement-options';
 import { generateDmsIdentifier } from '../core/identifiers';
-import { SecretsManagerRoute } from '../core/interfaces';
+import { IReplicationNetwork, SecretsManagerRoute } from '../core/interfaces';
 
 /** The placement after defaults are applied. */
 export interface ResolvedPlacement {
@@ -13,6 +13,8 @@ export interface ResolvedPlacement {
   readonly subnetIds: string[];
   readonly securityGroups: ec2.ISecurityGroup[];
   readonly egressReady?: IDependable;
+  /** The network, given or made of the placement: what runs next to the replication compute runs there too. */
+  readonly network: IReplicationNetwork;
 }
 
 /**
@@ -49,7 +51,14 @@ export function resolvePlacement(scope: Construct, owner: string, options: Repli
     })];
   }
   checkSecretsManagerRoute(scope, owner, network?.secretsManagerRoute, serverless);
-  return { vpc, subnetIds: selected.subnetIds, securityGroups, egressReady: network?.egressReady };
+  return {
+    vpc,
+    subnetIds: selected.subnetIds,
+    securityGroups,
+    egressReady: network?.egressReady,
+    // a placement by vpc: its subnets and first security group, with nothing to wait for
+    network: network ?? { vpc, replicationSubnets: { subnets: selected.subnets }, securityGroup: securityGroups[0], egressReady: new DependencyGroup() },
+  };
 }
 
 /**
@@ -59,7 +68,9 @@ export function resolvePlacement(scope: Construct, owner: string, options: Repli
 function checkSecretsManagerRoute(scope: Construct, owner: string, route: SecretsManagerRoute | undefined, serverless: boolean): void {
   if (serverless && route === SecretsManagerRoute.OTHER) {
     throw new Error(`${owner}: DMS Serverless reaches AWS Secrets Manager only through an interface VPC endpoint in the replication subnets, `
-      + 'and the network reaches it another way (SecretsManagerAccess.viaPeer). Use SecretsManagerAccess.newEndpoint() or fromEndpoint(...), '
+      + 'and the network reaches it another way (SecretsManagerAccess.publicEndpoint() is the default in an existing VPC, or viaPeer). '
+      + 'Give the network secretsManagerAccess: SecretsManagerAccess.fromEndpoint(yourEndpoint) (the VPC\'s own Secrets Manager endpoint) '
+      + 'or SecretsManagerAccess.newEndpoint() (private DNS: every workload of the VPC then calls Secrets Manager through it), '
       + 'or run the task on a replication instance.');
   }
   if (route === undefined) {
@@ -67,12 +78,17 @@ function checkSecretsManagerRoute(scope: Construct, owner: string, route: Secret
       `${owner} reads its endpoints' credentials from AWS Secrets Manager from inside the VPC, and its placement does not say how the `
       + 'replication subnets reach Secrets Manager. Add an interface VPC endpoint for Secrets Manager (private DNS) in the replication subnets '
       + `that admits HTTPS from the replication security group${serverless ? ' (DMS Serverless accepts nothing else)' : ', or a NAT route and egress on 443'}, `
-      + 'or place it with network: a NatEgressForReplication, which creates one.');
+      + 'or place it with network: an ExistingEgressForReplication (subnets that already reach the internet) or a NatEgressForReplication.');
   }
 }
 
 function validateSubnets(owner: string, selected: ec2.SelectedSubnets): void {
   const ids = selected.subnetIds;
+  if (ids.length === 0) {
+    throw new Error(`${owner}: the subnet selection is empty: the VPC has no subnets of the selected type (the default selects its private subnets with egress; `
+      + 'an ec2.Vpc with only isolated subnets has none). Select the subnets with vpcSubnets, or place it with network: an ExistingEgressForReplication '
+      + '(private subnets that reach the internet) or a NatEgressForReplication (subnets that do not).');
+  }
   if (ids.length < 2) {
     throw new Error(`${owner}: the replication subnet group needs at least 2 subnets in at least 2 Availability Zones, `
       + `but the subnet selection has ${ids.length}. Select more subnets (vpcSubnets or the network's replicationSubnets).`);

@@ -10,6 +10,7 @@ import { DEFAULT_DMS_ENGINE_VERSION } from './engine-version';
 import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
+import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
 import { DmsMetrics } from '../monitoring/metrics';
 
@@ -74,6 +75,14 @@ export interface IReplicationInstance extends IResource, ec2.IConnectable {
    */
   readonly egressReady?: IDependable;
 
+  /**
+   * The network the instance runs in: the VPC, subnets and security group that what runs next to it
+   * (the schema copy, the preflight and verification, the replication slot cleanup) use too. An
+   * instance placed with `vpc` makes one of its VPC, subnets and (first) security group.
+   * Undefined for an instance imported without it.
+   */
+  readonly network?: IReplicationNetwork;
+
   /** A metric of this replication instance (namespace `AWS/DMS`). */
   metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 
@@ -113,6 +122,13 @@ export interface ReplicationInstanceAttributes {
    * @default - nothing
    */
   readonly egressReady?: IDependable;
+
+  /**
+   * The network the instance runs in, for what runs next to it (schema copy, checks, slot cleanup).
+   *
+   * @default - unknown: those capabilities need a network of their own
+   */
+  readonly network?: IReplicationNetwork;
 }
 
 /**
@@ -212,6 +228,7 @@ abstract class ReplicationInstanceBase extends Resource implements IReplicationI
   public abstract readonly replicationInstanceIdentifier: string;
   public abstract readonly connections: ec2.Connections;
   public abstract readonly egressReady?: IDependable;
+  public abstract readonly network?: IReplicationNetwork;
 
   public metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return DmsMetrics.instanceMetric(this.replicationInstanceIdentifier, metricName, props).attachTo(this);
@@ -265,7 +282,8 @@ export class ReplicationInstance extends ReplicationInstanceBase {
       public readonly replicationInstanceArn = attrs.replicationInstanceArn;
       public readonly replicationInstanceIdentifier = attrs.replicationInstanceIdentifier;
       public readonly connections = new ec2.Connections({ securityGroups: attrs.securityGroups ?? [] });
-      public readonly egressReady = attrs.egressReady;
+      public readonly egressReady = attrs.egressReady ?? attrs.network?.egressReady;
+      public readonly network = attrs.network;
     }
     return new Import(scope, id);
   }
@@ -274,6 +292,7 @@ export class ReplicationInstance extends ReplicationInstanceBase {
   public readonly replicationInstanceIdentifier: string;
   public readonly connections: ec2.Connections;
   public readonly egressReady?: IDependable;
+  public readonly network: IReplicationNetwork;
   /** The DMS engine version the instance is created with. */
   public readonly engineVersion: string;
   /** The KMS key encrypting the instance. */
@@ -323,6 +342,7 @@ export class ReplicationInstance extends ReplicationInstanceBase {
     this.vpc = placement.vpc;
     this.connections = new ec2.Connections({ securityGroups: placement.securityGroups });
     this.egressReady = placement.egressReady;
+    this.network = placement.network;
 
     this.kmsKey = props.kmsKey ?? createRotatingKey(this, 'Key', {
       description: `Encrypts the DMS replication instance ${this.node.path}`,

@@ -7,6 +7,7 @@ import { createSubnetGroup, resolvePlacement } from './placement';
 import { ReplicationPlacementOptions } from './placement-options';
 import { IReplicationInstance } from './replication-instance';
 import { l1Property, replacementAwareIdentifier, validateDmsIdentifier } from '../core/identifiers';
+import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
 
 /** The capacities DMS Serverless accepts, in DMS capacity units (1 DCU = 2 GB of memory). */
@@ -151,6 +152,8 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
   public readonly connections: ec2.Connections;
   /** What connection tests and the start must wait for, when placed with an `IReplicationNetwork`. */
   public readonly egressReady?: IDependable;
+  /** The network the replication runs in (given, or made of its `vpc` placement). */
+  public readonly network: IReplicationNetwork;
   /** The KMS key encrypting the replication. */
   public readonly kmsKey: kms.IKey;
   /** The replication subnet group. */
@@ -171,6 +174,7 @@ export class ServerlessReplication extends Construct implements ec2.IConnectable
     const placement = resolvePlacement(this, owner, props, true);
     this.connections = new ec2.Connections({ securityGroups: placement.securityGroups });
     this.egressReady = placement.egressReady;
+    this.network = placement.network;
     this.kmsKey = props.kmsKey ?? createRotatingKey(this, 'Key', {
       description: `Encrypts the DMS Serverless replication ${this.node.path}`,
     });

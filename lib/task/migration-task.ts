@@ -235,7 +235,7 @@ export interface DmsMigrationTaskProps {
    * never fails because the source cannot be reached (the log says what to drop by hand).
    *
    * Applies to CDC migration types (`FULL_LOAD_AND_CDC`, `CDC`) from a `PostgresSourceEndpoint` on a
-   * replication instance created in `network`.
+   * replication instance whose network is known (created by the task or by `ReplicationInstance`).
    *
    * @default - true where it applies, false otherwise
    */
@@ -269,6 +269,10 @@ export interface DmsMigrationTaskProps {
  * });
  */
 export class DmsMigrationTask extends Construct implements IMonitoredMigration {
+  /** The source endpoint. */
+  public readonly source: IDmsEndpoint;
+  /** The target endpoint. */
+  public readonly target: IDmsEndpoint;
   /** The `AWS::DMS::ReplicationTask`; undefined on DMS Serverless. */
   public readonly replicationTask?: dms.CfnReplicationTask;
   /** The DMS Serverless replication (`AWS::DMS::ReplicationConfig`); undefined on a replication instance. */
@@ -312,6 +316,12 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
    * its replication slots' WAL and its storage.
    */
   public readonly sourceDatabase?: SourceDatabase;
+  /**
+   * The network the task's compute runs in (`network`, or the replication instance's): where the
+   * schema copy, the preflight, the verification and the replication slot cleanup run by default.
+   * Undefined only for an imported replication instance imported without its network.
+   */
+  public readonly network?: IReplicationNetwork;
   /** What the task start waits for: the network's egress. */
   public readonly startDependencies: IDependable[];
   /**
@@ -324,6 +334,8 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
     super(scope, id);
 
     validateEndpoints(props.source, props.target);
+    this.source = props.source;
+    this.target = props.target;
     this.migrationType = props.migrationType ?? MigrationType.FULL_LOAD;
     this.waitForCompletion = props.waitForCompletion ?? false;
     const settings = props.settings ?? new TaskSettings();
@@ -365,6 +377,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       const replication = this.createServerless(props, cdc);
       this.replicationConfig = replication;
       this.replicationConfigArn = replication.replicationConfigArn;
+      this.network = replication.network;
       this.arn = replication.replicationConfigArn;
       this.taskResourceId = Fn.select(6, Fn.split(':', this.arn));
       const egress = props.network?.egressReady ?? replication.egressReady;
@@ -402,6 +415,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error('DmsMigrationTask: set replicationInstance, or network to create a replication instance in it.');
     }
     this.replicationInstance = replicationInstance;
+    this.network = props.network ?? replicationInstance.network;
     checkEngineVersion(props.source, replicationInstance);
     const egressReady = props.network?.egressReady ?? replicationInstance.egressReady;
     const testConnections = props.testConnections ?? true;
@@ -458,7 +472,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       const missing = [
         ...(cdc ? [] : ['a CDC migration type (FULL_LOAD_AND_CDC or CDC): a full load leaves no slot']),
         ...(postgres ? [] : ['a PostgresSourceEndpoint']),
-        ...(props.network ? [] : ['network (the replication network the slot function runs in, which reaches the source)']),
+        ...(this.network ? [] : ['a network (the replication network the slot function runs in, which reaches the source): import the replication instance with its network']),
       ];
       if (missing.length > 0) {
         throw new Error(`DmsMigrationTask: dropReplicationSlot needs ${missing.join(', ')}. Remove dropReplicationSlot, or drop the slot by hand `
@@ -466,9 +480,9 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       }
     }
     if (props.dropReplicationSlot === false || !cdc || !postgres) return undefined;
-    if (!props.network) {
+    if (!this.network) {
       Annotations.of(this).addInfo('The replication slot this CDC task leaves on its PostgreSQL source is not dropped by the stack: '
-        + 'dropReplicationSlot needs network (pass network instead of replicationInstance). After the migration, drop it on the source '
+        + 'dropReplicationSlot needs the network the replication instance runs in (import the instance with its network). After the migration, drop it on the source '
         + 'with SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE NOT active AND plugin IN (\'test_decoding\', \'pglogical\').');
       return undefined;
     }
@@ -478,7 +492,7 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       replicationTask: task,
       lifecycle: this.lifecycle,
       replicationInstance: instance,
-      network: props.network,
+      network: this.network,
     });
   }
 
@@ -658,10 +672,10 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error(`${owner} with FULL_LOAD_AND_CDC needs the task to stop after the full load and resume, which the library supports on a `
         + 'replication instance only: run the task on an instance, or use FULL_LOAD.');
     }
-    const network = options.network ?? props.network;
+    const network = options.network ?? this.network;
     if (!network) {
-      throw new Error(`${owner} runs the PostgreSQL client tools in the replication network: set schemaCopy.network (the replication instance's `
-        + 'network, e.g. a NatEgressForReplication), or give the task its network.');
+      throw new Error(`${owner} runs the PostgreSQL client tools in the replication network, and the task's replication instance was imported `
+        + 'without its network: set schemaCopy.network (the network the instance runs in), or import the instance with its network.');
     }
     const copy = new PostgresSchemaCopy(this, 'Schema', {
       ...options,
@@ -699,10 +713,10 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       throw new Error(`${owner} applies the converted schema before a full load; with MigrationType.CDC the tables are in Neon already, `
         + 'and applying the schema again would overwrite them. Use FULL_LOAD or FULL_LOAD_AND_CDC, or leave schemaConversion out.');
     }
-    const network = options.network ?? props.network;
+    const network = options.network ?? this.network;
     if (!network) {
-      throw new Error(`${owner} runs DMS Schema Conversion in the replication network: set schemaConversion.network (the replication `
-        + 'instance\'s network, e.g. a NatEgressForReplication), or give the task its network.');
+      throw new Error(`${owner} runs DMS Schema Conversion in the replication network, and the task's replication instance was imported `
+        + 'without its network: set schemaConversion.network (the network the instance runs in), or import the instance with its network.');
     }
     const conversion = new DmsSchemaConversion(this, 'SchemaConversion', {
       ...options,

@@ -46,18 +46,19 @@ export const exampleVariant: VariantBuilder = (app, env) => ({
 
 export const existingVpcVariant: VariantBuilder = (app, env) => {
   const stack = new Stack(app, 'ExistingVpc', { env });
-  // what users typically have: public subnets and isolated private subnets, no NAT gateway
+  // public subnets and isolated private subnets, no NAT gateway, room left in the address space: the
+  // NAT gateway and the replication subnets (with route tables of their own) are added
   const vpc = new ec2.Vpc(stack, 'ExistingVpc', {
     maxAzs: 2,
     natGateways: 0,
     restrictDefaultSecurityGroup: true,
     subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
-      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false, cidrMask: 24 },
+      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
     ],
   });
   vpc.addFlowLog('FlowLog');
-  const network = new NatEgressForReplication(stack, 'Egress', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
+  const network = new NatEgressForReplication(stack, 'Egress', { vpc, publicSubnet: vpc.publicSubnets[0] });
   const database = sourceDatabase(stack, vpc, { subnets: vpc.isolatedSubnets }, rds.PostgresEngineVersion.VER_16);
   const replication = new ReplicationInstance(stack, 'Replication', { network });
   const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });

@@ -19,8 +19,10 @@ import { DeployedTemplate } from './deployed';
  *   on; otherwise to the service's public addresses, reached like any internet host;
  * - queries to the VPC's DNS resolver are not filtered by security groups.
  *
- * Network ACLs, peering, transit gateways and prefix lists are not modelled: a template using them
- * makes the model throw rather than guess.
+ * Network ACLs, peering and prefix lists are not modelled: a template using them makes the model
+ * throw rather than guess. A route to a transit gateway leads nowhere, unless the model is told what
+ * lies behind it (`transitGatewayEgress`: an egress VPC with NAT gateways or a firewall, as a network
+ * account provides).
  */
 
 export interface Subnet {
@@ -94,9 +96,18 @@ export const AWS_API = (service: string): Destination => ({ kind: 'aws', service
 /** A public address of an AWS service API, when its name resolves outside the VPC. */
 const SERVICE_PUBLIC_ADDRESS = '52.46.128.10';
 
+/** What the model is told about the world beyond the template. */
+export interface NetworkModelOptions {
+  /**
+   * Transit gateways whose routes lead to the internet (an egress VPC behind them).
+   * @default - none: a route to a transit gateway reaches nothing
+   */
+  readonly transitGatewayEgress?: string[];
+}
+
 export class NetworkModel {
-  public static of(deployed: DeployedTemplate): NetworkModel {
-    return new NetworkModel(deployed);
+  public static of(deployed: DeployedTemplate, options: NetworkModelOptions = {}): NetworkModel {
+    return new NetworkModel(deployed, options);
   }
 
   public readonly vpcs = new Map<string, { cidr: string; dnsSupport: boolean; dnsHostnames: boolean }>();
@@ -107,7 +118,7 @@ export class NetworkModel {
   private readonly natGateways = new Map<string, { subnetId: string; elasticIp: boolean; public: boolean }>();
   private readonly endpoints: InterfaceEndpoint[] = [];
 
-  private constructor(public readonly deployed: DeployedTemplate) {
+  private constructor(public readonly deployed: DeployedTemplate, private readonly options: NetworkModelOptions = {}) {
     const d = deployed;
     for (const type of ['AWS::EC2::NetworkAcl', 'AWS::EC2::NetworkAclEntry', 'AWS::EC2::TransitGateway', 'AWS::EC2::VPCPeeringConnection']) {
       if (d.logicalIds(type).length > 0) {
@@ -202,7 +213,18 @@ export class NetworkModel {
       if (d.resource(id).Properties?.VpcConfig) result.push(this.buildProject(id));
     }
     for (const id of d.logicalIds('AWS::RDS::DBInstance')) result.push(this.database(id));
+    for (const id of d.logicalIds('AWS::EC2::Instance')) result.push(this.instance(id));
     return result;
+  }
+
+  /** An EC2 instance: its subnet and groups (a public address only where the subnet maps one on launch). */
+  public instance(logicalId: string): Workload {
+    const p = this.deployed.properties(logicalId);
+    if (p.NetworkInterfaces) throw new Error(`instance ${logicalId}: network interfaces are not modelled`);
+    const raw = this.deployed.resource(logicalId).Properties!;
+    const subnet = this.deployed.referencedLogicalId(raw.SubnetId);
+    const publicIp = subnet !== undefined && [true, 'true'].includes(this.deployed.properties(subnet).MapPublicIpOnLaunch);
+    return this.workload(`instance ${logicalId}`, logicalId, [p.SubnetId], p.SecurityGroupIds ?? [], publicIp);
   }
 
   /** A CodeBuild project in a VPC: its builds run in the subnets with the security groups of its VpcConfig. */
@@ -335,6 +357,11 @@ export class NetworkModel {
       return this.internetGatewayAttached(route.target, subnet.vpcId)
         ? { reachable: true, path: [`egress ${out.declaredBy}`, `${route.via} → internet gateway`] }
         : { reachable: false, path: [`internet gateway ${route.target} is not attached to ${subnet.vpcId}`] };
+    }
+    if (route.target.startsWith('tgw-')) {
+      return (this.options.transitGatewayEgress ?? []).includes(route.target)
+        ? { reachable: true, path: [`egress ${out.declaredBy}`, `${route.via} → transit gateway ${route.target} (its egress VPC)`] }
+        : { reachable: false, path: [`${route.via} sends ${address} to transit gateway ${route.target}, beyond which nothing is modelled`] };
     }
     const nat = this.natGateways.get(route.target);
     if (!nat) {

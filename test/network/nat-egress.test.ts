@@ -229,164 +229,214 @@ describe('security group', () => {
       privateSubnetIds: ['subnet-a', 'subnet-b'],
       privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
     });
-    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets });
+    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, changeExistingRouteTables: true });
     expect(() => net.allowSourcePort(5432)).toThrow(/^NatEgressForReplication\.allowSourcePort: the VPC's CIDR block is not known/);
   });
 });
 
 describe('existing VPC', () => {
+  /** A VPC imported with its blocks: public and private subnets in three zones, 10.1.0.0/16 with room left at its top. */
   function importedVpc(stack: Stack): ec2.IVpc {
     return ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
       vpcId: 'vpc-0abc',
       vpcCidrBlock: '10.1.0.0/16',
       availabilityZones: ['us-east-2a', 'us-east-2b', 'us-east-2c'],
       publicSubnetIds: ['subnet-p1', 'subnet-p2', 'subnet-p3'],
+      publicSubnetIpv4CidrBlocks: ['10.1.0.0/24', '10.1.1.0/24', '10.1.2.0/24'],
       privateSubnetIds: ['subnet-a', 'subnet-b', 'subnet-c'],
       privateSubnetRouteTableIds: ['rtb-a', 'rtb-b', 'rtb-c'],
+      privateSubnetIpv4CidrBlocks: ['10.1.10.0/24', '10.1.11.0/24', '10.1.12.0/24'],
     });
   }
 
-  test('adds a NAT gateway with an Elastic IP to the public subnet and a default route to each private subnet\'s route table', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    const net = new NatEgressForReplication(stack, 'Net', {
-      vpc,
-      publicSubnet: vpc.publicSubnets[0],
-      privateSubnets: vpc.privateSubnets.slice(0, 2),
-    });
-    dependOnEgress(stack, net);
-    const template = Template.fromStack(stack);
-
-    template.resourceCountIs('AWS::EC2::VPC', 0);
-    template.resourceCountIs('AWS::EC2::EIP', 1);
-    const [eip] = logicalIds(template, 'AWS::EC2::EIP');
-    template.hasResourceProperties('AWS::EC2::NatGateway', {
-      SubnetId: 'subnet-p1',
-      AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] },
-      ConnectivityType: 'public',
-    });
-    const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
-    const routes = template.findResources('AWS::EC2::Route');
-    expect(Object.values(routes).map((r) => r.Properties)).toEqual([
-      { RouteTableId: 'rtb-a', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
-      { RouteTableId: 'rtb-b', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
-    ]);
-    expect(outputsStartingWith(template, 'NetNeonAllowIp1').map((o) => o.Value)).toEqual([{ Ref: eip }]);
-    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      VpcId: 'vpc-0abc',
-      SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 5432, ToPort: 5432 })],
-    });
-    expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-a', 'subnet-b']);
-    expect(stack.resolve(net.egressIps)).toEqual([{ Ref: eip }]);
-    // connections wait for the route, and for the path to Secrets Manager: the endpoint and both groups' rules
-    const endpointParts = [
-      ...logicalIds(template, 'AWS::EC2::VPCEndpoint'),
-      ...logicalIds(template, 'AWS::EC2::SecurityGroup'),
-      ...logicalIds(template, 'AWS::EC2::SecurityGroupIngress'),
-      ...logicalIds(template, 'AWS::EC2::SecurityGroupEgress'),
-    ];
-    expect(endpointParts).toHaveLength(5);
-    expect(dependsOnOf(template).sort()).toEqual([nat, ...Object.keys(routes), ...endpointParts].sort());
-  });
-
-  test('routeTableIds names exactly the route tables that get the route', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    new NatEgressForReplication(stack, 'Net', {
-      vpc,
-      publicSubnet: vpc.publicSubnets[1],
-      privateSubnets: vpc.privateSubnets.slice(0, 2),
-      routeTableIds: ['rtb-a', 'rtb-b', 'rtb-shared'],
-    });
-    const template = Template.fromStack(stack);
-
-    expect(Object.values(template.findResources('AWS::EC2::Route')).map((r) => r.Properties.RouteTableId)).toEqual(['rtb-a', 'rtb-b', 'rtb-shared']);
-    template.hasResourceProperties('AWS::EC2::NatGateway', { SubnetId: 'subnet-p2' });
-  });
-
-  test('routeTableIds alone selects the VPC\'s subnets on those route tables for replication', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    const net = new NatEgressForReplication(stack, 'Net', {
-      vpc,
-      publicSubnet: vpc.publicSubnets[0],
-      routeTableIds: ['rtb-b', 'rtb-c'],
-    });
-
-    expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-b', 'subnet-c']);
-    Template.fromStack(stack).resourceCountIs('AWS::EC2::Route', 2);
-  });
-
-  test('warns about a private subnet whose route table is not in routeTableIds', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    new NatEgressForReplication(stack, 'Net', {
-      vpc,
-      publicSubnet: vpc.publicSubnets[0],
-      privateSubnets: vpc.privateSubnets.slice(0, 2),
-      routeTableIds: ['rtb-a'],
-    });
-
-    Annotations.fromStack(stack).hasWarning('/S/Net', Match.stringLikeRegexp('privateSubnets\\[1\\] \\(subnet-b\\) uses route table rtb-b, which is not in routeTableIds'));
-  });
-
-  test('works with a VPC of the same app whose private subnets are isolated', () => {
-    const stack = newStack();
-    const vpc = new ec2.Vpc(stack, 'Source', {
-      natGateways: 0,
-      subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
-        { name: 'Db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-    });
-    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
-    const template = Template.fromStack(stack);
-
-    const publicRoute = (vpc.publicSubnets[0] as ec2.PublicSubnet).node.findChild('DefaultRoute') as ec2.CfnRoute;
-    template.hasResource('AWS::EC2::NatGateway', { DependsOn: Match.arrayWith([stack.getLogicalId(publicRoute)]) });
-    const isolatedTables = vpc.isolatedSubnets.map((s) => stack.resolve(s.routeTable.routeTableId));
-    expect(Object.values(template.findResources('AWS::EC2::Route', { Properties: { NatGatewayId: Match.anyValue() } }))
-      .map((r) => r.Properties.RouteTableId)).toEqual(isolatedTables);
-    expect(net.replicationSubnets.subnets).toEqual(vpc.isolatedSubnets);
-  });
-
-  test('passes the schema check and cdk-nag', () => {
-    const build = (app: App, env?: Environment) => {
-      const stack = new Stack(app, 'S', { env });
+  describe('by default: replication subnets of its own, the VPC\'s routes untouched', () => {
+    test('a NAT gateway in the public subnet, two new subnets in free blocks with route tables of their own that lead to it', () => {
+      const stack = newStack();
       const vpc = importedVpc(stack);
-      const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) });
-      net.allowSourcePort(5432);
-      return stack;
-    };
-    expectValidCloudFormation(build(new App()));
-    expectNagClean(build);
+      const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0] });
+      dependOnEgress(stack, net);
+      const template = Template.fromStack(stack);
+
+      template.resourceCountIs('AWS::EC2::VPC', 0);
+      const [eip] = logicalIds(template, 'AWS::EC2::EIP');
+      template.hasResourceProperties('AWS::EC2::NatGateway', { SubnetId: 'subnet-p1', AllocationId: { 'Fn::GetAtt': [eip, 'AllocationId'] }, ConnectivityType: 'public' });
+      const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
+      // the highest free /26 blocks of the VPC, first in the NAT gateway's zone
+      const subnets = template.findResources('AWS::EC2::Subnet');
+      expect(Object.values(subnets).map((s) => [s.Properties.CidrBlock, s.Properties.AvailabilityZone, s.Properties.VpcId, s.Properties.MapPublicIpOnLaunch]))
+        .toEqual([['10.1.255.192/26', 'us-east-2a', 'vpc-0abc', false], ['10.1.255.128/26', 'us-east-2b', 'vpc-0abc', false]]);
+      const tables = logicalIds(template, 'AWS::EC2::RouteTable');
+      expect(tables).toHaveLength(2);
+      // every route this construct adds is on its own route tables, to its own NAT gateway
+      const routes = Object.values(template.findResources('AWS::EC2::Route')).map((r) => r.Properties);
+      expect(routes).toEqual(tables.map((table) => ({ RouteTableId: { Ref: table }, DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } })));
+      expect(Object.values(template.findResources('AWS::EC2::SubnetRouteTableAssociation')).map((a) => a.Properties))
+        .toEqual(Object.keys(subnets).map((subnet, i) => ({ SubnetId: { Ref: subnet }, RouteTableId: { Ref: tables[i] } })));
+      expect(stack.resolve(net.vpc.selectSubnets(net.replicationSubnets).subnetIds)).toEqual(Object.keys(subnets).map((id) => ({ Ref: id })));
+      expect(stack.resolve(net.egressIps)).toEqual([{ Ref: eip }]);
+      // Secrets Manager through the NAT gateway: no endpoint whose private DNS would move the VPC's other workloads
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+      expect(net.secretsManagerRoute).toBe(SecretsManagerRoute.OTHER);
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        VpcId: 'vpc-0abc',
+        SecurityGroupEgress: Match.arrayWith([Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 })]),
+      });
+      // connections wait for the NAT gateway, the new subnets' routes and the security group
+      expect(dependsOnOf(template)).toEqual(expect.arrayContaining([nat, ...logicalIds(template, 'AWS::EC2::Route'), ...logicalIds(template, 'AWS::EC2::SecurityGroup')]));
+    });
+
+    test('replicationSubnetCidrs names the blocks; each is checked against the VPC', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[1], replicationSubnetCidrs: ['10.1.20.0/28', '10.1.20.16/28', '10.1.20.32/28'] });
+      const subnets = Object.values(Template.fromStack(stack).findResources('AWS::EC2::Subnet')).map((s) => [s.Properties.CidrBlock, s.Properties.AvailabilityZone]);
+      expect(subnets).toEqual([['10.1.20.0/28', 'us-east-2b'], ['10.1.20.16/28', 'us-east-2a'], ['10.1.20.32/28', 'us-east-2c']]);
+
+      const make = (cidrs: string[]) => () => {
+        const s = newStack();
+        const v = importedVpc(s);
+        return new NatEgressForReplication(s, 'Net', { vpc: v, publicSubnet: v.publicSubnets[0], replicationSubnetCidrs: cidrs });
+      };
+      expect(make(['10.1.20.0/28'])).toThrow(/^NatEgressForReplication: replicationSubnetCidrs must give at least two blocks \(got 1\)/);
+      expect(make(['10.1.20.0/28', '10.1.10.0/26'])).toThrow("NatEgressForReplication: replicationSubnetCidrs[1] '10.1.10.0/26' overlaps a subnet of the VPC: choose a free block.");
+      expect(make(['10.1.20.0/28', '10.2.0.0/28'])).toThrow("NatEgressForReplication: replicationSubnetCidrs[1] '10.2.0.0/28' is outside the VPC's CIDR blocks (10.1.0.0/16).");
+      expect(make(['10.1.20.0/28', '10.1.20.0/27'])).toThrow('NatEgressForReplication: replicationSubnetCidrs[0] and replicationSubnetCidrs[1] overlap: give distinct blocks.');
+      expect(make(['10.1.20.0/28', '10.1.20.16/29'])).toThrow(/replicationSubnetCidrs\[1\] '10\.1\.20\.16\/29' has prefix \/29: subnet blocks range from \/16 to \/28\./);
+      expect(make(['10.1.20.1/28', '10.1.21.0/28'])).toThrow(/replicationSubnetCidrs\[0\] '10\.1\.20\.1\/28' is not an IPv4 CIDR block/);
+      expect(make(['10.1.20.0/28', '10.1.21.0/28', '10.1.22.0/28', '10.1.23.0/28'])).toThrow(/4 blocks and the VPC 3 Availability Zones/);
+    });
+
+    test('a VPC of this app with room left: the free blocks are found among its subnets', () => {
+      const stack = newStack();
+      const vpc = new ec2.Vpc(stack, 'Source', {
+        ipAddresses: ec2.IpAddresses.cidr('10.8.0.0/16'),
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false, cidrMask: 24 },
+          { name: 'Db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+        ],
+      });
+      const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0] });
+      const template = Template.fromStack(stack);
+
+      expect(net.replicationSubnets.subnets!.map((s) => s.ipv4CidrBlock)).toEqual(['10.8.255.192/26', '10.8.255.128/26']);
+      // the database's isolated subnets keep their route tables without a default route
+      const isolatedTables = vpc.isolatedSubnets.map((s) => stack.resolve(s.routeTable.routeTableId));
+      const routed = Object.values(template.findResources('AWS::EC2::Route')).map((r) => r.Properties.RouteTableId);
+      expect(routed.filter((t) => isolatedTables.some((i) => JSON.stringify(i) === JSON.stringify(t)))).toEqual([]);
+      const publicRoute = (vpc.publicSubnets[0] as ec2.PublicSubnet).node.findChild('DefaultRoute') as ec2.CfnRoute;
+      template.hasResource('AWS::EC2::NatGateway', { DependsOn: Match.arrayWith([stack.getLogicalId(publicRoute)]) });
+    });
+
+    test('no room left, or an address space the app cannot see: the error names replicationSubnetCidrs and the other layouts', () => {
+      const stack = newStack();
+      // ec2.Vpc's defaults give its subnets the whole block
+      const full = new ec2.Vpc(stack, 'Full', {
+        maxAzs: 2,
+        natGateways: 0,
+        subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'Db', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+      });
+      expect(() => new NatEgressForReplication(stack, 'Net', { vpc: full, publicSubnet: full.publicSubnets[0] })).toThrow(
+        /its address space \(10\.0\.0\.0\/16\) has no two free \/26 blocks left: give replicationSubnetCidrs \(smaller blocks, down to \/28\), add a secondary CIDR block to the VPC, or use existing subnets: privateSubnets with changeExistingRouteTables: true\. If the VPC's private subnets already reach the internet, use ExistingEgressForReplication instead\./);
+
+      const blind = ec2.Vpc.fromVpcAttributes(stack, 'Blind', {
+        vpcId: 'vpc-1', vpcCidrBlock: '10.1.0.0/16', availabilityZones: ['us-east-2a', 'us-east-2b'],
+        publicSubnetIds: ['subnet-p1', 'subnet-p2'], isolatedSubnetIds: ['subnet-i1', 'subnet-i2'], isolatedSubnetRouteTableIds: ['rtb-1', 'rtb-2'],
+      });
+      expect(() => new NatEgressForReplication(stack, 'Net2', { vpc: blind, publicSubnet: blind.publicSubnets[0] })).toThrow(
+        /the app does not show which addresses of the VPC are free .*: give replicationSubnetCidrs, two free blocks of the VPC/);
+    });
+
+    test('passes the schema check and cdk-nag', () => {
+      const build = (app: App, env?: Environment) => {
+        const stack = new Stack(app, 'S', { env });
+        const vpc = importedVpc(stack);
+        const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0] });
+        net.allowSourcePort(5432);
+        return stack;
+      };
+      expectValidCloudFormation(build(new App()));
+      expectNagClean(build);
+    });
   });
 
-  test('rejects at synth a route table that already has a default route in the app', () => {
-    const stack = newStack();
-    const vpc = new ec2.Vpc(stack, 'Source', { natGateways: 1, maxAzs: 2 });
-    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets });
+  describe('existing route tables: only when asked in so many words', () => {
+    test('privateSubnets without changeExistingRouteTables is refused with what it would change and the alternatives', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) })).toThrow(
+        'NatEgressForReplication: the default route to the NAT gateway would go into the route tables of privateSubnets (rtb-a, rtb-b), which other resources may use: '
+        + 'each of them would gain a way to the internet. Set changeExistingRouteTables: true to accept that, or leave privateSubnets and routeTableIds out: '
+        + 'the replication compute then gets subnets and route tables of its own (replicationSubnetCidrs).');
+      expect(() => new NatEgressForReplication(stack, 'Net2', { vpc, publicSubnet: vpc.publicSubnets[0], routeTableIds: ['rtb-b', 'rtb-c'] })).toThrow(
+        /would go into routeTableIds \(rtb-b, rtb-c\), which other resources may use/);
+    });
 
-    expect(() => Template.fromStack(stack)).toThrow(
-      /NatEgressForReplication: route table of S\/Net\/DefaultRoute1 already has a default route \(0\.0\.0\.0\/0\) at S\/Source\/PrivateSubnet1\/DefaultRoute: a route table holds one default route\. Use a route table without one in routeTableIds\/privateSubnets, or remove that route\./);
-  });
+    test('with changeExistingRouteTables: a default route to each private subnet\'s route table, as the guide does', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      const net = new NatEgressForReplication(stack, 'Net', {
+        vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2), changeExistingRouteTables: true,
+      });
+      dependOnEgress(stack, net);
+      const template = Template.fromStack(stack);
+      const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
+      const routes = template.findResources('AWS::EC2::Route');
+      expect(Object.values(routes).map((r) => r.Properties)).toEqual([
+        { RouteTableId: 'rtb-a', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
+        { RouteTableId: 'rtb-b', DestinationCidrBlock: '0.0.0.0/0', NatGatewayId: { Ref: nat } },
+      ]);
+      template.resourceCountIs('AWS::EC2::Subnet', 0);
+      expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-a', 'subnet-b']);
+      expect(dependsOnOf(template)).toEqual(expect.arrayContaining([nat, ...Object.keys(routes)]));
+    });
 
-  test('rejects at synth a default route added to an imported route table', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    new ec2.CfnRoute(stack, 'Existing', { routeTableId: 'rtb-b', destinationCidrBlock: '0.0.0.0/0', transitGatewayId: 'tgw-1' });
-    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) });
+    test('routeTableIds names exactly the route tables that get the route; alone it selects the subnets on them', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      new NatEgressForReplication(stack, 'Net', {
+        vpc, publicSubnet: vpc.publicSubnets[1], privateSubnets: vpc.privateSubnets.slice(0, 2), routeTableIds: ['rtb-a', 'rtb-b', 'rtb-shared'], changeExistingRouteTables: true,
+      });
+      expect(Object.values(Template.fromStack(stack).findResources('AWS::EC2::Route')).map((r) => r.Properties.RouteTableId)).toEqual(['rtb-a', 'rtb-b', 'rtb-shared']);
 
-    expect(() => Template.fromStack(stack)).toThrow(/NatEgressForReplication: route table rtb-b already has a default route \(0\.0\.0\.0\/0\) at S\/Existing/);
-  });
+      const other = newStack();
+      const vpc2 = importedVpc(other);
+      const net = new NatEgressForReplication(other, 'Net', { vpc: vpc2, publicSubnet: vpc2.publicSubnets[0], routeTableIds: ['rtb-b', 'rtb-c'], changeExistingRouteTables: true });
+      expect(net.vpc.selectSubnets(net.replicationSubnets).subnetIds).toEqual(['subnet-b', 'subnet-c']);
+    });
 
-  test('a route to another destination on the same route table is fine', () => {
-    const stack = newStack();
-    const vpc = importedVpc(stack);
-    new ec2.CfnRoute(stack, 'Peering', { routeTableId: 'rtb-b', destinationCidrBlock: '172.31.0.0/16', vpcPeeringConnectionId: 'pcx-1' });
-    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2) });
+    test('warns about a private subnet whose route table is not in routeTableIds', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      new NatEgressForReplication(stack, 'Net', {
+        vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2), routeTableIds: ['rtb-a'], changeExistingRouteTables: true,
+      });
+      Annotations.fromStack(stack).hasWarning('/S/Net', Match.stringLikeRegexp('privateSubnets\\[1\\] \\(subnet-b\\) uses route table rtb-b, which is not in routeTableIds'));
+    });
 
-    expect(() => Template.fromStack(stack)).not.toThrow();
+    test('subnets that reach the internet already are refused: the error points to ExistingEgressForReplication', () => {
+      const stack = newStack();
+      const vpc = new ec2.Vpc(stack, 'Source', { natGateways: 1, maxAzs: 2 });
+      expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, changeExistingRouteTables: true })).toThrow(
+        /route table of S\/Source\/PrivateSubnet1 already has a default route \(0\.0\.0\.0\/0\) to a NAT gateway at S\/Source\/PrivateSubnet1\/DefaultRoute: a route table holds one default route, and those subnets already reach the internet\. Use ExistingEgressForReplication/);
+    });
+
+    test('a default route declared later on an imported route table is found when the app is validated', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2), changeExistingRouteTables: true });
+      new ec2.CfnRoute(stack, 'Later', { routeTableId: 'rtb-b', destinationCidrBlock: '0.0.0.0/0', transitGatewayId: 'tgw-1' });
+      expect(() => Template.fromStack(stack)).toThrow(/NatEgressForReplication: route table rtb-b already has a default route \(0\.0\.0\.0\/0\) to a transit gateway at S\/Later/);
+    });
+
+    test('a route to another destination on the same route table is fine', () => {
+      const stack = newStack();
+      const vpc = importedVpc(stack);
+      new ec2.CfnRoute(stack, 'Peering', { routeTableId: 'rtb-b', destinationCidrBlock: '172.31.0.0/16', vpcPeeringConnectionId: 'pcx-1' });
+      new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets.slice(0, 2), changeExistingRouteTables: true });
+      expect(() => Template.fromStack(stack)).not.toThrow();
+    });
   });
 
   describe('rejects', () => {
@@ -396,14 +446,22 @@ describe('existing VPC', () => {
       stack = newStack();
       vpc = importedVpc(stack);
     });
-    const make = (props: Partial<NatEgressForReplicationProps>) => () => new NatEgressForReplication(stack, 'Net', { vpc, ...props });
+    const make = (props: Partial<NatEgressForReplicationProps>) => () => new NatEgressForReplication(stack, 'Net', { vpc, changeExistingRouteTables: true, ...props });
 
     test('a missing publicSubnet', () => {
       expect(make({ privateSubnets: vpc.privateSubnets })).toThrow(/^NatEgressForReplication: publicSubnet is required with vpc: the NAT gateway goes into a public subnet \(one whose route table sends 0\.0\.0\.0\/0 to an internet gateway\)\.$/);
     });
 
-    test('neither privateSubnets nor routeTableIds', () => {
-      expect(make({ publicSubnet: vpc.publicSubnets[0] })).toThrow(/^NatEgressForReplication: give privateSubnets \(the subnets of the replication instance\) or routeTableIds \(their route tables\) with vpc/);
+    test('an empty privateSubnets list, named as such', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: [] })).toThrow(
+        /^NatEgressForReplication: privateSubnets is an empty list \(vpc\.isolatedSubnets of a VPC without isolated subnets\?\)\. Leave privateSubnets out to give the replication compute subnets of its own; if the VPC's private subnets already reach the internet \(vpc\.privateSubnets of an ec2\.Vpc with NAT gateways\), use ExistingEgressForReplication\.$/);
+      expect(() => new NatEgressForReplication(stack, 'Other', { vpc, publicSubnet: vpc.publicSubnets[0], routeTableIds: [], changeExistingRouteTables: true }))
+        .toThrow(/^NatEgressForReplication: routeTableIds is an empty list/);
+    });
+
+    test('replicationSubnetCidrs together with existing subnets', () => {
+      expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, replicationSubnetCidrs: ['10.1.20.0/28', '10.1.20.16/28'] })).toThrow(
+        /^NatEgressForReplication: replicationSubnetCidrs creates subnets of its own, and privateSubnets\/routeTableIds use existing ones: set one of them\.$/);
     });
 
     test('a publicSubnet that is one of the VPC\'s private subnets', () => {
@@ -462,9 +520,11 @@ describe('existing VPC', () => {
         /^NatEgressForReplication: routeTableIds lists rtb-a twice: each route table gets one default route\.$/);
     });
 
-    test('new-VPC options', () => {
+    test('new-VPC options with vpc, and existing-VPC options without it', () => {
       expect(make({ publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.privateSubnets, natGateways: 2 })).toThrow(
         /^NatEgressForReplication: natGateways applies only to the VPC this construct creates: remove it when vpc is given\.$/);
+      expect(() => new NatEgressForReplication(newStack(), 'Net', { replicationSubnetCidrs: ['10.0.0.0/28', '10.0.0.16/28'] })).toThrow(
+        /^NatEgressForReplication: replicationSubnetCidrs needs vpc/);
     });
   });
 });
@@ -634,17 +694,40 @@ describe('Secrets Manager access (DMS reads endpoint credentials from inside the
     })).toThrow(/SecretsManagerAccess.viaPeer needs a reason \(at least 10 characters\)/);
   });
 
-  test('a second Secrets Manager endpoint with private DNS in the same VPC is refused at synth (EC2 allows one per VPC)', () => {
-    const stack = newStack();
-    const vpc = new ec2.Vpc(stack, 'Existing', {
+  /** A VPC of the app with public and isolated subnets and room for replication subnets. */
+  function isolatedVpc(stack: Stack, props: Partial<ec2.VpcProps> = {}): ec2.Vpc {
+    return new ec2.Vpc(stack, 'Existing', {
       maxAzs: 2,
       natGateways: 0,
       subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }, { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ],
+      ...props,
     });
+  }
+
+  test('newEndpoint() in an existing VPC serves every workload there: its group admits the VPC\'s blocks, and the synth warns', () => {
+    const stack = newStack();
+    const vpc = isolatedVpc(stack);
+    new ec2.CfnVPCCidrBlock(stack, 'Secondary', { vpcId: vpc.vpcId, cidrBlock: '100.64.0.0/24' });
+    const net = new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], secretsManagerAccess: SecretsManagerAccess.newEndpoint() });
+    const template = Template.fromStack(stack);
+
+    const endpointSg = sgId(template, 'NetSecretsManagerEndpointSecurityGroup');
+    const inline = template.toJSON().Resources[endpointSg].Properties.SecurityGroupIngress.map((r: any) => `${r.CidrIp} ${r.FromPort}`);
+    expect(inline).toEqual(['10.0.0.0/16 443', '100.64.0.0/24 443']);
+    // and the replication group, as in a new VPC
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [endpointSg, 'GroupId'] }, FromPort: 443, SourceSecurityGroupId: Match.anyValue() });
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { PrivateDnsEnabled: true, SubnetIds: stack.resolve(net.replicationSubnets.subnets!.map((x) => x.subnetId)) });
+    Annotations.fromStack(stack).hasWarning('/S/Net', Match.stringLikeRegexp(
+      'SecretsManagerAccess.newEndpoint\\(\\) in an existing VPC creates an interface endpoint with private DNS: from the deployment on, every workload of the VPC that calls secretsmanager.<region>.amazonaws.com reaches this endpoint instead of its current route'));
+  });
+
+  test('a second Secrets Manager endpoint with private DNS in the same VPC is refused at synth (EC2 allows one per VPC)', () => {
+    const stack = newStack();
+    const vpc = isolatedVpc(stack);
     vpc.addInterfaceEndpoint('Theirs', { service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER });
-    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets });
+    new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], secretsManagerAccess: SecretsManagerAccess.newEndpoint() });
     expect(() => Template.fromStack(stack)).toThrow(/the VPC already has a Secrets Manager interface endpoint with private DNS \(S\/Existing\/Theirs\/Resource\), and a VPC can have only one: pass it as secretsManagerAccess: SecretsManagerAccess.fromEndpoint\(endpoint\)/);
   });
 
@@ -659,21 +742,17 @@ describe('Secrets Manager access (DMS reads endpoint credentials from inside the
       privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
     });
     const extra = ec2.Subnet.fromSubnetAttributes(stack, 'Extra', { subnetId: 'subnet-a2', availabilityZone: 'us-east-2a', routeTableId: 'rtb-a2' });
-    expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: [...vpc.privateSubnets, extra] }))
-      .toThrow(/^NatEgressForReplication: the replication subnets include 2 subnets in us-east-2a \(subnet-a, subnet-a2\): the Secrets Manager interface endpoint can use one subnet per Availability Zone/);
+    expect(() => new NatEgressForReplication(stack, 'Net', {
+      vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: [...vpc.privateSubnets, extra], changeExistingRouteTables: true, secretsManagerAccess: SecretsManagerAccess.newEndpoint(),
+    })).toThrow(/^NatEgressForReplication: the replication subnets include 2 subnets in us-east-2a \(subnet-a, subnet-a2\): the Secrets Manager interface endpoint can use one subnet per Availability Zone/);
   });
 
-  test('a VPC of the app without DNS host names is refused: private DNS of the endpoint needs them', () => {
+  test('a VPC of the app without DNS host names is refused for an endpoint: private DNS needs them', () => {
     const stack = newStack();
-    const vpc = new ec2.Vpc(stack, 'Existing', {
-      maxAzs: 2,
-      natGateways: 0,
-      enableDnsHostnames: false,
-      subnetConfiguration: [
-        { name: 'public', subnetType: ec2.SubnetType.PUBLIC }, { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-    });
-    expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets }))
-      .toThrow('NatEgressForReplication: the VPC has enableDnsHostnames off: the Secrets Manager endpoint\'s private DNS needs both on. Turn them on, or reach Secrets Manager another way with secretsManagerAccess: SecretsManagerAccess.viaPeer(...).');
+    const vpc = isolatedVpc(stack, { enableDnsHostnames: false });
+    expect(() => new NatEgressForReplication(stack, 'Net', { vpc, publicSubnet: vpc.publicSubnets[0], secretsManagerAccess: SecretsManagerAccess.newEndpoint() }))
+      .toThrow('NatEgressForReplication: the VPC has enableDnsHostnames off: the Secrets Manager endpoint\'s private DNS needs both on. Turn them on, or reach Secrets Manager without an endpoint: secretsManagerAccess: SecretsManagerAccess.publicEndpoint().');
+    // the default in an existing VPC needs no private DNS
+    expect(() => new NatEgressForReplication(newStack(), 'Net', { vpc: isolatedVpc(newStack(), { enableDnsHostnames: false }), publicSubnet: vpc.publicSubnets[0] })).not.toThrow();
   });
 });
