@@ -15,6 +15,7 @@ import { MigrationProvider } from '../lifecycle/provider';
 import type { NeonTargetEndpoint } from '../neon/target-endpoint';
 import { createSubnetGroup, resolvePlacement } from '../replication/placement';
 import { completeSecretArn } from '../secrets/complete-arn';
+import { grantSecretRead } from '../secrets/grant-read';
 import type { TableMappings } from '../task/table-mappings';
 import { TargetTablePrepMode, TaskSettings } from '../task/task-settings';
 
@@ -307,7 +308,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
       resources: [this.bucket.bucketArn],
     }));
     this.secretsAccessRole = dmsRole(this, 'SecretsAccessRole', `Lets DMS Schema Conversion read the credentials of ${this.node.path}`);
-    source.secret.grantRead(this.secretsAccessRole);
+    grantSecretRead(this, source.secret, this.secretsAccessRole);
     target.credentialsSecret.grantRead(this.secretsAccessRole);
 
     // ---- the data providers

@@ -27,8 +27,12 @@ export function openSourceDatabases(endpoints: IDmsEndpoint[], compute: ec2.ICon
         + 'yourself and acknowledge this warning.');
       continue;
     }
-    database.connections.allowFrom(compute, ec2.Port.tcp(endpoint.port), `DMS source endpoint ${endpoint.node.path}`);
-    // the ingress rule is a child of the database's group, the egress rule one of the compute's
+    // opened from the compute's side: when the database is in another stack (the application's), its
+    // ingress rule is created in this stack, next to the compute's group, so the application's stack
+    // neither refers to this one nor keeps the rule after this stack is destroyed
+    compute.connections.allowTo(database, ec2.Port.tcp(endpoint.port), `DMS source endpoint ${endpoint.node.path}`);
+    // the ingress rule is a child of the database's group (of the compute's group when the database is
+    // in another stack), the egress rule one of the compute's
     for (const group of [...database.connections.securityGroups, ...compute.connections.securityGroups]) {
       if (Stack.of(group) === stack) {
         dependent.node.addDependency(group);

@@ -9,6 +9,7 @@ import { Construct, IConstruct } from 'constructs';
 import { FidelityFunction } from './fidelity-function';
 import { IReplicationNetwork } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
+import { SecretGrants } from '../secrets/grant-read';
 
 /** Namespace of the `MismatchedRows` and `RowsCompared` metrics of `MigrationVerification`. */
 export const FIDELITY_METRICS_NAMESPACE = 'CdkNeonMigration';
@@ -36,7 +37,7 @@ export class FidelityProvider extends Construct {
   public readonly role: iam.Role;
   public readonly serviceToken: string;
   public readonly logGroup: logs.LogGroup;
-  private readonly granted = new Set<string>();
+  private secretGrants?: SecretGrants;
   private latencyMetricsGranted = false;
 
   private constructor(scope: Construct, id: string, network: IReplicationNetwork) {
@@ -126,10 +127,7 @@ export class FidelityProvider extends Construct {
 
   /** Let the handler read `secret` (and decrypt it with its customer managed key), once per secret. */
   public grantSecret(secret: secretsmanager.ISecret): void {
-    const key = Stack.of(this).resolve(secret.secretArn);
-    const id = JSON.stringify(key);
-    if (this.granted.has(id)) return;
-    this.granted.add(id);
-    secret.grantRead(this.role);
+    this.secretGrants ??= new SecretGrants(this, this.role);
+    this.secretGrants.grant(secret);
   }
 }

@@ -238,6 +238,9 @@ export class MigrationPreflight extends Construct {
       targetTablePrepMode: task.settings.targetTablePrepMode,
       targetCapacity: options.targetCapacity ? { ...taskCapacity(task), ...options.targetCapacity } : undefined,
     });
+    // the target tables it checks are those the schema copy or conversion creates before the start
+    if (task.schemaCopy) preflight.node.addDependency(task.schemaCopy.before);
+    if (task.schemaConversion) preflight.node.addDependency(task.schemaConversion.completion);
     task.lifecycle.addStartDependency(preflight);
     return preflight;
   }

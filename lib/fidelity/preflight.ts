@@ -226,7 +226,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
     targetShape = await describeTable(ctx.target, ctx.table.target);
     const targetName = displayName(ctx.table.target);
     if (!targetShape) {
-      add('warning', 'TARGET_TABLE_MISSING', `Target table ${targetName} does not exist: with DO_NOTHING, DMS creates it with the primary key only (no secondary indexes, defaults, foreign keys or sequences). Pre-create the schema with pg_dump --schema-only.`);
+      add('warning', 'TARGET_TABLE_MISSING', `Target table ${targetName} does not exist: with DO_NOTHING, DMS creates it with the primary key only (no secondary indexes, defaults, foreign keys or sequences). Pre-create the schema: schemaCopy on the DmsMigrationTask, or npx cdk-neon-migration schema pre.`);
     } else {
       const mapped = new Set<string>();
       for (const col of shape.columns) {
@@ -272,7 +272,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
     const converted = convertedType(col);
     if (converted && dmsCreatesTable) {
       if (col.typname === 'numeric') numericColumns.push(col);
-      else add('warning', 'TYPE_CONVERTED', `DMS creates this ${col.type} column as ${converted}. Pre-create the target schema to keep the type.`, col.name);
+      else add('warning', 'TYPE_CONVERTED', `DMS creates this ${col.type} column as ${converted}. Pre-create the target schema to keep the type (schemaCopy, or npx cdk-neon-migration schema pre).`, col.name);
     }
     if (isLobColumn(col)) {
       lobColumns.push(col);
@@ -287,7 +287,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
     if (scan.numericOverflow.has(col.name)) {
       add('blocking', 'NUMERIC_PRECISION_LOSS', 'DMS creates this numeric column without precision as NUMERIC(28,6), and stored values have more than 6 decimal places or 22 integer digits: they would be rounded or fail. Pre-create the target table with the source\'s numeric type.', col.name);
     } else {
-      add('warning', 'TYPE_CONVERTED', 'DMS creates this numeric column without precision as NUMERIC(28,6); the stored values fit today. Pre-create the target schema to keep the type.', col.name);
+      add('warning', 'TYPE_CONVERTED', 'DMS creates this numeric column without precision as NUMERIC(28,6); the stored values fit today. Pre-create the target schema to keep the type (schemaCopy, or npx cdk-neon-migration schema pre).', col.name);
     }
   }
   const limitBytes = ctx.lobMaxSizeKb * 1024;

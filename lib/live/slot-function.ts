@@ -11,6 +11,7 @@ import { ReplicationSlotsFunction } from './replication-slots-function';
 import { IReplicationNetwork } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { MigrationProvider } from '../lifecycle/provider';
+import { SecretGrants } from '../secrets/grant-read';
 
 /**
  * The stack's slot function and its relay: a Lambda function in the replication subnets that speaks
@@ -33,7 +34,7 @@ export class SlotFunction extends Construct {
   public readonly relay: sfn.StateMachine;
   /** Lets the shared provider's functions run the relay; the cleanups wait for it. */
   public readonly startPermission: iam.Policy;
-  private readonly granted = new Set<string>();
+  private secretGrants?: SecretGrants;
 
   private constructor(scope: Construct, id: string, network: IReplicationNetwork) {
     super(scope, id);
@@ -122,9 +123,7 @@ export class SlotFunction extends Construct {
 
   /** Let the slot function read `secret` (and decrypt it with its customer managed key), once per secret. */
   public grantSecret(secret: secretsmanager.ISecret): void {
-    const key = JSON.stringify(Stack.of(this).resolve(secret.secretArn));
-    if (this.granted.has(key)) return;
-    this.granted.add(key);
-    secret.grantRead(this.role);
+    this.secretGrants ??= new SecretGrants(this, this.role);
+    this.secretGrants.grant(secret);
   }
 }

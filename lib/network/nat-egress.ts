@@ -387,7 +387,8 @@ export class NatEgressForReplication extends Construct implements IReplicationNe
   }
 
   /** The explicit choice: the default route goes into existing route tables. */
-  private routeExistingSubnets(vpc: ec2.IVpc, publicSubnet: ec2.ISubnet, natGateway: ec2.CfnNatGateway, props: NatEgressForReplicationProps): ec2.ISubnet[] {
+  private routeExistingSubnets(vpc: ec2.IVpc, publicSubnet: ec2.ISubnet, natGateway: ec2.CfnNatGateway,
+    props: NatEgressForReplicationProps): ec2.ISubnet[] {
     if (props.replicationSubnetCidrs !== undefined) {
       throw new Error('NatEgressForReplication: replicationSubnetCidrs creates subnets of its own, and privateSubnets/routeTableIds use existing ones: set one of them.');
     }

@@ -57,7 +57,9 @@ export function resolvePlacement(scope: Construct, owner: string, options: Repli
     securityGroups,
     egressReady: network?.egressReady,
     // a placement by vpc: its subnets and first security group, with nothing to wait for
-    network: network ?? { vpc, replicationSubnets: { subnets: selected.subnets }, securityGroup: securityGroups[0], egressReady: new DependencyGroup() },
+    network: network ?? {
+      vpc, replicationSubnets: { subnets: selected.subnets }, securityGroup: securityGroups[0], egressReady: new DependencyGroup(),
+    },
   };
 }
 

@@ -13,6 +13,7 @@ import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { ResourceTypes } from '../lifecycle/kinds';
 import { MigrationProvider } from '../lifecycle/provider';
 import { completeSecretArn } from '../secrets/complete-arn';
+import { grantSecretRead } from '../secrets/grant-read';
 import type { TableMappings } from '../task/table-mappings';
 
 /**
@@ -253,7 +254,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
       logging: { cloudWatch: { logGroup: this.logGroup } },
     });
     this.project.node.addDependency(network.egressReady);
-    props.sourceSecret.grantRead(this.project);
+    grantSecretRead(this, props.sourceSecret, this.project);
     props.targetSecret.grantRead(this.project);
 
     const provider = MigrationProvider.of(this);

@@ -12,6 +12,7 @@ import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsI
 import { EndpointType } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { completeSecretArn } from '../secrets/complete-arn';
+import { grantSecretRead } from '../secrets/grant-read';
 
 const MAX_IDENTIFIER_LENGTH = 255;
 
@@ -74,7 +75,7 @@ export function buildSourceEndpoint(scope: Construct, engine: SourceEngine,
   const { role: accessRole, grantee } = createEndpointAccessRole(scope, 'SecretAccessRole', `dms.${Aws.REGION}.amazonaws.com`,
     `Lets DMS read the credentials of the source endpoint ${endpointIdentifier}`,
     props.secretEncryptionKey !== undefined || props.secret.encryptionKey !== undefined);
-  props.secret.grantRead(grantee);
+  grantSecretRead(scope, props.secret, grantee);
   if (props.secretEncryptionKey) {
     props.secretEncryptionKey.grantDecrypt(grantee);
   }

@@ -19,27 +19,23 @@ const stack = new Stack(app, STACK_NAME);
 
 let vpc: ec2.Vpc | undefined;
 /**
- * The VPC of the source database, as a typical existing one: public subnets, and private subnets with
- * no route to the internet (no NAT gateway), in two Availability Zones.
+ * The VPC of the source database as most teams have it: `new ec2.Vpc(this, 'Vpc')` with its defaults,
+ * public subnets and private subnets behind NAT gateways.
  */
 function sourceVpc(): ec2.Vpc {
-  vpc ??= new ec2.Vpc(stack, 'FixtureVpc', {
-    maxAzs: 2,
-    natGateways: 0,
-    subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
-      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    ],
-  });
+  vpc ??= new ec2.Vpc(stack, 'Vpc');
   return vpc;
 }
 
 let instance: rds.DatabaseInstance | undefined;
+/** RDS for PostgreSQL in the private subnets, with logical replication on (a live migration reads its changes). */
 function postgresInstance(): rds.DatabaseInstance {
+  const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 });
   instance ??= new rds.DatabaseInstance(stack, 'FixtureDatabase', {
-    engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+    engine,
     vpc: sourceVpc(),
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    parameterGroup: new rds.ParameterGroup(stack, 'FixtureParameters', { engine, parameters: { 'rds.logical_replication': '1' } }),
   });
   return instance;
 }
@@ -50,7 +46,7 @@ function auroraPostgresCluster(): rds.DatabaseCluster {
     engine: rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_4 }),
     writer: rds.ClusterInstance.serverlessV2('Writer'),
     vpc: sourceVpc(),
-    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
   });
   return cluster;
 }

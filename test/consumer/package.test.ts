@@ -183,6 +183,14 @@ test('the packed library installs into a fresh CDK app, where README\'s Quick st
   expect(count('AWS::DMS::ReplicationTask')).toBe(1);
   expect(count('AWS::DMS::Endpoint')).toBe(2);
   expect(count('AWS::DMS::ReplicationInstance')).toBe(1);
+  // the live migration of the Quick start: schema copy, preflight, verification, the slot cleanup; in the
+  // VPC's own private subnets, which keep their routes (no NAT gateway, route or endpoint is added)
+  for (const type of ['Custom::NeonSchemaCopy', 'Custom::NeonMigrationPreflight', 'Custom::NeonMigrationVerification', 'Custom::NeonReplicationSlotCleanup']) {
+    expect([type, count(type) > 0]).toEqual([type, true]);
+  }
+  expect([count('AWS::EC2::NatGateway'), count('AWS::EC2::Route'), count('AWS::EC2::VPCEndpoint')]).toEqual([2, 4, 0]);
+  // one warning, on purpose: a live migration without a Neon API key is told to keep its compute awake by hand
+  expect(warnings.map((m) => m.data)).toEqual([expect.stringMatching(/Neon compute suspends after 5 idle minutes \(scale to zero\)/)]);
   // the handlers came from the installed package: their assets are in the cloud assembly
   const assetDirs = fs.readdirSync(outdir).filter((f) => f.startsWith('asset.'));
   expect(assetDirs.some((dir) => fs.existsSync(path.join(outdir, dir, 'index.js')))).toBe(true);

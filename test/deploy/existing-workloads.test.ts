@@ -1,7 +1,8 @@
 import { App, Environment } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { CONCRETE_ENV } from './variants';
 import { BARE_ISOLATED_VPC, ISOLATED_VPC, Layout, LAYOUTS, NAT_EGRESS_VPC, TRANSIT_GATEWAY_VPC } from './layouts';
+import { CONCRETE_ENV } from './variants';
+import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { AWS_API, Destination, NEON, NetworkModel, Workload } from '../helpers/reachability';
 
@@ -116,7 +117,6 @@ describe('a migration that would change what runs in the VPC is refused or warne
   test('the team\'s own Secrets Manager endpoint: a migration that ignores it is refused, naming fromEndpoint', () => {
     const built = ISOLATED_VPC.build(new App(), { migrate: false });
     const vpc = built.stack.node.findChild('Vpc') as any;
-    const { NatEgressForReplication } = require('../../lib/network/nat-egress');
     new NatEgressForReplication(built.stack, 'Network', { vpc, publicSubnet: vpc.publicSubnets[0] });
     expect(() => Template.fromStack(built.stack)).toThrow(
       /the VPC has a Secrets Manager interface endpoint with private DNS \(Layout\/Vpc\/SecretsManager\/Resource\): secretsmanager\.<region>\.amazonaws\.com resolves to it everywhere in the VPC, the replication compute's calls included\. Pass it as secretsManagerAccess: SecretsManagerAccess\.fromEndpoint\(endpoint\)/);
@@ -125,7 +125,6 @@ describe('a migration that would change what runs in the VPC is refused or warne
   test('routes in the subnets of the database are refused without changeExistingRouteTables', () => {
     const built = BARE_ISOLATED_VPC.build(new App(), { migrate: false });
     const vpc = built.stack.node.findChild('Vpc') as any;
-    const { NatEgressForReplication } = require('../../lib/network/nat-egress');
     expect(() => new NatEgressForReplication(built.stack, 'Network', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets }))
       .toThrow(/which other resources may use: each of them would gain a way to the internet\. Set changeExistingRouteTables: true to accept that/);
   });
@@ -134,7 +133,6 @@ describe('a migration that would change what runs in the VPC is refused or warne
     const built = BARE_ISOLATED_VPC.build(new App(), { migrate: false });
     const vpc = built.stack.node.findChild('Vpc') as any;
     const before = NetworkModel.of(new DeployedTemplate(Template.fromStack(BARE_ISOLATED_VPC.build(new App(), { migrate: false }).stack).toJSON() as TemplateJson, { stackName: 'Layout' }));
-    const { NatEgressForReplication } = require('../../lib/network/nat-egress');
     new NatEgressForReplication(built.stack, 'Network', { vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: vpc.isolatedSubnets, changeExistingRouteTables: true });
     const after = NetworkModel.of(new DeployedTemplate(Template.fromStack(built.stack).toJSON() as TemplateJson, { stackName: 'Layout' }));
     const app = (net: NetworkModel) => net.workloads().find(w => w.logicalId.startsWith('AppServer'))!;

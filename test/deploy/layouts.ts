@@ -31,10 +31,10 @@ export const TRANSIT_GATEWAY = 'tgw-0egress';
 
 export interface Layout {
   readonly name: string;
-  /** The workloads' VPC and workloads; `migrate` adds the migration as the README says. */
-  build(app: App, options: { migrate: boolean; serverless?: boolean; env?: Environment }): LayoutStack;
   /** Model options: what lies beyond the template. */
   readonly transitGatewayEgress?: string[];
+  /** The workloads' VPC and workloads; `migrate` adds the migration as the README says. */
+  build(app: App, options: { migrate: boolean; serverless?: boolean; env?: Environment }): LayoutStack;
 }
 
 export interface LayoutStack {

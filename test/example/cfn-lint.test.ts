@@ -5,6 +5,7 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { NeonMigrationExampleStack } from '../../lib/example/example-stack';
+import { ApplicationStack, LiveMigrationStack, liveExampleSettingsFromContext } from '../../lib/example/live-example-stack';
 import { MySqlMigrationExampleStack } from '../../lib/example/mysql-example-stack';
 
 /*
@@ -44,4 +45,13 @@ describe('cfn-lint, where available', () => {
   maybe('the MySQL example has no error-level finding', () => {
     expect(errors(new MySqlMigrationExampleStack(new App(), 'MySqlExample'))).toEqual([]);
   }, 120_000);
+
+  maybe('the live-migration example has no error-level finding, in either stack', () => {
+    const app = new App();
+    const settings = liveExampleSettingsFromContext(app);
+    const application = new ApplicationStack(app, 'Application', { sampleSize: settings.sampleSize });
+    const migration = new LiveMigrationStack(app, 'Migration', { vpc: application.vpc, database: application.database, settings });
+    expect(errors(application)).toEqual([]);
+    expect(errors(migration)).toEqual([]);
+  }, 240_000);
 });

@@ -121,10 +121,51 @@ describe('MigrationPreflight', () => {
       LobMode: 'LIMITED',
       LobMaxSizeKb: '512',
       TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
-      TargetSecretArn: Match.absent(),
+      // the task's Neon target, whose pre-created tables it checks
+      TargetSecretArn: { Ref: stack.getLogicalId(target.credentialsSecret.node.defaultChild as any) },
     });
     const start = template.toJSON().Resources[resourceId(stack, migration.lifecycle.resource)];
     expect(start.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, preflight.resource)]));
+  });
+
+  test('forTask takes the network, the source\'s secret and database and the target\'s secret from the task', () => {
+    const { stack, network, target } = setup();
+    const migration = task(stack, network, target);
+    MigrationPreflight.forTask(stack, 'Preflight', { task: migration });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration });
+    const template = Template.fromStack(stack);
+    const expected = {
+      SourceSecretArn: SOURCE_ARN,
+      SourceDatabaseName: 'app',
+      TargetSecretArn: { Ref: stack.getLogicalId(target.credentialsSecret.node.defaultChild as any) },
+    };
+    template.hasResourceProperties('Custom::NeonMigrationPreflight', expected);
+    template.hasResourceProperties('Custom::NeonMigrationVerification', expected);
+    // the check runs in the task's network: its function has the network's security group
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SecurityGroupIds: Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(network.securityGroup.node.defaultChild as any), 'GroupId'] }]) },
+    });
+  });
+
+  test('forTask with a source endpoint that does not know its secret names what to set', () => {
+    const { stack, network, target } = setup();
+    const imported = PostgresSourceEndpoint.fromEndpointAttributes(stack, 'Imported', {
+      endpointArn: 'arn:aws:dms:us-east-1:123456789012:endpoint:SRC', endpointIdentifier: 'src', port: 5432,
+    });
+    const migration = new DmsMigrationTask(stack, 'Migration', { source: imported, target, network, schemaName: 'app', waitForCompletion: true });
+    expect(() => MigrationPreflight.forTask(stack, 'Preflight', { task: migration })).toThrow(
+      /^MigrationPreflight\.forTask: the task's source endpoint does not tell its secret and database \(an imported endpoint\): set sourceSecret/);
+  });
+
+  test('forTask runs after the schema copy\'s pre-data step: the target tables it checks exist by then', () => {
+    const { stack, network, target } = setup();
+    const sourceSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'CopySource', SOURCE_ARN);
+    const source = new PostgresSourceEndpoint(stack, 'CopySourceEndpoint', { secret: sourceSecret, databaseName: 'app' });
+    const migration = new DmsMigrationTask(stack, 'Migration', { source, target, network, schemaName: 'app', waitForCompletion: true, schemaCopy: {} });
+    const preflight = MigrationPreflight.forTask(stack, 'Preflight', { task: migration });
+    const template = Template.fromStack(stack);
+    const pre = stack.getLogicalId(migration.schemaCopy!.before.node.defaultChild as any);
+    expect(template.toJSON().Resources[resourceId(stack, preflight.resource)].DependsOn).toEqual(expect.arrayContaining([pre]));
   });
 
   test('without LOB support no LOB size is sent', () => {

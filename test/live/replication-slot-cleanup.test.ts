@@ -164,7 +164,7 @@ test('the database kinds of the test stack', () => {
 
 describe('DmsMigrationTask and MigrationAlarms wire the source safeguards by themselves', () => {
   /** A task from an RDS for PostgreSQL source, in a network or on an instance of its own. */
-  function migration(props: Partial<DmsMigrationTaskProps> & { onInstance?: boolean } = {}) {
+  function migration(props: Partial<DmsMigrationTaskProps> & { onInstance?: boolean; imported?: boolean } = {}) {
     const stack = new Stack(new App(), 'W');
     const network = new NatEgressForReplication(stack, 'Network');
     const database = new rds.DatabaseInstance(stack, 'Database', {
@@ -174,8 +174,14 @@ describe('DmsMigrationTask and MigrationAlarms wire the source safeguards by the
     });
     const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });
     const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
-    const { onInstance, ...rest } = props;
-    const placement = onInstance ? { replicationInstance: new ReplicationInstance(stack, 'Instance', { network }) } : { network };
+    const { onInstance, imported, ...rest } = props;
+    const placement = imported
+      ? {
+        replicationInstance: ReplicationInstance.fromReplicationInstanceAttributes(stack, 'Imported', {
+          replicationInstanceArn: 'arn:aws:dms:us-east-1:123456789012:rep:R', replicationInstanceIdentifier: 'r',
+        }),
+      }
+      : onInstance ? { replicationInstance: new ReplicationInstance(stack, 'Instance', { network }) } : { network };
     const task = new DmsMigrationTask(stack, 'Migration', {
       source, target, schemaName: 'app', migrationType: MigrationType.FULL_LOAD_AND_CDC, ...placement, ...rest,
     });
@@ -206,12 +212,18 @@ describe('DmsMigrationTask and MigrationAlarms wire the source safeguards by the
     expect(migration({ dropReplicationSlot: false }).task.replicationSlotCleanup).toBeUndefined();
     expect(() => migration({ dropReplicationSlot: true, migrationType: MigrationType.FULL_LOAD }))
       .toThrow(/DmsMigrationTask: dropReplicationSlot needs a CDC migration type \(FULL_LOAD_AND_CDC or CDC\): a full load leaves no slot\. Remove dropReplicationSlot/);
-    expect(() => migration({ dropReplicationSlot: true, onInstance: true }))
-      .toThrow(/dropReplicationSlot needs network \(the replication network the slot function runs in/);
+    expect(() => migration({ dropReplicationSlot: true, imported: true }))
+      .toThrow(/dropReplicationSlot needs a network \(the replication network the slot function runs in, which reaches the source\): import the replication/);
   });
 
-  test('on an instance without network: no cleanup, and a note saying how to drop the slot by hand', () => {
-    const { task, stack } = migration({ onInstance: true });
+  test('on an instance of its own: the cleanup runs in the instance\'s network', () => {
+    const { task } = migration({ onInstance: true });
+    expect(task.replicationSlotCleanup).toBeDefined();
+    expect(task.network).toBe(task.replicationInstance!.network);
+  });
+
+  test('on an instance imported without its network: no cleanup, and a note saying how to drop the slot by hand', () => {
+    const { task, stack } = migration({ imported: true });
     expect(task.replicationSlotCleanup).toBeUndefined();
     Annotations.fromStack(stack).hasInfo('/W/Migration', Match.stringLikeRegexp('pg_drop_replication_slot'));
   });

@@ -140,8 +140,11 @@ describe('other egress', () => {
   test('a VPC imported by id: its private subnets, nothing to check, nothing known of its addresses', () => {
     const stack = newStack();
     const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
-      vpcId: 'vpc-1', vpcCidrBlock: '10.1.0.0/16', availabilityZones: ['us-east-2a', 'us-east-2b'],
-      privateSubnetIds: ['subnet-a', 'subnet-b'], privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
+      vpcId: 'vpc-1',
+      vpcCidrBlock: '10.1.0.0/16',
+      availabilityZones: ['us-east-2a', 'us-east-2b'],
+      privateSubnetIds: ['subnet-a', 'subnet-b'],
+      privateSubnetRouteTableIds: ['rtb-a', 'rtb-b'],
     });
     const network = new ExistingEgressForReplication(stack, 'Network', { vpc, egressIps: ['198.51.100.1', '198.51.100.2'] });
     expect(vpc.selectSubnets(network.replicationSubnets).subnetIds).toEqual(['subnet-a', 'subnet-b']);

@@ -263,7 +263,10 @@ describe('existing VPC', () => {
       const [nat] = logicalIds(template, 'AWS::EC2::NatGateway');
       // the highest free /26 blocks of the VPC, first in the NAT gateway's zone
       const subnets = template.findResources('AWS::EC2::Subnet');
-      expect(Object.values(subnets).map((s) => [s.Properties.CidrBlock, s.Properties.AvailabilityZone, s.Properties.VpcId, s.Properties.MapPublicIpOnLaunch]))
+      const rows = Object.values(subnets).map((s) => [
+        s.Properties.CidrBlock, s.Properties.AvailabilityZone, s.Properties.VpcId, s.Properties.MapPublicIpOnLaunch,
+      ]);
+      expect(rows)
         .toEqual([['10.1.255.192/26', 'us-east-2a', 'vpc-0abc', false], ['10.1.255.128/26', 'us-east-2b', 'vpc-0abc', false]]);
       const tables = logicalIds(template, 'AWS::EC2::RouteTable');
       expect(tables).toHaveLength(2);
@@ -341,8 +344,12 @@ describe('existing VPC', () => {
         /its address space \(10\.0\.0\.0\/16\) has no two free \/26 blocks left: give replicationSubnetCidrs \(smaller blocks, down to \/28\), add a secondary CIDR block to the VPC, or use existing subnets: privateSubnets with changeExistingRouteTables: true\. If the VPC's private subnets already reach the internet, use ExistingEgressForReplication instead\./);
 
       const blind = ec2.Vpc.fromVpcAttributes(stack, 'Blind', {
-        vpcId: 'vpc-1', vpcCidrBlock: '10.1.0.0/16', availabilityZones: ['us-east-2a', 'us-east-2b'],
-        publicSubnetIds: ['subnet-p1', 'subnet-p2'], isolatedSubnetIds: ['subnet-i1', 'subnet-i2'], isolatedSubnetRouteTableIds: ['rtb-1', 'rtb-2'],
+        vpcId: 'vpc-1',
+        vpcCidrBlock: '10.1.0.0/16',
+        availabilityZones: ['us-east-2a', 'us-east-2b'],
+        publicSubnetIds: ['subnet-p1', 'subnet-p2'],
+        isolatedSubnetIds: ['subnet-i1', 'subnet-i2'],
+        isolatedSubnetRouteTableIds: ['rtb-1', 'rtb-2'],
       });
       expect(() => new NatEgressForReplication(stack, 'Net2', { vpc: blind, publicSubnet: blind.publicSubnets[0] })).toThrow(
         /the app does not show which addresses of the VPC are free .*: give replicationSubnetCidrs, two free blocks of the VPC/);
@@ -743,7 +750,11 @@ describe('Secrets Manager access (DMS reads endpoint credentials from inside the
     });
     const extra = ec2.Subnet.fromSubnetAttributes(stack, 'Extra', { subnetId: 'subnet-a2', availabilityZone: 'us-east-2a', routeTableId: 'rtb-a2' });
     expect(() => new NatEgressForReplication(stack, 'Net', {
-      vpc, publicSubnet: vpc.publicSubnets[0], privateSubnets: [...vpc.privateSubnets, extra], changeExistingRouteTables: true, secretsManagerAccess: SecretsManagerAccess.newEndpoint(),
+      vpc,
+      publicSubnet: vpc.publicSubnets[0],
+      privateSubnets: [...vpc.privateSubnets, extra],
+      changeExistingRouteTables: true,
+      secretsManagerAccess: SecretsManagerAccess.newEndpoint(),
     })).toThrow(/^NatEgressForReplication: the replication subnets include 2 subnets in us-east-2a \(subnet-a, subnet-a2\): the Secrets Manager interface endpoint can use one subnet per Availability Zone/);
   });
 

@@ -1,7 +1,7 @@
 import { App, CfnElement, Environment, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { NatEgressForReplication, SecretsManagerAccess } from '../../lib/network';
+import { ExistingEgressForReplication, NatEgressForReplication, SecretsManagerAccess } from '../../lib/network';
 import {
   DmsAccountRoles,
   ReplicationCompute,
@@ -204,7 +204,22 @@ describe('where DMS Serverless reads endpoint credentials (only through a VPC en
       replicationType: ReplicationType.FULL_LOAD,
       tableMappings: MAPPINGS,
     })).toThrow('ServerlessReplication: DMS Serverless reaches AWS Secrets Manager only through an interface VPC endpoint in the replication subnets, '
-      + 'and the network reaches it another way (SecretsManagerAccess.viaPeer). Use SecretsManagerAccess.newEndpoint() or fromEndpoint(...), or run the task on a replication instance.');
+      + 'and the network reaches it another way (SecretsManagerAccess.publicEndpoint() is the default in an existing VPC, or viaPeer). '
+      + 'Give the network secretsManagerAccess: SecretsManagerAccess.fromEndpoint(yourEndpoint) (the VPC\'s own Secrets Manager endpoint) '
+      + 'or SecretsManagerAccess.newEndpoint() (private DNS: every workload of the VPC then calls Secrets Manager through it), '
+      + 'or run the task on a replication instance.');
+  });
+
+  test('an existing VPC\'s default (the public endpoint through its egress) is refused the same way, naming fromEndpoint and newEndpoint', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = new ExistingEgressForReplication(stack, 'Net', { vpc: new ec2.Vpc(stack, 'Vpc') });
+    expect(() => new ServerlessReplication(stack, 'Serverless', {
+      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET, replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+    })).toThrow(/SecretsManagerAccess\.fromEndpoint\(yourEndpoint\).*SecretsManagerAccess\.newEndpoint\(\)/);
+    const withEndpoint = new ExistingEgressForReplication(stack, 'Net2', { vpc: new ec2.Vpc(stack, 'Vpc2'), secretsManagerAccess: SecretsManagerAccess.newEndpoint() });
+    expect(() => new ServerlessReplication(stack, 'Serverless2', {
+      network: withEndpoint, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET, replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+    })).not.toThrow();
   });
 
   test('placed in a VPC that says nothing about it: a warning says an endpoint is the only way', () => {
