@@ -213,13 +213,13 @@ describe('where DMS Serverless reads endpoint credentials (only through a VPC en
   test('an existing VPC\'s default (the public endpoint through its egress) is refused the same way, naming fromEndpoint and newEndpoint', () => {
     const stack = new Stack(new App(), 'S');
     const network = new ExistingEgressForReplication(stack, 'Net', { vpc: new ec2.Vpc(stack, 'Vpc') });
-    expect(() => new ServerlessReplication(stack, 'Serverless', {
-      network, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET, replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
-    })).toThrow(/SecretsManagerAccess\.fromEndpoint\(yourEndpoint\).*SecretsManagerAccess\.newEndpoint\(\)/);
+    const rest = {
+      maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET, replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
+    };
+    expect(() => new ServerlessReplication(stack, 'Serverless', { network, ...rest }))
+      .toThrow(/SecretsManagerAccess\.fromEndpoint\(yourEndpoint\).*SecretsManagerAccess\.newEndpoint\(\)/);
     const withEndpoint = new ExistingEgressForReplication(stack, 'Net2', { vpc: new ec2.Vpc(stack, 'Vpc2'), secretsManagerAccess: SecretsManagerAccess.newEndpoint() });
-    expect(() => new ServerlessReplication(stack, 'Serverless2', {
-      network: withEndpoint, maxCapacityUnits: 4, sourceEndpointArn: SOURCE, targetEndpointArn: TARGET, replicationType: ReplicationType.FULL_LOAD, tableMappings: MAPPINGS,
-    })).not.toThrow();
+    expect(() => new ServerlessReplication(stack, 'Serverless2', { network: withEndpoint, ...rest })).not.toThrow();
   });
 
   test('placed in a VPC that says nothing about it: a warning says an endpoint is the only way', () => {
