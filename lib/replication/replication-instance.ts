@@ -292,7 +292,8 @@ export class ReplicationInstance extends ReplicationInstanceBase {
   public readonly replicationInstanceIdentifier: string;
   public readonly connections: ec2.Connections;
   public readonly egressReady?: IDependable;
-  public readonly network: IReplicationNetwork;
+  /** The network the instance runs in (given, or made of its `vpc` placement): always set. */
+  public readonly network?: IReplicationNetwork;
   /** The DMS engine version the instance is created with. */
   public readonly engineVersion: string;
   /** The KMS key encrypting the instance. */
