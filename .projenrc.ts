@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, javascript, JsonFile, typescript } from 'projen';
 
 /** The aws-cdk-lib release this library is developed and snapshot-tested against. */
 const CDK_DEV_VERSION = '2.257.0';
@@ -68,8 +68,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
       coverageThreshold: undefined,
       // integ/ holds integ-runner cases, not jest tests
       testPathIgnorePatterns: ['/node_modules/', '/integ/', '/cdk.out/'],
+      // the kind registry imports each handler as `./<room>/<kind>.handler.js` (ES module style, so the
+      // provider's bundle splits one chunk per kind); jest finds the `.ts` file
+      moduleNameMapper: { '^(\\.{1,2}/.*\\.handler)\\.js$': '$1' },
     },
   },
+  // tests run as CommonJS: dynamic import() of a kind becomes require() (jest has no ES module loader here)
+  tsJestOptions: { transformOptions: { tsconfig: typescript.TsJestTsconfig.fromFile('test/tsconfig.jest.json') } },
   tsconfigDev: {
     include: ['../integ/**/*.ts', '../lib/**/*.ts', '../bench/**/*.ts'],
     compilerOptions: {},
@@ -107,7 +112,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
   bundledDeps: ['pg@^8'],
-  bin: { 'cdk-neon-migration': 'dist/fidelity/cli.js' },
+  bin: { 'cdk-neon-migration': 'dist/cli.js' },
 
   gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],
 });
@@ -126,6 +131,25 @@ project.bundler.addBundle('lib/cutover/dms-latency.ts', {
   sourcemap: false,
   watchTask: false,
 });
+
+// The shared provider's handlers: one entry (lib/resource-handlers.ts) and one chunk per kind, loaded
+// when a request of that kind arrives (ES modules with code splitting; CommonJS dependencies get a
+// `require` through the banner). Built afresh each time: stale chunks would ship.
+const providerHandlers = project.addTask('bundle:lib/resource-handlers', {
+  description: 'Bundle the shared provider\'s handlers: an entry and one chunk per resource kind',
+  steps: [
+    { exec: 'rm -rf assets/lib/resource-handlers' },
+    {
+      exec: [
+        'esbuild --bundle lib/resource-handlers.ts --splitting --format=esm --outdir=assets/lib/resource-handlers',
+        '--out-extension:.js=.mjs --chunk-names=[name]-[hash] --target=node24 --platform=node --tsconfig=test/tsconfig.json',
+        '--external:@aws-sdk/* --external:@smithy/* --external:pg-native --external:pgpass --minify',
+        '"--banner:js=import{createRequire as __cr}from\'module\';const require=__cr(import.meta.url);"',
+      ].join(' '),
+    },
+  ],
+});
+project.tasks.tryFind('bundle')?.spawn(providerHandlers);
 
 // Handler bundles are minified: each stays far below Lambda's and this library's size budget (100 KB)
 for (const task of project.tasks.all) {
@@ -201,8 +225,13 @@ project.eslint?.addLintPattern('integ');
 project.eslint?.addLintPattern('bench');
 // handlers import the AWS SDK v3 the Lambda runtime provides (a devDependency here, never bundled)
 project.eslint?.addOverride({
-  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/lifecycle/dms-*.ts', 'lib/lifecycle/stack-status.ts', 'lib/cutover/dms-latency.ts', 'lib/cutover/latency-metrics.ts'],
+  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/dms-api/*.ts', 'lib/provider/stack-status.ts', 'lib/provider/dispatch.ts', 'lib/cutover/dms-latency.ts', 'lib/fidelity/latency-metrics.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
+});
+
+// jest compiles the tests as CommonJS (test/tsconfig.json type-checks them with the library's module rules)
+new JsonFile(project, 'test/tsconfig.jest.json', {
+  obj: { extends: './tsconfig.json', compilerOptions: { module: 'commonjs', moduleResolution: 'node', ignoreDeprecations: '6.0' } },
 });
 
 // integ/ and bench/ get their own type-check-only configs, so editors and eslint find them

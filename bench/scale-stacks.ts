@@ -7,12 +7,12 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ResourceTypes } from '../lib/lifecycle/kinds';
-import { MigrationProvider } from '../lib/lifecycle/provider';
+import { TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../lib/lifecycle/kinds';
+import { DmsMigrationTask } from '../lib/migration/migration-task';
 import { NeonTargetEndpoint } from '../lib/neon/target-endpoint';
+import { MigrationProvider } from '../lib/provider/provider';
 import { IReplicationInstance, ReplicationInstance } from '../lib/replication/replication-instance';
 import { PostgresSourceEndpoint } from '../lib/sources/postgres';
-import { DmsMigrationTask } from '../lib/task/migration-task';
 import { TableMappings } from '../lib/task/table-mappings';
 import { TaskSettings } from '../lib/task/task-settings';
 
@@ -141,7 +141,7 @@ class L1Template {
     this.instance = sharedInstance(this.stack);
     this.serviceToken = MigrationProvider.of(this.stack).serviceToken;
     const tasks = this.stopperTasks;
-    this.stopper = this.customResource(this.stack, 'NeonDmsTaskStopper', ResourceTypes.TASK_STOPPER, { Tasks: Lazy.any({ produce: () => tasks }) });
+    this.stopper = this.customResource(this.stack, 'NeonDmsTaskStopper', TASK_STOPPER_TYPE, { Tasks: Lazy.any({ produce: () => tasks }) });
   }
 
   /** The Neon credentials secret of migration `i`, in DMS's format, the password as a dynamic reference. */
@@ -192,7 +192,7 @@ class L1Template {
       ],
     });
     task.addDependency(this.stopper);
-    const lifecycle = this.customResource(scope, 'Lifecycle', ResourceTypes.TASK_LIFECYCLE, {
+    const lifecycle = this.customResource(scope, 'Lifecycle', TASK_LIFECYCLE_TYPE, {
       TaskArn: task.ref,
       TaskIdentifier: taskIdentifier,
       PropertiesHash: propertiesHash,

@@ -11,11 +11,11 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { acknowledgeRules } from '../lib/core/nag';
 import { PLACEHOLDER_NEON_SECRET } from '../lib/example/example-stack';
+import { DmsMigrationTask } from '../lib/migration/migration-task';
 import { NeonTargetEndpoint } from '../lib/neon/target-endpoint';
 import { NatEgressForReplication } from '../lib/network/nat-egress';
 import { ReplicationCompute } from '../lib/replication/serverless';
 import { PostgresSourceEndpoint } from '../lib/sources/postgres';
-import { DmsMigrationTask } from '../lib/task/migration-task';
 import { MigrationType } from '../lib/task/migration-type';
 
 const app = new App();

@@ -37,12 +37,24 @@ export function handlerSources(root: string): string[] {
     }
   };
   walk('lib');
-  return found.sort();
+  return [...found, ...SPLIT_BUNDLES.map(([entry]) => entry).filter((entry) => fs.existsSync(path.join(root, entry)))].sort();
 }
 
-/** Where projen's bundler writes the bundle of `source` (`lib/a/b.lambda.ts` → `assets/lib/a/b.lambda/index.js`). */
+/**
+ * Handler bundles built with code splitting (an entry and one chunk per kind, the `bundle:lib/resource-handlers`
+ * task): the entry source and its entry file.
+ */
+export const SPLIT_BUNDLES: ReadonlyArray<readonly [string, string]> = [
+  ['lib/resource-handlers.ts', 'assets/lib/resource-handlers/resource-handlers.mjs'],
+];
+
+/**
+ * Where the bundle of `source` is written: projen's bundler puts `lib/a/b.lambda.ts` in
+ * `assets/lib/a/b.lambda/index.js`; a split bundle's entry is named in `SPLIT_BUNDLES`.
+ */
 export function bundleOf(source: string): string {
-  return path.posix.join('assets', source.replace(/\.ts$/, ''), 'index.js');
+  const split = SPLIT_BUNDLES.find(([entry]) => entry === source);
+  return split ? split[1] : path.posix.join('assets', source.replace(/\.ts$/, ''), 'index.js');
 }
 
 /**
@@ -62,7 +74,8 @@ export function localInputs(root: string, source: string): string[] {
         continue;
       }
       const base = path.posix.normalize(path.posix.join(path.posix.dirname(file), imported.fileName));
-      const resolved = [`${base}.ts`, path.posix.join(base, 'index.ts'), base]
+      // an ES-module style import names the `.js` the `.ts` compiles to
+      const resolved = [`${base}.ts`, path.posix.join(base, 'index.ts'), base.replace(/\.js$/, '.ts'), base]
         .find((candidate) => candidate.endsWith('.ts') && fs.existsSync(path.join(root, candidate)));
       if (resolved) {
         visit(resolved);

@@ -18,9 +18,8 @@ import {
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { actionItemsOf, describeCounts, describeItem, gate, readZip } from './assessment-report';
 import { ActionItemSeverity, parseSeverity } from './severity';
-import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../lifecycle/dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
-import { isRollingBack } from '../lifecycle/stack-status';
+import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../core/api-calls';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /*
  * Custom::DmsSchemaConversion, in two steps of one migration project:
@@ -147,10 +146,6 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
   if (event.RequestType === 'Update') {
-    if (await isRollingBack(event.StackId)) {
-      // running again with the previous properties would apply the previous schema over what the load wrote
-      return { PhysicalResourceId: event.PhysicalResourceId };
-    }
     if (propertiesHash(event.ResourceProperties) === propertiesHash(event.OldResourceProperties)) {
       console.log(`Update of the ${p.Step} step: its properties are unchanged, nothing runs`);
       return { PhysicalResourceId: event.PhysicalResourceId };

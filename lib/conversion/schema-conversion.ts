@@ -5,14 +5,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
+import { SCHEMA_CONVERSION_TYPE } from './kinds';
 import { ConversionSourceEngine, deriveSelection } from './selection';
 import { ActionItemSeverity } from './severity';
 import { IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { openSourceDatabases } from '../core/open-database';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
 import type { NeonTargetEndpoint } from '../neon/target-endpoint';
+import { MigrationProvider } from '../provider/provider';
 import { createSubnetGroup, resolvePlacement } from '../replication/placement';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { grantSecretRead } from '../secrets/grant-read';
@@ -375,7 +375,6 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
 
     // ---- the deploy-time steps, on the stack's shared provider
     const provider = MigrationProvider.of(this);
-    provider.grantStackStatus();
     const permissions = new iam.Policy(this, 'RunProject', {
       roles: [provider.role],
       statements: [
@@ -405,7 +404,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
     };
     this.convert = new CustomResource(this, 'Convert', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.SCHEMA_CONVERSION,
+      resourceType: SCHEMA_CONVERSION_TYPE,
       properties: {
         Step: 'convert',
         ...common,
@@ -418,7 +417,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
     });
     this.apply = new CustomResource(this, 'Apply', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.SCHEMA_CONVERSION,
+      resourceType: SCHEMA_CONVERSION_TYPE,
       properties: {
         Step: 'apply',
         ...common,

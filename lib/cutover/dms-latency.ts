@@ -3,7 +3,7 @@ import {
   DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import type { LatencyReading } from './cutover';
-import { DEFAULT_MAX_AGE_MS, readLatencyMetrics } from './latency-metrics';
+import { DEFAULT_MAX_AGE_MS, readLatencyMetrics } from '../fidelity/latency-metrics';
 import type { TableMappings } from '../fidelity/selection';
 
 /** The parts of a DMS replication task's ARN: `arn:<partition>:dms:<region>:<account>:task:<resource id>`. */

@@ -9,16 +9,16 @@ import { Construct } from 'constructs';
 import { acknowledgeSampleDataProvider } from './nag';
 import { SampleDataSize } from './sample-schema';
 import { SourceLoaderFunction } from './source-loader-function';
+import { MigrationPreflight } from '../checks/migration-preflight';
+import { MigrationVerification } from '../checks/migration-verification';
 import { createRotatingKey } from '../core/kms';
 import { acknowledgeRules } from '../core/nag';
-import { MigrationPreflight } from '../fidelity/migration-preflight';
-import { MigrationVerification } from '../fidelity/migration-verification';
+import { DmsMigrationTask } from '../migration/migration-task';
 import { MigrationAlarms } from '../monitoring/alarms';
 import { MigrationDashboard } from '../monitoring/dashboard';
 import { NeonTargetEndpoint } from '../neon/target-endpoint';
 import { ExistingEgressForReplication } from '../network/existing-egress';
 import { PostgresSourceEndpoint } from '../sources/postgres';
-import { DmsMigrationTask } from '../task/migration-task';
 import { MigrationType } from '../task/migration-type';
 
 /**

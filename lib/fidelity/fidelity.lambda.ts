@@ -2,11 +2,11 @@ import { CloudWatchClient, PutMetricDataCommand, MetricDatum } from '@aws-sdk/cl
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientConfig } from 'pg';
 import { formatKey, formatTypeChange } from './format';
+import { readLatencyMetrics } from './latency-metrics';
+import type { TargetCapacityOptions } from './neon-capacity';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
 import { TableVerification, verify, VerifyOptions } from './verify';
-import { readLatencyMetrics } from '../cutover/latency-metrics';
-import type { TargetCapacityOptions } from '../live/neon-capacity';
 
 /**
  * Custom resource of `MigrationPreflight` and `MigrationVerification`: runs `preflight` or `verify`

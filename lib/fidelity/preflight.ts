@@ -1,32 +1,15 @@
 import { ColumnInfo, describeTable, TableShape } from './catalog';
 import { ConnectionConfig, Session, SessionSlots } from './connection';
 import { convertedType, isLobColumn, isUnknownBaseType, unsupportedReason } from './dms-types';
+import type { Finding, MigrationType, Severity, TargetTablePrepMode } from './finding';
 import { PreflightFindingCode } from './finding-codes';
+import { TargetCapacityOptions, targetConnectionFindings, targetStorageFindings } from './neon-capacity';
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
 import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings } from './selection';
 import { ident, qualified } from './sql';
-import { TargetCapacityOptions, targetConnectionFindings, targetStorageFindings } from '../live/neon-capacity';
 
-/** How serious a finding is: `blocking` findings make the preflight fail. */
-export type Severity = 'blocking' | 'warning' | 'info';
-
-/** The DMS task's migration type. */
-export type MigrationType = 'full-load' | 'cdc' | 'full-load-and-cdc';
-
-/** The task's `FullLoadSettings.TargetTablePrepMode`. */
-export type TargetTablePrepMode = 'DO_NOTHING' | 'DROP_AND_CREATE' | 'TRUNCATE_BEFORE_LOAD';
-
-/** One thing the preflight found. */
-export interface Finding {
-  readonly severity: Severity;
-  /** Stable identifier, e.g. `NO_PRIMARY_KEY`, `LOB_TRUNCATED`, `WAL_LEVEL`. */
-  readonly code: string;
-  /** `schema.table` on the source. */
-  readonly table?: string;
-  readonly column?: string;
-  readonly message: string;
-}
+export type { Finding, MigrationType, Severity, TargetTablePrepMode } from './finding';
 
 /** Options of {@link preflight}: the settings of the DMS task about to run. */
 export interface PreflightOptions {

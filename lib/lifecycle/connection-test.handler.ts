@@ -5,7 +5,7 @@ import {
   DescribeConnectionsCommand,
   TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of a `Custom::DmsConnectionTest` resource. */
 export interface ConnectionTestProperties {

@@ -2,12 +2,12 @@ import * as crypto from 'crypto';
 import { ArnFormat, CfnResource, CustomResource, Stack, TagManager, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
-import { ResourceTypes } from './kinds';
-import { MigrationProvider } from './provider';
+import { CONNECTION_TEST_TYPE } from './kinds';
 import { validateDmsArn } from '../core/identifiers';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { openSourceDatabases } from '../core/open-database';
+import { MigrationProvider } from '../provider/provider';
 import type { IReplicationInstance } from '../replication/replication-instance';
 
 /**
@@ -102,7 +102,7 @@ export class DmsConnectionTest extends Construct {
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.CONNECTION_TEST,
+      resourceType: CONNECTION_TEST_TYPE,
       properties: {
         EndpointArns: endpointArns,
         ReplicationInstanceArn: instance.replicationInstanceArn,

@@ -1,3 +1,4 @@
+export * from './migration-lifecycle';
 export * from './connection-test';
 export * from './task-lifecycle';
 export * from './serverless-lifecycle';

@@ -1,4 +1,6 @@
 import { Replication } from '@aws-sdk/client-database-migration-service';
+import { PROPERTIES_HASH_TAG } from './kinds';
+import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../core/api-calls';
 import {
   StartReplicationType,
   describeReplicationByArn,
@@ -10,12 +12,11 @@ import {
   replicationRuleFor,
   startReplication,
   stopReplication,
-} from './dms-replication';
-import { errorMessage, isError, isThrottling, tagValue, timing, withThrottleRetry } from './dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
-import { PROPERTIES_HASH_TAG } from './kinds';
-import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
-import { isRollingBack, resourceFailed } from './stack-status';
+} from '../dms-api/dms-replication';
+import { tagValue } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait.handler';
+import { isRollingBack, resourceFailed } from '../provider/stack-status';
 
 /** Which of the two resources of a `ServerlessReplicationLifecycle` an event is for. */
 export const ROLE_STOPPER = 'Stopper';
@@ -93,6 +94,9 @@ interface StartPlan {
  *   with DMS's messages when it fails. Delete: stop it and wait, so that CloudFormation can delete
  *   the configuration (DMS deletes only a stopped or failed one).
  */
+/** During a rollback, updates run as written: its update during a rollback stops a replication until CloudFormation has restored its configuration, and starts it again after (see onEvent). */
+export const rollback = 'run';
+
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   return isStopper(event) ? stopperOnEvent(event) : lifecycleOnEvent(event);
 }

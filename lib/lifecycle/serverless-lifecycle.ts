@@ -1,39 +1,19 @@
 import { Annotations, ArnFormat, CustomResource, Duration, Lazy, Stack, Tags, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct, IConstruct, IDependable } from 'constructs';
-import { PROPERTIES_HASH_TAG, ResourceTypes } from './kinds';
-import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
-import { LoadCompletion } from './load-wait';
-import { MigrationProvider } from './provider';
-import { TaskUpdateBehavior } from './task-lifecycle';
+import { Construct, IDependable } from 'constructs';
+import { PROPERTIES_HASH_TAG, SERVERLESS_LIFECYCLE_TYPE } from './kinds';
+import { IMigrationLifecycle, TaskUpdateBehavior } from './migration-lifecycle';
 import { validateResolvedIdentifier } from '../core/identifiers';
 import { nagFindingId } from '../core/nag';
+import { LoadCompletion } from '../provider/load-wait';
+import { resolvedHash, validateMaxWait, waitsThroughCondition } from '../provider/options';
+import { MigrationProvider } from '../provider/provider';
 
 /** The `Role` property values the handler tells the two resources apart by (see serverless-lifecycle.handler.ts). */
 const ROLE_STOPPER = 'Stopper';
 const ROLE_LIFECYCLE = 'Lifecycle';
 
-/**
- * What starts a migration on deploy and stops it before CloudFormation modifies or deletes it:
- * a `ReplicationTaskLifecycle` (replication task on an instance) or a
- * `ServerlessReplicationLifecycle` (DMS Serverless).
- */
-export interface IMigrationLifecycle extends IConstruct {
-  /** The custom resource that starts the migration (and stops it on delete). */
-  readonly resource: CustomResource;
-  /** The custom resource that stops the migration before CloudFormation modifies it. */
-  readonly stopper: CustomResource;
-  /** The status after the deployment (`running`, or `stopped` for a finished full load). */
-  readonly status: string;
-  /**
-   * Completes when the deployment's wait for the migration ended: the lifecycle resource, or with a
-   * `maxWait` over 55 minutes the wait condition that completes when the full load did.
-   */
-  readonly completion: IDependable;
-  /** Start only after `dependables` exist. */
-  addStartDependency(...dependables: IDependable[]): void;
-}
 
 /**
  * Properties of a `ServerlessReplicationLifecycle`.
@@ -178,7 +158,6 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
     // whether the configuration has been restored yet
     Tags.of(config).add(PROPERTIES_HASH_TAG, Lazy.string({ produce: () => configurationHash(config) }));
     grantReplicationControl(provider);
-    provider.grantStackStatus();
     const common = {
       ReplicationConfigIdentifier: this.replicationConfigIdentifier,
       PropertiesHash: Lazy.string({ produce: () => configurationHash(config) }),
@@ -197,7 +176,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
     // the replication by identifier, and starts it again after a rollback as `restart` says.
     this.stopper = new CustomResource(this, 'Stopper', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.SERVERLESS_LIFECYCLE,
+      resourceType: SERVERLESS_LIFECYCLE_TYPE,
       properties: { Role: ROLE_STOPPER, ...common, ...restart },
     });
     config.node.addDependency(this.stopper);
@@ -211,7 +190,7 @@ export class ServerlessReplicationLifecycle extends Construct implements IMigrat
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.SERVERLESS_LIFECYCLE,
+      resourceType: SERVERLESS_LIFECYCLE_TYPE,
       properties: {
         ...completion?.properties,
         Role: ROLE_LIFECYCLE,

@@ -1,28 +1,12 @@
 import { ReplicationTask, StartReplicationTaskTypeValue } from '@aws-sdk/client-database-migration-service';
 import * as connectionTest from './connection-test.handler';
 import type { SourceEndpointDetails } from './connection-test.handler';
-import {
-  describeTableStatistics,
-  describeTaskByArn,
-  errorMessage,
-  failedTables,
-  hasRun,
-  isError,
-  isThrottling,
-  logProgress,
-  publishProgress,
-  ruleFor,
-  startTask,
-  stopTask,
-  stoppedBecauseFinished,
-  taskFailure,
-  timing,
-  withThrottleRetry,
-} from './dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
-import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from './load-wait.handler';
-import { isRollingBack } from './stack-status';
 import { rollbackStep } from './task-stopper.handler';
+import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../core/api-calls';
+import { describeTableStatistics, describeTaskByArn, failedTables, hasRun, logProgress, publishProgress, ruleFor, startTask, stopTask, stoppedBecauseFinished, taskFailure } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait.handler';
+import { isRollingBack } from '../provider/stack-status';
 
 /** Properties of a `Custom::DmsTaskLifecycle` resource (CloudFormation passes every value as a string). */
 export interface TaskLifecycleProperties extends LoadWaitProperties {
@@ -76,6 +60,9 @@ interface StartPlan {
  * isComplete cannot keep state between polls: each poll reads the task, and the onEvent `Data`
  * (RequestedAt, StartIssued) tells a run this deployment started apart from an earlier one.
  */
+/** During a rollback, updates run as written: its update during a rollback stops a task the failed update created and starts the restored one again (see onEvent). */
+export const rollback = 'run';
+
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   const props = properties(event);
   const requestedAt = timing.now();

@@ -3,30 +3,19 @@ import * as dms from 'aws-cdk-lib/aws-dms';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
 import { grantConnectionTests, sourcesOf } from './connection-test';
-import { PROPERTIES_HASH_TAG, ResourceTypes } from './kinds';
-import { resolvedHash, validateMaxWait, waitsThroughCondition } from './lifecycle-options';
-import { LoadCompletion } from './load-wait';
-import { MigrationProvider } from './provider';
-import type { IMigrationLifecycle } from './serverless-lifecycle';
+import { PROPERTIES_HASH_TAG, TASK_LIFECYCLE_TYPE } from './kinds';
+import { IMigrationLifecycle, TaskUpdateBehavior } from './migration-lifecycle';
 import { TaskStopper } from './task-stopper';
 import { validateDmsArn, validateDmsIdentifier, validateResolvedIdentifier } from '../core/identifiers';
 import { IDmsEndpoint } from '../core/interfaces';
 import { nagFindingId } from '../core/nag';
 import { openSourceDatabases } from '../core/open-database';
+import { PROGRESS_METRICS_NAMESPACE } from '../metrics/progress-metrics';
+import { LoadCompletion } from '../provider/load-wait';
+import { resolvedHash, validateMaxWait, waitsThroughCondition } from '../provider/options';
+import { MigrationProvider } from '../provider/provider';
 import type { IReplicationInstance } from '../replication/replication-instance';
 
-/**
- * What happens to a task that ran before, after a deployment changed it (its table mappings, task
- * settings, CDC positions or identifier). The task is always stopped before CloudFormation modifies it.
- */
-export enum TaskUpdateBehavior {
-  /** Start it again where it stopped (`resume-processing`): CDC continues from its checkpoint; a full load loads the tables not loaded yet. */
-  RESUME = 'resume-processing',
-  /** Load every table again from the start (`reload-target`), then continue with CDC if the task has it. */
-  RELOAD = 'reload-target',
-  /** Leave it stopped: start it yourself (console, CLI) when ready. */
-  LEAVE_STOPPED = 'leave-stopped',
-}
 
 /**
  * Connections a `ReplicationTaskLifecycle` tests before it starts its task.
@@ -209,7 +198,13 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
     const provider = MigrationProvider.of(this);
     provider.tag(task);
     grantTaskControl(provider);
-    provider.grantStackStatus();
+    // the handler publishes the progress of a running task, graphed by MigrationDashboard
+    // (PutMetricData has no resource-level permissions: the namespace is the condition)
+    provider.grantOnce('cloudwatch:progress', () => [new iam.PolicyStatement({
+      actions: ['cloudwatch:PutMetricData'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': PROGRESS_METRICS_NAMESPACE } },
+    })]);
     const propertiesHash = Lazy.string({ produce: () => updatablePropertiesHash(task) });
     // CloudFormation writes the hash with every modification: a rollback's handlers read it to tell
     // whether the task has been restored yet
@@ -243,7 +238,7 @@ export class ReplicationTaskLifecycle extends Construct implements IMigrationLif
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.TASK_LIFECYCLE,
+      resourceType: TASK_LIFECYCLE_TYPE,
       properties: {
         ...completion?.properties,
         TaskArn: task.ref,

@@ -1,19 +1,9 @@
 import { ReplicationTask, StartReplicationTaskTypeValue } from '@aws-sdk/client-database-migration-service';
-import {
-  describeTaskById,
-  errorMessage,
-  hasRun,
-  isError,
-  isThrottling,
-  ruleFor,
-  startTask,
-  stopTask,
-  tagValue,
-  withThrottleRetry,
-} from './dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from './handler-types';
 import { PROPERTIES_HASH_TAG } from './kinds';
-import { isRollingBack, resourceFailed } from './stack-status';
+import { errorMessage, isError, isThrottling, withThrottleRetry } from '../core/api-calls';
+import { describeTaskById, hasRun, ruleFor, startTask, stopTask, tagValue } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
+import { isRollingBack, resourceFailed } from '../provider/stack-status';
 
 /** What the stopper knows about one task of the stack. */
 export interface StoppedTask {
@@ -84,6 +74,9 @@ function taskMap(properties: Record<string, unknown> | undefined): Record<string
   return result;
 }
 
+/** During a rollback, updates run as written: its update during a rollback stops the task until CloudFormation has restored it, so it can be modified back (see onEvent). */
+export const rollback = 'run';
+
 /** Physical id of the stopper: one per stack, so a constant. */
 export const STOPPER_PHYSICAL_ID = 'dms-task-stopper';
 
@@ -110,8 +103,8 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
  * be deleted are stopped.
  */
 export async function isComplete(event: ProviderRequest): Promise<IsCompleteResult> {
-  const rollback = event.Data?.Rollback === 'true';
-  const plan = rollback ? rollbackPlan(event) : { restart: [], stop: tasksToStop(event) };
+  const rollingBack = event.Data?.Rollback === 'true';
+  const plan = rollingBack ? rollbackPlan(event) : { restart: [], stop: tasksToStop(event) };
   const restored = taskMap(event.ResourceProperties);
   let complete = true;
   try {
@@ -126,7 +119,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
       console.log('DescribeReplicationTasks throttled; polling again');
       return { IsComplete: false };
     }
-    if (!rollback) {
+    if (!rollingBack) {
       throw e;
     }
     // a rollback that fails here would leave the stack in UPDATE_ROLLBACK_FAILED

@@ -1,7 +1,7 @@
 import { CustomResource, Lazy, Stack } from 'aws-cdk-lib';
 import { Construct, IConstruct } from 'constructs';
-import { ResourceTypes } from './kinds';
-import { MigrationProvider } from './provider';
+import { TASK_STOPPER_TYPE } from './kinds';
+import { MigrationProvider } from '../provider/provider';
 
 /**
  * What the stopper knows about one task (CloudFormation passes every value as a string).
@@ -62,7 +62,7 @@ export class TaskStopper extends Construct {
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: MigrationProvider.of(this).serviceToken,
-      resourceType: ResourceTypes.TASK_STOPPER,
+      resourceType: TASK_STOPPER_TYPE,
       properties: {
         Tasks: Lazy.any({ produce: () => this.resolvedTasks() }),
       },

@@ -9,9 +9,9 @@ import {
   ReplicationTaskIndividualAssessment,
   StartReplicationTaskAssessmentRunCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { describeTaskByArn, errorMessage, isError, timing, withThrottleRetry } from '../lifecycle/dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
-import { isRollingBack } from '../lifecycle/stack-status';
+import { errorMessage, isError, timing, withThrottleRetry } from '../core/api-calls';
+import { describeTaskByArn } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of a `Custom::DmsPremigrationAssessment` resource (CloudFormation passes every value as a string). */
 export interface PremigrationAssessmentProperties {
@@ -78,9 +78,6 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   if (event.RequestType === 'Update') {
     const old = parseProperties(event.OldResourceProperties ?? {});
     const previousRun = runNameOf(event.PhysicalResourceId);
-    if (await isRollingBack(event.StackId)) {
-      return { PhysicalResourceId: event.PhysicalResourceId, Data: { RunName: '', Judge: 'none' } };
-    }
     const taskChanged = old.TaskArn !== props.TaskArn || old.TaskPropertiesHash !== props.TaskPropertiesHash;
     if (!taskChanged && previousRun) {
       const previous = await findRun(props.TaskArn, previousRun);

@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct, IConstruct } from 'constructs';
+import { PREMIGRATION_ASSESSMENT_TYPE } from './kinds';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { resolvedHash } from '../lifecycle/lifecycle-options';
-import { MigrationProvider } from '../lifecycle/provider';
 import { updatableTaskProperties } from '../lifecycle/task-lifecycle';
+import { resolvedHash } from '../provider/options';
+import { MigrationProvider } from '../provider/provider';
 
 /** The longest the deployment waits for a run: a custom resource answers within an hour. */
 const MAX_WAIT_MINUTES = 55;
@@ -290,12 +290,11 @@ export class PremigrationAssessment extends Construct {
     this.results = PremigrationAssessmentResults.of(this, props);
     const provider = MigrationProvider.of(this);
     provider.tag(task);
-    provider.grantStackStatus();
     grantAssessments(provider);
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.PREMIGRATION_ASSESSMENT,
+      resourceType: PREMIGRATION_ASSESSMENT_TYPE,
       properties: {
         TaskArn: task.ref,
         TaskIdentifier: Lazy.string({ produce: () => String(Stack.of(task).resolve(identifier)).toLowerCase() }),

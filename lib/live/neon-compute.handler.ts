@@ -1,7 +1,7 @@
 // The AWS SDK comes from the Lambda runtime: the handler bundles mark it external.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { NeonApiClient, NeonApiError, neonBranchStorageOf } from './neon-api';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import { NeonApiClient, NeonApiError, neonBranchStorageOf } from '../neon/neon-api';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /**
  * Properties of a `Custom::NeonComputeKeepAlive` resource (CloudFormation passes every value as a
@@ -27,6 +27,9 @@ const KEY_PROPERTY = 'neonCompute.apiKeySecret';
 
 /** How long isComplete waits for Neon's operations on the endpoint (they take seconds). */
 export const OPERATION_WAIT_MS = 15 * 60 * 1000;
+
+/** During a rollback, updates run as written: its update brings the compute's restored setting back. */
+export const rollback = 'run';
 
 /** Operation statuses after which nothing more happens, and which of them are a success. */
 const DONE = new Set(['finished', 'skipped']);

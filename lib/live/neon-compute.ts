@@ -2,9 +2,9 @@ import { Annotations, CustomResource, Duration, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { DEFAULT_NEON_API_BASE_URL } from './neon-api';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { NEON_COMPUTE_KEEP_ALIVE_TYPE } from './kinds';
+import { DEFAULT_NEON_API_BASE_URL } from '../neon/neon-api';
+import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn, secretArnForPolicies } from '../secrets/complete-arn';
 
 /** Neon's documented bounds of `suspend_timeout_seconds` (1 minute to 1 week). */
@@ -139,7 +139,7 @@ export class NeonComputeKeepAlive extends Construct {
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.NEON_COMPUTE_KEEP_ALIVE,
+      resourceType: NEON_COMPUTE_KEEP_ALIVE_TYPE,
       properties: {
         ProjectId: projectId,
         EndpointId: endpointId,

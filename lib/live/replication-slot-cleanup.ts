@@ -2,13 +2,13 @@ import { CustomResource, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { REPLICATION_SLOT_CLEANUP_TYPE } from './kinds';
 import { SlotFunction } from './slot-function';
 import { IReplicationNetwork } from '../core/interfaces';
 import { openSourceDatabases } from '../core/open-database';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { resolvedHash } from '../lifecycle/lifecycle-options';
-import { MigrationProvider } from '../lifecycle/provider';
 import { ReplicationTaskLifecycle } from '../lifecycle/task-lifecycle';
+import { resolvedHash } from '../provider/options';
+import { MigrationProvider } from '../provider/provider';
 import { IReplicationInstance, ReplicationInstance } from '../replication/replication-instance';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { PostgresSourceEndpoint } from '../sources/postgres';
@@ -133,12 +133,11 @@ export class ReplicationSlotCleanup extends Construct implements ec2.IConnectabl
     const access = SlotFunction.of(this, props.network);
     access.grantSecret(props.source.secret);
     const provider = MigrationProvider.of(this);
-    provider.grantStackStatus();
     const taskLogicalId = Lazy.string({ produce: () => Stack.of(task).getLogicalId(task) });
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.REPLICATION_SLOT_CLEANUP,
+      resourceType: REPLICATION_SLOT_CLEANUP_TYPE,
       properties: {
         TaskArn: task.ref,
         TaskIdentifier: props.lifecycle.replicationTaskIdentifier,

@@ -3,9 +3,10 @@ import { CloudFormationClient, DescribeStackResourceCommand, StackResourceDetail
 import { ReplicationTask } from '@aws-sdk/client-database-migration-service';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SlotRequest, SlotResponse } from './replication-slots.lambda';
-import { describeTaskByArn, errorMessage, isError, isThrottling, ruleFor, stopTask, timing } from '../lifecycle/dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
-import { isRollingBack, stackStatus } from '../lifecycle/stack-status';
+import { errorMessage, isError, isThrottling, timing } from '../core/api-calls';
+import { describeTaskByArn, ruleFor, stopTask } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
+import { isRollingBack, stackStatus } from '../provider/stack-status';
 
 /** Properties of a `Custom::NeonReplicationSlotCleanup` resource (CloudFormation passes every value as a string). */
 export interface SlotCleanupProperties {
@@ -72,6 +73,9 @@ export function parsePhysicalId(physicalId: string | undefined): { taskArn?: str
  * A delete never fails: a source the slot function cannot reach, or a slot that stays active, is
  * logged with the statement to drop it by hand.
  */
+/** During a rollback, updates run as written: its update during a rollback keeps the record of the restored task's slot and drops nothing (see onEvent). */
+export const rollback = 'run';
+
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   const props = properties(event);
   if (event.RequestType === 'Delete') {

@@ -10,7 +10,7 @@ import { Construct, IConstruct } from 'constructs';
 import { ReplicationSlotsFunction } from './replication-slots-function';
 import { IReplicationNetwork } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
-import { MigrationProvider } from '../lifecycle/provider';
+import { MigrationProvider } from '../provider/provider';
 import { SecretGrants } from '../secrets/grant-read';
 
 /**

@@ -6,17 +6,17 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { normalizeInstanceIdentifier } from './identifiers';
-import { DmsMetrics } from './metrics';
 import { IMonitoredMigration } from './monitored-migration';
 import { MigrationNotificationTopic } from './notification-topic';
+import { PostgresSourceAlarms } from './source-alarms';
 import {
   ERROR_STOP_MESSAGE_WILDCARDS,
   TASK_FAILED_EVENT_TYPE,
   TASK_STATE_CHANGE_DETAIL_TYPE,
   TASK_STOPPED_EVENT_TYPE,
 } from './task-events';
-import { PostgresSourceAlarms } from '../live/source-alarms';
+import { normalizeInstanceIdentifier } from '../metrics/identifiers';
+import { DmsMetrics } from '../metrics/metrics';
 
 /** How failures and error stops of the replication task reach the notification topic. */
 export enum TaskEventNotification {

@@ -1,9 +1,9 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { normalizeInstanceIdentifier } from './identifiers';
-import { DmsMetrics } from './metrics';
 import { IMonitoredMigration } from './monitored-migration';
+import { normalizeInstanceIdentifier } from '../metrics/identifiers';
+import { DmsMetrics } from '../metrics/metrics';
 
 /** Properties of a `MigrationDashboard`. */
 export interface MigrationDashboardProps {

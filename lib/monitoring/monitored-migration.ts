@@ -1,4 +1,4 @@
-import type { SourceDatabase } from '../live/source-alarms';
+import type { SourceDatabase } from '../sources/source-database';
 
 /**
  * A replication task to watch: what metrics, alarms and the dashboard need to know about it.

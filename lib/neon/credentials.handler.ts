@@ -2,7 +2,7 @@
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { NeonConnectionError, neonDmsPassword, parseConnectionString } from './connection-string';
 import { rejectedCharactersIn } from '../core/dms-passwords';
-import type { OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import type { OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /**
  * Properties of a `Custom::NeonDmsCredentials` resource. Only ARNs and options: never a secret value.
@@ -28,6 +28,9 @@ function secretsManager(): SecretsManagerClient {
   client ??= new SecretsManagerClient({});
   return client;
 }
+
+/** During a rollback, updates run as written: its update writes the DMS credentials of the restored connection string back, and returns the attributes other resources read. */
+export const rollback = 'run';
 
 /**
  * Reads the Neon connection string from the source secret, validates it with the same parser the

@@ -13,14 +13,14 @@ import {
   parseNeonHost,
 } from './connection-string';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
+import { NEON_CREDENTIALS_TYPE } from './kinds';
 import { rejectedCharactersIn } from '../core/dms-passwords';
 import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { MigrationProvider } from '../provider/provider';
 import type { IReplicationInstance } from '../replication/replication-instance';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { createEndpointAccessRole } from '../sources/access-role';
@@ -416,7 +416,7 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
 
     const resource = new CustomResource(this, 'ParsedCredentials', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.NEON_CREDENTIALS,
+      resourceType: NEON_CREDENTIALS_TYPE,
       properties: {
         SourceSecretArn: completeSecretArn(this, source, 'connectionStringSecret'),
         SourceSecretField: props.connectionStringSecretField,

@@ -2,11 +2,11 @@ import { Annotations, CfnOutput, CustomResource, Stack, Token } from 'aws-cdk-li
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, DependencyGroup, IConstruct } from 'constructs';
+import { NEON_IP_ALLOW_TYPE } from './kinds';
 import { NeonIpAllowOptions } from './neon-ip-allow-options';
 import { SecretsManagerAccess, SecretsManagerAccessKind } from './secrets-manager-access';
 import { SecretsManagerRoute } from '../core/interfaces';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn, secretArnForPolicies } from '../secrets/complete-arn';
 
 /** Neon's PostgreSQL port. */
@@ -226,7 +226,7 @@ export class EgressParts {
 
     return new CustomResource(this.scope, 'NeonIpAllow', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.NEON_IP_ALLOW,
+      resourceType: NEON_IP_ALLOW_TYPE,
       properties: {
         ProjectId: projectId,
         ApiKeySecretArn: completeSecretArn(this.scope, secret, 'neonIpAllow.apiKeySecret'),

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { HttpsResponse, httpsRequest } from '../core/https-request';
-import type { OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import type { OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /**
  * Properties of a `Custom::NeonIpAllow` resource. Only ids, ARNs and addresses: never the API key.
@@ -40,6 +40,9 @@ function secretsManager(): SecretsManagerClient {
   client ??= new SecretsManagerClient({});
   return client;
 }
+
+/** During a rollback, updates run as written: its update puts the restored addresses back in the IP Allow list and removes those of the failed update. */
+export const rollback = 'run';
 
 /**
  * Adds the NAT Elastic IPs to a Neon project's IP Allow list (Create), swaps changed ones (Update)

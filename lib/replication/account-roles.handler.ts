@@ -6,7 +6,7 @@ import {
   Role,
 } from '@aws-sdk/client-iam';
 import { ACCOUNT_ROLES, AccountRoleName } from './account-role-names';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of a `Custom::DmsAccountRoles` resource. */
 export interface AccountRolesProperties {

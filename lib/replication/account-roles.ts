@@ -2,8 +2,8 @@ import { Aws, CustomResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IConstruct } from 'constructs';
 import { ACCOUNT_ROLES, DMS_CLOUDWATCH_LOGS_ROLE, DMS_VPC_ROLE } from './account-role-names';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { DMS_ACCOUNT_ROLES_TYPE } from './kinds';
+import { MigrationProvider } from '../provider/provider';
 
 /**
  * Ensures the account-level IAM roles AWS DMS looks up by name: `dms-vpc-role`
@@ -62,7 +62,7 @@ export class DmsAccountRoles extends Construct {
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.DMS_ACCOUNT_ROLES,
+      resourceType: DMS_ACCOUNT_ROLES_TYPE,
       properties: {
         Partition: Aws.PARTITION,
       },

@@ -12,7 +12,7 @@ import { ReplicationPlacementOptions } from './placement-options';
 import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
-import { DmsMetrics } from '../monitoring/metrics';
+import { DmsMetrics } from '../metrics/metrics';
 
 /** The smallest and largest allocated storage of a replication instance, in GiB. */
 const MIN_STORAGE_GIB = 5;

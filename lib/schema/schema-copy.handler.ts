@@ -1,9 +1,10 @@
 // The AWS SDK comes from the Lambda runtime: the handler bundles mark it external.
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { BatchGetBuildsCommand, Build, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
-import { describeReplicationByArn, replicationFinished } from '../lifecycle/dms-replication';
-import { describeTaskByArn, errorMessage, isError, ruleFor, startTask, stoppedBecauseFinished } from '../lifecycle/dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import { errorMessage, isError } from '../core/api-calls';
+import { describeReplicationByArn, replicationFinished } from '../dms-api/dms-replication';
+import { describeTaskByArn, ruleFor, startTask, stoppedBecauseFinished } from '../dms-api/dms-task';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of a `Custom::NeonSchemaCopy` resource (CloudFormation passes every value as a string). */
 export interface SchemaCopyProperties {

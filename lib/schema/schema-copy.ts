@@ -7,11 +7,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
+import { SCHEMA_COPY_TYPE } from './kinds';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { grantSecretRead } from '../secrets/grant-read';
 import type { TableMappings } from '../task/table-mappings';
@@ -271,7 +271,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     const step = (stepId: string, steps: string, resumeTaskArn?: string): CustomResource => {
       const resource = new CustomResource(this, stepId, {
         serviceToken: provider.serviceToken,
-        resourceType: ResourceTypes.SCHEMA_COPY,
+        resourceType: SCHEMA_COPY_TYPE,
         properties: {
           ProjectName: this.project.projectName,
           Steps: steps,

@@ -3,8 +3,8 @@ import { Annotations, CustomResource, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { ResourceTypes } from '../lifecycle/kinds';
-import { MigrationProvider } from '../lifecycle/provider';
+import { SECRET_ARNS_TYPE } from './kinds';
+import { MigrationProvider } from '../provider/provider';
 
 /**
  * What Secrets Manager takes for the random suffix of a complete ARN: a hyphen and six characters.
@@ -74,7 +74,7 @@ class SecretArns extends Construct {
     provider.grantOnce('secretsmanager:DescribeSecret', () => [this.statement]);
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: ResourceTypes.SECRET_ARNS,
+      resourceType: SECRET_ARNS_TYPE,
       properties: {
         Secrets: Lazy.any({ produce: () => Object.fromEntries([...this.secrets.entries()].sort(([a], [b]) => a.localeCompare(b))) }),
       },

@@ -1,6 +1,6 @@
 // The AWS SDK comes from the Lambda runtime: the handler bundle marks it external.
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { OnEventResult, ProviderRequest } from '../lifecycle/handler-types';
+import type { OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of the `Custom::NeonDmsSecretArns` resource of a stack. */
 export interface SecretArnsProperties {
@@ -16,6 +16,9 @@ function secretsManager(): SecretsManagerClient {
   client ??= new SecretsManagerClient({});
   return client;
 }
+
+/** During a rollback, updates run as written: it only looks the ARNs up, and other resources read them during the rollback too. */
+export const rollback = 'run';
 
 /**
  * Finds the complete ARN of every secret the stack knows only by name (`DescribeSecret`, which reads

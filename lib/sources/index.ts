@@ -5,3 +5,4 @@ export * from './postgres';
 export * from './mysql';
 export * from './oracle';
 export * from './sqlserver';
+export * from './source-database';

@@ -1,4 +1,3 @@
 export * from './migration-type';
 export * from './table-mappings';
 export * from './task-settings';
-export * from './migration-task';

@@ -5,7 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mysqlReport } from './report-fixture';
 import { DmsSchemaConversion } from '../../lib/conversion';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { SCHEMA_CONVERSION_TYPE } from '../../lib/conversion/kinds';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { MySqlSourceEndpoint } from '../../lib/sources';
@@ -102,14 +102,14 @@ async function deploy(env?: Environment): Promise<Deployment> {
   const ctx: CustomResourceContext = { deployed, iam, fake, clock: new SimulatedClock() };
   serveEmptyReport();
   const requests: { role: string; request: AuthorizedRequest }[] = [];
-  const steps = topologicalOrder(template).filter(x => deployed.resource(x).Type === ResourceTypes.SCHEMA_CONVERSION);
+  const steps = topologicalOrder(template).filter(x => deployed.resource(x).Type === SCHEMA_CONVERSION_TYPE);
   const sent = new Map<string, Record<string, any>>();
   const run = async (id: string, requestType: 'Create' | 'Update', change: Record<string, string> = {}) => {
     const reads = s3Reads().length;
     const properties = { ...cfnStrings(deployed.properties(id)) as Record<string, any>, ...change };
-    const result = await ctx.clock.run(() => invokeCustomResource(ctx, handlersFor(ResourceTypes.SCHEMA_CONVERSION), {
+    const result = await ctx.clock.run(() => invokeCustomResource(ctx, handlersFor(SCHEMA_CONVERSION_TYPE), {
       RequestType: requestType,
-      ResourceType: ResourceTypes.SCHEMA_CONVERSION,
+      ResourceType: SCHEMA_CONVERSION_TYPE,
       LogicalResourceId: id,
       StackId: deployed.stackId,
       RequestId: `request-${id}-${requestType}`,

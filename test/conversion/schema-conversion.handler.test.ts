@@ -16,10 +16,10 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { dmsInputProblems, expectDmsInput } from './dms-api-shapes';
 import { mysqlReport, SHOP_ITEMS } from './report-fixture';
+import { SCHEMA_CONVERSION_TYPE } from '../../lib/conversion/kinds';
 import { isComplete, onEvent, propertiesHash } from '../../lib/conversion/schema-conversion.handler';
-import { timing } from '../../lib/lifecycle/dms-task';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { timing } from '../../lib/core/api-calls';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { dmsMock, fault, NOW, request, setUp, sleeps, stackIs, tearDown, throttling } from '../lifecycle/task-handler-support';
 
 /* The report read from the project's bucket: objects by `bucket/key`, each a body or the error S3 answers. */
@@ -59,7 +59,7 @@ const COMMON = {
 };
 const CONVERT = { Step: 'convert', ...COMMON, Rules: JSON.stringify(RULES), BucketName: BUCKET, FailOn: 'HIGH', Acknowledged: '[]' };
 const APPLY = { Step: 'apply', ...COMMON, Conversion: 'dms-schema-conversion:convert-1', OverwriteExtensionPack: 'true' };
-const TYPE = ResourceTypes.SCHEMA_CONVERSION;
+const TYPE = SCHEMA_CONVERSION_TYPE;
 
 /** Every DMS request, checked against the DMS API model as it is sent. */
 function sent<T>(command: new (...args: any[]) => { input: T }, operation: string): T[] {

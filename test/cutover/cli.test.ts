@@ -7,8 +7,8 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import * as dmsSdk from '@aws-sdk/client-database-migration-service';
 import { DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask } from '@aws-sdk/client-database-migration-service';
 import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../../lib/cli';
 import { parseTaskArn } from '../../lib/cutover/dms-latency';
-import { main } from '../../lib/fidelity/cli';
 import { sdkInputProblems } from '../conversion/dms-api-shapes';
 import { PgCluster, startPgCluster } from '../fidelity/pg-cluster';
 

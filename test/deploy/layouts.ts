@@ -3,16 +3,16 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { MigrationPreflight } from '../../lib/checks/migration-preflight';
+import { MigrationVerification } from '../../lib/checks/migration-verification';
 import { IReplicationNetwork } from '../../lib/core/interfaces';
-import { MigrationPreflight } from '../../lib/fidelity/migration-preflight';
-import { MigrationVerification } from '../../lib/fidelity/migration-verification';
+import { DmsMigrationTask } from '../../lib/migration/migration-task';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { ExistingEgressForReplication } from '../../lib/network/existing-egress';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { SecretsManagerAccess } from '../../lib/network/secrets-manager-access';
 import { ReplicationCompute } from '../../lib/replication/serverless';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask } from '../../lib/task/migration-task';
 import { MigrationType } from '../../lib/task/migration-type';
 
 /*

@@ -2,11 +2,12 @@ import { App, CfnResource, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DmsMigrationTask } from '../../lib/migration';
 import { NeonSslMode, NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute, ReplicationInstance } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, MigrationType, TableMappings } from '../../lib/task';
+import { MigrationType, TableMappings } from '../../lib/task';
 import { causesReplacement, replacementProperties } from '../helpers/replacement-spec';
 
 /*

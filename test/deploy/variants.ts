@@ -2,16 +2,16 @@ import { App, Duration, Environment, RemovalPolicy, SecretValue, Stack } from 'a
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { MigrationPreflight } from '../../lib/checks/migration-preflight';
+import { MigrationVerification } from '../../lib/checks/migration-verification';
 import { acknowledgeRules } from '../../lib/core/nag';
 import { NeonMigrationExampleStack } from '../../lib/example/example-stack';
-import { MigrationPreflight } from '../../lib/fidelity/migration-preflight';
-import { MigrationVerification } from '../../lib/fidelity/migration-verification';
+import { DmsMigrationTask } from '../../lib/migration/migration-task';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationInstance } from '../../lib/replication/replication-instance';
 import { ReplicationCompute } from '../../lib/replication/serverless';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask } from '../../lib/task/migration-task';
 import { MigrationType } from '../../lib/task/migration-type';
 
 /**

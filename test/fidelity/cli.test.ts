@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { startPgCluster, PgCluster } from './pg-cluster';
-import { main, parseArgs } from '../../lib/fidelity/cli';
+import { main, parseArgs } from '../../lib/cli';
 import { checkConnectionString, InvalidConnectionStringError, withLibpqSslModes } from '../../lib/fidelity/connection-url';
 import { selfSignedCertificate } from '../helpers/tls';
 

@@ -11,7 +11,7 @@ import { DmsModel } from './dms-model';
 import { FakeAws } from './fake-aws';
 import { IamModel } from './iam-simulation';
 import { WaitConditionServer } from './wait-condition-server';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 
 /**
  * CloudFormation deploying one stack, step by step, as its documentation describes, with the

@@ -2,9 +2,10 @@ import { CustomResourceAttributes, DeployEnvironment, DeployedTemplate, Template
 import { FakeAws } from './fake-aws';
 import { IamModel } from './iam-simulation';
 import { WaitConditionServer } from './wait-condition-server';
-import { dispatchIsComplete, dispatchLoadPoll, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
-import type { IsCompleteResult, LoadWaitPoll, ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import type { IsCompleteResult, LoadWaitPoll, ProviderRequest } from '../../lib/provider/handler-types';
+import { dispatcher } from '../../lib/resource-handlers';
+import { RESOURCE_KINDS } from '../../lib/resource-kinds';
+
 
 /**
  * Drives a synthesized template's custom resources through their real handlers, the way
@@ -53,7 +54,7 @@ const POLL_SECONDS = 30;
 const MAX_POLLS = 240;
 
 /** The custom resource types the shared provider serves. */
-const SHARED_PROVIDER_TYPES = new Set<string>(Object.values(ResourceTypes));
+const SHARED_PROVIDER_TYPES = new Set<string>(Object.keys(RESOURCE_KINDS));
 
 /** What a custom resource request produced: the physical id CloudFormation records and the attributes. */
 export interface CustomResourceResult {
@@ -163,7 +164,7 @@ export function handlersFor(type: string, handlers: Record<string, CustomResourc
     return { onEvent: custom };
   }
   if (SHARED_PROVIDER_TYPES.has(type)) {
-    return { onEvent: dispatchOnEvent, isComplete: dispatchIsComplete };
+    return { onEvent: (e) => dispatcher.onEvent(e), isComplete: (e) => dispatcher.isComplete(e) };
   }
   throw new Error(`no handler for ${type}: pass one in handlers, or its attributes`);
 }
@@ -193,7 +194,7 @@ export async function waitForCondition(ctx: CustomResourceContext, server: WaitC
     ctx.clock.advance(60);
     ctx.fake.origin = `load waiter for ${logicalId}`;
     ctx.fake.role = waiterRole;
-    if ((await dispatchLoadPoll(poll)).Done) break;
+    if ((await dispatcher.loadPoll(poll)).Done) break;
   }
   const signal = (server.signals.get(handleId) ?? [])[0];
   if (!signal) {

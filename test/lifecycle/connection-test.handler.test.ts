@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { mockClient } from 'aws-sdk-client-mock';
 import { isComplete, onEvent } from '../../lib/lifecycle/connection-test.handler';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 
 const dms = mockClient(DatabaseMigrationServiceClient);
 

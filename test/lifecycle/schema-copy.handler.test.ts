@@ -3,7 +3,7 @@ import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-
 import { DescribeReplicationsCommand, StartReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TASK_ARN, describeReturns, dmsMock, request, setUp, task, tearDown } from './task-handler-support';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { SCHEMA_COPY_TYPE } from '../../lib/schema/kinds';
 import { isComplete, onEvent } from '../../lib/schema/schema-copy.handler';
 
 const codeBuild = mockClient(CodeBuildClient);
@@ -25,7 +25,7 @@ beforeEach(() => {
 afterEach(tearDown);
 
 test('create starts a build with the steps and the table mapping, nothing secret, and waits for it', async () => {
-  const event = request(ResourceTypes.SCHEMA_COPY, 'Create', PROPS);
+  const event = request(SCHEMA_COPY_TYPE, 'Create', PROPS);
   const result = await onEvent(event);
   expect(result).toEqual({ PhysicalResourceId: 'schema-copy:schema-project:pre', Data: { BuildId: BUILD } });
   expect(codeBuild.commandCalls(StartBuildCommand)[0].args[0].input).toEqual({
@@ -51,7 +51,7 @@ test('a failed build fails the deployment with the tool\'s own message from the 
       { message: '[Container] 2026/11/29 12:00:02 Command did not exit successfully\n' },
     ],
   });
-  const event = request(ResourceTypes.SCHEMA_COPY, 'Create', PROPS, undefined, { BuildId: BUILD });
+  const event = request(SCHEMA_COPY_TYPE, 'Create', PROPS, undefined, { BuildId: BUILD });
   await expect(isComplete(event)).rejects.toThrow(new Error(
     `Schema steps 'pre' failed (build ${BUILD}, FAILED): schema-copy pre: the target lacks extensions the source uses: postgis_raster`));
   expect(logs.commandCalls(GetLogEventsCommand)[0].args[0].input).toEqual({ logGroupName: '/schema', logStreamName: 'stream-1', startFromHead: false, limit: 50 });
@@ -59,7 +59,7 @@ test('a failed build fails the deployment with the tool\'s own message from the 
 
 test('without a readable log, CodeBuild\'s phase messages', async () => {
   codeBuild.on(BatchGetBuildsCommand).resolves(build('TIMED_OUT', { logs: undefined, phases: [{ phaseType: 'BUILD', contexts: [{ statusCode: 'BUILD_TIMED_OUT', message: 'Build has timed out.' }] }] }));
-  const event = request(ResourceTypes.SCHEMA_COPY, 'Create', PROPS, undefined, { BuildId: BUILD });
+  const event = request(SCHEMA_COPY_TYPE, 'Create', PROPS, undefined, { BuildId: BUILD });
   await expect(isComplete(event)).rejects.toThrow(`Schema steps 'pre' failed (build ${BUILD}, TIMED_OUT): Build has timed out.`);
 });
 
@@ -67,7 +67,7 @@ test('after the post-data step, a task stopped after its full load is resumed, a
   dmsMock.on(StartReplicationTaskCommand).resolves({ ReplicationTask: task('starting') });
   codeBuild.on(BatchGetBuildsCommand).resolves(build('SUCCEEDED'));
   describeReturns(task('stopped', { StopReason: 'Stop Reason STOPPED_AFTER_FULL_LOAD' }, true), task('starting', {}, true), task('running', {}, true));
-  const event = request(ResourceTypes.SCHEMA_COPY, 'Create', { ...PROPS, Steps: 'post sequences', ResumeTaskArn: TASK_ARN }, undefined, { BuildId: BUILD });
+  const event = request(SCHEMA_COPY_TYPE, 'Create', { ...PROPS, Steps: 'post sequences', ResumeTaskArn: TASK_ARN }, undefined, { BuildId: BUILD });
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: false });
   await expect(isComplete(event)).resolves.toEqual({ IsComplete: true, Data: { BuildStatus: 'SUCCEEDED' } });
@@ -83,7 +83,7 @@ test.each([
   ['an update of the table mapping', 'Update', { ...PROPS, TableMappings: MAPPINGS.replace('"app"', '"sales"') }, PROPS],
   ['an update of the steps (a library upgrade)', 'Update', { ...PROPS, Steps: 'indexes' }, { ...PROPS, Steps: 'post sequences' }],
 ])('%s runs nothing (the schema stays in Neon)', async (_name, type, props, old) => {
-  const event = request(ResourceTypes.SCHEMA_COPY, type as 'Delete' | 'Update', props, old);
+  const event = request(SCHEMA_COPY_TYPE, type as 'Delete' | 'Update', props, old);
   const result = await onEvent(event);
   expect(result.Data).toEqual({ BuildId: '' });
   await expect(isComplete({ ...event, Data: result.Data })).resolves.toEqual({ IsComplete: true });
@@ -92,7 +92,7 @@ test.each([
 
 test('an update of Refresh runs the steps again, with the current table mapping', async () => {
   const mappings = MAPPINGS.replace('"app"', '"sales"');
-  const event = request(ResourceTypes.SCHEMA_COPY, 'Update', { ...PROPS, TableMappings: mappings, Refresh: '2' }, PROPS);
+  const event = request(SCHEMA_COPY_TYPE, 'Update', { ...PROPS, TableMappings: mappings, Refresh: '2' }, PROPS);
   await onEvent(event);
   expect(codeBuild.commandCalls(StartBuildCommand)).toHaveLength(1);
   expect(codeBuild.commandCalls(StartBuildCommand)[0].args[0].input.environmentVariablesOverride).toContainEqual(
@@ -108,7 +108,7 @@ describe('the steps after the full load refuse to run while DMS still loads (the
     ['a task replicating changes after its full load', task('running', { ReplicationTaskStats: { FullLoadProgressPercent: 100, TablesLoading: 0, TablesQueued: 0, TablesLoaded: 12 } })],
   ])('%s: the build starts', async (_name, state) => {
     describeReturns(state);
-    await onEvent(request(ResourceTypes.SCHEMA_COPY, 'Create', AFTER_PROPS));
+    await onEvent(request(SCHEMA_COPY_TYPE, 'Create', AFTER_PROPS));
     expect(codeBuild.commandCalls(StartBuildCommand)).toHaveLength(1);
   });
 
@@ -118,9 +118,9 @@ describe('the steps after the full load refuse to run while DMS still loads (the
     ['gone', undefined, /\(not found, 0% loaded\)/],
   ])('%s: refused, naming maxWait and the steps by hand, before any build', async (_name, state, detail) => {
     describeReturns(state);
-    const refusal = onEvent(request(ResourceTypes.SCHEMA_COPY, 'Create', AFTER_PROPS));
+    const refusal = onEvent(request(SCHEMA_COPY_TYPE, 'Create', AFTER_PROPS));
     await expect(refusal).rejects.toThrow(detail);
-    await expect(onEvent(request(ResourceTypes.SCHEMA_COPY, 'Create', AFTER_PROPS))).rejects.toThrow(
+    await expect(onEvent(request(SCHEMA_COPY_TYPE, 'Create', AFTER_PROPS))).rejects.toThrow(
       /has not finished .* the schema steps 'post sequences' must not run while DMS loads\. Raise maxWait \(up to 12 hours\) and deploy again, or run the steps by hand/);
     expect(codeBuild.commandCalls(StartBuildCommand)).toHaveLength(0);
   });
@@ -130,7 +130,7 @@ describe('the steps after the full load refuse to run while DMS still loads (the
     dmsMock.on(DescribeReplicationsCommand)
       .resolvesOnce({ Replications: [{ ReplicationConfigArn: configArn, ReplicationConfigIdentifier: 'neon', Status: 'running', ReplicationStats: { FullLoadProgressPercent: 55, TablesLoading: 2 } }] })
       .resolves({ Replications: [{ ReplicationConfigArn: configArn, ReplicationConfigIdentifier: 'neon', Status: 'stopped', StopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED', ReplicationStats: { FullLoadProgressPercent: 100 } }] });
-    const event = request(ResourceTypes.SCHEMA_COPY, 'Create', { ...AFTER_PROPS, LoadArn: configArn });
+    const event = request(SCHEMA_COPY_TYPE, 'Create', { ...AFTER_PROPS, LoadArn: configArn });
     await expect(onEvent(event)).rejects.toThrow(/The full load of neon has not finished \(running, 55% loaded\)/);
     await onEvent(event);
     expect(codeBuild.commandCalls(StartBuildCommand)).toHaveLength(1);

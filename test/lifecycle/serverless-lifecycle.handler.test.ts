@@ -5,10 +5,10 @@ import {
   StopReplicationCommand,
 } from '@aws-sdk/client-database-migration-service';
 import { AFTER, BEFORE, NOW, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, tearDown, throttling } from './task-handler-support';
-import { dispatchIsComplete, dispatchOnEvent } from '../../lib/lifecycle/dispatch';
-import { REPLICATION_STATUS_RULES } from '../../lib/lifecycle/dms-replication';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { REPLICATION_STATUS_RULES } from '../../lib/dms-api/dms-replication';
+import { SERVERLESS_LIFECYCLE_TYPE } from '../../lib/lifecycle/kinds';
 import { ROLE_LIFECYCLE, ROLE_STOPPER, isComplete, onEvent } from '../../lib/lifecycle/serverless-lifecycle.handler';
+import { dispatcher } from '../../lib/resource-handlers';
 
 const CONFIG_ARN = 'arn:aws:dms:us-east-2:123456789012:replication-config:CONFIGRESOURCEID1';
 const CONFIG_ID = 'neon-migration';
@@ -77,10 +77,10 @@ const lifecycleProps = (extra: Record<string, string> = {}) => ({
 const stopperProps = (extra: Record<string, string> = {}) => ({ Role: ROLE_STOPPER, ...common, ...extra });
 
 function lifecycle(requestType: 'Create' | 'Update' | 'Delete', props = lifecycleProps(), old?: Record<string, string>, data?: Record<string, string>) {
-  return request(ResourceTypes.SERVERLESS_LIFECYCLE, requestType, props, old, data);
+  return request(SERVERLESS_LIFECYCLE_TYPE, requestType, props, old, data);
 }
 function stopper(requestType: 'Create' | 'Update' | 'Delete', props = stopperProps(), old?: Record<string, string>) {
-  return request(ResourceTypes.SERVERLESS_LIFECYCLE, requestType, props, old);
+  return request(SERVERLESS_LIFECYCLE_TYPE, requestType, props, old);
 }
 /** isComplete sees the request with the Data onEvent returned. */
 function polled(event: ReturnType<typeof lifecycle>, data: Record<string, any> | undefined) {
@@ -394,10 +394,10 @@ test('an unknown status waits for both goals', async () => {
 test('the shared provider routes Custom::DmsServerlessLifecycle to this handler', async () => {
   describeReturns(replication('created'));
   const event = lifecycle('Create');
-  const result = await dispatchOnEvent(event);
+  const result = await dispatcher.onEvent(event);
   expect(result.Data).toMatchObject({ StartType: 'start-replication' });
   describeReturns(replication('running', { ReplicationStats: { StartDate: AFTER } }));
-  await expect(dispatchIsComplete(polled(event, result.Data))).resolves.toMatchObject({ IsComplete: true });
+  await expect(dispatcher.isComplete(polled(event, result.Data))).resolves.toMatchObject({ IsComplete: true });
   expect(calls()).toEqual([BY_ARN, `Start(${CONFIG_ARN},start-replication)`, BY_ARN]);
 });
 

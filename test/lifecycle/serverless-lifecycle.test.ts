@@ -2,7 +2,7 @@ import { App, Duration, Environment, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { ServerlessReplicationLifecycle } from '../../lib/lifecycle';
-import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { MigrationProvider } from '../../lib/provider/provider';
 import { ReplicationType, ServerlessReplication } from '../../lib/replication';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';

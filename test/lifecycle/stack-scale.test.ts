@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { buildLibraryStack } from '../../bench/scale-stacks';
-import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { MigrationProvider } from '../../lib/provider/provider';
 import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';

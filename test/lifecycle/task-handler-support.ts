@@ -10,9 +10,9 @@ import {
   StopReplicationTaskCommand,
 } from '@aws-sdk/client-database-migration-service';
 import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
-import { timing } from '../../lib/lifecycle/dms-task';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import { timing } from '../../lib/core/api-calls';
 import { PROPERTIES_HASH_TAG } from '../../lib/lifecycle/kinds';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 
 /** Shared fixtures of the task stopper and task lifecycle handler tests. */
 

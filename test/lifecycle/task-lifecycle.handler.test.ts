@@ -12,11 +12,11 @@ import {
   AFTER, ALL_STATUSES, NEW_TASK_ARN, NOW, TASK_ARN, TASK_ID,
   apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
-import { timing } from '../../lib/lifecycle/dms-task';
-import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { timing } from '../../lib/core/api-calls';
+import { TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
 import * as lifecycle from '../../lib/lifecycle/task-lifecycle.handler';
 import * as stopper from '../../lib/lifecycle/task-stopper.handler';
+import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/provider/handler-types';
 
 const HASH_A = 'a'.repeat(64);
 const HASH_B = 'b'.repeat(64);
@@ -38,7 +38,7 @@ const BASE = {
 };
 
 function lifecycleRequest(requestType: 'Create' | 'Update' | 'Delete', props: Partial<typeof BASE> = {}, old?: Partial<typeof BASE>): ProviderRequest {
-  return request(ResourceTypes.TASK_LIFECYCLE, requestType, { ...BASE, ...props }, old ? { ...BASE, ...old } : undefined);
+  return request(TASK_LIFECYCLE_TYPE, requestType, { ...BASE, ...props }, old ? { ...BASE, ...old } : undefined);
 }
 
 /** The isComplete request the provider framework builds from onEvent's answer. */
@@ -210,7 +210,7 @@ test.each(ALL_STATUSES.map(s => [s, CREATE_TABLE[s]] as const))('create with a %
 describe('update', () => {
   test('stop, modify, resume: the stopper stops the running task, the lifecycle resumes it after the change', async () => {
     // 1. the stack's stopper (updated first: every task depends on it)
-    const stopperEvent = request(ResourceTypes.TASK_STOPPER, 'Update', { Tasks: { [TASK_ID]: HASH_B } }, { Tasks: { [TASK_ID]: HASH_A } });
+    const stopperEvent = request(TASK_STOPPER_TYPE, 'Update', { Tasks: { [TASK_ID]: HASH_B } }, { Tasks: { [TASK_ID]: HASH_A } });
     describeReturns(task('running', {}, true), task('stopping', {}, true), task('stopped', { StopReason: 'Stop Reason NORMAL' }, true));
     await stopper.onEvent(stopperEvent);
     await expect(stopper.isComplete(stopperEvent)).resolves.toEqual({ IsComplete: false });

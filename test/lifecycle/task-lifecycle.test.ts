@@ -4,8 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, DependencyGroup } from 'constructs';
 import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
 import { ReplicationTaskLifecycle, TaskUpdateBehavior } from '../../lib/lifecycle';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
-import { MigrationProvider } from '../../lib/lifecycle/provider';
+import { CONNECTION_TEST_TYPE, TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
+import { MigrationProvider } from '../../lib/provider/provider';
 import { IReplicationInstance, ReplicationInstance } from '../../lib/replication/replication-instance';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
@@ -46,7 +46,7 @@ function resourceOfType(template: Template, type: string): { id: string; resourc
 
 /** The hash the stack's stopper holds for `identifier`. */
 function hashOf(template: Template, identifier = 'neon-migration'): string {
-  return resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.Properties.Tasks[identifier].Hash;
+  return resourceOfType(template, TASK_STOPPER_TYPE).resource.Properties.Tasks[identifier].Hash;
 }
 
 function stopperHash(overrides: Partial<dms.CfnReplicationTaskProps> = {}): string {
@@ -64,8 +64,8 @@ test('orders stopper → task → lifecycle, and the start after the startAfter 
 
   const template = Template.fromStack(stack);
   const taskId = stack.getLogicalId(task);
-  const stopper = resourceOfType(template, ResourceTypes.TASK_STOPPER);
-  const lifecycle = resourceOfType(template, ResourceTypes.TASK_LIFECYCLE);
+  const stopper = resourceOfType(template, TASK_STOPPER_TYPE);
+  const lifecycle = resourceOfType(template, TASK_LIFECYCLE_TYPE);
 
   expect(template.toJSON().Resources[taskId].DependsOn).toContain(stopper.id);
   expect(lifecycle.resource.DependsOn).toEqual(expect.arrayContaining([
@@ -123,8 +123,8 @@ test('addStartDependency adds a dependency of the start, not of the stopper', ()
   lifecycle.addStartDependency(later);
 
   const template = Template.fromStack(stack);
-  expect(resourceOfType(template, ResourceTypes.TASK_LIFECYCLE).resource.DependsOn).toContain(stack.getLogicalId(later));
-  expect(resourceOfType(template, ResourceTypes.TASK_STOPPER).resource.DependsOn ?? []).not.toContain(stack.getLogicalId(later));
+  expect(resourceOfType(template, TASK_LIFECYCLE_TYPE).resource.DependsOn).toContain(stack.getLogicalId(later));
+  expect(resourceOfType(template, TASK_STOPPER_TYPE).resource.DependsOn ?? []).not.toContain(stack.getLogicalId(later));
 });
 
 test('passes the props to the lifecycle resource', () => {
@@ -136,7 +136,7 @@ test('passes the props to the lifecycle resource', () => {
     maxWait: Duration.minutes(30),
     onUpdate: TaskUpdateBehavior.RELOAD,
   });
-  Template.fromStack(stack).hasResourceProperties(ResourceTypes.TASK_LIFECYCLE, {
+  Template.fromStack(stack).hasResourceProperties(TASK_LIFECYCLE_TYPE, {
     TaskIdentifier: 'neon-migration',
     MigrationType: 'full-load',
     StartOnDeploy: 'false',
@@ -233,13 +233,13 @@ test('two lifecycles share one provider, one stopper and one tag-scoped statemen
   const b = new ReplicationTaskLifecycle(stack, 'B', { replicationTask: second });
   expect(a.stopper).toBe(b.stopper);
   const template = Template.fromStack(stack);
-  const stopper = resourceOfType(template, ResourceTypes.TASK_STOPPER);
+  const stopper = resourceOfType(template, TASK_STOPPER_TYPE);
   expect(Object.keys(stopper.resource.Properties.Tasks)).toEqual(['neon-migration', 'neon-migration-2']);
   expect(stopper.resource.Properties.Tasks['neon-migration'].Hash).not.toBe(stopper.resource.Properties.Tasks['neon-migration-2'].Hash);
   for (const t of [task, second]) {
     expect(template.toJSON().Resources[stack.getLogicalId(t)].DependsOn).toContain(stopper.id);
   }
-  template.resourceCountIs(ResourceTypes.TASK_LIFECYCLE, 2);
+  template.resourceCountIs(TASK_LIFECYCLE_TYPE, 2);
   template.resourceCountIs('AWS::Lambda::Function', 5); // onEvent, isComplete + the Provider framework's onEvent, isComplete, onTimeout
   template.resourceCountIs('AWS::IAM::Policy', 5); // as many as with one lifecycle
   expect(defaultPolicyStatements(template).filter(s => JSON.stringify(s.Action).includes('dms:StartReplicationTask'))).toEqual([TASK_CONTROL]);
@@ -323,7 +323,7 @@ describe('validation', () => {
     const { stack, task } = fixture();
     const minutes = new CfnParameter(stack, 'Seconds', { type: 'Number' });
     new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task, waitForCompletion: true, maxWait: Duration.seconds(minutes.valueAsNumber) });
-    const props = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.Properties;
+    const props = resourceOfType(Template.fromStack(stack), TASK_LIFECYCLE_TYPE).resource.Properties;
     expect(JSON.stringify(props.MaxWaitSeconds)).toContain('Seconds');
   });
 
@@ -377,7 +377,7 @@ describe('testConnections: the lifecycle resource tests the connections before t
       testConnections: { endpoints: [source], replicationInstance: importedInstance(stack, INSTANCE_ARN) },
     });
     const template = Template.fromStack(stack);
-    const lifecycle = resourceOfType(template, ResourceTypes.TASK_LIFECYCLE);
+    const lifecycle = resourceOfType(template, TASK_LIFECYCLE_TYPE);
     expect(lifecycle.resource.Properties).toEqual(expect.objectContaining({
       TestEndpointArns: [{ Ref: stack.getLogicalId(source.resource) }],
       TestReplicationInstanceArn: INSTANCE_ARN,
@@ -397,7 +397,7 @@ describe('testConnections: the lifecycle resource tests the connections before t
       },
       { Effect: 'Allow', Action: 'dms:TestConnection', Resource: INSTANCE_ARN },
     ]));
-    template.resourceCountIs(ResourceTypes.CONNECTION_TEST, 0);
+    template.resourceCountIs(CONNECTION_TEST_TYPE, 0);
   });
 
   test('the tests wait for the instance\'s egressReady', () => {
@@ -410,13 +410,13 @@ describe('testConnections: the lifecycle resource tests the connections before t
       replicationTask: task,
       testConnections: { endpoints: [new StackEndpoint(stack, 'Source')], replicationInstance },
     });
-    expect(resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.DependsOn).toContain('Route');
+    expect(resourceOfType(Template.fromStack(stack), TASK_LIFECYCLE_TYPE).resource.DependsOn).toContain('Route');
   });
 
   test('without testConnections, the lifecycle tests nothing', () => {
     const { stack, task } = fixture();
     new ReplicationTaskLifecycle(stack, 'Lifecycle', { replicationTask: task });
-    const props = resourceOfType(Template.fromStack(stack), ResourceTypes.TASK_LIFECYCLE).resource.Properties;
+    const props = resourceOfType(Template.fromStack(stack), TASK_LIFECYCLE_TYPE).resource.Properties;
     expect(props.TestEndpointArns).toBeUndefined();
     expect(props.TestReplicationInstanceArn).toBeUndefined();
   });

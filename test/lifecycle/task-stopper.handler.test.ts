@@ -4,7 +4,7 @@ import {
   ALL_STATUSES, NEW_TASK_ARN, TASK_ARN, TASK_ID, apiCalls, clearCalls, cloudFormationMock, describeReturns, dmsMock, fault, request, resourceIs,
   setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-stopper.handler';
 
 const HASH_A = 'a'.repeat(64);
@@ -13,7 +13,7 @@ const BY_ID = `Describe(replication-task-id=${TASK_ID})`;
 
 /** A request to the stack's stopper, whose properties map task identifiers to property hashes. */
 function stopperRequest(requestType: 'Create' | 'Update' | 'Delete', tasks: Record<string, string>, old?: Record<string, string>) {
-  return request(ResourceTypes.TASK_STOPPER, requestType, { Tasks: tasks }, old && { Tasks: old });
+  return request(TASK_STOPPER_TYPE, requestType, { Tasks: tasks }, old && { Tasks: old });
 }
 const changedMapping = () => stopperRequest('Update', { [TASK_ID]: HASH_B }, { [TASK_ID]: HASH_A });
 
@@ -173,7 +173,7 @@ describe('rolling a failed update back (the stack is UPDATE_ROLLBACK_IN_PROGRESS
   const entry = (hash: string, extra: Record<string, string> = {}) => ({ Hash: hash, OnUpdate: 'resume-processing', StartOnDeploy: 'true', ...extra });
   /** The rollback's update: the properties of before the failed update as new, the failed ones as old. */
   const rollback = (restored: Record<string, unknown>, failed: Record<string, unknown>) =>
-    request(ResourceTypes.TASK_STOPPER, 'Update', { Tasks: restored }, { Tasks: failed });
+    request(TASK_STOPPER_TYPE, 'Update', { Tasks: restored }, { Tasks: failed });
   const TAGS = `Tags(${TASK_ARN})`;
 
   beforeEach(() => {

@@ -3,10 +3,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DmsMigrationTask } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { ReplicationCompute, ReplicationInstance } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources';
-import { DmsMigrationTask, MigrationType } from '../../lib/task';
+import { MigrationType } from '../../lib/task';
 import { CloudFormationModel, DeploymentOutcome, FAILING_RESOURCE_TYPE, addFailingResource } from '../helpers/cloudformation-model';
 
 type RollbackOrder = 'reverse-dependency' | 'dependency';

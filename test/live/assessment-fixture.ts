@@ -1,9 +1,9 @@
 import { App, Environment, Stack } from 'aws-cdk-lib';
 import { PremigrationAssessment, PremigrationAssessmentOptions } from '../../lib/live/assessment';
+import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { ReplicationInstance } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/task';
 
 const INSTANCE_ARN = 'arn:aws:dms:us-east-1:123456789012:rep:INSTANCE1';
 

@@ -7,10 +7,10 @@ import {
   ReplicationTaskIndividualAssessment,
   StartReplicationTaskAssessmentRunCommand,
 } from '@aws-sdk/client-database-migration-service';
-import { timing } from '../../lib/lifecycle/dms-task';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { timing } from '../../lib/core/api-calls';
 import { isComplete, onEvent, START_RETRY_MS } from '../../lib/live/assessment.handler';
+import { PREMIGRATION_ASSESSMENT_TYPE } from '../../lib/live/kinds';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import {
   NOW, TASK_ARN, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task, tearDown, throttling,
 } from '../lifecycle/task-handler-support';
@@ -59,7 +59,7 @@ function individualsAre(...assessments: ReplicationTaskIndividualAssessment[]): 
 }
 
 function assessment(type: 'Create' | 'Update' | 'Delete', props: Record<string, unknown> = {}, old?: Record<string, unknown>, data?: Record<string, string>): ProviderRequest {
-  const event = request(ResourceTypes.PREMIGRATION_ASSESSMENT, type, { ...PROPS, ...props }, old ? { ...PROPS, ...old } : undefined, data);
+  const event = request(PREMIGRATION_ASSESSMENT_TYPE, type, { ...PROPS, ...props }, old ? { ...PROPS, ...old } : undefined, data);
   return type === 'Create' ? event : { ...event, PhysicalResourceId: `premigration-assessment:${RUN_NAME}` };
 }
 

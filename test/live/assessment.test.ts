@@ -3,9 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { assessedMigration } from './assessment-fixture';
 import { PremigrationAssessment, PremigrationAssessmentOptions } from '../../lib/live/assessment';
+import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/task';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 

@@ -2,9 +2,9 @@ import * as https from 'https';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { FakeNeonApi, fakeNeonApiPerTest } from './neon-fake-api';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { neonApiRetry } from '../../lib/live/neon-api';
 import { isComplete, onEvent, OPERATION_WAIT_MS } from '../../lib/live/neon-compute.handler';
+import { neonApiRetry } from '../../lib/neon/neon-api';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 
 const sm = mockClient(SecretsManagerClient);
 

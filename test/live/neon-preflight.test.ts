@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { FakeNeonApi, fakeNeonApiPerTest } from './neon-fake-api';
+import { bytes } from '../../lib/fidelity/neon-capacity';
 import { Finding, preflight, PreflightOptions } from '../../lib/fidelity/preflight';
 import { TableMappings } from '../../lib/fidelity/selection';
-import { neonApiRetry } from '../../lib/live/neon-api';
-import { bytes } from '../../lib/live/neon-capacity';
+import { neonApiRetry } from '../../lib/neon/neon-api';
 import { PgCluster, startPgCluster } from '../fidelity/pg-cluster';
 
 /*

@@ -3,16 +3,17 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { NEON_URI, SOURCE_DATABASE_ACKNOWLEDGEMENTS, sourceSafetyStack } from './source-safety-stack';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { REPLICATION_SLOT_CLEANUP_TYPE } from '../../lib/live/kinds';
 import { ReplicationSlotCleanup } from '../../lib/live/replication-slot-cleanup';
 import { SlotFunction } from '../../lib/live/slot-function';
-import { SourceDatabaseKind } from '../../lib/live/source-alarms';
+import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { MigrationAlarms } from '../../lib/monitoring';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationInstance } from '../../lib/replication/replication-instance';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, DmsMigrationTaskProps, MigrationType } from '../../lib/task';
+import { SourceDatabaseKind } from '../../lib/sources/source-database';
+import { MigrationType } from '../../lib/task';
 import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { expectNagClean } from '../helpers/nag';
 import { AWS_API, NetworkModel } from '../helpers/reachability';
@@ -28,9 +29,9 @@ describe('ReplicationSlotCleanup', () => {
     const t = template();
     const resources = t.toJSON().Resources;
     const own = resources[id(stack, cleanup)];
-    expect(own.Type).toBe(ResourceTypes.REPLICATION_SLOT_CLEANUP);
+    expect(own.Type).toBe(REPLICATION_SLOT_CLEANUP_TYPE);
     const instance = task.replicationInstance as ReplicationInstance;
-    t.hasResource(ResourceTypes.REPLICATION_SLOT_CLEANUP, {
+    t.hasResource(REPLICATION_SLOT_CLEANUP_TYPE, {
       Properties: Match.objectLike({
         TaskArn: { Ref: id(stack, task) },
         TaskIdentifier: stack.resolve(task.taskIdentifier),
@@ -119,7 +120,7 @@ describe('ReplicationSlotCleanup', () => {
     });
     const t = template();
     expect(Object.keys(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineType: 'EXPRESS' } }))).toHaveLength(1);
-    expect(Object.keys(t.findResources(ResourceTypes.REPLICATION_SLOT_CLEANUP))).toHaveLength(2);
+    expect(Object.keys(t.findResources(REPLICATION_SLOT_CLEANUP_TYPE))).toHaveLength(2);
     expect(Object.keys(t.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('replication slots') } }))).toHaveLength(1);
   });
 
@@ -193,7 +194,7 @@ describe('DmsMigrationTask and MigrationAlarms wire the source safeguards by the
     const { task, alarms, template } = migration();
     const t = template();
     expect(task.replicationSlotCleanup).toBeDefined();
-    expect(Object.keys(t.findResources(ResourceTypes.REPLICATION_SLOT_CLEANUP))).toHaveLength(1);
+    expect(Object.keys(t.findResources(REPLICATION_SLOT_CLEANUP_TYPE))).toHaveLength(1);
     expect(task.sourceDatabase?.kind).toBe(SourceDatabaseKind.RDS_INSTANCE);
     expect(alarms.sourceAlarms?.alarms).toHaveLength(4);
     expect(alarms.sourceAlarms?.topic).toBe(alarms.topic);
@@ -205,7 +206,7 @@ describe('DmsMigrationTask and MigrationAlarms wire the source safeguards by the
     expect(task.replicationSlotCleanup).toBeUndefined();
     expect(task.sourceDatabase).toBeUndefined();
     expect(alarms.sourceAlarms).toBeUndefined();
-    template().resourceCountIs(ResourceTypes.REPLICATION_SLOT_CLEANUP, 0);
+    template().resourceCountIs(REPLICATION_SLOT_CLEANUP_TYPE, 0);
   });
 
   test('dropReplicationSlot: false leaves the cleanup out; true where it cannot apply is refused, naming what is missing', () => {

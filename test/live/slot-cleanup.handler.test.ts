@@ -4,10 +4,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { acceptTlsReplication, createSlot, slotState, startWalsender, Walsender, writeWal } from './slot-fixture';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
-import { ResourceTypes } from '../../lib/lifecycle/kinds';
+import { REPLICATION_SLOT_CLEANUP_TYPE } from '../../lib/live/kinds';
 import { handler as slotFunction, pause } from '../../lib/live/replication-slots.lambda';
 import { isComplete, onEvent, parsePhysicalId, physicalIdOf, SlotCleanupProperties } from '../../lib/live/slot-cleanup.handler';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { PgCluster, startPgCluster } from '../fidelity/pg-cluster';
 import { selfSignedCertificate } from '../helpers/tls';
 
@@ -105,7 +105,7 @@ function props(extra: Partial<SlotCleanupProperties> = {}): SlotCleanupPropertie
 function request(type: 'Create' | 'Update' | 'Delete', properties: SlotCleanupProperties, physicalId?: string, old?: SlotCleanupProperties): ProviderRequest {
   return {
     RequestType: type,
-    ResourceType: ResourceTypes.REPLICATION_SLOT_CLEANUP,
+    ResourceType: REPLICATION_SLOT_CLEANUP_TYPE,
     LogicalResourceId: 'SlotCleanup',
     StackId: STACK_ID,
     RequestId: 'r',

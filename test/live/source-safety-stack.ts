@@ -3,12 +3,14 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { ReplicationSlotCleanup, ReplicationSlotCleanupProps } from '../../lib/live/replication-slot-cleanup';
-import { PostgresSourceAlarms, PostgresSourceAlarmsProps, SourceDatabase } from '../../lib/live/source-alarms';
+import { DmsMigrationTask } from '../../lib/migration';
 import { MigrationAlarms, MigrationDashboard, MonitoredMigration } from '../../lib/monitoring';
+import { PostgresSourceAlarms, PostgresSourceAlarmsProps } from '../../lib/monitoring/source-alarms';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { PostgresSourceEndpoint, PostgresSourceOptions } from '../../lib/sources/postgres';
-import { DmsMigrationTask, MigrationType } from '../../lib/task';
+import { SourceDatabase } from '../../lib/sources/source-database';
+import { MigrationType } from '../../lib/task';
 import { NagAcknowledgement } from '../helpers/nag';
 
 export const NEON_URI = 'postgresql://app@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require';

@@ -6,8 +6,8 @@ import {
   UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
 import { onEvent } from '../../lib/neon/credentials.handler';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 
 const sm = mockClient(SecretsManagerClient);
 

@@ -3,8 +3,8 @@ import * as https from 'https';
 import { AddressInfo } from 'net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
 import { onEvent, retryPolicy } from '../../lib/network/ip-allow.handler';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { SelfSigned, selfSignedCertificate } from '../helpers/tls';
 
 const sm = mockClient(SecretsManagerClient);

@@ -7,7 +7,7 @@ import {
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { isComplete, onEvent, SETTLE_MILLISECONDS } from '../../lib/replication/account-roles.handler';
 
 const iam = mockClient(IAMClient);

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { dmsLikeFullLoad, FIXTURE, FIXTURE_MAPPINGS, FIXTURE_TABLES } from './helpers';
-import { main, parseArgs } from '../../lib/fidelity/cli';
+import { main, parseArgs } from '../../lib/cli';
 import { verify } from '../../lib/fidelity/verify';
 import { PgCluster, startPgCluster } from '../fidelity/pg-cluster';
 

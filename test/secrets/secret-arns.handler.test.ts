@@ -1,6 +1,6 @@
 import { DescribeSecretCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ProviderRequest } from '../../lib/lifecycle/handler-types';
+import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { onEvent } from '../../lib/secrets/secret-arns.handler';
 
 const sm = mockClient(SecretsManagerClient);

@@ -1,11 +1,12 @@
 import { App, Environment, SecretValue, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute } from '../../lib/replication';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, DmsMigrationTaskProps, MigrationType } from '../../lib/task';
+import { MigrationType } from '../../lib/task';
 import { DeploymentDriver } from '../helpers/deploy-driver';
 import { TemplateJson } from '../helpers/deployed';
 import { expectNagClean } from '../helpers/nag';

@@ -4,12 +4,11 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EndpointType, IDmsEndpoint } from '../../lib/core/interfaces';
 import { ServerlessReplicationLifecycle, TaskUpdateBehavior } from '../../lib/lifecycle';
+import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute, ReplicationComputeKind, ReplicationInstance, ServerlessComputeOptions } from '../../lib/replication';
-import {
-  DmsMigrationTask, DmsMigrationTaskProps, LobMode, MigrationType, TableMappings, TableType, TaskSettings,
-} from '../../lib/task';
+import { LobMode, MigrationType, TableMappings, TableType, TaskSettings } from '../../lib/task';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
 

@@ -1,0 +1,3 @@
+export * from './neon-compute';
+export * from './assessment';
+export * from './replication-slot-cleanup';

@@ -1,0 +1,2 @@
+export { DmsMetrics } from './metrics';
+export { ProgressMetricName } from './progress-metrics';

@@ -1,0 +1,147 @@
+import * as crypto from 'crypto';
+// loaded when a wait is handed over: loading the provider's entry costs nothing of it
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { LoadWaitPoll, ProviderRequest, ResourceKindHandler } from './handler-types';
+import { errorMessage, isError, isThrottling } from '../core/api-calls';
+import { httpsRequest } from '../core/https-request';
+
+/*
+ * Waits longer than a custom resource may (CloudFormation fails one that has not answered within
+ * an hour): the lifecycle completes once the task runs and starts the stack's load waiter, a Step
+ * Functions state machine that asks `loadProgress` every minute and signals the lifecycle's
+ * `AWS::CloudFormation::WaitCondition` (up to 12 hours) when the load finished, failed, or
+ * `maxWait` passed.
+ */
+
+/** Properties a lifecycle resource carries when its wait goes through a wait condition. */
+export interface LoadWaitProperties {
+  /** Presigned URL of the wait condition handle (its `Ref`). */
+  readonly LoadWaitHandle?: string;
+  /** The stack's load waiter. */
+  readonly LoadWaitStateMachineArn?: string;
+}
+
+/** What one poll answers the state machine. */
+export interface LoadWaitAnswer {
+  readonly Done: boolean;
+}
+
+let sfn: SFNClient | undefined;
+
+/**
+ * Whether the lifecycle's wait for the full load goes through a wait condition: then the custom
+ * resource itself waits only until the task runs.
+ */
+export function waitsThroughCondition(event: ProviderRequest): boolean {
+  const props = event.ResourceProperties as LoadWaitProperties;
+  return Boolean(props.LoadWaitHandle && props.LoadWaitStateMachineArn);
+}
+
+/**
+ * Called when a lifecycle create or update completed: hands the wait to the load waiter when this
+ * request has a wait condition it has not signalled yet. A request that started nothing signals
+ * success at once: there is no load to wait for.
+ */
+export async function handOverLoadWait(event: ProviderRequest, data: Record<string, any>): Promise<void> {
+  if (!startsLoadWait(event)) {
+    return;
+  }
+  if (data.Goal === 'running') {
+    await startLoadWait(event, data);
+    return;
+  }
+  const reason = 'this deployment started no load: nothing to wait for';
+  await signalWaitCondition((event.ResourceProperties as LoadWaitProperties).LoadWaitHandle!,
+    { Status: 'SUCCESS', Reason: reason, UniqueId: event.LogicalResourceId, Data: reason });
+}
+
+/** Whether this create or update hands its wait to the load waiter: a wait condition handle it has not signalled yet. */
+export function startsLoadWait(event: ProviderRequest): boolean {
+  const props = event.ResourceProperties as LoadWaitProperties;
+  if (event.RequestType === 'Delete' || !props.LoadWaitHandle || !props.LoadWaitStateMachineArn) {
+    return false;
+  }
+  const old = (event.OldResourceProperties ?? {}) as LoadWaitProperties;
+  return event.RequestType === 'Create' || old.LoadWaitHandle !== props.LoadWaitHandle;
+}
+
+/**
+ * Starts the load waiter for this request. The execution is named after the handle, so a repeated
+ * call starts nothing new (Step Functions answers a start with the same name and input with the
+ * running execution).
+ */
+export async function startLoadWait(event: ProviderRequest, data: Record<string, any>): Promise<void> {
+  const props = event.ResourceProperties as LoadWaitProperties;
+  const handle = props.LoadWaitHandle!;
+  const name = `load-${crypto.createHash('sha256').update(handle).digest('hex').slice(0, 40)}`;
+  const poll: LoadWaitPoll = {
+    Request: { ...event, OldResourceProperties: undefined, Data: { ...data, StartIssued: 'true' } },
+    Handle: handle,
+    UniqueId: event.LogicalResourceId,
+  };
+  const sdk = await import('@aws-sdk/client-sfn');
+  sfn ??= new sdk.SFNClient({});
+  try {
+    await sfn.send(new sdk.StartExecutionCommand({
+      stateMachineArn: props.LoadWaitStateMachineArn,
+      name,
+      input: JSON.stringify({ LoadWaitPoll: poll }),
+    }));
+  } catch (e) {
+    if (!isError(e, 'ExecutionAlreadyExists')) {
+      throw e;
+    }
+  }
+  console.log(`The load of ${event.LogicalResourceId} is followed by the load waiter (${name}); its wait condition completes when the load ends`);
+}
+
+/** One poll: asks the lifecycle how the load goes, signals the wait condition when it ended. */
+export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler): Promise<LoadWaitAnswer> {
+  let status: 'SUCCESS' | 'FAILURE';
+  let reason: string;
+  try {
+    const progress = await handler.loadProgress!(poll.Request);
+    if (!progress.IsComplete) {
+      return { Done: false };
+    }
+    status = 'SUCCESS';
+    reason = progress.Data?.WaitTimedOut === 'true'
+      ? 'maxWait passed while the full load continues: follow it in the DMS console or on the dashboard'
+      : `full load completed (${progress.Data?.Status ?? 'done'}${progress.Data?.StopReason ? `, ${progress.Data.StopReason}` : ''})`;
+  } catch (e) {
+    if (isThrottling(e)) {
+      return { Done: false };
+    }
+    status = 'FAILURE';
+    reason = errorMessage(e);
+  }
+  try {
+    await signalWaitCondition(poll.Handle, { Status: status, Reason: reason, UniqueId: poll.UniqueId, Data: reason });
+    console.log(`Signalled ${status} for ${poll.UniqueId}: ${reason}`);
+  } catch (e) {
+    // the wait condition is gone (a rolled back or deleted stack): nothing is waiting any more
+    console.log(`Could not signal the wait condition of ${poll.UniqueId} (${errorMessage(e)}); stopping`);
+  }
+  return { Done: true };
+}
+
+/** A wait condition signal (the JSON body CloudFormation reads from the handle's presigned URL). */
+export interface WaitConditionSignal {
+  readonly Status: 'SUCCESS' | 'FAILURE';
+  readonly Reason: string;
+  readonly UniqueId: string;
+  readonly Data: string;
+}
+
+/**
+ * PUTs the signal to the presigned URL, without a Content-Type (CloudFormation requires it empty or
+ * absent). Only https URLs: the handle is an Amazon S3 presigned URL.
+ */
+export async function signalWaitCondition(url: string, signal: WaitConditionSignal): Promise<void> {
+  // CloudFormation shows the reason: keep it short
+  const body = JSON.stringify({ ...signal, Reason: signal.Reason.slice(0, 1000), Data: signal.Data.slice(0, 1000) });
+  const response = await httpsRequest(url, { method: 'PUT', headers: { 'content-type': '' }, body, timeoutMs: 20_000 });
+  if (response.status >= 300) {
+    throw new Error(`HTTP ${response.status}`);
+  }
+}

@@ -1,0 +1,27 @@
+import { Dispatcher } from './provider/dispatch';
+import type { IsCompleteResult, LoadWaitPoll, OnEventResult, ProviderRequest } from './provider/handler-types';
+import type { LoadWaitAnswer } from './provider/load-wait.handler';
+import { RESOURCE_KINDS } from './resource-kinds';
+
+/*
+ * The handler bundle of the stack's shared provider (built with one chunk per kind): `onEvent` and
+ * `isComplete` of the Provider framework, and the poll step of the stack's load waiter.
+ */
+
+export const dispatcher = new Dispatcher(RESOURCE_KINDS);
+
+/** onEvent of the shared provider: routes by `ResourceType`. */
+export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
+  return dispatcher.onEvent(event);
+}
+
+/**
+ * isComplete of the shared provider (routes by `ResourceType`), and the poll step of the stack's
+ * load waiter (an event with `LoadWaitPoll`).
+ */
+export async function isComplete(event: ProviderRequest | { LoadWaitPoll: LoadWaitPoll }): Promise<IsCompleteResult | LoadWaitAnswer> {
+  if ('LoadWaitPoll' in event) {
+    return dispatcher.loadPoll(event.LoadWaitPoll);
+  }
+  return dispatcher.isComplete(event);
+}
