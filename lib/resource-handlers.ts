@@ -1,6 +1,6 @@
 import { Dispatcher } from './provider/dispatch';
 import type { IsCompleteResult, LoadWaitPoll, OnEventResult, ProviderRequest } from './provider/handler-types';
-import type { LoadWaitAnswer } from './provider/load-wait.handler';
+import type { LoadWaitAnswer } from './provider/load-wait-poll';
 import { RESOURCE_KINDS } from './resource-kinds';
 
 /*

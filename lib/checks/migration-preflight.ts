@@ -7,6 +7,7 @@ import { FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
 import { unknownFindingCodes, unknownFindingCodesMessage } from '../fidelity/finding-codes';
+import { PREFLIGHT_TYPE } from '../fidelity/kinds';
 import { NeonComputeKeepAlive } from '../live/neon-compute';
 import { DmsMigrationTask } from '../migration/migration-task';
 import { completeSecretArn } from '../secrets/complete-arn';
@@ -274,7 +275,7 @@ export class MigrationPreflight extends Construct {
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: 'Custom::NeonMigrationPreflight',
+      resourceType: PREFLIGHT_TYPE,
       properties: {
         Action: 'preflight',
         ...commonProperties(this, 'MigrationPreflight', props),

@@ -7,6 +7,7 @@ import { FidelityCheckProps } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
+import { VERIFICATION_TYPE } from '../fidelity/kinds';
 import { normalizeInstanceIdentifier } from '../metrics/identifiers';
 import { DmsMetrics } from '../metrics/metrics';
 import { DmsMigrationTask } from '../migration/migration-task';
@@ -261,7 +262,7 @@ export class MigrationVerification extends Construct {
 
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
-      resourceType: 'Custom::NeonMigrationVerification',
+      resourceType: VERIFICATION_TYPE,
       properties: {
         Action: 'verify',
         ...commonProperties(this, 'MigrationVerification', props),

@@ -2,11 +2,14 @@ import { CloudWatchClient, PutMetricDataCommand, MetricDatum } from '@aws-sdk/cl
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientConfig } from 'pg';
 import { formatKey, formatTypeChange } from './format';
+import { PREFLIGHT_TYPE, VERIFICATION_TYPE } from './kinds';
 import { readLatencyMetrics } from './latency-metrics';
 import type { TargetCapacityOptions } from './neon-capacity';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
 import { TableVerification, verify, VerifyOptions } from './verify';
+import { Dispatcher } from '../provider/dispatch';
+import type { ProviderRequest } from '../provider/handler-types';
 
 /**
  * Custom resource of `MigrationPreflight` and `MigrationVerification`: runs `preflight` or `verify`
@@ -270,7 +273,34 @@ async function runVerify(props: FidelityProperties, physicalId: string): Promise
   };
 }
 
+/** What a verification answers when a rollback leaves it as it is: nothing was compared again. */
+const NOT_COMPARED_AGAIN = {
+  Tables: '0',
+  MismatchedTables: '0',
+  Rows: '0',
+  MismatchedRows: '0',
+  Summary: 'Not compared again: CloudFormation rolled the stack back, and the verification keeps what it found before.',
+};
+
+/*
+ * The checks' kinds, behind the framework's dispatcher: during a rollback neither runs again (a
+ * preflight or a verification that failed then would fail the rollback).
+ */
+const dispatcher = new Dispatcher({
+  [PREFLIGHT_TYPE]: async () => ({ onEvent: (event) => check(event as unknown as FidelityEvent) }),
+  [VERIFICATION_TYPE]: async () => ({
+    onEvent: (event) => check(event as unknown as FidelityEvent),
+    unchangedData: () => NOT_COMPARED_AGAIN,
+  }),
+});
+
+/** The function's handler: a preflight or a verification request of the Provider framework. */
 export async function handler(event: FidelityEvent): Promise<FidelityResponse> {
+  return dispatcher.onEvent(event as unknown as ProviderRequest) as Promise<FidelityResponse>;
+}
+
+/** One check: the preflight or the verification the request asks for. */
+export async function check(event: FidelityEvent): Promise<FidelityResponse> {
   // properties hold secret ARNs, never secret values
   const { ServiceToken: _token, TableMappings: _mappings, SourceCaBundle: _ca, ...logged } = event.ResourceProperties;
   console.log(JSON.stringify({ requestType: event.RequestType, physicalResourceId: event.PhysicalResourceId, properties: logged }));

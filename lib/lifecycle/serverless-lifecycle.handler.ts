@@ -15,7 +15,7 @@ import {
 } from '../dms-api/dms-replication';
 import { tagValue } from '../dms-api/dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
-import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait.handler';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait-poll';
 import { isRollingBack, resourceFailed } from '../provider/stack-status';
 
 /** Which of the two resources of a `ServerlessReplicationLifecycle` an event is for. */

@@ -5,7 +5,7 @@ import { rollbackStep } from './task-stopper.handler';
 import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../core/api-calls';
 import { describeTableStatistics, describeTaskByArn, failedTables, hasRun, logProgress, publishProgress, ruleFor, startTask, stopTask, stoppedBecauseFinished, taskFailure } from '../dms-api/dms-task';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
-import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait.handler';
+import { LoadWaitProperties, handOverLoadWait, waitsThroughCondition } from '../provider/load-wait-poll';
 import { isRollingBack } from '../provider/stack-status';
 
 /** Properties of a `Custom::DmsTaskLifecycle` resource (CloudFormation passes every value as a string). */

@@ -1,5 +1,5 @@
 import type { IsCompleteResult, KindRegistry, LoadWaitPoll, OnEventResult, ProviderRequest, ResourceKindHandler } from './handler-types';
-import { LoadWaitAnswer, pollLoad } from './load-wait.handler';
+import { LoadWaitAnswer, pollLoad } from './load-wait-poll';
 import { rollbackStatus } from './stack-status';
 import { errorMessage } from '../core/api-calls';
 
@@ -60,7 +60,7 @@ export class Dispatcher {
     }
     if (!handler.rollback) {
       console.log(`The stack is ${rollback}: ${event.ResourceType} ${event.LogicalResourceId} is left as it is (its kind runs nothing during a rollback)`);
-      return done;
+      return handler.unchangedData ? { ...done, Data: handler.unchangedData(event) } : done;
     }
     const action = handler.rollback;
     return this.neverFailing(rollback, event, done, () => action === 'run' ? handler.onEvent(event) : action(event));

@@ -47,6 +47,11 @@ export interface ResourceKindHandler {
    * rule of the framework: during a rollback no kind makes a change it was not written to make.
    */
   readonly rollback?: RollbackAction;
+  /**
+   * The `Data` of an Update a rollback leaves as it is (no `rollback`): the attributes other
+   * resources or outputs read must still be there.
+   */
+  unchangedData?(event: ProviderRequest): Record<string, string>;
   onEvent(event: ProviderRequest): Promise<OnEventResult>;
   /** Omitted: complete as soon as onEvent returns. */
   isComplete?(event: ProviderRequest): Promise<IsCompleteResult>;

@@ -20,6 +20,7 @@ import { SCHEMA_CONVERSION_TYPE } from '../../lib/conversion/kinds';
 import { isComplete, onEvent, propertiesHash } from '../../lib/conversion/schema-conversion.handler';
 import { timing } from '../../lib/core/api-calls';
 import type { ProviderRequest } from '../../lib/provider/handler-types';
+import { dispatcher } from '../../lib/resource-handlers';
 import { dmsMock, fault, NOW, request, setUp, sleeps, stackIs, tearDown, throttling } from '../lifecycle/task-handler-support';
 
 /* The report read from the project's bucket: objects by `bucket/key`, each a body or the error S3 answers. */
@@ -361,7 +362,8 @@ describe('when the steps run again', () => {
 
   test('the update CloudFormation sends while it rolls a failed update back runs nothing: it would apply the old schema over the loaded data', async () => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
-    const result = await onEvent(request(TYPE, 'Update', CONVERT, { ...CONVERT, Refresh: '2' }));
+    // the provider's dispatcher keeps the rule for every kind that does not say otherwise
+    const result = await dispatcher.onEvent(request(TYPE, 'Update', CONVERT, { ...CONVERT, Refresh: '2' }));
     expect(result).toEqual({ PhysicalResourceId: 'physical' });
     expect(dmsMock.commandCalls(StartMetadataModelConversionCommand)).toHaveLength(0);
   });

@@ -256,7 +256,7 @@ describe('TLS', () => {
   });
 
   function program(sourceUrl: string) {
-    return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/fidelity/cli.ts'), 'verify', '--schema', 'same'], {
+    return spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/cli.ts'), 'verify', '--schema', 'same'], {
       env: { ...process.env, NODE_NO_WARNINGS: '', NODE_OPTIONS: '', SOURCE_DATABASE_URL: sourceUrl, TARGET_DATABASE_URL: target.url() },
       encoding: 'utf8',
       cwd: path.join(__dirname, '../..'),
@@ -400,7 +400,7 @@ describe('arguments', () => {
 });
 
 test('the script runs as a program and sets the exit status', () => {
-  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/fidelity/cli.ts'), 'verify', '--schema', 'shop'], {
+  const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/cli.ts'), 'verify', '--schema', 'shop'], {
     env: { ...process.env, ...env() },
     encoding: 'utf8',
     cwd: path.join(__dirname, '../..'),

@@ -153,6 +153,11 @@ export class DeployedTemplate {
     return value;
   }
 
+  /** The value another stack exports under `name` (`Fn::ImportValue`): not modelled unless a subclass says. */
+  public importValue(name: string): unknown {
+    throw new Error(`intrinsic Fn::ImportValue is not modelled (${name})`);
+  }
+
   /** The attribute a custom resource's handler returned, when it is modelled. */
   public optionalCustomAttribute(logicalId: string, attribute: string): string | undefined {
     return this.customAttributes[logicalId]?.[attribute];
@@ -223,6 +228,8 @@ export class DeployedTemplate {
         return (arg as unknown[]).some(c => this.truthy(c));
       case 'Condition':
         return this.condition(arg);
+      case 'Fn::ImportValue':
+        return this.importValue(String(this.evaluate(arg)));
       default:
         throw new Error(`intrinsic ${name} is not modelled`);
     }

@@ -11,6 +11,7 @@ import { timing } from '../../lib/core/api-calls';
 import { isComplete, onEvent, START_RETRY_MS } from '../../lib/live/assessment.handler';
 import { PREMIGRATION_ASSESSMENT_TYPE } from '../../lib/live/kinds';
 import type { ProviderRequest } from '../../lib/provider/handler-types';
+import { dispatcher } from '../../lib/resource-handlers';
 import {
   NOW, TASK_ARN, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, task, tearDown, throttling,
 } from '../lifecycle/task-handler-support';
@@ -289,9 +290,10 @@ describe('updates and delete', () => {
   test('an update during a rollback runs and judges nothing', async () => {
     stackIs('UPDATE_ROLLBACK_IN_PROGRESS');
     const event = assessment('Update', { TaskPropertiesHash: 'hash-0' }, {});
-    const result = await onEvent(event);
-    expect(result).toEqual({ PhysicalResourceId: `premigration-assessment:${RUN_NAME}`, Data: { RunName: '', Judge: 'none' } });
-    await expect(isComplete({ ...event, Data: result.Data })).resolves.toEqual({ IsComplete: true });
+    // the provider's dispatcher keeps the rule for every kind that does not say otherwise
+    const result = await dispatcher.onEvent(event);
+    expect(result).toEqual({ PhysicalResourceId: `premigration-assessment:${RUN_NAME}` });
+    await expect(dispatcher.isComplete({ ...event, Data: result.Data })).resolves.toEqual({ IsComplete: true });
     expect(dmsMock.commandCalls(StartReplicationTaskAssessmentRunCommand)).toHaveLength(0);
   });
 

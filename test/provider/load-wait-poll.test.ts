@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { TASK_LIFECYCLE_TYPE } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-lifecycle.handler';
 import type { LoadWaitPoll } from '../../lib/provider/handler-types';
-import { handOverLoadWait, startsLoadWait } from '../../lib/provider/load-wait.handler';
+import { handOverLoadWait, startsLoadWait } from '../../lib/provider/load-wait-poll';
 import { dispatcher } from '../../lib/resource-handlers';
 import { WaitConditionServer } from '../helpers/wait-condition-server';
 import {
