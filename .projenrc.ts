@@ -225,7 +225,7 @@ project.eslint?.addLintPattern('integ');
 project.eslint?.addLintPattern('bench');
 // handlers import the AWS SDK v3 the Lambda runtime provides (a devDependency here, never bundled)
 project.eslint?.addOverride({
-  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/dms-api/*.ts', 'lib/provider/stack-status.ts', 'lib/provider/dispatch.ts', 'lib/cutover/dms-latency.ts', 'lib/fidelity/latency-metrics.ts'],
+  files: ['lib/**/*.handler.ts', 'lib/**/*.lambda.ts', 'lib/dms-api/*.ts', 'lib/provider/stack-status.ts', 'lib/provider/load-wait-poll.ts', 'lib/cutover/dms-latency.ts', 'lib/fidelity/latency-metrics.ts'],
   rules: { 'import/no-extraneous-dependencies': ['error', { devDependencies: true, optionalDependencies: false, peerDependencies: true }] },
 });
 
