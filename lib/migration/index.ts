@@ -1,1 +1,2 @@
+export * from './migration-task-props';
 export * from './migration-task';
