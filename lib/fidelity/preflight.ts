@@ -5,6 +5,7 @@ import { PreflightFindingCode } from './finding-codes';
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
 import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings } from './selection';
+import { isMySqlSource, mySqlEngine, SourceConfig } from './source-engine';
 import { ident, qualified } from './sql';
 import { TargetCapacityOptions, targetConnectionFindings, targetStorageFindings } from '../live/neon-capacity';
 
@@ -26,11 +27,16 @@ export interface Finding {
   readonly table?: string;
   readonly column?: string;
   readonly message: string;
+  /** Rows concerned, when the finding counts stored values. */
+  readonly rows?: number;
+  /** Keys of the first rows concerned (primary-key column → value as text); never other values. */
+  readonly exampleKeys?: ReadonlyArray<Readonly<Record<string, string>>>;
 }
 
 /** Options of {@link preflight}: the settings of the DMS task about to run. */
 export interface PreflightOptions {
-  readonly source: ConnectionConfig;
+  /** The source: PostgreSQL, or MySQL (a `mysql://` connection string or {@link MySqlConnectionOptions}). */
+  readonly source: SourceConfig;
   /**
    * The target, to check pre-created tables when `targetTablePrepMode` is `DO_NOTHING`.
    * @default - target tables are not checked
@@ -314,6 +320,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
  * tables exist and match.
  */
 export async function preflight(options: PreflightOptions): Promise<PreflightResult> {
+  if (isMySqlSource(options.source)) return mySqlEngine().preflight(options);
   const started = Date.now();
   const migrationType = options.migrationType ?? 'full-load';
   if (!MIGRATION_TYPES.includes(migrationType)) {
@@ -334,7 +341,7 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
   const cdc = migrationType !== 'full-load';
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration preflight', 'source');
+  const sources = new SessionSlots(options.source as ConnectionConfig, 'cdk-neon-migration preflight', 'source');
   const targets = options.target ? new SessionSlots(options.target, 'cdk-neon-migration preflight', 'target') : undefined;
   try {
     const source = await sources.get(0);

@@ -9,11 +9,13 @@ import { ProgressEvent } from './progress';
 import {
   defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings, TableName,
 } from './selection';
+import { isMySqlSource, mySqlEngine, SourceConfig } from './source-engine';
 import { arrayLiteral, qualified } from './sql';
 
 /** Options of {@link verify}. */
 export interface VerifyOptions extends CanonicalOptions {
-  readonly source: ConnectionConfig;
+  /** The source: PostgreSQL, or MySQL (a `mysql://` connection string or {@link MySqlConnectionOptions}). */
+  readonly source: SourceConfig;
   readonly target: ConnectionConfig;
   /**
    * The DMS table mapping of the task: its selection rules pick the tables, its transformation
@@ -217,24 +219,47 @@ export interface VerifyResult {
 }
 
 /** A key-prefix bound: values of the first `values.length` key columns, as text. */
-type Bound = readonly string[];
+export type Bound = readonly string[];
 
-interface Range {
+/** A range of keys; bounds hold the key columns' values as text. */
+export interface Range {
   /** Inclusive lower bound; none = unbounded. */
   readonly lo?: Bound;
   /** Exclusive upper bound; none = unbounded. */
   readonly hi?: Bound;
 }
 
-interface Aggregate {
+/** The row count and checksum of a range, as each side computes it. */
+export interface Aggregate {
   readonly n: number;
+  /** The sum of the row hashes, as decimal text ('0' when there are no rows). */
   readonly s: string;
 }
 
 const EMPTY: Aggregate = { n: 0, s: '0' };
 
+/**
+ * One side of a table comparison, whatever its engine: counts and checksums of key ranges computed
+ * in the database, keys that split a range, and the rows of a small range. Both sides of a pair
+ * must compute the same row hash for equal rows and put a key in the same range.
+ */
+export interface RangeSide {
+  /** First pass: count and checksum per range of the leading key column (`boundaries` sorted; none: the whole table as range 0). */
+  bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>>;
+  /** Count and checksum of sub-ranges of `range` split at full-key `splits` (sub-range i is below splits[i]). */
+  split(range: Range, splits: readonly Bound[]): Promise<Map<number, Aggregate>>;
+  /** Full keys that cut `range` (holding `count` rows on this side) into about `parts` equal parts. */
+  splitKeys(range: Range, count: number, parts: number): Promise<Bound[]>;
+  /** The rows of a small range, in key order, at most `limit`. */
+  leaf(range: Range, limit: number): Promise<LeafRow[]>;
+  /** The hashes of the rows with the given keys (as {@link leaf} returns them in `raw`), by canonical key. */
+  lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>>;
+  /** Sorted distinct values of the leading key column in a sample of about `sampleRows` rows. */
+  sampleLeading(estimatedRows: number, sampleRows: number): Promise<string[]>;
+}
+
 /** One side of a table comparison: how to read its rows. */
-class Side {
+class Side implements RangeSide {
   readonly from: string;
 
   constructor(
@@ -375,8 +400,8 @@ class Side {
   }
 }
 
-/** A row of a small range, as {@link Side.leaf} reads it. */
-interface LeafRow {
+/** A row of a small range, as {@link RangeSide.leaf} reads it. */
+export interface LeafRow {
   /** Canonical text of the key columns: equal on both sides for the same key. */
   readonly key: string[];
   /** Text of the key columns as this side stores them: what {@link Side.lookup} takes. */
@@ -404,7 +429,8 @@ export function pickBoundaries(values: readonly string[], buckets: number): stri
   return out;
 }
 
-interface Settings {
+/** The verification's settings, checked (see {@link verifySettings}). */
+export interface Settings {
   readonly recheck?: RecheckSettings;
   readonly maxDifferences: number;
   readonly leafRows: number;
@@ -449,8 +475,8 @@ class KeyRangeComparison {
   truncated = false;
 
   constructor(
-    private readonly src: Side,
-    private readonly tgt: Side,
+    private readonly src: RangeSide,
+    private readonly tgt: RangeSide,
     private readonly sourceKeyNames: readonly string[],
     private readonly settings: Settings,
     private readonly track?: number,
@@ -650,7 +676,7 @@ function rowHashes(plan: TablePlan, canonical: CanonicalContext): { source: stri
 }
 
 /** The result of a table that could not be compared. */
-function unverified(table: SelectedTable, status: TableStatus, started: number): TableVerification {
+export function unverified(table: SelectedTable, status: TableStatus, started: number): TableVerification {
   return {
     source: table.source,
     target: table.target,
@@ -673,7 +699,6 @@ async function verifyTable(
   table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings,
 ): Promise<TableVerification> {
   const started = Date.now();
-  const base = { source: table.source, target: table.target };
   const [sourceShape, targetShape] = await Promise.all([describeTable(src, table.source), describeTable(tgt, table.target)]);
   if (!sourceShape) throw new Error(`source table ${displayName(table.source)} disappeared`);
   if (!targetShape) {
@@ -702,6 +727,40 @@ async function verifyTable(
   const hashes = rowHashes(plan, canonical);
   const srcSide = new Side(src, table.source, plan.sourceColumns, plan.keys?.source ?? [], canonical, hashes.source);
   const tgtSide = new Side(tgt, table.target, plan.targetColumns, plan.keys?.target ?? [], canonical, hashes.target);
+  return compareSides({
+    table,
+    src: srcSide,
+    tgt: tgtSide,
+    keyNames: plan.keys?.source.map((c) => c.name),
+    estimatedRows: async () => (sourceShape.estimatedRows > 0 ? sourceShape.estimatedRows : countRows(src, table.source)),
+    missingColumns: plan.missingColumns,
+    extraColumns: plan.extraColumns,
+  }, settings, started);
+}
+
+/** A table whose two sides are ready to be compared (see {@link compareSides}). */
+export interface SidePair {
+  readonly table: SelectedTable;
+  readonly src: RangeSide;
+  readonly tgt: RangeSide;
+  /** The source's key column names; undefined when the table has no usable primary key (compared as a whole). */
+  readonly keyNames?: readonly string[];
+  /** The source's row count, or an estimate of it (sizes the first pass's ranges). */
+  readonly estimatedRows: () => Promise<number>;
+  /** Source columns (by target name) that the target lacks: the table does not match. */
+  readonly missingColumns: readonly string[];
+  readonly extraColumns: readonly string[];
+}
+
+/**
+ * Compares one table through its two sides: the first pass over ranges of the leading key column,
+ * bisection of the ranges that differ down to keys, and with `settings.recheck` the re-checks of the
+ * differing rows; a table without key is compared as a whole.
+ */
+export async function compareSides(pair: SidePair, settings: Settings, started = Date.now()): Promise<TableVerification> {
+  const { table, src: srcSide, tgt: tgtSide } = pair;
+  const base = { source: table.source, target: table.target };
+  const plan = { missingColumns: [...pair.missingColumns], extraColumns: [...pair.extraColumns], keys: pair.keyNames };
   const columnsDiffer = plan.missingColumns.length > 0;
 
   const recheck = settings.recheck ? new RecheckClock(settings.recheck) : undefined;
@@ -733,13 +792,12 @@ async function verifyTable(
     };
   }
 
-  let estimated = sourceShape.estimatedRows;
-  if (!(estimated > 0)) estimated = await countRows(src, table.source);
+  const estimated = await pair.estimatedRows();
   const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
   const boundaries = buckets > 1 && table.kind !== 'v'
     ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
     : [];
-  const sourceKeyNames = plan.keys.source.map((c) => c.name);
+  const sourceKeyNames = plan.keys;
   const pass = async (track?: number) => {
     const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
     const comparison = new KeyRangeComparison(srcSide, tgtSide, sourceKeyNames, settings, track);
@@ -831,7 +889,7 @@ async function verifyTable(
   };
 }
 
-async function wholeTable(src: Side, tgt: Side): Promise<[Aggregate, Aggregate]> {
+async function wholeTable(src: RangeSide, tgt: RangeSide): Promise<[Aggregate, Aggregate]> {
   const [s, t] = await Promise.all([src.bucketed([]), tgt.bucketed([])]);
   return [s.get(0)!, t.get(0)!];
 }
@@ -840,7 +898,7 @@ function sameHashes(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
-interface RecheckSettings {
+export interface RecheckSettings {
   readonly latencyMs: () => Promise<number>;
   readonly marginMs: number;
   readonly maxRounds: number;
@@ -891,24 +949,13 @@ function nonNegativeInteger(name: string, value: number | undefined, fallback: n
  * not depend on table size.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  if (isMySqlSource(options.source)) return mySqlEngine().verify(options);
   const started = Date.now();
-  const settings: Settings = {
-    maxDifferences: positiveInteger('maxDifferences', options.maxDifferences, 20),
-    leafRows: positiveInteger('leafRows', options.leafRows, 4000),
-    bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
-    fanout: Math.max(2, positiveInteger('fanout', options.fanout, 16)),
-    recheck: options.recheck && {
-      latencyMs: options.recheck.latencyMs,
-      marginMs: nonNegativeInteger('recheck.marginMs', options.recheck.marginMs, 2000),
-      maxRounds: positiveInteger('recheck.maxRounds', options.recheck.maxRounds, 5),
-      maxTrackedKeys: positiveInteger('recheck.maxTrackedKeys', options.recheck.maxTrackedKeys, 10_000),
-      sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    },
-  };
+  const settings = verifySettings(options);
   const concurrency = positiveInteger('concurrency', options.concurrency, 4);
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration verify', 'source');
+  const sources = new SessionSlots(options.source as ConnectionConfig, 'cdk-neon-migration verify', 'source');
   const targets = new SessionSlots(options.target, 'cdk-neon-migration verify', 'target');
   try {
     const [src0, tgt0] = await Promise.all([sources.get(0), targets.get(0)]);
@@ -942,6 +989,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   } finally {
     await Promise.all([sources.closeAll(), targets.closeAll()]);
   }
+}
+
+/** The settings of a verification, checked: defaults filled in, bad values refused. */
+export function verifySettings(options: VerifyOptions): Settings {
+  return {
+    maxDifferences: positiveInteger('maxDifferences', options.maxDifferences, 20),
+    leafRows: positiveInteger('leafRows', options.leafRows, 4000),
+    bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
+    fanout: Math.max(2, positiveInteger('fanout', options.fanout, 16)),
+    recheck: options.recheck && {
+      latencyMs: options.recheck.latencyMs,
+      marginMs: nonNegativeInteger('recheck.marginMs', options.recheck.marginMs, 2000),
+      maxRounds: positiveInteger('recheck.maxRounds', options.recheck.maxRounds, 5),
+      maxTrackedKeys: positiveInteger('recheck.maxTrackedKeys', options.recheck.maxTrackedKeys, 10_000),
+      sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
+  };
 }
 
 /** `schema.name` of an object for messages. */
