@@ -18,10 +18,10 @@ export interface MySqlConnectionOptions {
   readonly database?: string;
   /**
    * TLS: `false` for none; `rejectUnauthorized: false` encrypts without verifying the certificate;
-   * with `ca`, the certificate is verified against it.
+   * with `ca`, the certificate is verified against it (and the host name, unless `verifyHost` is false).
    * @default - TLS without certificate verification
    */
-  readonly ssl?: false | { readonly rejectUnauthorized: boolean; readonly ca?: string };
+  readonly ssl?: false | { readonly rejectUnauthorized: boolean; readonly ca?: string; readonly verifyHost?: boolean };
   /** Milliseconds to wait for the connection. @default 20000 */
   readonly connectTimeoutMs?: number;
 }
