@@ -33,6 +33,8 @@ export interface MySqlServer {
   readonly password: string;
   /** `mysql://user:password@127.0.0.1:port/db` (TLS parameters added when the server serves TLS). */
   url(db?: string): string;
+  /** The same for another user. */
+  urlAs(user: string, password: string, db?: string): string;
   /** The same, as mysql2 connection options. */
   options(db?: string): ConnectionOptions;
   /** Runs SQL (several statements allowed) as the application user. */
@@ -218,7 +220,9 @@ export async function startMySqlServer(options: MySqlServerOptions = {}): Promis
     dataDir,
     user: USER,
     password: PASSWORD,
-    url: (db = '') => `mysql://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${db}${options.tls ? '?sslmode=require' : ''}`,
+    url: (db = '') => `mysql://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${db}?sslmode=${options.tls ? 'require' : 'disable'}`,
+    urlAs: (user: string, password: string, db = '') =>
+      `mysql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}?sslmode=${options.tls ? 'require' : 'disable'}`,
     options: connectionOptions,
     async sql(text: string, db?: string) {
       const c = await connect(db);
