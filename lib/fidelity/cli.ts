@@ -3,6 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConnectionFailedError, DatabaseSide } from './connection';
 import { checkConnectionString, CONNECTION_VARIABLES, InvalidConnectionStringError, withLibpqSslModes } from './connection-url';
+// the MySQL support (and its driver): a SOURCE_DATABASE_URL of mysql:// selects it
+import './mysql';
+import { parseMySqlUrl } from './mysql/connection';
+import { isMySqlSource, SourceConfig } from './source-engine';
 import { MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { ProgressBar, TextSink } from './progress';
 import { formatPreflight, formatVerify } from './report';
@@ -18,7 +22,9 @@ const ENVIRONMENT = `Connection strings come from the environment only (never fr
   SOURCE_DATABASE_URL   the source database (required)
   TARGET_DATABASE_URL   the Neon target: required by verify, schema and cutover; lets preflight check pre-created tables
 Each is postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require; sslmode has its libpq
-meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.`;
+meaning (require encrypts, verify-full also verifies the certificate). Use Neon's direct host, not -pooler.
+A MySQL-compatible source (MySQL, MariaDB, Aurora MySQL) is mysql://<user>:<password>@<host>:3306/?sslmode=require
+(preflight, verify and cutover; see docs/mysql-sources.md).`;
 
 const USAGE = `usage: cdk-neon-migration <preflight|verify|schema|cutover> [options]
 
@@ -469,10 +475,20 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     if ((args.command === 'verify' || args.command === 'cutover' || (args.command === 'schema' && args.step !== 'plan')) && !targetUrl) {
       throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
     }
-    checkConnectionString(sourceUrl, 'source');
+    const mysqlSource = isMySqlSource(sourceUrl as SourceConfig);
+    if (mysqlSource) {
+      parseMySqlUrl(sourceUrl, 'source');
+      if (args.command === 'schema') {
+        throw new UsageError('schema copies a PostgreSQL source\'s schema with pg_dump; a MySQL source\'s schema is converted by DMS Schema Conversion (DmsMigrationTask schemaConversion)', 'schema');
+      }
+      if (args.schemaObjects) throw new UsageError('--schema-objects compares PostgreSQL catalogs; it does not apply to a MySQL source', args.command);
+      if (args.constraints) throw new UsageError('--constraints runs the schema copy\'s constraints step, which a MySQL source does not have', args.command);
+    } else {
+      checkConnectionString(sourceUrl, 'source');
+    }
     if (targetUrl) checkConnectionString(targetUrl, 'target');
     // sslmode as libpq means it, without node-postgres's warning about its own reading of it
-    const source = withLibpqSslModes(sourceUrl.trim());
+    const source = mysqlSource ? sourceUrl.trim() : withLibpqSslModes(sourceUrl.trim());
     const target = targetUrl ? withLibpqSslModes(targetUrl.trim()) : undefined;
     let mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
     let latency: (() => Promise<LatencyReading>) | undefined;
