@@ -2,8 +2,8 @@ import { Annotations, CfnOutput, CustomResource, Duration, Token } from 'aws-cdk
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
-import { checkInteger, commonProperties } from './check-properties';
-import { FidelityCheckProps } from './fidelity-check';
+import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
+import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
@@ -132,6 +132,13 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   readonly sourceSecret?: secretsmanager.ISecret;
 
   /**
+   * The source's engine.
+   *
+   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
+   */
+  readonly sourceEngine?: FidelitySourceEngine;
+
+  /**
    * The source database to read.
    *
    * @default - the database of the task's source endpoint
@@ -215,6 +222,7 @@ export class MigrationVerification extends Construct {
       sourceSecret: inputs.sourceSecret,
       sourceDatabaseName: inputs.sourceDatabaseName,
       targetSecret: inputs.targetSecret,
+      sourceEngine: options.sourceEngine ?? taskSourceEngine(task),
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
       runAfter: [task.lifecycle.completion],
@@ -254,7 +262,7 @@ export class MigrationVerification extends Construct {
       throw new Error('MigrationVerification: recheckMargin and recheckRounds apply to a verification during CDC; set cdcTaskArn and cdcReplicationInstanceIdentifier too.');
     }
 
-    const provider = FidelityProvider.of(this, props.network);
+    const provider = FidelityProvider.of(this, props.network, props.sourceEngine);
     if (props.cdcTaskArn !== undefined) provider.grantLatencyMetrics();
     provider.grantSecret(props.sourceSecret);
     provider.grantSecret(props.targetSecret);
