@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
+import { benchMySqlFidelitySections } from './mysql-fidelity';
 import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     ['handlers', benchHandlers],
     ['synth', benchSynth],
     ['fidelity', benchFidelitySections],
+    ['fidelity-mysql', benchMySqlFidelitySections],
     ['schema', benchSchemaSections],
   ];
   for (const [name, run] of suites) {

@@ -6,11 +6,11 @@ import { checkConnectionString, CONNECTION_VARIABLES, InvalidConnectionStringErr
 // the MySQL support (and its driver): a SOURCE_DATABASE_URL of mysql:// selects it
 import './mysql';
 import { parseMySqlUrl } from './mysql/connection';
-import { isMySqlSource, SourceConfig } from './source-engine';
 import { MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { ProgressBar, TextSink } from './progress';
 import { formatPreflight, formatVerify } from './report';
 import { defaultMappings, TableMappings } from './selection';
+import { isMySqlSource, SourceConfig } from './source-engine';
 import { formatSchemaObjects, verify } from './verify';
 import { cutover, formatCutover, LatencyReading } from '../cutover/cutover';
 import type * as DmsLatency from '../cutover/dms-latency';

@@ -31,7 +31,7 @@ export class FidelityProvider extends Construct {
   public static readonly MYSQL_ID = 'NeonDmsFidelityProviderMySql';
 
   /** The provider of `scope`'s stack for `engine`'s sources, created in `network` on first use. */
-  public static of(scope: IConstruct, network: IReplicationNetwork, engine: FidelitySourceEngine = FidelitySourceEngine.POSTGRESQL): FidelityProvider {
+  public static of(scope: IConstruct, network: IReplicationNetwork, engine = FidelitySourceEngine.POSTGRESQL): FidelityProvider {
     const stack = Stack.of(scope);
     const id = engine === FidelitySourceEngine.MYSQL ? FidelityProvider.MYSQL_ID : FidelityProvider.ID;
     const existing = stack.node.tryFindChild(id) as FidelityProvider | undefined;

@@ -25,6 +25,12 @@ export interface VerifyOptions extends CanonicalOptions {
   readonly mappings?: TableMappings;
   /** Tables verified at the same time (each uses one connection per side). @default 4 */
   readonly concurrency?: number;
+  /**
+   * A MySQL source: sessions that scan one table's first pass at the same time, each a part of the
+   * key range (MySQL runs a query on one thread). More use more of the source's cores.
+   * @default 1
+   */
+  readonly mysqlScanSessions?: number;
   /** Differing keys reported per table. @default 20 */
   readonly maxDifferences?: number;
   /**

@@ -132,7 +132,7 @@ test('no-go on a difference: the rows are named, the sequences are not touched',
   expect(result.checks[1].detail).toMatch(/2 table\(s\) differ or could not be compared \(2 differing row\(s\) listed\)/);
   const differences = result.verify!.tables.flatMap((t) => t.differences.map((d) => [t.source.table, d.kind, d.key.id]));
   expect(differences).toEqual([['customers', 'different', '5'], ['orders', 'missing-in-target', '77']]);
-  expect((await onTarget(db, "select last_value::text as v, is_called from shop.orders_id_seq"))[0]).toEqual({ v: '1', is_called: false });
+  expect((await onTarget(db, 'select last_value::text as v, is_called from shop.orders_id_seq'))[0]).toEqual({ v: '1', is_called: false });
 });
 
 test('the CLI takes a mysql:// source: preflight and verify; schema and --constraints are refused', async () => {

@@ -29,7 +29,7 @@ function setup(app = new App()) {
   return { stack, network, sourceSecret, target };
 }
 
-const functions = (template: Template) => Object.values<{ Properties: { Description?: string } }>(template.findResources('AWS::Lambda::Function'))
+const functions = (template: Template) => Object.values(template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Description?: string } }>)
   .map((f) => f.Properties.Description ?? '')
   .filter((d) => d.startsWith('cdk-neon-migration: checks'));
 
@@ -41,8 +41,9 @@ describe('the checks of a MySQL source at deploy time', () => {
     });
     new MigrationPreflight(stack, 'PgPreflight', { network, sourceSecret, sourceDatabaseName: 'app', tableMappings: TableMappings.includeSchema('app') });
     const template = Template.fromStack(stack);
-    const resources = Object.values<{ Properties: { SourceEngine?: string; SourceDatabaseName: string; ServiceToken: unknown } }>(
-      template.findResources('Custom::NeonMigrationPreflight'));
+    const resources = Object.values(template.findResources('Custom::NeonMigrationPreflight') as Record<string, {
+      Properties: { SourceEngine?: string; SourceDatabaseName: string; ServiceToken: unknown };
+    }>);
     const mysql = resources.find((r) => r.Properties.SourceDatabaseName === 'shop')!;
     const pg = resources.find((r) => r.Properties.SourceDatabaseName === 'app')!;
     expect(mysql.Properties.SourceEngine).toBe('mysql');
@@ -67,7 +68,8 @@ describe('the checks of a MySQL source at deploy time', () => {
     const pgTask = new DmsMigrationTask(stack, 'PgMigration', { source: pgSource, target, network, tableMappings: TableMappings.includeSchema('app'), waitForCompletion: true });
     MigrationPreflight.forTask(stack, 'PgPreflight', { task: pgTask, network, sourceSecret, sourceDatabaseName: 'app' });
     const template = Template.fromStack(stack);
-    const engines = (type: string) => Object.values<{ Properties: { SourceEngine?: string; SourceDatabaseName: string } }>(template.findResources(type))
+    type Checked = Record<string, { Properties: { SourceEngine?: string; SourceDatabaseName: string } }>;
+    const engines = (type: string) => Object.values(template.findResources(type) as Checked)
       .map((r) => [r.Properties.SourceDatabaseName, r.Properties.SourceEngine ?? 'postgres']).sort();
     expect(engines('Custom::NeonMigrationPreflight')).toEqual([['app', 'postgres'], ['shop', 'mysql']]);
     expect(engines('Custom::NeonMigrationVerification')).toEqual([['shop', 'mysql']]);

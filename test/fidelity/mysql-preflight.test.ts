@@ -1,8 +1,8 @@
 import '../../lib/fidelity/mysql';
+import { PgCluster, startPgCluster } from './pg-cluster';
 import { Finding, preflight, PreflightResult } from '../../lib/fidelity/preflight';
 import { MySqlServer, startMySqlServer } from '../helpers/mysql-server';
 import { selfSignedCertificate } from '../helpers/tls';
-import { PgCluster, startPgCluster } from './pg-cluster';
 
 jest.setTimeout(240_000);
 
@@ -41,7 +41,8 @@ afterAll(async () => {
 const only = (schema: string) => ({ rules: [{ 'rule-type': 'selection', 'rule-action': 'include', 'object-locator': { 'schema-name': schema, 'table-name': '%' } }] });
 
 function find(result: PreflightResult, code: string, table?: string, column?: string): Finding {
-  const f = result.findings.find((x) => x.code === code && (table === undefined || x.table === table) && (column === undefined || x.column === column));
+  const f = result.findings.find((x) => x.code === code
+    && (table === undefined || x.table === table) && (column === undefined || x.column === column));
   if (!f) throw new Error(`no ${code} on ${table}.${column}: ${JSON.stringify(result.findings.map((x) => [x.code, x.table, x.column]))}`);
   return f;
 }

@@ -1,10 +1,10 @@
 import '../../lib/fidelity/mysql';
 import { Client } from 'pg';
+import { PgCluster, startPgCluster } from './pg-cluster';
 import { verify, VerifyResult } from '../../lib/fidelity/verify';
 import { copyLikeDms } from '../helpers/mysql-copy';
 import { MySqlServer, startMySqlServer } from '../helpers/mysql-server';
 import { selfSignedCertificate } from '../helpers/tls';
-import { PgCluster, startPgCluster } from './pg-cluster';
 
 jest.setTimeout(240_000);
 
@@ -147,7 +147,7 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
       INSERT INTO f VALUES (1, 0.1, 0.1), (2, 123456.7, 1234567890.12345), (3, -1.5e-20, 3.3e300)`);
     await copyLikeDms(mysql.url(name), pg.url(name), { schemas: [name] });
     // beyond the tolerance: reported; within it: equal
-    await target(name, "update f set f = f + 1e-9 where id = 1; update f set d = d * (1 + 1e-17) where id = 2; update f set d = d * 1.0000001 where id = 3");
+    await target(name, 'update f set f = f + 1e-9 where id = 1; update f set d = d * (1 + 1e-17) where id = 2; update f set d = d * 1.0000001 where id = 3');
     const t = table(await verify({ source: mysql.url(name), target: pg.url(name), mappings: only(name) }), 'f');
     expect(t.differences).toEqual([{ kind: 'different', key: { id: '3' } }]);
   });

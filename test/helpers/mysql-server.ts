@@ -221,8 +221,8 @@ export async function startMySqlServer(options: MySqlServerOptions = {}): Promis
     user: USER,
     password: PASSWORD,
     url: (db = '') => `mysql://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${db}?sslmode=${options.tls ? 'require' : 'disable'}`,
-    urlAs: (user: string, password: string, db = '') =>
-      `mysql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}?sslmode=${options.tls ? 'require' : 'disable'}`,
+    urlAs: (name: string, secret: string, db = '') =>
+      `mysql://${encodeURIComponent(name)}:${encodeURIComponent(secret)}@127.0.0.1:${port}/${db}?sslmode=${options.tls ? 'require' : 'disable'}`,
     options: connectionOptions,
     async sql(text: string, db?: string) {
       const c = await connect(db);

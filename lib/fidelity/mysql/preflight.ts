@@ -1,6 +1,7 @@
 import { describeMySqlTable, MySqlColumn, MySqlTableShape, resolveMySqlTables } from './catalog';
 import { MySqlSession, MySqlSessionSlots, mident, mqualified } from './connection';
 import { dmsPostgresType, mysqlUtf8, valueFamily } from './type-mapping';
+import { targetConnectionFindings } from '../../live/neon-capacity';
 import { describeTable, TableShape } from '../catalog';
 import { Session, SessionSlots } from '../connection';
 import { PreflightFindingCode } from '../finding-codes';
@@ -8,7 +9,6 @@ import { mapPool } from '../pool';
 import { Finding, PreflightOptions, PreflightResult, Severity } from '../preflight';
 import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, SelectedTable } from '../selection';
 import { MySqlConnectionOptions } from '../source-engine';
-import { targetConnectionFindings } from '../../live/neon-capacity';
 
 /** Example keys listed per finding. */
 const EXAMPLES = 5;
@@ -147,7 +147,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
           report: (n) => n === 0 ? undefined : {
             severity: 'blocking',
             message: `${plural(n, 'row')} hold values beyond ${where} (${range[0]} to ${range[1]}): they fail to load. `
-              + `Fix: pre-create the target column as numeric(20,0) (as Schema Conversion does for BIGINT UNSIGNED), or bigint for INT UNSIGNED.`,
+              + 'Fix: pre-create the target column as numeric(20,0) (as Schema Conversion does for BIGINT UNSIGNED), or bigint for INT UNSIGNED.',
           },
         });
       }
@@ -252,7 +252,8 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
       const example = exampleKeys && exampleKeys.length > 0
         ? ` Example keys: ${exampleKeys.map((k) => Object.entries(k).map(([n, v]) => `${n}=${v}`).join(',')).join('; ')}.`
         : '';
-      add(report.severity, check.code, report.message + example, { column: check.column, ...(rows > 0 ? { rows } : {}), ...(exampleKeys ? { exampleKeys } : {}) });
+      add(report.severity, check.code, report.message + example,
+        { column: check.column, ...(rows > 0 ? { rows } : {}), ...(exampleKeys ? { exampleKeys } : {}) });
     }
   }
   if (!isView) findings.push(...await lobFindings(ctx, shape, lobColumns, table));
@@ -270,7 +271,8 @@ async function lobFindings(ctx: TableContext, shape: MySqlTableShape, columns: r
     const value = row[`l${i}`];
     const max = value === null || value === undefined ? null : Number(value);
     const largest = max === null ? 'no values stored' : `largest stored value ${kb(max)}`;
-    const add = (severity: Severity, code: PreflightFindingCode, message: string) => findings.push(finding({ severity, code, table, column: col.name, message }));
+    const add = (severity: Severity, code: PreflightFindingCode, message: string) =>
+      findings.push(finding({ severity, code, table, column: col.name, message }));
     if (!ctx.supportLobs) {
       add('blocking', 'LOB_COLUMN_DROPPED', `${col.columnType} is a LOB type for DMS and LOB support is off (SupportLobs=false): the column would arrive missing or NULL (${largest}). Turn LOB support on.`);
     } else if (ctx.fullLobMode) {

@@ -13,7 +13,8 @@ import type { Aggregate, Bound, LeafRow, Range, RangeSide } from '../verify';
 
 /** The MySQL side's row hash over the canonical texts of the columns. */
 export function mysqlRowHash(canonical: readonly string[]): string {
-  const parts = canonical.map((e) => `COALESCE(CAST(${e} AS BINARY), CHAR(30))`);
+  // CHAR(30) and CHAR(31) are binary strings: the whole text is binary, the bytes of each part as it is (UTF-8)
+  const parts = canonical.map((e) => `COALESCE(${e}, CHAR(30))`);
   const text = parts.length === 0 ? "''" : `CONCAT_WS(CHAR(31), ${parts.join(', ')})`;
   return `CAST(CONV(LEFT(MD5(${text}), 15), 16, 10) AS UNSIGNED)`;
 }
@@ -22,7 +23,7 @@ export function mysqlRowHash(canonical: readonly string[]): string {
 export function postgresRowHash(canonical: readonly string[]): string {
   const parts = canonical.map((e) => `coalesce((${e})::text, chr(30))`);
   const text = parts.length === 0 ? "''" : `concat_ws(chr(31), ${parts.join(', ')})`;
-  return `('x' || lpad(left(md5(${text}), 15), 16, '0'))::bit(64)::int8`;
+  return `('x' || left(md5(${text}), 15))::bit(60)::int8`;
 }
 
 /** What both sides of a table share: the key columns' comparisons and canonical texts. */
@@ -69,6 +70,11 @@ export class MySqlRangeSide implements RangeSide {
     private readonly from: string,
     private readonly keys: CrossKeys,
     private readonly hash: string,
+    /**
+     * More sessions for the first pass: a MySQL query runs on one thread, so the first pass's scan
+     * is cut into as many parts, one per session, run at the same time. @default - none
+     */
+    private readonly helpers: () => Promise<readonly MySqlSession[]> = async () => [],
   ) {}
 
   /** Bounds are written into the statement as literals: the CASE trees use them out of order. */
@@ -100,7 +106,16 @@ export class MySqlRangeSide implements RangeSide {
     } else {
       bucket = caseTree(boundaries.map((b) => this.compare([b], '<')));
     }
-    return aggregates(await this.session.query(`SELECT ${bucket} AS b, COUNT(*) AS n, SUM(${this.hash}) AS s FROM ${this.from} GROUP BY 1`));
+    // the scan in parts, each part a run of whole buckets, one session each
+    const sessions = [this.session, ...await this.helpers()];
+    const parts = Math.min(sessions.length, boundaries.length + 1);
+    const cuts = Array.from({ length: parts - 1 }, (_, i) => boundaries[Math.floor(((i + 1) * boundaries.length) / parts)]);
+    const results = await Promise.all(sessions.slice(0, parts).map((session, i) => {
+      const where = [i > 0 ? this.compare([cuts[i - 1]], '>=') : '', i < parts - 1 ? this.compare([cuts[i]], '<') : ''].filter((w) => w).join(' AND ');
+      return session.query<{ b: unknown; n: unknown; s: unknown }>(
+        `SELECT ${bucket} AS b, COUNT(*) AS n, SUM(${this.hash}) AS s FROM ${this.from} ${where ? `WHERE ${where}` : ''} GROUP BY 1`);
+    }));
+    return aggregates(results.flat());
   }
 
   async split(range: Range, splits: readonly Bound[]): Promise<Map<number, Aggregate>> {

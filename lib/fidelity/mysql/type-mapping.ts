@@ -132,6 +132,12 @@ export function floatDigits(column: MySqlColumn, target: ColumnInfo): number {
   return column.dataType === 'float' || target.typname === 'float4' ? 6 : 15;
 }
 
+/** The scale of a numeric column (undefined without one). */
+function numericScale(column: ColumnInfo): number | undefined {
+  // typmod: (precision << 16 | scale) + 4
+  return column.typname === 'numeric' && column.typmod >= 4 ? (column.typmod - 4) % 65536 : undefined;
+}
+
 /** Text with trailing zeros of the fraction removed (`1.50` → `1.5`, `2.00` → `2`), in MySQL. */
 function mysqlTrimScale(x: string): string {
   return `IF(LOCATE('.', ${x}) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${x})), ${x})`;
@@ -175,7 +181,8 @@ export function compareColumn(column: MySqlColumn, target: ColumnInfo, mariaDb: 
   const fraction = (digits: number | undefined) => (digits && digits > 0 ? (digits >= 6 ? '' : '0'.repeat(6 - digits)) : '.000000');
   switch (family) {
     case 'integer':
-      return { family, mysql: `CAST(${c} AS CHAR)`, postgres: typname === 'numeric' ? pgTrimScale(`${p}::text`) : `${p}::text` };
+      // numbers as text: implicitly (CONCAT_WS turns them into their decimal text), so as cheaply as can be
+      return { family, mysql: c, postgres: typname === 'numeric' && numericScale(target) !== 0 ? pgTrimScale(`${p}::text`) : `${p}::text` };
     case 'boolean': {
       const mysql = `CASE WHEN ${c} IS NULL THEN NULL WHEN ${c} = 0 THEN '0' WHEN ${c} = 1 THEN '1' ELSE CONCAT('?', CAST(${c} + 0 AS CHAR)) END`;
       if (typname === 'bool') return { family, mysql, postgres: `(case when ${p} then '1' when not ${p} then '0' end)` };
@@ -183,7 +190,10 @@ export function compareColumn(column: MySqlColumn, target: ColumnInfo, mariaDb: 
       return { family, mysql: `CAST(${c} + 0 AS CHAR)`, postgres: typname === 'numeric' ? pgTrimScale(`${p}::text`) : `${p}::text` };
     }
     case 'decimal':
-      return { family, mysql: mysqlTrimScale(`CAST(${c} AS CHAR)`), postgres: pgTrimScale(`${p}::text`) };
+      // the same scale on both sides (DMS keeps it) prints the same digits; otherwise trailing zeros are dropped on both
+      return numericScale(target) === (column.numericScale ?? 0)
+        ? { family, mysql: c, postgres: `${p}::text` }
+        : { family, mysql: mysqlTrimScale(`CAST(${c} AS CHAR)`), postgres: pgTrimScale(`${p}::text`) };
     case 'float': {
       const d = floatDigits(column, target);
       return { family, mysql: mysqlFloat(c, d), postgres: pgFloat(p, d) };
@@ -196,9 +206,11 @@ export function compareColumn(column: MySqlColumn, target: ColumnInfo, mariaDb: 
     }
     case 'date':
       return typname === 'date'
-        ? { family, mysql: `CAST(${c} AS CHAR)`, postgres: `to_char(${p}, 'YYYY-MM-DD')` }
+        ? { family, mysql: c, postgres: `${p}::text` }
         : { family, mysql: `CONCAT(CAST(${c} AS CHAR), ' 00:00:00.000000')`, postgres: `to_char(${p}, 'YYYY-MM-DD HH24:MI:SS.US')` };
     case 'datetime':
+      // whole seconds into timestamp: both print 'YYYY-MM-DD HH:MM:SS' (the sessions pin ISO dates)
+      if (!column.datetimePrecision && typname === 'timestamp') return { family, mysql: c, postgres: `${p}::text` };
       return { family, mysql: `CONCAT(CAST(${c} AS CHAR), '${fraction(column.datetimePrecision)}')`, postgres: `to_char(${p}, 'YYYY-MM-DD HH24:MI:SS.US')` };
     case 'time':
       return typname === 'time'

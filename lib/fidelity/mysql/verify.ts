@@ -20,6 +20,7 @@ import {
  */
 async function verifyMySqlTable(
   table: SelectedTable, src: MySqlSession, tgt: Session, mapper: NameMapper, settings: Settings, warnings: string[],
+  helpers: () => Promise<readonly MySqlSession[]>,
 ): Promise<TableVerification> {
   const started = Date.now();
   const [sourceShape, targetShape] = await Promise.all([describeMySqlTable(src, table.source), describeTable(tgt, table.target)]);
@@ -82,9 +83,10 @@ async function verifyMySqlTable(
       warnings.push(`${displayName(table.source)}: its primary key has a type without an order both engines share (float, JSON, bits): compared as a whole`);
     }
   }
-  const src1 = new MySqlRangeSide(src, mqualified(table.source.schema, table.source.table), keys ?? { comparisons: [], mysqlText: [], postgresText: [] },
-    mysqlRowHash(comparisons.map((c) => c.mysql)));
-  const tgt1 = new PostgresRangeSide(tgt, qualified(table.target.schema, table.target.table), keys ?? { comparisons: [], mysqlText: [], postgresText: [] },
+  const noKeys: CrossKeys = { comparisons: [], mysqlText: [], postgresText: [] };
+  const src1 = new MySqlRangeSide(src, mqualified(table.source.schema, table.source.table), keys ?? noKeys,
+    mysqlRowHash(comparisons.map((c) => c.mysql)), helpers);
+  const tgt1 = new PostgresRangeSide(tgt, qualified(table.target.schema, table.target.table), keys ?? noKeys,
     postgresRowHash(comparisons.map((c) => c.postgres)), leadCastType);
   return compareSides({
     table,
@@ -104,6 +106,8 @@ export async function verifyMySql(options: VerifyOptions): Promise<VerifyResult>
     throw new Error('compareSchemaObjects compares PostgreSQL catalogs: with a MySQL source the schema is converted, not copied; verify the data without it');
   }
   const settings = verifySettings(options);
+  const scanSessions = options.mysqlScanSessions ?? 1;
+  if (!Number.isInteger(scanSessions) || scanSessions < 1) throw new Error(`mysqlScanSessions must be a positive integer, got ${scanSessions}`);
   const concurrency = options.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`concurrency must be a positive integer, got ${concurrency}`);
   const mappings = options.mappings ?? defaultMappings();
@@ -125,7 +129,10 @@ export async function verifyMySql(options: VerifyOptions): Promise<VerifyResult>
       let result: TableVerification;
       try {
         const [src, tgt] = await Promise.all([sources.get(slot), targets.get(slot)]);
-        result = await verifyMySqlTable(table, src, tgt, mapper, settings, warnings);
+        // the first pass's scan of a table on mysqlScanSessions sessions (MySQL runs a query on one thread)
+        const helpers = () => Promise.all(Array.from({ length: scanSessions - 1 },
+          (_, i) => sources.get(concurrency + slot * (scanSessions - 1) + i)));
+        result = await verifyMySqlTable(table, src, tgt, mapper, settings, warnings, helpers);
       } catch (e) {
         result = { ...unverified(table, 'error', started1), error: e instanceof Error ? e.message : String(e) };
       }
