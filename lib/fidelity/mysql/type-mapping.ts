@@ -36,7 +36,7 @@ export const DMS_MYSQL_TO_POSTGRES: readonly DmsTypeMapping[] = [
   { mysql: 'date', dms: 'DATE', postgres: 'date' },
   { mysql: 'datetime', dms: 'DATETIME', postgres: 'timestamp' },
   { mysql: 'timestamp', dms: 'DATETIME', postgres: 'timestamp' },
-  { mysql: 'time', dms: 'TIME', postgres: 'time' },
+  { mysql: 'time', dms: 'STRING', postgres: 'varchar' },
   { mysql: 'year', dms: 'INT2', postgres: 'smallint' },
   { mysql: 'char(n), varchar(n)', dms: 'WSTRING(n)', postgres: 'varchar(n)' },
   { mysql: 'tinytext', dms: 'WSTRING(255)', postgres: 'varchar(255)' },
@@ -107,7 +107,8 @@ export function dmsPostgresType(column: MySqlColumn): string {
     case 'bit': return column.columnType === 'bit(1)' ? 'boolean' : 'bytea';
     case 'date': return 'date';
     case 'datetime': case 'timestamp': return 'timestamp';
-    case 'time': return 'time';
+    // DMS reads TIME as a string: '-838:59:59.000000' at the longest
+    case 'time': return 'varchar(17)';
     case 'char': case 'varchar': case 'enum': case 'set': return `varchar(${length(column.maxLength)})`;
     case 'tinytext': return 'varchar(255)';
     case 'text': return 'varchar(65535)';
