@@ -192,6 +192,30 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
     expect(changed.differences).toHaveLength(2);
   });
 
+  test('during CDC, a row that arrives while the re-check waits is not reported; a row still missing is', async () => {
+    const name = await freshDatabase(`CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR(20));
+      INSERT INTO t WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) SELECT i, CONCAT('v', i) FROM n`);
+    await copyLikeDms(mysql.url(name), pg.url(name), { schemas: [name] });
+    await target(name, 'create table in_flight as select * from t where id = 5; delete from t where id in (5, 6)');
+    const waits: number[] = [];
+    const result = await verify({
+      source: mysql.url(name),
+      target: pg.url(name),
+      mappings: only(name),
+      recheck: {
+        latencyMs: async () => 250,
+        marginMs: 0,
+        maxRounds: 2,
+        // the task applies row 5 while verify waits
+        sleep: async (ms) => { waits.push(ms); await target(name, 'insert into t select * from in_flight; truncate in_flight'); },
+      },
+    });
+    const t = table(result, 't');
+    expect(t.differences).toEqual([{ kind: 'missing-in-target', key: { id: '6' } }]);
+    expect(t.recheck).toEqual(expect.objectContaining({ settledRows: 1, unsettledRows: 0 }));
+    expect(waits[0]).toBe(250);
+  });
+
   test('a column of another type on the target is reported as a type change, not compared', async () => {
     const name = await freshDatabase('CREATE TABLE t (id INT PRIMARY KEY, at DATETIME); INSERT INTO t VALUES (1, NOW())');
     await copyLikeDms(mysql.url(name), pg.url(name), { schemas: [name], types: { 't.at': 'text' } });
