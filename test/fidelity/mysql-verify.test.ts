@@ -1,8 +1,8 @@
 import '../../lib/fidelity/mysql';
-import { Client } from 'pg';
-import { PgCluster, startPgCluster } from './pg-cluster';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Client } from 'pg';
+import { PgCluster, startPgCluster } from './pg-cluster';
 import { DMS_MYSQL_TO_POSTGRES } from '../../lib/fidelity/mysql/type-mapping';
 import { verify, VerifyResult } from '../../lib/fidelity/verify';
 import { copyLikeDms } from '../helpers/mysql-copy';
@@ -76,8 +76,8 @@ function table(result: VerifyResult, name: string) {
 test('docs/mysql-sources.md lists the DMS type mapping the library uses, row for row', () => {
   const doc = fs.readFileSync(path.join(__dirname, '../../docs/mysql-sources.md'), 'utf8');
   const start = doc.indexOf('| MySQL | DMS | PostgreSQL (DMS creates) |');
-  const table = doc.slice(start).split('\n\n')[0];
-  const rows = table.split('\n').slice(2).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+  const mapping = doc.slice(start).split('\n\n')[0];
+  const rows = mapping.split('\n').slice(2).map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
   expect(start).toBeGreaterThan(0);
   expect(rows).toEqual(DMS_MYSQL_TO_POSTGRES.map((m) => [m.mysql, m.dms, m.postgres]));
 });
@@ -152,6 +152,10 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
       ...Object.fromEntries([20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 250].map((k) => [k, 'different'])),
     });
     expect(t.differences).toHaveLength(17);
+    // the first pass scanned by two MySQL sessions at once (each a part of the key range): the same differences
+    const parallel = table(await verify({ source: mysql.url(name), target: pg.url(name), mappings: only(name), leafRows: 20, bucketRows: 50, mysqlScanSessions: 2 }), 'types');
+    expect(parallel.differences).toEqual(t.differences);
+    await expect(verify({ source: mysql.url(name), target: pg.url(name), mysqlScanSessions: 0 })).rejects.toThrow(/mysqlScanSessions must be a positive integer, got 0/);
   });
 
   test('floats compare within their documented tolerance: FLOAT to 6 significant digits, DOUBLE to 15', async () => {

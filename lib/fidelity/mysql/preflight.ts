@@ -194,10 +194,10 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
     }
     if (column.dataType === 'datetime') datetimeColumns.push(column.name);
     if (column.dataType === 'timestamp') ctx.timestampColumns.push(`${table}.${column.name}`);
-    if (LOB_TYPES.has(column.dataType) || (column.dataType === 'longtext')) lobColumns.push(column);
+    if (LOB_TYPES.has(column.dataType)) lobColumns.push(column);
   }
   if (datetimeColumns.length > 0) {
-    add('info', 'MYSQL_DATETIME', `DATETIME column(s) ${datetimeColumns.join(', ')} carry no time zone: DMS writes their wall-clock values unchanged into timestamp (without time zone), while TIMESTAMP columns are instants MySQL converts from the session's zone. `
+    add('info', 'MYSQL_DATETIME', `DATETIME column(s) (${datetimeColumns.join(', ')}) carry no time zone: DMS writes their wall-clock values unchanged into timestamp (without time zone), while TIMESTAMP columns are instants MySQL converts from the session's zone. `
       + 'Fix: none if the application reads them as local times; if they hold UTC (or one zone), keep timestamp or convert to timestamptz with AT TIME ZONE after the load.');
   }
 

@@ -202,6 +202,8 @@ export class PostgresRangeSide implements RangeSide {
     private readonly hash: string,
     /** `format_type` without modifiers of the leading key column, for the first pass's array of boundaries. */
     private readonly leadCastType: string | undefined,
+    /** Let the first pass use parallel workers (the MySQL side scans with several sessions). @default false */
+    private readonly parallel = false,
   ) {}
 
   private compare(bound: Bound, op: string, params: unknown[]): string {
@@ -224,20 +226,29 @@ export class PostgresRangeSide implements RangeSide {
     return this.keys.comparisons.map((k) => k.postgres).join(', ');
   }
 
+  /**
+   * The first pass's settings: in one process while the MySQL side scans on one thread (which takes
+   * at least as long, so parallel workers would only add their overhead and take CPU from it on a
+   * shared host); with parallel workers when the MySQL side scans with several sessions.
+   */
+  private get firstPass(): Record<string, string> {
+    return this.parallel ? { enable_sort: 'off', parallel_tuple_cost: '0' } : { enable_sort: 'off', max_parallel_workers_per_gather: '0' };
+  }
+
   async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
     if (boundaries.length === 0) {
-      return aggregates(await this.session.query(`select 0 as b, count(*) as n, sum(${this.hash}) as s from ${this.from}`));
+      return aggregates(await this.session.query(`select 0 as b, count(*) as n, sum(${this.hash}) as s from ${this.from}`, [], this.firstPass));
     }
     const lead = this.keys.comparisons[0];
     if (lead.integer && this.leadCastType) {
       const rows = await this.session.query(`select width_bucket(${lead.postgres}, $1::${this.leadCastType}[]) as b, count(*) as n, sum(${this.hash}) as s
-        from ${this.from} group by 1`, [arrayLiteral(boundaries)], { enable_sort: 'off', parallel_tuple_cost: '0' });
+        from ${this.from} group by 1`, [arrayLiteral(boundaries)], this.firstPass);
       return aggregates(rows as Array<{ b: unknown; n: unknown; s: unknown }>);
     }
     const params: unknown[] = [];
     const bucket = caseTree(boundaries.map((b) => this.compare([b], '<', params)));
     const rows = await this.session.query(`select ${bucket} as b, count(*) as n, sum(${this.hash}) as s from ${this.from} group by 1`,
-      params, { enable_sort: 'off', parallel_tuple_cost: '0' });
+      params, this.firstPass);
     return aggregates(rows as Array<{ b: unknown; n: unknown; s: unknown }>);
   }
 

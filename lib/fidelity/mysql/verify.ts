@@ -20,7 +20,7 @@ import {
  */
 async function verifyMySqlTable(
   table: SelectedTable, src: MySqlSession, tgt: Session, mapper: NameMapper, settings: Settings, warnings: string[],
-  helpers: () => Promise<readonly MySqlSession[]>,
+  helpers: () => Promise<readonly MySqlSession[]>, scanSessions: number,
 ): Promise<TableVerification> {
   const started = Date.now();
   const [sourceShape, targetShape] = await Promise.all([describeMySqlTable(src, table.source), describeTable(tgt, table.target)]);
@@ -87,7 +87,7 @@ async function verifyMySqlTable(
   const src1 = new MySqlRangeSide(src, mqualified(table.source.schema, table.source.table), keys ?? noKeys,
     mysqlRowHash(comparisons.map((c) => c.mysql)), helpers);
   const tgt1 = new PostgresRangeSide(tgt, qualified(table.target.schema, table.target.table), keys ?? noKeys,
-    postgresRowHash(comparisons.map((c) => c.postgres)), leadCastType);
+    postgresRowHash(comparisons.map((c) => c.postgres)), leadCastType, scanSessions > 1);
   return compareSides({
     table,
     src: src1,
@@ -132,7 +132,7 @@ export async function verifyMySql(options: VerifyOptions): Promise<VerifyResult>
         // the first pass's scan of a table on mysqlScanSessions sessions (MySQL runs a query on one thread)
         const helpers = () => Promise.all(Array.from({ length: scanSessions - 1 },
           (_, i) => sources.get(concurrency + slot * (scanSessions - 1) + i)));
-        result = await verifyMySqlTable(table, src, tgt, mapper, settings, warnings, helpers);
+        result = await verifyMySqlTable(table, src, tgt, mapper, settings, warnings, helpers, scanSessions);
       } catch (e) {
         result = { ...unverified(table, 'error', started1), error: e instanceof Error ? e.message : String(e) };
       }
