@@ -5,6 +5,7 @@ import { App, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PgCluster, startPgCluster } from './pg-cluster';
 import { FidelitySourceEngine, MigrationPreflight, MigrationVerification } from '../../lib/fidelity';
 import { FidelityEvent } from '../../lib/fidelity/fidelity.lambda';
 import { NeonTargetEndpoint } from '../../lib/neon';
@@ -12,11 +13,24 @@ import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { MySqlSourceEndpoint } from '../../lib/sources/mysql';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { DmsMigrationTask, TableMappings } from '../../lib/task';
+import { copyLikeDms } from '../helpers/mysql-copy';
 import { MySqlServer, startMySqlServer } from '../helpers/mysql-server';
 import { expectNagClean } from '../helpers/nag';
 import { selfSignedCertificate } from '../helpers/tls';
 
 jest.setTimeout(240_000);
+
+/** The target's client configurations; the local cluster speaks no TLS, so it is switched off after recording. */
+const mockTargetConfigs: Array<Record<string, unknown>> = [];
+jest.mock('pg/lib/client', () => {
+  const Real = jest.requireActual('pg/lib/client');
+  return class extends Real {
+    constructor(config: Record<string, unknown>) {
+      mockTargetConfigs.push(config);
+      super({ ...config, ssl: false });
+    }
+  };
+});
 
 const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
 const SOURCE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:mysql-source-AbCdEf';
@@ -132,6 +146,40 @@ describe('the handler bundles', () => {
       spy.mockRestore();
     }
     expect(logs.join('\n')).not.toContain(mysql.password);
+  });
+
+  test('the MySQL handler verifies against the target from both secrets: TLS to Neon verified, a difference fails by key', async () => {
+    const pg: PgCluster = await startPgCluster({ walLevel: 'minimal' });
+    try {
+      await mysql.sql('CREATE DATABASE shop2; CREATE TABLE shop2.items (id INT PRIMARY KEY, name VARCHAR(20)); INSERT INTO shop2.items VALUES (1, \'a\'), (2, \'b\'), (3, \'c\')');
+      await copyLikeDms(mysql.url(), pg.url(), { schemas: ['shop2'] });
+      await pg.sql("update shop2.items set name = 'B' where id = 2");
+      const TARGET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:neon-AbCdEf';
+      secrets.on(GetSecretValueCommand, { SecretId: TARGET_ARN }).resolves({
+        SecretString: JSON.stringify({ username: 'postgres', password: 'neon-pw', host: '127.0.0.1', port: String(pg.port), dbname: 'postgres' }),
+      });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { handler } = require('../../lib/fidelity/fidelity-mysql.lambda');
+      const spy = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+      try {
+        const base = event();
+        const verifyEvent = {
+          ...base,
+          ResourceProperties: {
+            ...base.ResourceProperties,
+            Action: 'verify',
+            TargetSecretArn: TARGET_ARN,
+            TableMappings: base.ResourceProperties.TableMappings.replace('"shop"', '"shop2"'),
+          },
+        };
+        await expect(handler(verifyEvent)).rejects.toThrow('Verification failed: 0 of 1 table(s) match; 3 row(s) compared, at least 1 differ. shop2.items: mismatch 3/3 rows; different id="2"');
+        expect(mockTargetConfigs.some((c) => (c.ssl as { rejectUnauthorized?: boolean } | undefined)?.rejectUnauthorized === true)).toBe(true);
+      } finally {
+        spy.mockRestore();
+      }
+    } finally {
+      await pg.stop();
+    }
   });
 
   test('the PostgreSQL bundle leaves the MySQL driver out, and says so for a MySQL source', async () => {
