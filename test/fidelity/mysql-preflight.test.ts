@@ -2,15 +2,18 @@ import '../../lib/fidelity/mysql';
 import { PgCluster, startPgCluster } from './pg-cluster';
 import { Finding, preflight, PreflightResult } from '../../lib/fidelity/preflight';
 import { MySqlServer, startMySqlServer } from '../helpers/mysql-server';
-import { selfSignedCertificate } from '../helpers/tls';
+import { parseMySqlUrl } from '../../lib/fidelity/mysql/connection';
+import { SelfSigned, selfSignedCertificate } from '../helpers/tls';
 
 jest.setTimeout(240_000);
 
 let mysql: MySqlServer;
 let pg: PgCluster;
+let certificate: SelfSigned;
 
 beforeAll(async () => {
-  [mysql, pg] = await Promise.all([startMySqlServer({ tls: selfSignedCertificate() }), startPgCluster({ walLevel: 'minimal' })]);
+  certificate = selfSignedCertificate();
+  [mysql, pg] = await Promise.all([startMySqlServer({ tls: certificate }), startPgCluster({ walLevel: 'minimal' })]);
   await mysql.sql(`
     SET SESSION sql_mode = '';
     CREATE DATABASE traps; USE traps;
@@ -95,6 +98,32 @@ describe('preflight of a MySQL source (MariaDB 10.11 in the tests)', () => {
     // never a stored value in a message: keys only
     const text = JSON.stringify(result.findings);
     for (const secret of ['ann@example.com', 'Bob@Example.com', '18446744073709551615', '4000000000', 'plain']) expect(text).not.toContain(secret);
+  });
+
+  test('TLS as sslmode says: verify-full against the server\'s CA passes, another CA or no TLS is refused; bad strings name the side, never the password', async () => {
+    const url = (query: string) => mysql.url().replace('?sslmode=require', `?${query}`);
+    const verified = await preflight({ source: url(`sslmode=verify-full&sslrootcert=${certificate.certFile}`), mappings: only('clean') });
+    expect(verified.ok).toBe(true);
+    const other = selfSignedCertificate();
+    await expect(preflight({ source: url(`sslmode=verify-ca&sslrootcert=${other.certFile}`), mappings: only('clean') }))
+      .rejects.toThrow(/cannot connect to the source database: .*(certificate|self.signed)/i);
+    // the server requires secure transport
+    await expect(preflight({ source: url('sslmode=disable'), mappings: only('clean') })).rejects.toThrow(/cannot connect to the source database: .*(secure transport|access denied)/i);
+    for (const [value, problem] of [
+      [url('sslmode=maybe'), /sslmode=maybe is not one of disable, require, verify-ca, verify-full/],
+      [url('sslmode=verify-ca'), /sslmode=verify-ca needs sslrootcert=<file>/],
+      ['mysql://:pw-canary@127.0.0.1:3306/', /it names no user/],
+      ['mysql://u:pw-canary@:3306/', /cannot be parsed as a URL|it names no host/],
+    ] as const) {
+      expect(() => parseMySqlUrl(value, 'source')).toThrow(problem);
+      try {
+        parseMySqlUrl(value, 'source');
+      } catch (e) {
+        expect((e as Error).message).toMatch(/^SOURCE_DATABASE_URL \(the source database\): /);
+        expect((e as Error).message).not.toContain(mysql.password);
+        expect((e as Error).message).not.toContain('pw-canary');
+      }
+    }
   });
 
   test('a clean dataset gives no finding', async () => {
