@@ -1,8 +1,8 @@
 import '../../lib/fidelity/mysql';
 import { PgCluster, startPgCluster } from './pg-cluster';
+import { parseMySqlUrl } from '../../lib/fidelity/mysql/connection';
 import { Finding, preflight, PreflightResult } from '../../lib/fidelity/preflight';
 import { MySqlServer, startMySqlServer } from '../helpers/mysql-server';
-import { parseMySqlUrl } from '../../lib/fidelity/mysql/connection';
 import { SelfSigned, selfSignedCertificate } from '../helpers/tls';
 
 jest.setTimeout(240_000);
