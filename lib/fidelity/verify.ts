@@ -277,18 +277,22 @@ class Side {
   }
 
   /** First pass: count and checksum per range of the leading key column, in one scan. */
-  async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
+  async bucketed(boundaries: readonly string[], within: Range = {}): Promise<Map<number, Aggregate>> {
     if (boundaries.length === 0) {
+      const params: unknown[] = [];
+      const where = this.where(within, params);
       const rows = await this.session.query<{ n: string; s: string | null }>(
-        `select count(*) as n, sum(${this.hash}) as s from ${this.from}`);
+        `select count(*) as n, sum(${this.hash}) as s from ${this.from} ${where}`, params);
       return new Map([[0, { n: Number(rows[0].n), s: rows[0].s ?? '0' }]]);
     }
     const lead = this.keys[0];
+    const params: unknown[] = [arrayLiteral(boundaries)];
+    const where = this.where(within, params);
     const sql = `select width_bucket(${keyOperand(lead)}, $1::${lead.castType}[]) as b, count(*) as n, sum(${this.hash}) as s
-      from ${this.from} group by 1`;
+      from ${this.from} ${where} group by 1`;
     // The planner cannot estimate the number of buckets (it assumes one per row): it would sort the
     // whole table, or hash-aggregate it in a single process. Steer it to a parallel partial hash aggregate.
-    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, [arrayLiteral(boundaries)], {
+    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, params, {
       enable_sort: 'off',
       parallel_tuple_cost: '0',
     });
@@ -669,8 +673,33 @@ function unverified(table: SelectedTable, status: TableStatus, started: number):
   };
 }
 
+/**
+ * A part of a keyed table's key space, compared on its own (see {@link verifyTableSlice}): the rows
+ * whose leading key column lies in [`lo`, `hi`), with the first pass's ranges cut at `boundaries`.
+ */
+export interface TableSlice {
+  /** Inclusive lower bound of the leading key column, as text; none = unbounded. */
+  readonly lo?: string;
+  /** Exclusive upper bound of the leading key column, as text; none = unbounded. */
+  readonly hi?: string;
+  /** Values of the leading key column between `lo` and `hi`, sorted: where the first pass cuts the slice. */
+  readonly boundaries: readonly string[];
+}
+
+/**
+ * Compares one table as {@link verify} does — or only the `slice` of its key space, so that the
+ * parts of a large table can be compared by separate workers and their results added up: the
+ * counts and differences of slices that partition the key space add up to the table's. A table
+ * without a primary key has no slices: it is compared as a whole whatever `slice` says.
+ */
+export async function verifyTableSlice(
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: Omit<VerifyOptions, 'source' | 'target'>, slice?: TableSlice,
+): Promise<TableVerification> {
+  return verifyTable(table, src, tgt, mapper, options as VerifyOptions, checkedSettings(options as VerifyOptions), slice);
+}
+
 async function verifyTable(
-  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings,
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings, slice?: TableSlice,
 ): Promise<TableVerification> {
   const started = Date.now();
   const base = { source: table.source, target: table.target };
@@ -733,15 +762,21 @@ async function verifyTable(
     };
   }
 
-  let estimated = sourceShape.estimatedRows;
-  if (!(estimated > 0)) estimated = await countRows(src, table.source);
-  const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
-  const boundaries = buckets > 1 && table.kind !== 'v'
-    ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
-    : [];
+  let boundaries: readonly string[];
+  if (slice) {
+    boundaries = slice.boundaries;
+  } else {
+    let estimated = sourceShape.estimatedRows;
+    if (!(estimated > 0)) estimated = await countRows(src, table.source);
+    const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
+    boundaries = buckets > 1 && table.kind !== 'v'
+      ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
+      : [];
+  }
+  const within: Range = { lo: slice?.lo !== undefined ? [slice.lo] : undefined, hi: slice?.hi !== undefined ? [slice.hi] : undefined };
   const sourceKeyNames = plan.keys.source.map((c) => c.name);
   const pass = async (track?: number) => {
-    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
+    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries, within), tgtSide.bucketed(boundaries, within)]);
     const comparison = new KeyRangeComparison(srcSide, tgtSide, sourceKeyNames, settings, track);
     let sourceRows = 0;
     let targetRows = 0;
@@ -753,9 +788,9 @@ async function verifyTable(
       targetRows += t.n;
       if (same(s, t)) continue;
       mismatched++;
-      const range: Range = boundaries.length === 0 ? {} : {
-        lo: b === 0 ? undefined : [boundaries[b - 1]],
-        hi: b === boundaries.length ? undefined : [boundaries[b]],
+      const range: Range = {
+        lo: b === 0 ? within.lo : [boundaries[b - 1]],
+        hi: b === boundaries.length ? within.hi : [boundaries[b]],
       };
       await comparison.drill(range, s, t);
     }
@@ -884,15 +919,9 @@ function nonNegativeInteger(name: string, value: number | undefined, fallback: n
   return value;
 }
 
-/**
- * Compares every selected table of the source with its counterpart on the target. Row counts and
- * checksums are computed inside each database over primary-key ranges; only mismatching ranges are
- * split further, and keys are fetched only for ranges of at most `leafRows` rows, so memory use does
- * not depend on table size.
- */
-export async function verify(options: VerifyOptions): Promise<VerifyResult> {
-  const started = Date.now();
-  const settings: Settings = {
+/** The settings of a verification: defaults filled in, bad values refused. */
+function checkedSettings(options: VerifyOptions): Settings {
+  return {
     maxDifferences: positiveInteger('maxDifferences', options.maxDifferences, 20),
     leafRows: positiveInteger('leafRows', options.leafRows, 4000),
     bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
@@ -905,6 +934,17 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
       sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     },
   };
+}
+
+/**
+ * Compares every selected table of the source with its counterpart on the target. Row counts and
+ * checksums are computed inside each database over primary-key ranges; only mismatching ranges are
+ * split further, and keys are fetched only for ranges of at most `leafRows` rows, so memory use does
+ * not depend on table size.
+ */
+export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  const started = Date.now();
+  const settings = checkedSettings(options);
   const concurrency = positiveInteger('concurrency', options.concurrency, 4);
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
