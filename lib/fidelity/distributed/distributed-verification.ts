@@ -1,5 +1,6 @@
 import {
-  Annotations, Arn, ArnFormat, Aspects, FeatureFlags, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names, RemovalPolicy, Stack, Token,
+  Annotations, Arn, ArnFormat, Aspects, FeatureFlags, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
+  RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -201,7 +202,9 @@ export class DistributedVerification extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       enforceSSL: true,
       versioned: true,
-      lifecycleRules: [{ expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      lifecycleRules: [{
+        expiration: Duration.days(30), noncurrentVersionExpiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1),
+      }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -329,7 +332,9 @@ export class DistributedVerification extends Construct {
   /** A log group encrypted with `key`, which CloudWatch Logs may use for that log group only. */
   private encryptedLogGroup(id: string, key: ReturnType<typeof createRotatingKey>, logGroupName: string): logs.LogGroup {
     const stack = Stack.of(this);
-    const group = new logs.LogGroup(this, id, { logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key, removalPolicy: RemovalPolicy.RETAIN });
+    const group = new logs.LogGroup(this, id, {
+      logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key, removalPolicy: RemovalPolicy.RETAIN,
+    });
     key.addToResourcePolicy(new iam.PolicyStatement({
       principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
       actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
@@ -417,7 +422,6 @@ export class DistributedVerification extends Construct {
       .otherwise(distributed);
     const definition = plan.next(mode);
 
-    const stack = Stack.of(this);
     // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
     const logGroupName = `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`;
     const logGroup = this.encryptedLogGroup('StateMachineLogs', logKey, logGroupName);
@@ -476,7 +480,11 @@ export class DistributedVerification extends Construct {
 class NameAfterRun implements IAspect {
   private done = false;
 
-  constructor(private readonly owner: IConstruct, private readonly elements: readonly (CfnWaitCondition | CfnWaitConditionHandle)[], private readonly identity: () => Record<string, unknown>) {}
+  constructor(
+    private readonly owner: IConstruct,
+    private readonly elements: readonly (CfnWaitCondition | CfnWaitConditionHandle)[],
+    private readonly identity: () => Record<string, unknown>,
+  ) {}
 
   public visit(node: IConstruct): void {
     if (node !== this.owner || this.done) return;

@@ -262,7 +262,9 @@ export async function compareUnit(
  * The per-table results of a finished plan: the units' results of each table added up in key
  * order, in the order of the plan (the order `verify` lists the tables in).
  */
-export function tableResults(units: readonly VerificationUnit[], results: ReadonlyMap<number, TableVerification>, maxDifferences: number): TableVerification[] {
+export function tableResults(
+  units: readonly VerificationUnit[], results: ReadonlyMap<number, TableVerification>, maxDifferences: number,
+): TableVerification[] {
   const out: TableVerification[] = [];
   let current: TableVerification | undefined;
   let currentTable: string | undefined;

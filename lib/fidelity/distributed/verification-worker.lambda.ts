@@ -117,6 +117,8 @@ async function withSessions<T>(run: RunConfig, work: (src: Session, tgt: Session
     openSession(source, 'cdk-neon-migration verify', 'source'),
     openSession(target, 'cdk-neon-migration verify', 'target'),
   ]);
+  // a connection that breaks mid-unit fails the query in flight (and the invocation, which is retried): not the process
+  for (const session of [src, tgt]) session.client.on('error', (e: Error) => console.log(`database connection lost: ${e.message}`));
   try {
     return await work(src, tgt);
   } finally {
@@ -128,7 +130,8 @@ function verifyOptions(run: RunConfig): Omit<VerifyOptions, 'source' | 'target' 
   const recheck: VerifyOptions['recheck'] = run.RecheckInstanceIdentifier && run.RecheckTaskResourceId ? {
     latencyMs: async () => {
       cloudwatch ??= new CloudWatchClient({});
-      const reading = await readLatencyMetrics(cloudwatch, { instanceIdentifier: run.RecheckInstanceIdentifier!, taskResourceId: run.RecheckTaskResourceId! }, Date.now());
+      const dimensions = { instanceIdentifier: run.RecheckInstanceIdentifier!, taskResourceId: run.RecheckTaskResourceId! };
+      const reading = await readLatencyMetrics(cloudwatch, dimensions, Date.now());
       if (reading.latencyMs === undefined) throw new Error(`the task's replication latency cannot be read: ${reading.problem}`);
       return reading.latencyMs;
     },
@@ -235,7 +238,9 @@ async function report(run: RunConfig, itemsKey: string): Promise<ReportAnswer> {
   return { Ok: ok, Summary: summary, Tables: tables.length, MismatchedTables: differing.length, Rows: rows, MismatchedRows: mismatched };
 }
 
-async function fail(run: RunConfig, failure: { readonly Error?: string; readonly Cause?: string } | undefined): Promise<{ readonly Signalled: boolean }> {
+type Failure = { readonly Error?: string; readonly Cause?: string } | undefined;
+
+async function fail(run: RunConfig, failure: Failure): Promise<{ readonly Signalled: boolean }> {
   let cause = failure?.Cause ?? failure?.Error ?? 'unknown error';
   try {
     // a Lambda failure's cause is the function's error as JSON
