@@ -214,7 +214,8 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
       throw new Error(`PostgresSchemaCopy: postDataJobs is ${jobs}; use an integer from 1 to 16 (about the target's vCPUs: each job builds one index at a time).`);
     }
     const memory = props.maintenanceWorkMem;
-    if (memory !== undefined && !memory.isUnresolved() && (memory.toKibibytes() < 1024 || memory.toKibibytes() > 8 * 1024 * 1024 || memory.toKibibytes() % 1024 !== 0)) {
+    const kib = memory === undefined || memory.isUnresolved() ? undefined : memory.toKibibytes();
+    if (kib !== undefined && (kib < 1024 || kib > 8 * 1024 * 1024 || kib % 1024 !== 0)) {
       throw new Error('PostgresSchemaCopy: maintenanceWorkMem must be a whole number of mebibytes from 1 MiB to 8 GiB, e.g. Size.gibibytes(1).');
     }
 

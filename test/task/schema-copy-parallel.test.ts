@@ -3,8 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
+import { SchemaCopyOptions } from '../../lib/schema';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
-import { DmsMigrationTask, SchemaCopyOptions } from '../../lib/task';
+import { DmsMigrationTask } from '../../lib/task';
 
 const NEON_URI = 'postgresql://app@ep-cool-darkness-123456.us-east-2.aws.neon.tech/neondb?sslmode=require';
 
