@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
+import { benchScaleSections } from './scale';
 import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
 
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
     ['synth', benchSynth],
     ['fidelity', benchFidelitySections],
     ['schema', benchSchemaSections],
+    ['scale', benchScaleSections],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {
