@@ -8,6 +8,7 @@ import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
 import { benchMySqlFidelitySections } from './mysql-fidelity';
+import { benchScaleSections } from './scale';
 import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     ['fidelity', benchFidelitySections],
     ['fidelity-mysql', benchMySqlFidelitySections],
     ['schema', benchSchemaSections],
+    ['scale', benchScaleSections],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {

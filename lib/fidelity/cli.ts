@@ -14,6 +14,7 @@ import { isMySqlSource, SourceConfig } from './source-engine';
 import { formatSchemaObjects, verify } from './verify';
 import { cutover, formatCutover, LatencyReading } from '../cutover/cutover';
 import type * as DmsLatency from '../cutover/dms-latency';
+import { planLoadCommand } from '../scale/plan-load-cli';
 import {
   ALL_SCHEMA_COPY_STEPS, libpqVariablesFromUrl, neonExtensionsPath, runSchemaCopy, SchemaCopyError, schemaCopyEnvironment, SchemaCopyStep,
 } from '../schema/steps';
@@ -37,6 +38,7 @@ commands:
               indexes after the full load and schema constraints and schema sequences at cut-over
   cutover     at the end of a live migration: waits for the task's latency to fall, verifies,
               sets the sequences, and says go or no-go with the evidence
+  plan-load   before the task: proposes parallel-load ranges for the large tables
 
 Run cdk-neon-migration <command> --help for the options of a command.
 
@@ -463,6 +465,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
   let bar: ProgressBar | undefined;
   // known before the arguments are parsed, so that argument errors come out as JSON too
   const json = argv.includes('--json');
+  if (argv[0] === 'plan-load') return planLoadCommand(argv.slice(1), env, stdout, stderr);
   try {
     const args = parseArgs(argv);
     if (args.command === 'help') {

@@ -250,8 +250,11 @@ const EMPTY: Aggregate = { n: 0, s: '0' };
  * must compute the same row hash for equal rows and put a key in the same range.
  */
 export interface RangeSide {
-  /** First pass: count and checksum per range of the leading key column (`boundaries` sorted; none: the whole table as range 0). */
-  bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>>;
+  /**
+   * First pass: count and checksum per range of the leading key column (`boundaries` sorted; none:
+   * the whole table as range 0), only of the rows `within` a part of the key space when given.
+   */
+  bucketed(boundaries: readonly string[], within?: Range): Promise<Map<number, Aggregate>>;
   /** Count and checksum of sub-ranges of `range` split at full-key `splits` (sub-range i is below splits[i]). */
   split(range: Range, splits: readonly Bound[]): Promise<Map<number, Aggregate>>;
   /** Full keys that cut `range` (holding `count` rows on this side) into about `parts` equal parts. */
@@ -308,18 +311,22 @@ class Side implements RangeSide {
   }
 
   /** First pass: count and checksum per range of the leading key column, in one scan. */
-  async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
+  async bucketed(boundaries: readonly string[], within: Range = {}): Promise<Map<number, Aggregate>> {
     if (boundaries.length === 0) {
+      const params: unknown[] = [];
+      const where = this.where(within, params);
       const rows = await this.session.query<{ n: string; s: string | null }>(
-        `select count(*) as n, sum(${this.hash}) as s from ${this.from}`);
+        `select count(*) as n, sum(${this.hash}) as s from ${this.from} ${where}`, params);
       return new Map([[0, { n: Number(rows[0].n), s: rows[0].s ?? '0' }]]);
     }
     const lead = this.keys[0];
+    const params: unknown[] = [arrayLiteral(boundaries)];
+    const where = this.where(within, params);
     const sql = `select width_bucket(${keyOperand(lead)}, $1::${lead.castType}[]) as b, count(*) as n, sum(${this.hash}) as s
-      from ${this.from} group by 1`;
+      from ${this.from} ${where} group by 1`;
     // The planner cannot estimate the number of buckets (it assumes one per row): it would sort the
     // whole table, or hash-aggregate it in a single process. Steer it to a parallel partial hash aggregate.
-    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, [arrayLiteral(boundaries)], {
+    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, params, {
       enable_sort: 'off',
       parallel_tuple_cost: '0',
     });
@@ -701,8 +708,33 @@ export function unverified(table: SelectedTable, status: TableStatus, started: n
   };
 }
 
+/**
+ * A part of a keyed table's key space, compared on its own (see {@link verifyTableSlice}): the rows
+ * whose leading key column lies in [`lo`, `hi`), with the first pass's ranges cut at `boundaries`.
+ */
+export interface TableSlice {
+  /** Inclusive lower bound of the leading key column, as text; none = unbounded. */
+  readonly lo?: string;
+  /** Exclusive upper bound of the leading key column, as text; none = unbounded. */
+  readonly hi?: string;
+  /** Values of the leading key column between `lo` and `hi`, sorted: where the first pass cuts the slice. */
+  readonly boundaries: readonly string[];
+}
+
+/**
+ * Compares one table as {@link verify} does — or only the `slice` of its key space, so that the
+ * parts of a large table can be compared by separate workers and their results added up: the
+ * counts and differences of slices that partition the key space add up to the table's. A table
+ * without a primary key has no slices: it is compared as a whole whatever `slice` says.
+ */
+export async function verifyTableSlice(
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: Omit<VerifyOptions, 'source' | 'target'>, slice?: TableSlice,
+): Promise<TableVerification> {
+  return verifyTable(table, src, tgt, mapper, options as VerifyOptions, verifySettings(options as VerifyOptions), slice);
+}
+
 async function verifyTable(
-  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings,
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings, slice?: TableSlice,
 ): Promise<TableVerification> {
   const started = Date.now();
   const [sourceShape, targetShape] = await Promise.all([describeTable(src, table.source), describeTable(tgt, table.target)]);
@@ -741,6 +773,7 @@ async function verifyTable(
     estimatedRows: async () => (sourceShape.estimatedRows > 0 ? sourceShape.estimatedRows : countRows(src, table.source)),
     missingColumns: plan.missingColumns,
     extraColumns: plan.extraColumns,
+    slice,
   }, settings, started);
 }
 
@@ -756,6 +789,8 @@ export interface SidePair {
   /** Source columns (by target name) that the target lacks: the table does not match. */
   readonly missingColumns: readonly string[];
   readonly extraColumns: readonly string[];
+  /** Only this part of the key space; none = the whole table. */
+  readonly slice?: TableSlice;
 }
 
 /**
@@ -798,14 +833,21 @@ export async function compareSides(pair: SidePair, settings: Settings, started =
     };
   }
 
-  const estimated = await pair.estimatedRows();
-  const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
-  const boundaries = buckets > 1 && table.kind !== 'v'
-    ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
-    : [];
+  const slice = pair.slice;
+  let boundaries: readonly string[];
+  if (slice) {
+    boundaries = slice.boundaries;
+  } else {
+    const estimated = await pair.estimatedRows();
+    const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
+    boundaries = buckets > 1 && table.kind !== 'v'
+      ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
+      : [];
+  }
+  const within: Range = { lo: slice?.lo !== undefined ? [slice.lo] : undefined, hi: slice?.hi !== undefined ? [slice.hi] : undefined };
   const sourceKeyNames = plan.keys;
   const pass = async (track?: number) => {
-    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
+    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries, within), tgtSide.bucketed(boundaries, within)]);
     const comparison = new KeyRangeComparison(srcSide, tgtSide, sourceKeyNames, settings, track);
     let sourceRows = 0;
     let targetRows = 0;
@@ -817,9 +859,9 @@ export async function compareSides(pair: SidePair, settings: Settings, started =
       targetRows += t.n;
       if (same(s, t)) continue;
       mismatched++;
-      const range: Range = boundaries.length === 0 ? {} : {
-        lo: b === 0 ? undefined : [boundaries[b - 1]],
-        hi: b === boundaries.length ? undefined : [boundaries[b]],
+      const range: Range = {
+        lo: b === 0 ? within.lo : [boundaries[b - 1]],
+        hi: b === boundaries.length ? within.hi : [boundaries[b]],
       };
       await comparison.drill(range, s, t);
     }

@@ -6,6 +6,7 @@ import * as serverlessLifecycle from './serverless-lifecycle.handler';
 import * as taskLifecycle from './task-lifecycle.handler';
 import * as taskStopper from './task-stopper.handler';
 import * as schemaConversion from '../conversion/schema-conversion.handler';
+import * as distributedVerification from '../fidelity/distributed/start.handler';
 import * as premigrationAssessment from '../live/assessment.handler';
 import * as neonComputeKeepAlive from '../live/neon-compute.handler';
 import * as slotCleanup from '../live/slot-cleanup.handler';
@@ -29,6 +30,7 @@ const HANDLERS: Record<string, ResourceKindHandler> = {
   [ResourceTypes.REPLICATION_SLOT_CLEANUP]: slotCleanup,
   [ResourceTypes.NEON_COMPUTE_KEEP_ALIVE]: neonComputeKeepAlive,
   [ResourceTypes.PREMIGRATION_ASSESSMENT]: premigrationAssessment,
+  [ResourceTypes.DISTRIBUTED_VERIFICATION]: distributedVerification,
 };
 
 function handlerFor(event: ProviderRequest): ResourceKindHandler {

@@ -32,6 +32,8 @@ export const ResourceTypes = {
   PREMIGRATION_ASSESSMENT: 'Custom::DmsPremigrationAssessment',
   /** Runs DMS Schema Conversion for a MySQL, Oracle or SQL Server source: assess and convert, then apply the converted schema to Neon. */
   SCHEMA_CONVERSION: 'Custom::DmsSchemaConversion',
+  /** Starts a distributed verification (its Step Functions state machine), whose report signals a wait condition or the alarms. */
+  DISTRIBUTED_VERIFICATION: 'Custom::NeonDistributedVerification',
 } as const;
 
 /**

@@ -94,7 +94,8 @@ export class MySqlRangeSide implements RangeSide {
     return this.keys.comparisons.map((k) => k.mysql).join(', ');
   }
 
-  async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
+  async bucketed(boundaries: readonly string[], within?: Range): Promise<Map<number, Aggregate>> {
+    refuseSlice(within);
     if (boundaries.length === 0) {
       return aggregates(await this.session.query(`SELECT 0 AS b, COUNT(*) AS n, SUM(${this.hash}) AS s FROM ${this.from}`));
     }
@@ -235,7 +236,8 @@ export class PostgresRangeSide implements RangeSide {
     return this.parallel ? { enable_sort: 'off', parallel_tuple_cost: '0' } : { enable_sort: 'off', max_parallel_workers_per_gather: '0' };
   }
 
-  async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
+  async bucketed(boundaries: readonly string[], within?: Range): Promise<Map<number, Aggregate>> {
+    refuseSlice(within);
     if (boundaries.length === 0) {
       return aggregates(await this.session.query(`select 0 as b, count(*) as n, sum(${this.hash}) as s from ${this.from}`, [], this.firstPass));
     }
@@ -309,5 +311,12 @@ export class PostgresRangeSide implements RangeSide {
 
   async sampleLeading(): Promise<string[]> {
     throw new Error('the boundaries of a MySQL table are taken from the MySQL side');
+  }
+}
+
+/** Comparisons with a MySQL source cover whole tables: slices of the key space are compared only between PostgreSQL databases. */
+function refuseSlice(within: Range | undefined): void {
+  if (within?.lo !== undefined || within?.hi !== undefined) {
+    throw new Error('a slice of a table cannot be compared with a MySQL source: compare the whole table');
   }
 }
