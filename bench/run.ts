@@ -7,6 +7,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
+import { benchMySqlFidelitySections } from './mysql-fidelity';
+import { benchScaleSections } from './scale';
 import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
 
@@ -36,7 +38,9 @@ async function main(): Promise<void> {
     ['handlers', benchHandlers],
     ['synth', benchSynth],
     ['fidelity', benchFidelitySections],
+    ['fidelity-mysql', benchMySqlFidelitySections],
     ['schema', benchSchemaSections],
+    ['scale', benchScaleSections],
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {

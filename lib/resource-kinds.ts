@@ -1,4 +1,5 @@
 import { SCHEMA_CONVERSION_TYPE } from './conversion/kinds';
+import { DISTRIBUTED_VERIFICATION_TYPE } from './fidelity/kinds';
 import { CONNECTION_TEST_TYPE, SERVERLESS_LIFECYCLE_TYPE, TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from './lifecycle/kinds';
 import { NEON_COMPUTE_KEEP_ALIVE_TYPE, PREMIGRATION_ASSESSMENT_TYPE, REPLICATION_SLOT_CLEANUP_TYPE } from './live/kinds';
 import { NEON_CREDENTIALS_TYPE } from './neon/kinds';
@@ -27,4 +28,5 @@ export const RESOURCE_KINDS: KindRegistry = {
   [REPLICATION_SLOT_CLEANUP_TYPE]: () => import('./live/slot-cleanup.handler.js'),
   [NEON_COMPUTE_KEEP_ALIVE_TYPE]: () => import('./live/neon-compute.handler.js'),
   [PREMIGRATION_ASSESSMENT_TYPE]: () => import('./live/assessment.handler.js'),
+  [DISTRIBUTED_VERIFICATION_TYPE]: () => import('./fidelity/distributed/start.handler.js'),
 };

@@ -1,6 +1,6 @@
 import { Lazy, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { FidelityCheckProps } from './fidelity-check';
+import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { completeSecretArn } from '../secrets/complete-arn';
 
 /** Custom-resource properties shared by both checks (no secret value: secret ARNs only). */
@@ -12,6 +12,7 @@ export function commonProperties(scope: IConstruct, construct: string, props: Fi
   return {
     SourceSecretArn: completeSecretArn(scope, props.sourceSecret, 'sourceSecret'),
     SourceDatabaseName: props.sourceDatabaseName,
+    SourceEngine: props.sourceEngine === FidelitySourceEngine.MYSQL ? 'mysql' : undefined,
     SourceCaBundle: props.sourceCaBundle,
     TableMappings: Lazy.string({ produce: () => mappings.toJson() }),
   };
@@ -23,4 +24,14 @@ export function checkInteger(construct: string, name: string, value: number | un
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(`${construct}: ${name} is ${value}; use an integer from ${min} to ${max}.`);
   }
+}
+
+/** DMS engine names of MySQL-compatible source endpoints. */
+const MYSQL_ENGINE_NAMES = ['mysql', 'mariadb', 'aurora'];
+
+/** The engine of a task's source endpoint (`MySqlSourceEndpoint`, `PostgresSourceEndpoint`, imported ones too). */
+export function taskSourceEngine(task: { readonly source?: { readonly engineName: string } }): FidelitySourceEngine | undefined {
+  const engine = task.source?.engineName;
+  if (engine === undefined || Token.isUnresolved(engine)) return undefined;
+  return MYSQL_ENGINE_NAMES.includes(engine) ? FidelitySourceEngine.MYSQL : FidelitySourceEngine.POSTGRESQL;
 }

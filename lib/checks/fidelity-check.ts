@@ -3,6 +3,19 @@ import { IReplicationNetwork } from '../core/interfaces';
 import { TableMappings } from '../task/table-mappings';
 
 /**
+ * The kind of database a fidelity check reads as its source.
+ */
+export enum FidelitySourceEngine {
+  /** PostgreSQL (RDS, Aurora or self-managed). */
+  POSTGRESQL = 'postgres',
+  /**
+   * MySQL, MariaDB or Aurora MySQL: the checks of docs/mysql-sources.md, run by a function of its own
+   * (the MySQL driver stays out of the PostgreSQL function).
+   */
+  MYSQL = 'mysql',
+}
+
+/**
  * What `MigrationPreflight` and `MigrationVerification` need to reach the source database.
  */
 export interface FidelityCheckProps {
@@ -22,6 +35,13 @@ export interface FidelityCheckProps {
 
   /** The source database to read. */
   readonly sourceDatabaseName: string;
+
+  /**
+   * The source's engine. `forTask` takes it from the task's source endpoint.
+   *
+   * @default FidelitySourceEngine.POSTGRESQL
+   */
+  readonly sourceEngine?: FidelitySourceEngine;
 
   /**
    * PEM certificate bundle that signs the source database's TLS certificate (for Amazon RDS, the

@@ -6,9 +6,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, IConstruct } from 'constructs';
+import { FidelitySourceEngine } from './fidelity-check';
 import { IReplicationNetwork } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { FidelityFunction } from '../fidelity/fidelity-function';
+import { FidelityMysqlFunction } from '../fidelity/fidelity-mysql-function';
 import { SecretGrants } from '../secrets/grant-read';
 
 /** Namespace of the `MismatchedRows` and `RowsCompared` metrics of `MigrationVerification`. */
@@ -25,12 +27,15 @@ export const FIDELITY_METRICS_NAMESPACE = 'CdkNeonMigration';
 export class FidelityProvider extends Construct {
   /** Construct id under the stack; part of the public contract (changing it replaces the provider). */
   public static readonly ID = 'NeonDmsFidelityProvider';
+  /** Construct id of the provider of MySQL sources' checks (its function bundles the MySQL driver). */
+  public static readonly MYSQL_ID = 'NeonDmsFidelityProviderMySql';
 
-  /** The provider of `scope`'s stack, created in `network` on first use. */
-  public static of(scope: IConstruct, network: IReplicationNetwork): FidelityProvider {
+  /** The provider of `scope`'s stack for `engine`'s sources, created in `network` on first use. */
+  public static of(scope: IConstruct, network: IReplicationNetwork, engine = FidelitySourceEngine.POSTGRESQL): FidelityProvider {
     const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(FidelityProvider.ID) as FidelityProvider | undefined;
-    return existing ?? new FidelityProvider(stack, FidelityProvider.ID, network);
+    const id = engine === FidelitySourceEngine.MYSQL ? FidelityProvider.MYSQL_ID : FidelityProvider.ID;
+    const existing = stack.node.tryFindChild(id) as FidelityProvider | undefined;
+    return existing ?? new FidelityProvider(stack, id, network, engine);
   }
 
   public readonly function: lambda.Function;
@@ -40,7 +45,7 @@ export class FidelityProvider extends Construct {
   private secretGrants?: SecretGrants;
   private latencyMetricsGranted = false;
 
-  private constructor(scope: Construct, id: string, network: IReplicationNetwork) {
+  private constructor(scope: Construct, id: string, network: IReplicationNetwork, engine: FidelitySourceEngine) {
     super(scope, id);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
@@ -69,7 +74,8 @@ export class FidelityProvider extends Construct {
     });
     https.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'Secrets Manager and CloudWatch APIs');
 
-    this.function = new FidelityFunction(this, 'Handler', {
+    const Handler = engine === FidelitySourceEngine.MYSQL ? FidelityMysqlFunction : FidelityFunction;
+    this.function = new Handler(this, 'Handler', {
       role: this.role,
       logGroup: this.logGroup,
       vpc: network.vpc,
@@ -79,7 +85,9 @@ export class FidelityProvider extends Construct {
       architecture: lambda.Architecture.ARM_64,
       // Lambda's limit: a verification that needs longer fails the deployment (use the CLI instead)
       timeout: Duration.minutes(15),
-      description: 'cdk-neon-migration: checks and compares the data of source and Neon (preflight, verify)',
+      description: engine === FidelitySourceEngine.MYSQL
+        ? 'cdk-neon-migration: checks and compares the data of a MySQL source and Neon (preflight, verify)'
+        : 'cdk-neon-migration: checks and compares the data of source and Neon (preflight, verify)',
     });
     // egress from the subnets (NAT route) must exist before the function tries to reach Neon
     this.function.node.addDependency(network.egressReady);

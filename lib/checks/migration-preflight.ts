@@ -1,8 +1,8 @@
 import { CustomResource, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { checkInteger, commonProperties } from './check-properties';
-import { FidelityCheckProps } from './fidelity-check';
+import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
+import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
@@ -146,6 +146,13 @@ export interface MigrationPreflightForTaskOptions {
   readonly sourceSecret?: secretsmanager.ISecret;
 
   /**
+   * The source's engine.
+   *
+   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
+   */
+  readonly sourceEngine?: FidelitySourceEngine;
+
+  /**
    * The source database to read.
    *
    * @default - the database of the task's source endpoint
@@ -228,6 +235,7 @@ export class MigrationPreflight extends Construct {
       network: inputs.network,
       sourceSecret: inputs.sourceSecret,
       sourceDatabaseName: inputs.sourceDatabaseName,
+      sourceEngine: options.sourceEngine ?? taskSourceEngine(task),
       sourceCaBundle: options.sourceCaBundle,
       targetSecret: inputs.targetSecret,
       targetDatabaseName: options.targetDatabaseName,
@@ -269,7 +277,7 @@ export class MigrationPreflight extends Construct {
     checkInteger('MigrationPreflight', 'targetCapacity.validationThreads', capacity?.validationThreads, 0, 200);
     checkInteger('MigrationPreflight', 'targetCapacity.verificationSessions', capacity?.verificationSessions, 0, 64);
 
-    const provider = FidelityProvider.of(this, props.network);
+    const provider = FidelityProvider.of(this, props.network, props.sourceEngine);
     provider.grantSecret(props.sourceSecret);
     if (props.targetSecret) provider.grantSecret(props.targetSecret);
 

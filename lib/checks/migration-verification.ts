@@ -2,8 +2,9 @@ import { Annotations, CfnOutput, CustomResource, Duration, Token } from 'aws-cdk
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
-import { checkInteger, commonProperties } from './check-properties';
-import { FidelityCheckProps } from './fidelity-check';
+import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
+import { DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
+import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { IReplicationNetwork } from '../core/interfaces';
@@ -62,6 +63,15 @@ export interface VerificationOptions {
    * @default 3
    */
   readonly recheckRounds?: number;
+
+  /**
+   * Compare in a Step Functions state machine that cuts the tables into units (large tables into
+   * key ranges) and fans them out to workers that resume where their time budget ran out, instead
+   * of in one Lambda invocation (15 minutes). See docs/production-size.md.
+   *
+   * @default - one Lambda invocation compares every table (at most 15 minutes)
+   */
+  readonly distributed?: DistributedVerificationOptions;
 }
 
 /**
@@ -131,6 +141,13 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
    * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
    */
   readonly sourceSecret?: secretsmanager.ISecret;
+
+  /**
+   * The source's engine.
+   *
+   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
+   */
+  readonly sourceEngine?: FidelitySourceEngine;
 
   /**
    * The source database to read.
@@ -216,6 +233,7 @@ export class MigrationVerification extends Construct {
       sourceSecret: inputs.sourceSecret,
       sourceDatabaseName: inputs.sourceDatabaseName,
       targetSecret: inputs.targetSecret,
+      sourceEngine: options.sourceEngine ?? taskSourceEngine(task),
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
       runAfter: [task.lifecycle.completion],
@@ -228,8 +246,10 @@ export class MigrationVerification extends Construct {
     return verification;
   }
 
-  /** The custom resource running the comparison. */
+  /** The custom resource running the comparison (with `distributed`: starting it). */
   public readonly resource: CustomResource;
+  /** With `distributed`: its state machine, workers and alarms. @internal */
+  public readonly distributed?: DistributedVerification;
   /** The `TaskIdentifier` dimension of the metrics. */
   public readonly taskIdentifier: string;
 
@@ -255,33 +275,50 @@ export class MigrationVerification extends Construct {
       throw new Error('MigrationVerification: recheckMargin and recheckRounds apply to a verification during CDC; set cdcTaskArn and cdcReplicationInstanceIdentifier too.');
     }
 
-    const provider = FidelityProvider.of(this, props.network);
-    if (props.cdcTaskArn !== undefined) provider.grantLatencyMetrics();
-    provider.grantSecret(props.sourceSecret);
-    provider.grantSecret(props.targetSecret);
-
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: provider.serviceToken,
-      resourceType: VERIFICATION_TYPE,
-      properties: {
-        Action: 'verify',
-        ...commonProperties(this, 'MigrationVerification', props),
-        TargetSecretArn: completeSecretArn(this, props.targetSecret, 'targetSecret'),
-        TargetDatabaseName: props.targetDatabaseName,
-        TaskIdentifier: props.taskIdentifier,
-        FailOnDifference: String(props.failOnDifference ?? true),
-        MaxDifferences: props.maxDifferences !== undefined ? String(props.maxDifferences) : undefined,
-        NormalizeNumericScale: String(props.normalizeNumericScale ?? true),
-        Concurrency: props.concurrency !== undefined ? String(props.concurrency) : undefined,
-        ...(props.cdcTaskArn !== undefined ? {
-          RecheckInstanceIdentifier: normalizeInstanceIdentifier(props.cdcReplicationInstanceIdentifier!),
-          RecheckTaskResourceId: DmsMetrics.taskResourceId(props.cdcTaskArn),
-          RecheckMarginSeconds: String(margin ?? 10),
-          RecheckRounds: String(props.recheckRounds ?? 3),
-        } : {}),
-      },
-    });
-    if (props.runAfter && props.runAfter.length > 0) this.resource.node.addDependency(...props.runAfter);
+    const properties = {
+      ...commonProperties(this, 'MigrationVerification', props),
+      TargetSecretArn: completeSecretArn(this, props.targetSecret, 'targetSecret'),
+      TargetDatabaseName: props.targetDatabaseName,
+      TaskIdentifier: props.taskIdentifier,
+      FailOnDifference: String(props.failOnDifference ?? true),
+      MaxDifferences: props.maxDifferences !== undefined ? String(props.maxDifferences) : undefined,
+      NormalizeNumericScale: String(props.normalizeNumericScale ?? true),
+      Concurrency: props.concurrency !== undefined ? String(props.concurrency) : undefined,
+      ...(props.cdcTaskArn !== undefined ? {
+        RecheckInstanceIdentifier: normalizeInstanceIdentifier(props.cdcReplicationInstanceIdentifier!),
+        RecheckTaskResourceId: DmsMetrics.taskResourceId(props.cdcTaskArn),
+        RecheckMarginSeconds: String(margin ?? 10),
+        RecheckRounds: String(props.recheckRounds ?? 3),
+      } : {}),
+    };
+    if (props.distributed && props.sourceEngine === FidelitySourceEngine.MYSQL) {
+      throw new Error('MigrationVerification: distributed verification compares PostgreSQL sources; a MySQL source is verified by one function '
+        + '(remove distributed), or by the cdk-neon-migration verify command for a database that takes longer than 15 minutes.');
+    }
+    if (props.distributed) {
+      this.distributed = new DistributedVerification(this, 'Distributed', {
+        ...props.distributed,
+        network: props.network,
+        sourceSecret: props.sourceSecret,
+        targetSecret: props.targetSecret,
+        runProperties: { ...properties, Concurrency: undefined },
+        taskIdentifier: props.taskIdentifier,
+        readsLatencyMetrics: props.cdcTaskArn !== undefined,
+        runAfter: props.runAfter,
+      });
+      this.resource = this.distributed.starter;
+    } else {
+      const provider = FidelityProvider.of(this, props.network, props.sourceEngine);
+      if (props.cdcTaskArn !== undefined) provider.grantLatencyMetrics();
+      provider.grantSecret(props.sourceSecret);
+      provider.grantSecret(props.targetSecret);
+      this.resource = new CustomResource(this, 'Resource', {
+        serviceToken: provider.serviceToken,
+        resourceType: VERIFICATION_TYPE,
+        properties: { Action: 'verify', ...properties },
+      });
+      if (props.runAfter && props.runAfter.length > 0) this.resource.node.addDependency(...props.runAfter);
+    }
 
     new CfnOutput(this, 'Summary', {
       description: 'Data verification of the migrated tables',
@@ -291,11 +328,19 @@ export class MigrationVerification extends Construct {
 
   /** `<n> of <m> table(s) match; <rows> row(s) compared, at least <k> differ.` */
   public get summary(): string {
+    if (this.distributed) {
+      return this.distributed.condition
+        ? Token.asString(this.distributed.condition.attrData)
+        : 'The verification runs on after the deployment: see the MismatchedTables metric and its alarm.';
+    }
     return this.resource.getAttString('Summary');
   }
 
   /** Number of tables that differ (0 when the deployment succeeded with `failOnDifference`). */
   public get mismatchedTables(): string {
+    if (this.distributed) {
+      throw new Error('MigrationVerification.mismatchedTables: a distributed verification reports through its wait condition and the MismatchedTables metric; read summary, or metric(\'MismatchedTables\', ...) of the alarm.');
+    }
     return this.resource.getAttString('MismatchedTables');
   }
 

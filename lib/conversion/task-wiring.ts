@@ -1,4 +1,5 @@
-import { DmsSchemaConversion, SchemaConversionOptions } from './schema-conversion';
+import { DmsSchemaConversion } from './schema-conversion';
+import { SchemaConversionOptions } from './schema-conversion-props';
 import { MigrationContext } from '../lifecycle/migration-context';
 import type { NeonTargetEndpoint } from '../neon/target-endpoint';
 import { MigrationType } from '../task/migration-type';

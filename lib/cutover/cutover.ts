@@ -1,5 +1,6 @@
 import { ProgressEvent } from '../fidelity/progress';
 import { defaultMappings, TableMappings } from '../fidelity/selection';
+import { isMySqlSource, setSequencesFromMySql } from '../fidelity/source-engine';
 import { verify, VerifyResult } from '../fidelity/verify';
 import { libpqVariablesFromUrl, runSchemaCopy, SchemaCopyError, schemaCopyEnvironment } from '../schema/steps';
 
@@ -18,7 +19,7 @@ export interface LatencyReading {
 
 /** Options of {@link cutover}. */
 export interface CutoverOptions {
-  /** The source's connection string (`postgresql://…`). */
+  /** The source's connection string (`postgresql://…`, or `mysql://…` for a MySQL-compatible source). */
   readonly source: string;
   /** The target's connection string. */
   readonly target: string;
@@ -49,7 +50,11 @@ export interface CutoverOptions {
    * @default false
    */
   readonly constraints?: boolean;
-  /** Set every sequence of the selected tables from the source (the schema copy's `sequences` step). @default true */
+  /**
+   * Set every sequence of the selected tables from the source (the schema copy's `sequences` step;
+   * for a MySQL source, the target's sequences of the converted AUTO_INCREMENT columns).
+   * @default true
+   */
   readonly sequences?: boolean;
   /** Called with what is happening (latency readings, steps). */
   readonly onEvent?: (message: string) => void;
@@ -152,6 +157,10 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
   const pollMs = Math.max(1, nonNegative('pollMs', options.pollMs, 30_000));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const say = (message: string) => options.onEvent?.(message);
+  const mysqlSource = isMySqlSource(options.source);
+  if (mysqlSource && options.constraints) {
+    throw new Error('constraints: the schema copy\'s constraints step copies a PostgreSQL source\'s schema; a MySQL source\'s schema was converted (DMS Schema Conversion applies its constraints)');
+  }
   const checks: CutoverCheck[] = [];
   const samples: LatencySample[] = [];
   const schemaSteps: CutoverSchemaStep[] = [];
@@ -235,7 +244,26 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
     return result(false, { verify: verified });
   }
 
-  // 3. the schema steps
+  // 3. the schema steps; a MySQL source has no schema copy: its AUTO_INCREMENT counters are carried over directly
+  if (mysqlSource) {
+    if (options.sequences === false) return result(true, { verify: verified });
+    say('sequences: from the source\'s AUTO_INCREMENT counters');
+    try {
+      const set = await setSequencesFromMySql({ source: options.source, target: options.target, mappings: options.mappings });
+      const lines = set.sequences.map((s) => `${s.column} -> ${s.sequence}: ${s.action === 'set' ? `continues at ${s.sourceNext}` : `kept at ${s.targetNextBefore} (the source's next is ${s.sourceNext})`}`);
+      lines.push(...set.withoutSequence.map((c) => `${c}: AUTO_INCREMENT on the source, no sequence on the target (nothing set)`));
+      lines.forEach(say);
+      const sequencesSet = set.sequences.filter((s) => s.action === 'set').length;
+      const sequencesKept = set.sequences.length - sequencesSet;
+      schemaSteps.push({ step: 'sequences', ok: true, output: lines });
+      checks.push({ check: 'sequences', status: 'pass', detail: `${sequencesSet} set, ${sequencesKept} kept${lines.length > 0 ? `: ${lines.join('; ')}` : ''}` });
+      return result(true, { verify: verified, sequencesSet, sequencesKept });
+    } catch (e) {
+      checks.push({ check: 'sequences', status: 'fail', detail: `${(e as Error).message} (nothing of this step was kept)` });
+      schemaSteps.push({ step: 'sequences', ok: false, output: [] });
+      return result(false, { verify: verified });
+    }
+  }
   const env = schemaCopyEnvironment({
     source: libpqVariablesFromUrl(options.source, 'source'),
     target: libpqVariablesFromUrl(options.target, 'target'),

@@ -7,6 +7,7 @@ import { readLatencyMetrics } from './latency-metrics';
 import type { TargetCapacityOptions } from './neon-capacity';
 import { Finding, MigrationType, preflight, TargetTablePrepMode } from './preflight';
 import { displayName, TableMappings } from './selection';
+import type { MySqlConnectionOptions, SourceConfig } from './source-engine';
 import { TableVerification, verify, VerifyOptions } from './verify';
 import { Dispatcher } from '../provider/dispatch';
 import type { ProviderRequest } from '../provider/handler-types';
@@ -22,6 +23,8 @@ export interface FidelityProperties {
   readonly Action: string;
   readonly SourceSecretArn: string;
   readonly SourceDatabaseName: string;
+  /** `postgres` (default) or `mysql`: a MySQL-compatible source, checked by the MySQL function's bundle. */
+  readonly SourceEngine?: string;
   /** PEM bundle to verify the source's certificate with; without it the source's TLS certificate is not verified. */
   readonly SourceCaBundle?: string;
   readonly TargetSecretArn?: string;
@@ -57,6 +60,9 @@ export interface FidelityProperties {
 /** The part of a Provider-framework request the handler reads. */
 export interface FidelityEvent {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
+  /** `Custom::NeonMigrationPreflight` or `Custom::NeonMigrationVerification`: what the request is routed by. */
+  readonly ResourceType: string;
+  readonly StackId?: string;
   readonly LogicalResourceId?: string;
   readonly PhysicalResourceId?: string;
   readonly ResourceProperties: FidelityProperties & { readonly ServiceToken?: string };
@@ -85,7 +91,7 @@ interface SecretCredentials {
 }
 
 /** The client configuration for the database of secret `arn` (which is read, never logged). */
-async function clientConfig(arn: string, label: string, database: string | undefined, ssl: ClientConfig['ssl']): Promise<ClientConfig> {
+async function clientConfig(arn: string, label: string, database: string | undefined, ssl: ClientConfig['ssl'], defaultPort = 5432): Promise<ClientConfig> {
   secrets ??= new SecretsManagerClient({});
   const value = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
   let s: SecretCredentials = {};
@@ -97,7 +103,7 @@ async function clientConfig(arn: string, label: string, database: string | undef
   }
   return {
     host: s.host,
-    port: Number(s.port ?? 5432),
+    port: Number(s.port ?? defaultPort),
     user: s.username,
     password: s.password,
     database: database || s.dbname,
@@ -111,7 +117,24 @@ async function clientConfig(arn: string, label: string, database: string | undef
  * Source: TLS without certificate verification unless a CA bundle is given (like `sslmode=require`).
  * Target (Neon): TLS with the certificate verified against Node's CA store.
  */
-export async function connectionConfigs(props: FidelityProperties): Promise<{ source: ClientConfig; target?: ClientConfig }> {
+export async function connectionConfigs(props: FidelityProperties): Promise<{ source: SourceConfig; target?: ClientConfig }> {
+  if (props.SourceEngine === 'mysql') {
+    const [mysqlSource, mysqlTarget] = await Promise.all([
+      clientConfig(props.SourceSecretArn, 'source', props.SourceDatabaseName, false, 3306),
+      props.TargetSecretArn ? clientConfig(props.TargetSecretArn, 'target', props.TargetDatabaseName, { rejectUnauthorized: true }) : undefined,
+    ]);
+    const source: MySqlConnectionOptions = {
+      engine: 'mysql',
+      host: mysqlSource.host!,
+      port: mysqlSource.port,
+      user: mysqlSource.user!,
+      password: String(mysqlSource.password),
+      database: mysqlSource.database,
+      ssl: props.SourceCaBundle ? { rejectUnauthorized: true, ca: props.SourceCaBundle } : { rejectUnauthorized: false },
+      connectTimeoutMs: 20_000,
+    };
+    return { source, target: mysqlTarget };
+  }
   const [source, target] = await Promise.all([
     clientConfig(props.SourceSecretArn, 'source', props.SourceDatabaseName,
       props.SourceCaBundle ? { rejectUnauthorized: true, ca: props.SourceCaBundle } : { rejectUnauthorized: false }),

@@ -18,4 +18,8 @@ export interface Finding {
   readonly table?: string;
   readonly column?: string;
   readonly message: string;
+  /** Rows concerned, when the finding counts stored values. */
+  readonly rows?: number;
+  /** Keys of the first rows concerned (primary-key column → value as text); never other values. */
+  readonly exampleKeys?: ReadonlyArray<Readonly<Record<string, string>>>;
 }

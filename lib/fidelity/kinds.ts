@@ -5,3 +5,6 @@ export const PREFLIGHT_TYPE = 'Custom::NeonMigrationPreflight';
 
 /** The verification of what a migration task moved. */
 export const VERIFICATION_TYPE = 'Custom::NeonMigrationVerification';
+
+/** Starts a distributed verification (its Step Functions state machine), whose report signals a wait condition or the alarms. */
+export const DISTRIBUTED_VERIFICATION_TYPE = 'Custom::NeonDistributedVerification';

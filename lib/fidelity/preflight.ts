@@ -7,13 +7,15 @@ import { TargetCapacityOptions, targetConnectionFindings, targetStorageFindings 
 import { mapPool } from './pool';
 import { ProgressEvent } from './progress';
 import { defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings } from './selection';
+import { isMySqlSource, mySqlSupport, SourceConfig } from './source-engine';
 import { ident, qualified } from './sql';
 
 export type { Finding, MigrationType, Severity, TargetTablePrepMode } from './finding';
 
 /** Options of {@link preflight}: the settings of the DMS task about to run. */
 export interface PreflightOptions {
-  readonly source: ConnectionConfig;
+  /** The source: PostgreSQL, or MySQL (a `mysql://` connection string or {@link MySqlConnectionOptions}). */
+  readonly source: SourceConfig;
   /**
    * The target, to check pre-created tables when `targetTablePrepMode` is `DO_NOTHING`.
    * @default - target tables are not checked
@@ -297,6 +299,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
  * tables exist and match.
  */
 export async function preflight(options: PreflightOptions): Promise<PreflightResult> {
+  if (isMySqlSource(options.source)) return mySqlSupport(() => mySqlPreflight)(options);
   const started = Date.now();
   const migrationType = options.migrationType ?? 'full-load';
   if (!MIGRATION_TYPES.includes(migrationType)) {
@@ -317,7 +320,7 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
   const cdc = migrationType !== 'full-load';
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration preflight', 'source');
+  const sources = new SessionSlots(options.source as ConnectionConfig, 'cdk-neon-migration preflight', 'source');
   const targets = options.target ? new SessionSlots(options.target, 'cdk-neon-migration preflight', 'target') : undefined;
   try {
     const source = await sources.get(0);
@@ -354,4 +357,11 @@ export async function preflight(options: PreflightOptions): Promise<PreflightRes
   } finally {
     await Promise.all([sources.closeAll(), targets?.closeAll()]);
   }
+}
+
+let mySqlPreflight: ((options: PreflightOptions) => Promise<PreflightResult>) | undefined;
+
+/** Makes {@link preflight} accept a MySQL source (done by `./mysql` when it loads). */
+export function registerMySqlPreflight(fn: (options: PreflightOptions) => Promise<PreflightResult>): void {
+  mySqlPreflight = fn;
 }

@@ -9,11 +9,13 @@ import { ProgressEvent } from './progress';
 import {
   defaultMappings, displayName, NameMapper, noTablesSelectedMessage, resolveTables, SelectedTable, TableMappings, TableName,
 } from './selection';
+import { isMySqlSource, mySqlSupport, SourceConfig } from './source-engine';
 import { arrayLiteral, qualified } from './sql';
 
 /** Options of {@link verify}. */
 export interface VerifyOptions extends CanonicalOptions {
-  readonly source: ConnectionConfig;
+  /** The source: PostgreSQL, or MySQL (a `mysql://` connection string or {@link MySqlConnectionOptions}). */
+  readonly source: SourceConfig;
   readonly target: ConnectionConfig;
   /**
    * The DMS table mapping of the task: its selection rules pick the tables, its transformation
@@ -23,6 +25,12 @@ export interface VerifyOptions extends CanonicalOptions {
   readonly mappings?: TableMappings;
   /** Tables verified at the same time (each uses one connection per side). @default 4 */
   readonly concurrency?: number;
+  /**
+   * A MySQL source: sessions that scan one table's first pass at the same time, each a part of the
+   * key range (MySQL runs a query on one thread). More use more of the source's cores.
+   * @default 1
+   */
+  readonly mysqlScanSessions?: number;
   /** Differing keys reported per table. @default 20 */
   readonly maxDifferences?: number;
   /**
@@ -217,24 +225,50 @@ export interface VerifyResult {
 }
 
 /** A key-prefix bound: values of the first `values.length` key columns, as text. */
-type Bound = readonly string[];
+export type Bound = readonly string[];
 
-interface Range {
+/** A range of keys; bounds hold the key columns' values as text. */
+export interface Range {
   /** Inclusive lower bound; none = unbounded. */
   readonly lo?: Bound;
   /** Exclusive upper bound; none = unbounded. */
   readonly hi?: Bound;
 }
 
-interface Aggregate {
+/** The row count and checksum of a range, as each side computes it. */
+export interface Aggregate {
   readonly n: number;
+  /** The sum of the row hashes, as decimal text ('0' when there are no rows). */
   readonly s: string;
 }
 
 const EMPTY: Aggregate = { n: 0, s: '0' };
 
+/**
+ * One side of a table comparison, whatever its engine: counts and checksums of key ranges computed
+ * in the database, keys that split a range, and the rows of a small range. Both sides of a pair
+ * must compute the same row hash for equal rows and put a key in the same range.
+ */
+export interface RangeSide {
+  /**
+   * First pass: count and checksum per range of the leading key column (`boundaries` sorted; none:
+   * the whole table as range 0), only of the rows `within` a part of the key space when given.
+   */
+  bucketed(boundaries: readonly string[], within?: Range): Promise<Map<number, Aggregate>>;
+  /** Count and checksum of sub-ranges of `range` split at full-key `splits` (sub-range i is below splits[i]). */
+  split(range: Range, splits: readonly Bound[]): Promise<Map<number, Aggregate>>;
+  /** Full keys that cut `range` (holding `count` rows on this side) into about `parts` equal parts. */
+  splitKeys(range: Range, count: number, parts: number): Promise<Bound[]>;
+  /** The rows of a small range, in key order, at most `limit`. */
+  leaf(range: Range, limit: number): Promise<LeafRow[]>;
+  /** The hashes of the rows with the given keys (as {@link leaf} returns them in `raw`), by canonical key. */
+  lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>>;
+  /** Sorted distinct values of the leading key column in a sample of about `sampleRows` rows. */
+  sampleLeading(estimatedRows: number, sampleRows: number): Promise<string[]>;
+}
+
 /** One side of a table comparison: how to read its rows. */
-class Side {
+class Side implements RangeSide {
   readonly from: string;
 
   constructor(
@@ -277,18 +311,22 @@ class Side {
   }
 
   /** First pass: count and checksum per range of the leading key column, in one scan. */
-  async bucketed(boundaries: readonly string[]): Promise<Map<number, Aggregate>> {
+  async bucketed(boundaries: readonly string[], within: Range = {}): Promise<Map<number, Aggregate>> {
     if (boundaries.length === 0) {
+      const params: unknown[] = [];
+      const where = this.where(within, params);
       const rows = await this.session.query<{ n: string; s: string | null }>(
-        `select count(*) as n, sum(${this.hash}) as s from ${this.from}`);
+        `select count(*) as n, sum(${this.hash}) as s from ${this.from} ${where}`, params);
       return new Map([[0, { n: Number(rows[0].n), s: rows[0].s ?? '0' }]]);
     }
     const lead = this.keys[0];
+    const params: unknown[] = [arrayLiteral(boundaries)];
+    const where = this.where(within, params);
     const sql = `select width_bucket(${keyOperand(lead)}, $1::${lead.castType}[]) as b, count(*) as n, sum(${this.hash}) as s
-      from ${this.from} group by 1`;
+      from ${this.from} ${where} group by 1`;
     // The planner cannot estimate the number of buckets (it assumes one per row): it would sort the
     // whole table, or hash-aggregate it in a single process. Steer it to a parallel partial hash aggregate.
-    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, [arrayLiteral(boundaries)], {
+    const rows = await this.session.query<{ b: number; n: string; s: string }>(sql, params, {
       enable_sort: 'off',
       parallel_tuple_cost: '0',
     });
@@ -375,8 +413,8 @@ class Side {
   }
 }
 
-/** A row of a small range, as {@link Side.leaf} reads it. */
-interface LeafRow {
+/** A row of a small range, as {@link RangeSide.leaf} reads it. */
+export interface LeafRow {
   /** Canonical text of the key columns: equal on both sides for the same key. */
   readonly key: string[];
   /** Text of the key columns as this side stores them: what {@link Side.lookup} takes. */
@@ -404,7 +442,8 @@ export function pickBoundaries(values: readonly string[], buckets: number): stri
   return out;
 }
 
-interface Settings {
+/** The verification's settings, checked (see {@link verifySettings}). */
+export interface Settings {
   readonly recheck?: RecheckSettings;
   readonly maxDifferences: number;
   readonly leafRows: number;
@@ -449,8 +488,8 @@ class KeyRangeComparison {
   truncated = false;
 
   constructor(
-    private readonly src: Side,
-    private readonly tgt: Side,
+    private readonly src: RangeSide,
+    private readonly tgt: RangeSide,
     private readonly sourceKeyNames: readonly string[],
     private readonly settings: Settings,
     private readonly track?: number,
@@ -650,7 +689,7 @@ function rowHashes(plan: TablePlan, canonical: CanonicalContext): { source: stri
 }
 
 /** The result of a table that could not be compared. */
-function unverified(table: SelectedTable, status: TableStatus, started: number): TableVerification {
+export function unverified(table: SelectedTable, status: TableStatus, started: number): TableVerification {
   return {
     source: table.source,
     target: table.target,
@@ -669,11 +708,35 @@ function unverified(table: SelectedTable, status: TableStatus, started: number):
   };
 }
 
+/**
+ * A part of a keyed table's key space, compared on its own (see {@link verifyTableSlice}): the rows
+ * whose leading key column lies in [`lo`, `hi`), with the first pass's ranges cut at `boundaries`.
+ */
+export interface TableSlice {
+  /** Inclusive lower bound of the leading key column, as text; none = unbounded. */
+  readonly lo?: string;
+  /** Exclusive upper bound of the leading key column, as text; none = unbounded. */
+  readonly hi?: string;
+  /** Values of the leading key column between `lo` and `hi`, sorted: where the first pass cuts the slice. */
+  readonly boundaries: readonly string[];
+}
+
+/**
+ * Compares one table as {@link verify} does — or only the `slice` of its key space, so that the
+ * parts of a large table can be compared by separate workers and their results added up: the
+ * counts and differences of slices that partition the key space add up to the table's. A table
+ * without a primary key has no slices: it is compared as a whole whatever `slice` says.
+ */
+export async function verifyTableSlice(
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: Omit<VerifyOptions, 'source' | 'target'>, slice?: TableSlice,
+): Promise<TableVerification> {
+  return verifyTable(table, src, tgt, mapper, options as VerifyOptions, verifySettings(options as VerifyOptions), slice);
+}
+
 async function verifyTable(
-  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings,
+  table: SelectedTable, src: Session, tgt: Session, mapper: NameMapper, options: VerifyOptions, settings: Settings, slice?: TableSlice,
 ): Promise<TableVerification> {
   const started = Date.now();
-  const base = { source: table.source, target: table.target };
   const [sourceShape, targetShape] = await Promise.all([describeTable(src, table.source), describeTable(tgt, table.target)]);
   if (!sourceShape) throw new Error(`source table ${displayName(table.source)} disappeared`);
   if (!targetShape) {
@@ -702,6 +765,43 @@ async function verifyTable(
   const hashes = rowHashes(plan, canonical);
   const srcSide = new Side(src, table.source, plan.sourceColumns, plan.keys?.source ?? [], canonical, hashes.source);
   const tgtSide = new Side(tgt, table.target, plan.targetColumns, plan.keys?.target ?? [], canonical, hashes.target);
+  return compareSides({
+    table,
+    src: srcSide,
+    tgt: tgtSide,
+    keyNames: plan.keys?.source.map((c) => c.name),
+    estimatedRows: async () => (sourceShape.estimatedRows > 0 ? sourceShape.estimatedRows : countRows(src, table.source)),
+    missingColumns: plan.missingColumns,
+    extraColumns: plan.extraColumns,
+    slice,
+  }, settings, started);
+}
+
+/** A table whose two sides are ready to be compared (see {@link compareSides}). */
+export interface SidePair {
+  readonly table: SelectedTable;
+  readonly src: RangeSide;
+  readonly tgt: RangeSide;
+  /** The source's key column names; undefined when the table has no usable primary key (compared as a whole). */
+  readonly keyNames?: readonly string[];
+  /** The source's row count, or an estimate of it (sizes the first pass's ranges). */
+  readonly estimatedRows: () => Promise<number>;
+  /** Source columns (by target name) that the target lacks: the table does not match. */
+  readonly missingColumns: readonly string[];
+  readonly extraColumns: readonly string[];
+  /** Only this part of the key space; none = the whole table. */
+  readonly slice?: TableSlice;
+}
+
+/**
+ * Compares one table through its two sides: the first pass over ranges of the leading key column,
+ * bisection of the ranges that differ down to keys, and with `settings.recheck` the re-checks of the
+ * differing rows; a table without key is compared as a whole.
+ */
+export async function compareSides(pair: SidePair, settings: Settings, started = Date.now()): Promise<TableVerification> {
+  const { table, src: srcSide, tgt: tgtSide } = pair;
+  const base = { source: table.source, target: table.target };
+  const plan = { missingColumns: [...pair.missingColumns], extraColumns: [...pair.extraColumns], keys: pair.keyNames };
   const columnsDiffer = plan.missingColumns.length > 0;
 
   const recheck = settings.recheck ? new RecheckClock(settings.recheck) : undefined;
@@ -733,15 +833,21 @@ async function verifyTable(
     };
   }
 
-  let estimated = sourceShape.estimatedRows;
-  if (!(estimated > 0)) estimated = await countRows(src, table.source);
-  const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
-  const boundaries = buckets > 1 && table.kind !== 'v'
-    ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
-    : [];
-  const sourceKeyNames = plan.keys.source.map((c) => c.name);
+  const slice = pair.slice;
+  let boundaries: readonly string[];
+  if (slice) {
+    boundaries = slice.boundaries;
+  } else {
+    const estimated = await pair.estimatedRows();
+    const buckets = Math.max(1, Math.min(4096, Math.ceil(estimated / settings.bucketRows)));
+    boundaries = buckets > 1 && table.kind !== 'v'
+      ? pickBoundaries(await srcSide.sampleLeading(estimated, Math.min(200_000, buckets * 40)), buckets)
+      : [];
+  }
+  const within: Range = { lo: slice?.lo !== undefined ? [slice.lo] : undefined, hi: slice?.hi !== undefined ? [slice.hi] : undefined };
+  const sourceKeyNames = plan.keys;
   const pass = async (track?: number) => {
-    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries), tgtSide.bucketed(boundaries)]);
+    const [sa, ta] = await Promise.all([srcSide.bucketed(boundaries, within), tgtSide.bucketed(boundaries, within)]);
     const comparison = new KeyRangeComparison(srcSide, tgtSide, sourceKeyNames, settings, track);
     let sourceRows = 0;
     let targetRows = 0;
@@ -753,9 +859,9 @@ async function verifyTable(
       targetRows += t.n;
       if (same(s, t)) continue;
       mismatched++;
-      const range: Range = boundaries.length === 0 ? {} : {
-        lo: b === 0 ? undefined : [boundaries[b - 1]],
-        hi: b === boundaries.length ? undefined : [boundaries[b]],
+      const range: Range = {
+        lo: b === 0 ? within.lo : [boundaries[b - 1]],
+        hi: b === boundaries.length ? within.hi : [boundaries[b]],
       };
       await comparison.drill(range, s, t);
     }
@@ -831,7 +937,7 @@ async function verifyTable(
   };
 }
 
-async function wholeTable(src: Side, tgt: Side): Promise<[Aggregate, Aggregate]> {
+async function wholeTable(src: RangeSide, tgt: RangeSide): Promise<[Aggregate, Aggregate]> {
   const [s, t] = await Promise.all([src.bucketed([]), tgt.bucketed([])]);
   return [s.get(0)!, t.get(0)!];
 }
@@ -840,7 +946,7 @@ function sameHashes(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
-interface RecheckSettings {
+export interface RecheckSettings {
   readonly latencyMs: () => Promise<number>;
   readonly marginMs: number;
   readonly maxRounds: number;
@@ -891,24 +997,13 @@ function nonNegativeInteger(name: string, value: number | undefined, fallback: n
  * not depend on table size.
  */
 export async function verify(options: VerifyOptions): Promise<VerifyResult> {
+  if (isMySqlSource(options.source)) return mySqlSupport(() => mySqlVerify)(options);
   const started = Date.now();
-  const settings: Settings = {
-    maxDifferences: positiveInteger('maxDifferences', options.maxDifferences, 20),
-    leafRows: positiveInteger('leafRows', options.leafRows, 4000),
-    bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
-    fanout: Math.max(2, positiveInteger('fanout', options.fanout, 16)),
-    recheck: options.recheck && {
-      latencyMs: options.recheck.latencyMs,
-      marginMs: nonNegativeInteger('recheck.marginMs', options.recheck.marginMs, 2000),
-      maxRounds: positiveInteger('recheck.maxRounds', options.recheck.maxRounds, 5),
-      maxTrackedKeys: positiveInteger('recheck.maxTrackedKeys', options.recheck.maxTrackedKeys, 10_000),
-      sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
-    },
-  };
+  const settings = verifySettings(options);
   const concurrency = positiveInteger('concurrency', options.concurrency, 4);
   const mappings = options.mappings ?? defaultMappings();
   const mapper = new NameMapper(mappings);
-  const sources = new SessionSlots(options.source, 'cdk-neon-migration verify', 'source');
+  const sources = new SessionSlots(options.source as ConnectionConfig, 'cdk-neon-migration verify', 'source');
   const targets = new SessionSlots(options.target, 'cdk-neon-migration verify', 'target');
   try {
     const [src0, tgt0] = await Promise.all([sources.get(0), targets.get(0)]);
@@ -942,6 +1037,23 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   } finally {
     await Promise.all([sources.closeAll(), targets.closeAll()]);
   }
+}
+
+/** The settings of a verification, checked: defaults filled in, bad values refused. */
+export function verifySettings(options: VerifyOptions): Settings {
+  return {
+    maxDifferences: positiveInteger('maxDifferences', options.maxDifferences, 20),
+    leafRows: positiveInteger('leafRows', options.leafRows, 4000),
+    bucketRows: positiveInteger('bucketRows', options.bucketRows, 4000),
+    fanout: Math.max(2, positiveInteger('fanout', options.fanout, 16)),
+    recheck: options.recheck && {
+      latencyMs: options.recheck.latencyMs,
+      marginMs: nonNegativeInteger('recheck.marginMs', options.recheck.marginMs, 2000),
+      maxRounds: positiveInteger('recheck.maxRounds', options.recheck.maxRounds, 5),
+      maxTrackedKeys: positiveInteger('recheck.maxTrackedKeys', options.recheck.maxTrackedKeys, 10_000),
+      sleep: options.recheck.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    },
+  };
 }
 
 /** `schema.name` of an object for messages. */
@@ -1168,4 +1280,11 @@ export function formatSchemaObjects(comparison: SchemaObjectsComparison): string
     out.push(`Schema objects: all ${comparison.compared} object(s) compared match.`);
   }
   return out.join('\n') + '\n';
+}
+
+let mySqlVerify: ((options: VerifyOptions) => Promise<VerifyResult>) | undefined;
+
+/** Makes {@link verify} accept a MySQL source (done by `./mysql` when it loads). */
+export function registerMySqlVerify(fn: (options: VerifyOptions) => Promise<VerifyResult>): void {
+  mySqlVerify = fn;
 }

@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { SchemaConversionOptions } from '../conversion/schema-conversion';
+import { SchemaConversionOptions } from '../conversion/schema-conversion-props';
 import { IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
 import { TaskUpdateBehavior } from '../lifecycle/migration-lifecycle';
 import { PremigrationAssessmentOptions } from '../live/assessment';

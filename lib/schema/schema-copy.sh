@@ -40,7 +40,11 @@
 #                       at cut-over: constraints, sequences.
 #
 # pre, indexes, constraints, post and sequences each change the target in one transaction (psql
-# ON_ERROR_STOP, --single-transaction): everything or nothing. pre stops before changing anything when
+# ON_ERROR_STOP, --single-transaction): everything or nothing. With POST_DATA_JOBS above 1, indexes,
+# constraints and post restore instead with pg_restore --jobs, one session per job: the indexes and
+# constraints are built in parallel, each in its own transaction, and an interruption keeps those
+# already built. Such a step is re-runnable: what exists on the target (by name, in the catalog) is
+# skipped, never created twice, so running the step again completes it. pre stops before changing anything when
 # a selected table exists on the target already, or when a selected table has a stored generated
 # column no remove-column rule removes (plan refuses that too).
 #
@@ -72,6 +76,13 @@
 #       every column it reads, and the target refuses a value written into a generated column (it
 #       computes the column itself). pre and plan name each such column with the rule to add. The
 #       rule's column-name, like its schema-name and table-name, is a pattern as above.
+#   POST_DATA_JOBS (optional, default 1)
+#       Sessions that restore the post-data section (indexes, constraints, post) at the same time: above
+#       1, pg_restore --jobs (see above). PostgreSQL builds one index per session; each build may also
+#       use max_parallel_maintenance_workers of the target.
+#   MAINTENANCE_WORK_MEM (optional)
+#       maintenance_work_mem of each target session of indexes, constraints and post (e.g. 1GB): the
+#       memory an index build sorts in. Each job uses it once, so jobs x this must fit the target's memory.
 #   ALLOWED_EXTENSIONS_FILE (optional)
 #       A JSON file naming the extensions the target offers: {"extensions": {"<name>": ...}} (as
 #       neon-extensions.json), {"extensions": ["<name>", ...]} or ["<name>", ...]. Where an entry is
@@ -133,6 +144,16 @@ ALLOWED_JSON=''
 if [ -n "${ALLOWED_EXTENSIONS_FILE:-}" ]; then
   [ -r "$ALLOWED_EXTENSIONS_FILE" ] || fail ALLOWED_EXTENSIONS_FILE "cannot read $ALLOWED_EXTENSIONS_FILE" 2
   ALLOWED_JSON="$(cat "$ALLOWED_EXTENSIONS_FILE")"
+fi
+
+POST_DATA_JOBS="${POST_DATA_JOBS:-1}"
+case "$POST_DATA_JOBS" in
+  '' | *[!0-9]* | 0*) fail environment "POST_DATA_JOBS must be a whole number from 1, got \"$POST_DATA_JOBS\"" 2 ;;
+esac
+if [ -n "${MAINTENANCE_WORK_MEM:-}" ]; then
+  case "$MAINTENANCE_WORK_MEM" in
+    *[!0-9A-Za-z]*) fail environment "MAINTENANCE_WORK_MEM must be a size such as 512MB or 2GB, got \"$MAINTENANCE_WORK_MEM\"" 2 ;;
+  esac
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/schema-copy.XXXXXX")"
@@ -722,6 +743,79 @@ apply() {
   fi
 }
 
+# existing_post_data <list file>: comments out (";") the entries of a post-data archive's list that
+# exist on the target already, by type, schema and name as pg_dump names them (an index by its name,
+# a constraint, trigger, rule or policy by its table and name): a re-run skips what an interrupted run
+# built. Writes the number skipped to $WORK/skipped.
+existing_post_data() {
+  local list="$1"
+  query target "$WORK/existing" "
+    select k from (
+      select 'INDEX ' || n.nspname || ' ' || c.relname as k from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.relkind in ('i', 'I')
+      union all
+      select 'INDEX ATTACH ' || n.nspname || ' ' || c.relname from pg_catalog.pg_inherits i
+        join pg_catalog.pg_class c on c.oid = i.inhrelid join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where c.relkind in ('i', 'I')
+      union all
+      select case k.contype when 'f' then 'FK CONSTRAINT ' when 'c' then 'CHECK CONSTRAINT ' else 'CONSTRAINT ' end
+          || n.nspname || ' ' || t.relname || ' ' || k.conname
+        from pg_catalog.pg_constraint k join pg_catalog.pg_class t on t.oid = k.conrelid
+        join pg_catalog.pg_namespace n on n.oid = t.relnamespace
+      union all
+      select 'TRIGGER ' || n.nspname || ' ' || t.relname || ' ' || g.tgname from pg_catalog.pg_trigger g
+        join pg_catalog.pg_class t on t.oid = g.tgrelid join pg_catalog.pg_namespace n on n.oid = t.relnamespace
+        where not g.tgisinternal
+      union all
+      select 'RULE ' || n.nspname || ' ' || t.relname || ' ' || r.rulename from pg_catalog.pg_rewrite r
+        join pg_catalog.pg_class t on t.oid = r.ev_class join pg_catalog.pg_namespace n on n.oid = t.relnamespace
+        where r.rulename <> '_RETURN'
+      union all
+      select 'POLICY ' || n.nspname || ' ' || t.relname || ' ' || p.polname from pg_catalog.pg_policy p
+        join pg_catalog.pg_class t on t.oid = p.polrelid join pg_catalog.pg_namespace n on n.oid = t.relnamespace
+      union all
+      select 'ROW SECURITY ' || n.nspname || ' ' || t.relname from pg_catalog.pg_class t
+        join pg_catalog.pg_namespace n on n.oid = t.relnamespace where t.relrowsecurity
+      union all
+      select 'STATISTICS ' || n.nspname || ' ' || s.stxname from pg_catalog.pg_statistic_ext s
+        join pg_catalog.pg_namespace n on n.oid = s.stxnamespace
+    ) s;"
+  tr '\0' '\n' <"$WORK/existing" >"$WORK/existing.lines"
+  awk -v skipped="$WORK/skipped" '
+    FNR == NR { have[$0] = 1; next }
+    /^[0-9]+; [0-9]+ [0-9]+ / {
+      rest = $0
+      sub(/^[0-9]+; [0-9]+ [0-9]+ /, "", rest)
+      # the last word is the owner
+      sub(/ [^ ]*$/, "", rest)
+      if (rest in have) { print ";" $0; n++; next }
+    }
+    { print }
+    END { print n + 0 >skipped }
+  ' "$WORK/existing.lines" "$list" >"$list.new"
+  mv "$list.new" "$list"
+}
+
+# restore_parallel <archive> <what>: restores the entries of $WORK/toc.filtered that the target lacks
+# with pg_restore --jobs=POST_DATA_JOBS, straight into the target (no single transaction: each entry
+# commits on its own), stopping at the first error.
+restore_parallel() {
+  local archive="$1" what="$2" flags=()
+  existing_post_data "$WORK/toc.filtered"
+  local skipped
+  skipped="$(cat "$WORK/skipped")"
+  [ "$skipped" -eq 0 ] || printf '%s: %d entry(ies) exist on the target already (an earlier run built them): skipped\n' "$STEP" "$skipped"
+  local help
+  help="$(pg_restore --help)"
+  case "$help" in *--no-statistics*) flags+=(--no-statistics) ;; esac
+  case "$help" in *--no-table-access-method*) flags+=(--no-table-access-method) ;; esac
+  if ! on target bash -c 'exec pg_restore --dbname="$PGDATABASE" "$@"' pg_restore --jobs="$POST_DATA_JOBS" --exit-on-error \
+      --use-list="$WORK/toc.filtered" --no-owner --no-privileges --no-tablespaces --no-security-labels "${flags[@]}" \
+      "$archive" 2>"$WORK/stderr"; then
+    fail target "$what failed; what was built stays and is skipped when the step runs again: $(awk 'NF' "$WORK/stderr" | head -c 4000)"
+  fi
+}
+
 # joined <item>...: the items separated by ", ".
 joined() {
   local out='' item
@@ -846,8 +940,17 @@ step_post_data() {
   # pg_dump writes REFRESH MATERIALIZED VIEW into the post-data section for each materialized view that
   # holds data on the source (after the indexes, in dependency order); one without data stays empty.
   POST_PART="$STEP"
-  restore_script "$WORK/post.dump" "$sql"
+  if [ "$POST_DATA_JOBS" -gt 1 ]; then
+    # the list only (as restore_script makes it); pg_restore --jobs restores it below
+    restore_script "$WORK/post.dump" "$WORK/unused.sql"
+  else
+    restore_script "$WORK/post.dump" "$sql"
+  fi
   POST_PART=''
+  # each target session of the step builds with this much memory
+  if [ -n "${MAINTENANCE_WORK_MEM:-}" ]; then
+    export TARGET_PGOPTIONS="${TARGET_PGOPTIONS:+$TARGET_PGOPTIONS }-c maintenance_work_mem=$MAINTENANCE_WORK_MEM"
+  fi
   # identity columns pre created GENERATED BY DEFAULT: GENERATED ALWAYS again, as on the source
   local always=()
   if [ "$STEP" != indexes ] && [ "${#IDENTITIES[@]}" -gt 0 ]; then
@@ -871,7 +974,13 @@ step_post_data() {
     constraints) what='restoring the constraints, triggers and the rest of the post-data section' ;;
     *) what='restoring the post-data section' ;;
   esac
-  apply "$sql" "$what"
+  if [ "$POST_DATA_JOBS" -gt 1 ]; then
+    restore_parallel "$WORK/post.dump" "$what"
+    # the identity columns, after the restore (already ALWAYS ones were left out above)
+    [ ! -s "$sql" ] || apply "$sql" 'setting identity columns GENERATED ALWAYS'
+  else
+    apply "$sql" "$what"
+  fi
 
   # what was created, per kind: the usual kinds in this order, any other after them
   local kinds=() order=('CONSTRAINT' 'CHECK CONSTRAINT' 'INDEX' 'INDEX ATTACH' 'FK CONSTRAINT' 'TRIGGER' 'RULE' 'ROW SECURITY'

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { ArnFormat, CustomResource, Duration, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Duration, Size, Stack, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -77,6 +77,26 @@ export interface SchemaCopyOptions {
    * @default false
    */
   readonly cutover?: boolean;
+
+  /**
+   * Sessions that build the indexes and constraints after the load at the same time (1–16):
+   * above 1, the post-data steps restore with `pg_restore --jobs` instead of one transaction, and
+   * are re-runnable: an interrupted step keeps what it built, and running it again (change
+   * `refresh`, or `cdk-neon-migration schema post --jobs`) skips what exists and completes it.
+   * Each session builds one index; choose about the target's vCPUs (a Neon compute unit has one).
+   *
+   * @default 1 - one transaction: everything or nothing
+   */
+  readonly postDataJobs?: number;
+
+  /**
+   * `maintenance_work_mem` of each session building indexes (the memory an index build sorts in,
+   * 1 MiB–8 GiB). The jobs use it at once: keep `postDataJobs` × this within about half the
+   * target's memory (a Neon compute unit has 4 GiB). See docs/production-size.md.
+   *
+   * @default - the target's setting
+   */
+  readonly maintenanceWorkMem?: Size;
 }
 
 /**
@@ -189,6 +209,15 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
         + 'the step after the load creates the foreign keys, triggers and sequences already. Remove cutover.');
     }
     validateMappings(props.tableMappings);
+    const jobs = props.postDataJobs;
+    if (jobs !== undefined && !Token.isUnresolved(jobs) && (!Number.isInteger(jobs) || jobs < 1 || jobs > 16)) {
+      throw new Error(`PostgresSchemaCopy: postDataJobs is ${jobs}; use an integer from 1 to 16 (about the target's vCPUs: each job builds one index at a time).`);
+    }
+    const memory = props.maintenanceWorkMem;
+    const kib = memory === undefined || memory.isUnresolved() ? undefined : memory.toKibibytes();
+    if (kib !== undefined && (kib < 1024 || kib > 8 * 1024 * 1024 || kib % 1024 !== 0)) {
+      throw new Error('PostgresSchemaCopy: maintenanceWorkMem must be a whole number of mebibytes from 1 MiB to 8 GiB, e.g. Size.gibibytes(1).');
+    }
 
     const key = createRotatingKey(this, 'Key', { description: `Encrypts the schema-copy builds of ${this.node.path}` });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
@@ -236,6 +265,8 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
           TARGET_PGDATABASE: secretVariable(targetArn, 'dbname'),
           TARGET_PGSSLMODE: { value: 'require' },
           ALLOWED_EXTENSIONS_FILE: { value: 'neon-extensions.json' },
+          ...(props.postDataJobs !== undefined ? { POST_DATA_JOBS: { value: String(props.postDataJobs) } } : {}),
+          ...(props.maintenanceWorkMem !== undefined ? { MAINTENANCE_WORK_MEM: { value: `${props.maintenanceWorkMem.toMebibytes()}MB` } } : {}),
         },
       },
       buildSpec: codebuild.BuildSpec.fromObject({

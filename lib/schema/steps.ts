@@ -99,6 +99,10 @@ export interface SchemaCopyEnvironment {
    * @default - every extension the target's pg_available_extensions lists
    */
   readonly ALLOWED_EXTENSIONS_FILE?: string;
+  /** Sessions of the post-data steps (`pg_restore --jobs`); above 1, re-runnable instead of one transaction. */
+  readonly POST_DATA_JOBS?: string;
+  /** `maintenance_work_mem` of the post-data steps' target sessions. */
+  readonly MAINTENANCE_WORK_MEM?: string;
   /** Other prefixed libpq variables, e.g. `TARGET_PGSSLROOTCERT`. */
   readonly [variable: string]: string | undefined;
 }
@@ -192,6 +196,14 @@ export interface SchemaCopyEnvironmentOptions {
   readonly mappings: TableMappings;
   /** @default - no list: the target's pg_available_extensions decides */
   readonly allowedExtensionsFile?: string;
+  /**
+   * Sessions restoring the post-data section at the same time (`pg_restore --jobs`); above 1 the
+   * post-data steps are re-runnable instead of one transaction.
+   * @default 1
+   */
+  readonly postDataJobs?: number;
+  /** `maintenance_work_mem` of each target session of the post-data steps, e.g. `1GB`. @default - the target's setting */
+  readonly maintenanceWorkMem?: string;
 }
 
 /** The script's environment: each side's libpq variables with its prefix, the mapping as JSON. */
@@ -205,6 +217,8 @@ export function schemaCopyEnvironment(options: SchemaCopyEnvironmentOptions): Sc
   }
   env.TABLE_MAPPINGS = JSON.stringify(options.mappings);
   if (options.allowedExtensionsFile) env.ALLOWED_EXTENSIONS_FILE = options.allowedExtensionsFile;
+  if (options.postDataJobs !== undefined) env.POST_DATA_JOBS = String(options.postDataJobs);
+  if (options.maintenanceWorkMem !== undefined) env.MAINTENANCE_WORK_MEM = options.maintenanceWorkMem;
   return env as unknown as SchemaCopyEnvironment;
 }
 

@@ -139,7 +139,8 @@ describe('connection strings', () => {
   const CANARY = 'pw-canary-51d0';
 
   test.each([
-    ['mysql://u:PW@127.0.0.1/db', 'not a PostgreSQL connection string: it must start with postgresql:// or postgres://'],
+    // a mysql:// source is a MySQL source (test/cutover/mysql-cutover.test.ts); other schemes are refused
+    ['mongodb://u:PW@127.0.0.1/db', 'not a PostgreSQL connection string: it must start with postgresql:// or postgres://'],
     ['host=127.0.0.1 dbname=db', 'not a PostgreSQL connection string: it must start with postgresql:// or postgres://'],
     ['postgresql:///db', 'it names no host'],
     ['postgresql://u:PW@/db', 'it names no host'],

@@ -61,8 +61,10 @@ beforeEach(() => {
 });
 
 function event(props: Partial<FidelityProperties>, requestType: FidelityEvent['RequestType'] = 'Create'): FidelityEvent {
+  const action = props.Action ?? 'verify';
   return {
     RequestType: requestType,
+    ResourceType: action === 'preflight' ? 'Custom::NeonMigrationPreflight' : 'Custom::NeonMigrationVerification',
     LogicalResourceId: 'Check',
     PhysicalResourceId: requestType === 'Create' ? undefined : 'verify:Check',
     ResourceProperties: {

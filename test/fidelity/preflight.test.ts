@@ -230,11 +230,14 @@ describe('selection and options', () => {
 });
 
 describe('finding codes', () => {
-  test('the README lists every finding code preflight knows, and no other', () => {
+  test('the README lists every finding code preflight knows, and no other (those of MySQL sources in docs/mysql-sources.md)', () => {
+    const codesIn = (table: string) => [...table.matchAll(/^\| (`[A-Z0-9_]+`(?:, `[A-Z0-9_]+`)*) \|/gm)].flatMap((m) => m[1].split(', ').map((c) => c.slice(1, -1)));
     const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
     const start = readme.indexOf('### preflight');
-    const table = readme.slice(start, readme.indexOf('### verify', start));
-    const listed = new Set([...table.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|/gm)].flatMap((m) => m[1].split(', ').map((c) => c.slice(1, -1))));
+    const mysql = fs.readFileSync(path.join(__dirname, '../../docs/mysql-sources.md'), 'utf8');
+    const mysqlStart = mysql.indexOf('## preflight findings');
+    const listed = [...codesIn(readme.slice(start, readme.indexOf('### verify', start))), ...codesIn(mysql.slice(mysqlStart, mysql.indexOf('\n## ', mysqlStart + 1)))];
+    expect(listed.filter((c, i) => listed.indexOf(c) !== i)).toEqual([]);
     expect([...listed].sort()).toEqual([...PREFLIGHT_FINDING_CODES].sort());
   });
 });

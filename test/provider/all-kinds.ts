@@ -8,13 +8,14 @@ import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationInstance } from '../../lib/replication/replication-instance';
 import { RESOURCE_KINDS } from '../../lib/resource-kinds';
+import { distributedStack } from '../checks/distributed-stack';
 import { serverlessVariant } from '../deploy/variants';
 import { TemplateJson } from '../helpers/deployed';
 
 /*
  * Deployments that hold every custom-resource kind the library has: the bundled examples (the IP
  * Allow entry of the PostgreSQL one on), the live-migration example, a migration on DMS Serverless,
- * and a Neon endpoint with its own connection test. The cross-cutting tests take each kind's
+ * a Neon endpoint with its own connection test, and a distributed verification. The cross-cutting tests take each kind's
  * resources from here; a kind registered later and found in none of them fails `everyKindIsHere`.
  */
 
@@ -54,6 +55,7 @@ export function kindDeployments(): KindDeployment[] {
     ['live example', new LiveMigrationStack(live, 'LiveMigration', { vpc: application.vpc, database: application.database, settings })],
     ['DMS Serverless', serverlessVariant(new App()).stack],
     ['connection test', connectionTestStack(new App())],
+    ['distributed verification', distributedStack().stack],
   ];
   cached = stacks.map(([name, stack]) => ({ name, stack, template: Template.fromStack(stack).toJSON() as TemplateJson }));
   return cached;
