@@ -1,6 +1,8 @@
-import { Annotations, CfnOutput, CustomResource, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, CfnWaitCondition, CustomResource, Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IDependable } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
 import { DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
@@ -248,8 +250,13 @@ export class MigrationVerification extends Construct {
 
   /** The custom resource running the comparison (with `distributed`: starting it). */
   public readonly resource: CustomResource;
-  /** With `distributed`: its state machine, workers and alarms. @internal */
-  public readonly distributed?: DistributedVerification;
+  /** With `distributed`: the state machine that plans, fans out and reports the comparison. */
+  public readonly stateMachine?: sfn.IStateMachine;
+  /** With `distributed`: the function comparing the units of work. */
+  public readonly workerFunction?: lambda.IFunction;
+  /** With `distributed` and `wait`: the wait condition the report signals (the deployment waits for it). */
+  public readonly waitCondition?: CfnWaitCondition;
+  private readonly distributed?: DistributedVerification;
   /** The `TaskIdentifier` dimension of the metrics. */
   public readonly taskIdentifier: string;
 
@@ -307,6 +314,9 @@ export class MigrationVerification extends Construct {
         runAfter: props.runAfter,
       });
       this.resource = this.distributed.starter;
+      this.stateMachine = this.distributed.stateMachine;
+      this.workerFunction = this.distributed.workerFunction;
+      this.waitCondition = this.distributed.condition;
     } else {
       const provider = FidelityProvider.of(this, props.network, props.sourceEngine);
       if (props.cdcTaskArn !== undefined) provider.grantLatencyMetrics();

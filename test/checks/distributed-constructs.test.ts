@@ -31,7 +31,7 @@ describe('MigrationVerification distributed', () => {
     // the inline and the distributed Maps run the same unit loop
     const strip = (s: any) => JSON.parse(JSON.stringify(s).replace(/Inline|Distributed/g, 'X'));
     expect(strip(states.CompareDistributed.ItemProcessor.States)).toEqual(strip(states.CompareInline.ItemProcessor.States));
-    expect(verification.distributed!.condition!.node.dependencies).toContain(verification.resource);
+    expect(verification.waitCondition!.node.dependencies).toContain(verification.resource);
     // log group of the state machine under /aws/vendedlogs/, encrypted with a customer managed key
     template.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'), KmsKeyId: Match.anyValue() });
   });
