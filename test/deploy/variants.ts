@@ -101,6 +101,9 @@ export const serverlessVariant: VariantBuilder = (app, env) => {
 
 export const VARIANTS: VariantBuilder[] = [exampleVariant, existingVpcVariant, serverlessVariant];
 
+/** The variants' names, in the order of {@link VARIANTS} (test titles, known without building them). */
+export const VARIANT_NAMES = ['example', 'existing VPC', 'DMS Serverless'] as const;
+
 /** An RDS for PostgreSQL source that answers connections and opens none. */
 function sourceDatabase(stack: Stack, vpc: ec2.IVpc, vpcSubnets: ec2.SubnetSelection, version: rds.PostgresEngineVersion): rds.DatabaseInstance {
   const securityGroup = new ec2.SecurityGroup(stack, 'DatabaseSecurityGroup', { vpc, allowAllOutbound: false, description: 'Source database' });
