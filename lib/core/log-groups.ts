@@ -19,6 +19,17 @@ export function logGroupNameFor(scope: IConstruct, purpose: string): string {
   return `/cdk-neon-migration/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}/${purpose}`;
 }
 
+/**
+ * The log group name for a Step Functions state machine's logs: `/aws/vendedlogs/states/<path>-<hash>`.
+ * Step Functions delivers logs through CloudWatch Logs' vended-logs delivery, which adds every log
+ * group it writes to the account's CloudWatch Logs resource policy (at most 5,120 characters) unless
+ * the name starts with `/aws/vendedlogs/` ("Avoiding CloudWatch Logs resource policy size
+ * restrictions", Step Functions Developer Guide).
+ */
+export function vendedLogGroupNameFor(scope: IConstruct): string {
+  return `/aws/vendedlogs/states/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`;
+}
+
 /** The ARN of the log group `name`, as CloudWatch Logs writes it in the encryption context (no `:*`). */
 export function logGroupArn(scope: IConstruct, name: string): string {
   return Stack.of(scope).formatArn({ service: 'logs', resource: 'log-group', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
