@@ -17,6 +17,7 @@ import { Construct, IConstruct, IDependable } from 'constructs';
 import { FIDELITY_METRICS_NAMESPACE } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
+import { allowLogsToUseKey, vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { VerificationWorkerFunction } from '../fidelity/distributed/verification-worker-function';
 import { DISTRIBUTED_VERIFICATION_TYPE } from '../fidelity/kinds';
@@ -331,22 +332,10 @@ export class DistributedVerification extends Construct {
 
   /** A log group encrypted with `key`, which CloudWatch Logs may use for that log group only. */
   private encryptedLogGroup(id: string, key: ReturnType<typeof createRotatingKey>, logGroupName: string): logs.LogGroup {
-    const stack = Stack.of(this);
+    allowLogsToUseKey(this, key, logGroupName);
     const group = new logs.LogGroup(this, id, {
       logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key, removalPolicy: RemovalPolicy.RETAIN,
     });
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnEquals: {
-          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-            service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        },
-      },
-    }));
     // the key's policy must exist before CloudWatch Logs uses it
     group.node.addDependency(key);
     return group;
@@ -423,8 +412,7 @@ export class DistributedVerification extends Construct {
     const definition = plan.next(mode);
 
     // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
-    const logGroupName = `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`;
-    const logGroup = this.encryptedLogGroup('StateMachineLogs', logKey, logGroupName);
+    const logGroup = this.encryptedLogGroup('StateMachineLogs', logKey, vendedLogGroupNameFor(this));
     const machine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,

@@ -381,9 +381,11 @@ function dmsRole(scope: Construct, id: string, description: string): iam.Role {
     assumedBy: new iam.ServicePrincipal('dms.amazonaws.com').withConditions(conditions),
     description,
   });
+  // AWS's Schema Conversion walkthrough (AWS Database Blog) names schema-conversion.dms.amazonaws.com
+  // and the regional DMS principal, AWS's setup skill dms.amazonaws.com: all three
   role.assumeRolePolicy!.addStatements(new iam.PolicyStatement({
     actions: ['sts:AssumeRole'],
-    principals: [new iam.ServicePrincipal(`dms.${stack.region}.amazonaws.com`)],
+    principals: [new iam.ServicePrincipal(`dms.${stack.region}.amazonaws.com`), new iam.ServicePrincipal('schema-conversion.dms.amazonaws.com')],
     conditions,
   }));
   return role;

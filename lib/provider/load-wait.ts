@@ -7,6 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IConstruct } from 'constructs';
 import { CONDITION_MARGIN, WAIT_CONDITION_LIMIT, resolvedHash } from './options';
 import { MigrationProvider } from './provider';
+import { vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 
 /** How often the load waiter asks how the load goes. */
@@ -49,7 +50,8 @@ export class LoadWaiter extends Construct {
       .otherwise(wait);
     wait.next(poll).next(signalled);
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: vendedLogGroupNameFor(this), retention: logs.RetentionDays.ONE_YEAR });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(wait),
       timeout: WAIT_CONDITION_LIMIT.plus(CONDITION_MARGIN),

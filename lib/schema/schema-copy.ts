@@ -10,6 +10,7 @@ import { Construct, IDependable } from 'constructs';
 import { SCHEMA_COPY_TYPE } from './kinds';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
+import { allowLogsToUseKey, logGroupNameFor, logStreamsArn } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn } from '../secrets/complete-arn';
@@ -220,13 +221,11 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     }
 
     const key = createRotatingKey(this, 'Key', { description: `Encrypts the schema-copy builds of ${this.node.path}` });
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*' }) } },
-    }));
+    // named, so that the key lets CloudWatch Logs use it for this log group only (a generated name
+    // would make the key policy refer to the log group that refers to the key)
+    const logGroupName = logGroupNameFor(this, 'builds');
+    allowLogsToUseKey(this, key, logGroupName);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
 
     // the replication security group reaches the source and Neon and is admitted by the Secrets
     // Manager endpoint; this one adds HTTPS out for the image, the tool's files and the build log
@@ -294,7 +293,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
       roles: [provider.role],
       statements: [
         new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'], resources: [projectArn] }),
-        new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [`${this.logGroup.logGroupArn}:log-stream:*`] }),
+        new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [logStreamsArn(this, logGroupName)] }),
       ],
     });
 
@@ -360,7 +359,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     acknowledgeRules(this, [
       { id: 'AwsSolutions-CB4', reason: 'The project is encrypted with the customer managed key of this construct.' },
       {
-        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.logGroup.logGroupArn}:log-stream:*`),
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', logStreamsArn(this, logGroupName)),
         reason: 'The handler reads the log streams of this project\'s log group only, to report the tool\'s message of a failed build.',
       },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policies name this project, its log group and its secrets, which exist in this stack only.' },

@@ -195,7 +195,7 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
     const bucketRole = iam.roleWithArn(p.SchemaConversionApplicationAttributes.S3BucketRoleArn);
     const { account, region, partition } = deployed.env;
     for (const role of [secretsRole, bucketRole]) {
-      for (const principal of ['dms.amazonaws.com', `dms.${region}.amazonaws.com`]) {
+      for (const principal of ['dms.amazonaws.com', `dms.${region}.amazonaws.com`, 'schema-conversion.dms.amazonaws.com']) {
         const own = await iam.decideAssumeRole(role, principal, { 'aws:SourceAccount': account, 'aws:SourceArn': deployed.getAtt(project, 'MigrationProjectArn') });
         expect([role, principal, own.result]).toEqual([role, principal, 'Allowed']);
         const confusedDeputy = await iam.decideAssumeRole(role, principal, {

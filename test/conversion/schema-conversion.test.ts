@@ -114,7 +114,7 @@ describe('DmsSchemaConversion', () => {
     });
   });
 
-  test('DMS assumes the project roles through its global and regional principals, for this account\'s DMS resources only', () => {
+  test('DMS assumes the project roles through its global and regional principals and DMS Schema Conversion\'s, for this account\'s DMS resources only', () => {
     const { stack, construct, template } = conversion();
     const t = template();
     const conditions = {
@@ -124,7 +124,12 @@ describe('DmsSchemaConversion', () => {
     for (const role of [construct.bucketAccessRole, construct.secretsAccessRole]) {
       expect(t.toJSON().Resources[logicalId(stack, role)].Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'dms.amazonaws.com' }, Condition: conditions },
-        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: { 'Fn::Join': ['', ['dms.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } }, Condition: conditions },
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: [{ 'Fn::Join': ['', ['dms.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'schema-conversion.dms.amazonaws.com'] },
+          Condition: conditions,
+        },
       ]);
     }
     const bucket = { 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] };

@@ -30,6 +30,7 @@ export interface TemplateJson {
   readonly Resources: Record<string, ResourceJson>;
   readonly Conditions?: Record<string, unknown>;
   readonly Parameters?: Record<string, { Default?: unknown }>;
+  readonly Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
 }
 
 export interface ResourceJson {
@@ -53,6 +54,12 @@ export class DeployedTemplate {
 
   /** Where a wait condition handle's presigned URL points (an S3 URL unless a test serves it). */
   public waitConditionUrl: (logicalId: string) => string;
+
+  /**
+   * The other stacks of the app, deployed in the same account and Region: `Fn::ImportValue` reads
+   * their exports, and the models look up resources this stack refers to by import among them.
+   */
+  public neighbours: DeployedTemplate[] = [];
 
   constructor(public readonly template: TemplateJson, env: Partial<DeployEnvironment> = {}, customAttributes: CustomResourceAttributes = {}) {
     this.env = { ...DEFAULT_DEPLOY_ENV, ...env };
@@ -153,9 +160,13 @@ export class DeployedTemplate {
     return value;
   }
 
-  /** The value another stack exports under `name` (`Fn::ImportValue`): not modelled unless a subclass says. */
+  /** The value another stack exports under `name` (`Fn::ImportValue`): a neighbour's export. */
   public importValue(name: string): unknown {
-    throw new Error(`intrinsic Fn::ImportValue is not modelled (${name})`);
+    for (const neighbour of this.neighbours) {
+      const output = Object.values(neighbour.template.Outputs ?? {}).find(o => o.Export && neighbour.evaluate(o.Export.Name) === name);
+      if (output) return neighbour.evaluate(output.Value);
+    }
+    throw new Error(`intrinsic Fn::ImportValue is not modelled (${name}): no neighbour stack exports it`);
   }
 
   /** The attribute a custom resource's handler returned, when it is modelled. */
@@ -351,6 +362,10 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
     case 'AWS::EC2::EIP': return publicIp(logicalId);
     case 'AWS::EC2::FlowLog': return shortId('fl', logicalId);
     case 'AWS::CodeBuild::Project': return name('Name', () => generatedName(d, logicalId, 150));
+    case 'AWS::S3::Bucket': return name('BucketName', () => generatedName(d, logicalId, 63).toLowerCase());
+    case 'AWS::DMS::DataProvider': return d.getAtt(logicalId, 'DataProviderArn');
+    case 'AWS::DMS::InstanceProfile': return d.getAtt(logicalId, 'InstanceProfileArn');
+    case 'AWS::DMS::MigrationProject': return d.getAtt(logicalId, 'MigrationProjectArn');
     case 'AWS::CloudFormation::WaitConditionHandle': return d.waitConditionUrl(logicalId);
     default:
       if (resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') {
@@ -377,6 +392,12 @@ function attributeOf(d: DeployedTemplate, logicalId: string, resource: ResourceJ
     case 'AWS::StepFunctions::StateMachine.Arn': return d.ref(logicalId);
     case 'AWS::StepFunctions::StateMachine.Name': return d.ref(logicalId).split(':').pop();
     case 'AWS::DMS::ReplicationConfig.ReplicationConfigArn': return arn(d, 'dms', `replication-config:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::DataProvider.DataProviderArn': return arn(d, 'dms', `data-provider:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::InstanceProfile.InstanceProfileArn': return arn(d, 'dms', `instance-profile:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::MigrationProject.MigrationProjectArn': return arn(d, 'dms', `migration-project:${dmsResourceId(logicalId)}`);
+    case 'AWS::S3::Bucket.Arn': return `arn:${d.env.partition}:s3:::${d.ref(logicalId)}`;
+    case 'AWS::S3::Bucket.RegionalDomainName': return `${d.ref(logicalId)}.s3.${d.env.region}.amazonaws.com`;
+    case 'AWS::S3::Bucket.DomainName': return `${d.ref(logicalId)}.s3.amazonaws.com`;
     case 'AWS::DMS::ReplicationInstance.ReplicationInstancePrivateIpAddresses': return '10.0.3.10';
     case 'AWS::EC2::VPC.CidrBlock': return d.evaluate(p.CidrBlock);
     case 'AWS::EC2::VPC.VpcId': return d.ref(logicalId);
