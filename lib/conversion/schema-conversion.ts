@@ -41,7 +41,8 @@ interface ProviderEngine {
  *
  * Declares a DMS Schema Conversion migration project (`AWS::DMS::MigrationProject`): an instance
  * profile in the replication subnets and security group (private), a data provider for the source
- * and one for Neon (PostgreSQL, SSL, the credentials secret `NeonTargetEndpoint` writes), a bucket for
+ * and one for Neon (PostgreSQL, SSL, the client credentials secret `NeonTargetEndpoint` writes: see
+ * `neonPasswordForm`), a bucket for
  * the project's files (SSE-S3, versioned, TLS only, expiring) and the roles DMS assumes to read the
  * two secrets and to write the bucket. At deploy time two custom resources of the stack's shared
  * provider run the project: `convert` assesses and converts the objects the task's selection rules
