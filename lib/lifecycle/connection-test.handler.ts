@@ -71,7 +71,9 @@ const NEON_DMS_HINTS: Record<NeonRefusal, string> = {
   'endpoint-not-specified': `${NEON_REFUSAL_CAUSES['endpoint-not-specified']} DMS sends no SNI and has no endpoint option, so the endpoint's `
     + 'password must be endpoint=<endpoint_id>$<password>: NeonTargetEndpoint writes that form into its credentialsSecret. An endpoint that reads '
     + 'another secret (clientCredentialsSecret, which is for clients that send SNI, or a secret of your own) needs that form in its password field.',
-  'password-failed': `${NEON_REFUSAL_CAUSES['password-failed']} For the DMS endpoint: check that its secret (NeonTargetEndpoint.credentialsSecret) `
+  // PostgreSQL's own wording too: the target may be another PostgreSQL
+  'password-failed': 'Check the user name and password in the endpoint\'s credentials secret. For a Neon target: '
+    + `${NEON_REFUSAL_CAUSES['password-failed']} For the DMS endpoint: check that its secret (NeonTargetEndpoint.credentialsSecret) `
     + 'holds endpoint=<endpoint_id>$<password> with the role\'s current password; after a reset in the Neon console, update the connection-string '
     + 'secret and change connectionStringSecretRefresh (or pass the new password).',
   'endpoint-disabled': NEON_REFUSAL_CAUSES['endpoint-disabled'],
