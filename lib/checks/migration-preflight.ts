@@ -270,7 +270,7 @@ export class MigrationPreflight extends Construct {
     const unknown = unknownFindingCodes(props.acknowledgedFindings ?? [], (code) => Token.isUnresolved(code));
     if (unknown.length > 0) throw new Error(`MigrationPreflight: ${unknownFindingCodesMessage(unknown)}`);
 
-    refuseEndpointInPassword(props.targetSecret, 'MigrationPreflight', 'targetSecret', 'The preflight function (node-postgres, with the host name)');
+    refuseEndpointInPassword(props.targetSecret, 'MigrationPreflight', 'targetSecret', 'The preflight function (node-postgres, with the host name) sends SNI');
     const capacity = props.targetCapacity;
     if (capacity && !props.targetSecret) {
       throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.clientCredentialsSecret).');

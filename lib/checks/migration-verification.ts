@@ -267,7 +267,7 @@ export class MigrationVerification extends Construct {
   constructor(scope: Construct, id: string, props: MigrationVerificationProps) {
     super(scope, id);
 
-    refuseEndpointInPassword(props.targetSecret, 'MigrationVerification', 'targetSecret', 'The verification function (node-postgres, with the host name)');
+    refuseEndpointInPassword(props.targetSecret, 'MigrationVerification', 'targetSecret', 'The verification function (node-postgres, with the host name) sends SNI');
     checkInteger('MigrationVerification', 'maxDifferences', props.maxDifferences, 1, 100);
     checkInteger('MigrationVerification', 'concurrency', props.concurrency, 1, 16);
     if (!Token.isUnresolved(props.taskIdentifier) && props.taskIdentifier.trim() === '') {

@@ -46,12 +46,12 @@ export function holdsEndpointInPassword(secret: secretsmanager.ISecret | undefin
  *
  * @param owner the construct, e.g. `MigrationVerification`
  * @param property the property the secret was given as, e.g. `targetSecret`
- * @param client the client that connects, e.g. `The verification function (node-postgres)`
+ * @param client who connects, and that it sends SNI, e.g. `The verification function (node-postgres) sends SNI`
  * @internal
  */
 export function refuseEndpointInPassword(secret: secretsmanager.ISecret | undefined, owner: string, property: string, client: string): void {
   if (!holdsEndpointInPassword(secret)) return;
   throw new Error(`${owner}: ${property} is a Neon DMS endpoint's credentials secret (NeonTargetEndpoint.credentialsSecret), whose password is `
-    + `written endpoint=<endpoint_id>$<password> for DMS, which sends no TLS SNI. ${client} sends SNI, and Neon then takes the whole string `
+    + `written endpoint=<endpoint_id>$<password> for DMS, which sends no TLS SNI. ${client}, and Neon then takes the whole string `
     + `for the password (password authentication failed): pass the endpoint's clientCredentialsSecret instead.`);
 }

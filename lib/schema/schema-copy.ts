@@ -211,7 +211,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
         + 'the step after the load creates the foreign keys, triggers and sequences already. Remove cutover.');
     }
     validateMappings(props.tableMappings);
-    refuseEndpointInPassword(props.targetSecret, 'PostgresSchemaCopy', 'targetSecret', 'The schema tools (psql, pg_dump: libpq 14 and later)');
+    refuseEndpointInPassword(props.targetSecret, 'PostgresSchemaCopy', 'targetSecret', 'The schema tools (psql, pg_dump: libpq 14 and later) send SNI');
     const jobs = props.postDataJobs;
     if (jobs !== undefined && !Token.isUnresolved(jobs) && (!Number.isInteger(jobs) || jobs < 1 || jobs > 16)) {
       throw new Error(`PostgresSchemaCopy: postDataJobs is ${jobs}; use an integer from 1 to 16 (about the target's vCPUs: each job builds one index at a time).`);
