@@ -170,7 +170,7 @@ describe('DmsSchemaConversion', () => {
   });
 
   test('the Neon data provider\'s secret: the clients\' (plain password) by default, the DMS endpoint\'s with ENDPOINT_IN_PASSWORD; the role reads that one only', () => {
-    const secretsRead = (stack: Stack, t: Template, role: string) => Object.values<any>(t.findResources('AWS::IAM::Policy'))
+    const secretsRead = (t: Template, role: string) => Object.values<any>(t.findResources('AWS::IAM::Policy'))
       .filter(p => JSON.stringify(p.Properties.Roles).includes(role))
       .flatMap(p => p.Properties.PolicyDocument.Statement)
       .filter((st: any) => [st.Action].flat().includes('secretsmanager:GetSecretValue'))
@@ -184,8 +184,8 @@ describe('DmsSchemaConversion', () => {
       const t = template();
       const ref = (secret: secretsmanager.ISecret) => ({ Ref: logicalId(stack, secret as secretsmanager.Secret) });
       t.hasResourceProperties('AWS::DMS::MigrationProject', { TargetDataProviderDescriptors: [Match.objectLike({ SecretsManagerSecretId: ref(target[chosen]) })] });
-      expect(secretsRead(stack, t, logicalId(stack, construct.secretsAccessRole))).toEqual([ref(database.secret!), ref(target[chosen])]);
-      expect(JSON.stringify(secretsRead(stack, t, logicalId(stack, construct.secretsAccessRole)))).not.toContain(logicalId(stack, target[other] as secretsmanager.Secret));
+      expect(secretsRead(t, logicalId(stack, construct.secretsAccessRole))).toEqual([ref(database.secret!), ref(target[chosen])]);
+      expect(JSON.stringify(secretsRead(t, logicalId(stack, construct.secretsAccessRole)))).not.toContain(logicalId(stack, target[other] as secretsmanager.Secret));
     }
   });
 

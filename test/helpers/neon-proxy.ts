@@ -178,7 +178,7 @@ export async function startNeonLikeProxy(options: NeonLikeProxyOptions): Promise
   const sockets = new Set<net.Socket>();
   const context = tls.createSecureContext({ cert: options.certificate.cert, key: options.certificate.key });
 
-  const serve = async (raw: net.Socket) => {
+  const serve = async (raw: net.Socket): Promise<void> => {
     let reader = new Reader(raw);
     let request = await reader.read(8);
     if (request.readInt32BE(4) === GSSENC_REQUEST) {
@@ -209,7 +209,9 @@ export async function startNeonLikeProxy(options: NeonLikeProxyOptions): Promise
       return;
     }
     const params = parseStartup(startup);
-    const refuse = (code: string, text: string) => client.end(errorResponse(code, text));
+    const refuse = (code: string, text: string): void => {
+      client.end(errorResponse(code, text));
+    };
 
     // the endpoint: SNI, the endpoint option, both (then equal), or else the password
     const sni = (client as unknown as { servername?: string | false }).servername || undefined;
