@@ -10,6 +10,7 @@ import { unknownFindingCodes, unknownFindingCodesMessage } from '../fidelity/fin
 import { PREFLIGHT_TYPE } from '../fidelity/kinds';
 import { NeonComputeKeepAlive } from '../live/neon-compute';
 import { DmsMigrationTask } from '../migration/migration-task';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { MigrationType } from '../task/migration-type';
 import { LobMode, TargetTablePrepMode } from '../task/task-settings';
@@ -19,8 +20,9 @@ import { LobMode, TargetTablePrepMode } from '../task/task-settings';
  */
 export interface MigrationPreflightProps extends FidelityCheckProps {
   /**
-   * The target's credentials secret (as `NeonTargetEndpoint.credentialsSecret` writes it:
-   * `username`, `password`, `host`, `port`, `dbname`), to compare pre-created target tables with the
+   * The target's credentials secret (as `NeonTargetEndpoint.clientCredentialsSecret` writes it:
+   * `username`, `password`, `host`, `port`, `dbname`; the function connects with SNI, so not the
+   * DMS endpoint's `credentialsSecret`), to compare pre-created target tables with the
    * source when `targetTablePrepMode` is `DO_NOTHING`.
    *
    * @default - target tables are not checked
@@ -169,7 +171,7 @@ export interface MigrationPreflightForTaskOptions {
   /**
    * The target's credentials secret, to check pre-created tables (DO_NOTHING) and the target's capacity.
    *
-   * @default - the credentials secret of the task's `NeonTargetEndpoint`; target tables are not
+   * @default - the client credentials secret of the task's `NeonTargetEndpoint`; target tables are not
    * checked for another target
    */
   readonly targetSecret?: secretsmanager.ISecret;
@@ -268,9 +270,10 @@ export class MigrationPreflight extends Construct {
     const unknown = unknownFindingCodes(props.acknowledgedFindings ?? [], (code) => Token.isUnresolved(code));
     if (unknown.length > 0) throw new Error(`MigrationPreflight: ${unknownFindingCodesMessage(unknown)}`);
 
+    refuseEndpointInPassword(props.targetSecret, 'MigrationPreflight', 'targetSecret', 'The preflight function (node-postgres, with the host name) sends SNI');
     const capacity = props.targetCapacity;
     if (capacity && !props.targetSecret) {
-      throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.credentialsSecret).');
+      throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.clientCredentialsSecret).');
     }
     checkInteger('MigrationPreflight', 'targetCapacity.maxFullLoadSubTasks', capacity?.maxFullLoadSubTasks, 1, 49);
     checkInteger('MigrationPreflight', 'targetCapacity.parallelLoadThreads', capacity?.parallelLoadThreads, 0, 200);

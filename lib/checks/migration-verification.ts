@@ -14,6 +14,7 @@ import { VERIFICATION_TYPE } from '../fidelity/kinds';
 import { normalizeInstanceIdentifier } from '../metrics/identifiers';
 import { DmsMetrics } from '../metrics/metrics';
 import { DmsMigrationTask } from '../migration/migration-task';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { MigrationType } from '../task/migration-type';
 
@@ -80,7 +81,10 @@ export interface VerificationOptions {
  * Properties of a `MigrationVerification`.
  */
 export interface MigrationVerificationProps extends FidelityCheckProps, VerificationOptions {
-  /** The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`). */
+  /**
+   * The target's credentials secret (`NeonTargetEndpoint.clientCredentialsSecret`; the function
+   * connects with SNI, so not the DMS endpoint's `credentialsSecret`).
+   */
   readonly targetSecret: secretsmanager.ISecret;
 
   /**
@@ -166,9 +170,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   readonly sourceCaBundle?: string;
 
   /**
-   * The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`).
+   * The target's credentials secret (`NeonTargetEndpoint.clientCredentialsSecret`).
    *
-   * @default - the credentials secret of the task's `NeonTargetEndpoint`
+   * @default - the client credentials secret of the task's `NeonTargetEndpoint`
    */
   readonly targetSecret?: secretsmanager.ISecret;
 
@@ -207,7 +211,7 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
  *   network,
  *   sourceSecret: database.secret!,
  *   sourceDatabaseName: 'app',
- *   targetSecret: neon.credentialsSecret,
+ *   targetSecret: neon.clientCredentialsSecret,
  * });
  */
 export class MigrationVerification extends Construct {
@@ -263,6 +267,7 @@ export class MigrationVerification extends Construct {
   constructor(scope: Construct, id: string, props: MigrationVerificationProps) {
     super(scope, id);
 
+    refuseEndpointInPassword(props.targetSecret, 'MigrationVerification', 'targetSecret', 'The verification function (node-postgres, with the host name) sends SNI');
     checkInteger('MigrationVerification', 'maxDifferences', props.maxDifferences, 1, 100);
     checkInteger('MigrationVerification', 'concurrency', props.concurrency, 1, 16);
     if (!Token.isUnresolved(props.taskIdentifier) && props.taskIdentifier.trim() === '') {

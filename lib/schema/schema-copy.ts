@@ -12,6 +12,7 @@ import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
 import { allowLogsToUseKey, logGroupNameFor, logStreamsArn } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { grantSecretRead } from '../secrets/grant-read';
@@ -111,8 +112,9 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
   readonly sourceDatabaseName: string;
 
   /**
-   * Neon's credentials (JSON: `host`, `port`, `username`, `password`, `dbname`), e.g.
-   * `NeonTargetEndpoint.credentialsSecret`.
+   * Neon's credentials (JSON: `host`, `port`, `username`, `password`, `dbname`) for a client that
+   * sends TLS SNI, as libpq 14 and later does: `NeonTargetEndpoint.clientCredentialsSecret`, not the
+   * DMS endpoint's `credentialsSecret`.
    */
   readonly targetSecret: secretsmanager.ISecret;
 
@@ -175,7 +177,7 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
  *   network,
  *   sourceSecret: database.secret!,
  *   sourceDatabaseName: 'app',
- *   targetSecret: neon.credentialsSecret,
+ *   targetSecret: neon.clientCredentialsSecret,
  *   tableMappings: TableMappings.includeSchema('app'),
  * });
  */
@@ -210,6 +212,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
         + 'the step after the load creates the foreign keys, triggers and sequences already. Remove cutover.');
     }
     validateMappings(props.tableMappings);
+    refuseEndpointInPassword(props.targetSecret, 'PostgresSchemaCopy', 'targetSecret', 'The schema tools (psql, pg_dump: libpq 14 and later) send SNI');
     const jobs = props.postDataJobs;
     if (jobs !== undefined && !Token.isUnresolved(jobs) && (!Number.isInteger(jobs) || jobs < 1 || jobs > 16)) {
       throw new Error(`PostgresSchemaCopy: postDataJobs is ${jobs}; use an integer from 1 to 16 (about the target's vCPUs: each job builds one index at a time).`);

@@ -47,7 +47,7 @@ export function distributedStack(options: DistributedStackOptions = {}) {
     network,
     sourceSecret,
     sourceDatabaseName: 'app',
-    targetSecret: target.credentialsSecret,
+    targetSecret: target.clientCredentialsSecret,
     distributed: {
       maxConcurrency: 8,
       wait: options.wait,

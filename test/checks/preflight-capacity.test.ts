@@ -29,7 +29,7 @@ test('forTask fills the capacity check from the task: its subtasks, validation t
     network,
     sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'),
     sourceDatabaseName: 'app',
-    targetSecret: target.credentialsSecret,
+    targetSecret: target.clientCredentialsSecret,
     targetCapacity: { verificationSessions: 4 },
   });
   const keepAlive = stack.getLogicalId(migration.neonCompute!.resource.node.defaultChild as any);

@@ -145,13 +145,13 @@ function fidelityChecks(stack: Stack, task: DmsMigrationTask, network: NatEgress
     network,
     sourceSecret: database.secret!,
     sourceDatabaseName: 'app',
-    targetSecret: neon.credentialsSecret,
+    targetSecret: neon.clientCredentialsSecret,
   });
   MigrationVerification.forTask(stack, 'Verification', {
     task,
     network,
     sourceSecret: database.secret!,
     sourceDatabaseName: 'app',
-    targetSecret: neon.credentialsSecret,
+    targetSecret: neon.clientCredentialsSecret,
   });
 }

@@ -151,7 +151,7 @@ describe('longer waits go through a wait condition', () => {
     MigrationVerification.forTask(stack, 'Verification', {
       task,
       network,
-      targetSecret: target.credentialsSecret,
+      targetSecret: target.clientCredentialsSecret,
       sourceDatabaseName: 'app',
       sourceSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Src', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-AbCdEf'),
     });

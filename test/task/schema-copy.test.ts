@@ -6,7 +6,7 @@ import { DmsMigrationTask, DmsMigrationTaskProps } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { ReplicationCompute } from '../../lib/replication';
-import { DEFAULT_SCHEMA_TOOLS_IMAGE } from '../../lib/schema';
+import { DEFAULT_SCHEMA_TOOLS_IMAGE, PostgresSchemaCopy } from '../../lib/schema';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { ColumnType, MigrationType, TableMappings, TableType, TargetTablePrepMode, TaskSettings } from '../../lib/task';
 import { expectSecretAbsent, testApp } from '../helpers/leak';
@@ -55,7 +55,8 @@ describe('schemaCopy', () => {
         EnvironmentVariables: Match.arrayWith([
           { Name: 'SOURCE_PGPASSWORD', Type: 'SECRETS_MANAGER', Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^DatabaseSecretAttachment') }, ':password']] } },
           { Name: 'SOURCE_PGDATABASE', Type: 'PLAINTEXT', Value: 'app' },
-          { Name: 'TARGET_PGPASSWORD', Type: 'SECRETS_MANAGER', Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^NeonCredentials') }, ':password']] } },
+          // libpq 14+ sends SNI: the plain password of the clients' secret, not the DMS endpoint's endpoint=<id>$<password>
+          { Name: 'TARGET_PGPASSWORD', Type: 'SECRETS_MANAGER', Value: { 'Fn::Join': ['', [{ Ref: Match.stringLikeRegexp('^NeonClientCredentials') }, ':password']] } },
           { Name: 'TARGET_PGSSLMODE', Type: 'PLAINTEXT', Value: 'require' },
         ]),
       }),
@@ -157,6 +158,30 @@ describe('schemaCopy', () => {
     const mappings = TableMappings.includeSchema('app').removeColumn('app', 'orders', 'total');
     const { stack, task, template } = migration({ schemaName: undefined, tableMappings: mappings });
     expect(template().toJSON().Resources[logicalId(stack, task.schemaCopy!.before)].Properties.TableMappings).toContain('remove-column');
+  });
+
+  test('every TARGET_ variable comes from the clients\' secret; the build may read that one and not the DMS endpoint\'s', () => {
+    const { stack, target, template } = migration();
+    const t = template();
+    const client = logicalId(stack, target.clientCredentialsSecret as any);
+    const dms = logicalId(stack, target.credentialsSecret as any);
+    const project = Object.values<any>(t.findResources('AWS::CodeBuild::Project'))[0];
+    const fromSecrets = project.Properties.Environment.EnvironmentVariables.filter((v: any) => v.Name.startsWith('TARGET_') && v.Type === 'SECRETS_MANAGER');
+    expect(fromSecrets.map((v: any) => v.Name).sort()).toEqual(['TARGET_PGDATABASE', 'TARGET_PGHOST', 'TARGET_PGPASSWORD', 'TARGET_PGPORT', 'TARGET_PGUSER']);
+    for (const v of fromSecrets) expect(v.Value['Fn::Join'][1][0]).toEqual({ Ref: client });
+    const buildRole = project.Properties.ServiceRole['Fn::GetAtt'][0];
+    const read = JSON.stringify(Object.values<any>(t.findResources('AWS::IAM::Policy')).filter(p => JSON.stringify(p.Properties.Roles).includes(buildRole)));
+    expect(read).toContain(`"Ref":"${client}"`);
+    expect(read).not.toContain(`"Ref":"${dms}"`);
+  });
+
+  test('PostgresSchemaCopy refuses the DMS endpoint\'s secret: psql and pg_dump send SNI', () => {
+    const { stack, network, target } = migration();
+    expect(() => new PostgresSchemaCopy(stack, 'Copy', {
+      network, sourceSecret: target.clientCredentialsSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, tableMappings: TableMappings.includeSchema('app'),
+    })).toThrow('PostgresSchemaCopy: targetSecret is a Neon DMS endpoint\'s credentials secret (NeonTargetEndpoint.credentialsSecret), whose password '
+      + 'is written endpoint=<endpoint_id>$<password> for DMS, which sends no TLS SNI. The schema tools (psql, pg_dump: libpq 14 and later) send SNI, '
+      + 'and Neon then takes the whole string for the password (password authentication failed): pass the endpoint\'s clientCredentialsSecret instead.');
   });
 
   test('a source that is not a PostgresSourceEndpoint is refused', () => {
