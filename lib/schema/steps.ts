@@ -17,9 +17,11 @@ import type { TableMappings } from '../fidelity/selection';
  * - `post`: `indexes` and `constraints` in one transaction, after a full load without CDC;
  * - `sequences` after the full load (and at cut-over under CDC): every sequence continues where the
  *   source's does;
- * - `plan` lists what they would copy (reading the source only, changing nothing).
+ * - `plan` lists what they would copy (reading the source only, changing nothing);
+ * - `undo` drops what `pre` created: what a deployment runs when it rolls back the creation of its
+ *   `pre` step (not a command-line step: `ALL_SCHEMA_COPY_STEPS` leaves it out).
  */
-export type SchemaCopyStep = 'pre' | 'indexes' | 'constraints' | 'post' | 'sequences' | 'plan';
+export type SchemaCopyStep = 'pre' | 'indexes' | 'constraints' | 'post' | 'sequences' | 'plan' | 'undo';
 
 /** The steps around a full load (`FULL_LOAD`), in the order they run: pre, the load, post, sequences. */
 export const SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'post', 'sequences'];
@@ -31,7 +33,7 @@ export const SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'post', 'seq
  */
 export const CDC_SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'indexes', 'constraints', 'sequences'];
 
-/** Every step the script takes. */
+/** Every step the command line takes (the script also takes `undo`, which the deployment's rollback runs). */
 export const ALL_SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'indexes', 'constraints', 'post', 'sequences', 'plan'];
 
 /** The file name of the script, next to this module (and in `lib/schema` of the source tree). */
