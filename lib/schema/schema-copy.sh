@@ -1140,7 +1140,8 @@ step_undo() {
   local present=()
   mapfile -d '' present <"$WORK/present"
   local sql="$WORK/undo.sql" n=0
-  printf 'create temporary table undo_objects (pos int primary key, kind text not null, identity text not null, dropped boolean not null default false) on commit drop;\n' >"$sql"
+  printf 'set local client_min_messages = warning;\n' >"$sql"
+  printf 'create temporary table undo_objects (pos int primary key, kind text not null, identity text not null, dropped boolean not null default false) on commit drop;\n' >>"$sql"
   for e in "${objects[@]}"; do
     n=$((n + 1))
     printf 'insert into undo_objects (pos, kind, identity) values (%d, %s, %s);\n' "$n" "$(sql_literal "${e%%$'\t'*}")" "$(sql_literal "${e#*$'\t'}")" >>"$sql"

@@ -262,7 +262,7 @@ export interface RunSchemaCopyOptions {
   readonly onLine?: (line: string) => void;
 }
 
-const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan): (source|target|TABLE_MAPPINGS|ALLOWED_EXTENSIONS_FILE|environment): ([\s\S]*)$/;
+const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan|undo): (source|target|TABLE_MAPPINGS|ALLOWED_EXTENSIONS_FILE|environment): ([\s\S]*)$/;
 
 /**
  * Runs one step of the schema copy with `bash`. Resolves with the lines it printed; rejects with a
@@ -270,7 +270,7 @@ const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan): (sou
  * database configuration the script sees (none of the caller's `PG*` variables).
  */
 export function runSchemaCopy(step: SchemaCopyStep, env: SchemaCopyEnvironment, options: RunSchemaCopyOptions = {}): Promise<SchemaCopyResult> {
-  if (!ALL_SCHEMA_COPY_STEPS.includes(step)) return Promise.reject(new Error(`unknown schema copy step "${step}"`));
+  if (!ALL_SCHEMA_COPY_STEPS.includes(step) && step !== 'undo') return Promise.reject(new Error(`unknown schema copy step "${step}"`));
   const inherited: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^(PG|SOURCE_PG|TARGET_PG)/.test(name) && name !== 'TABLE_MAPPINGS' && name !== 'ALLOWED_EXTENSIONS_FILE') {
