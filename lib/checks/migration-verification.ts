@@ -130,7 +130,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   /**
    * The task whose full load is verified. It needs `waitForCompletion: true`: otherwise its
    * lifecycle resource completes when the task started, and the comparison would run during the
-   * load, so `forTask` throws.
+   * load, so `forTask` throws. With `schemaCopy`, the comparison also waits for the steps after the
+   * load (`PostgresSchemaCopy.afterLoadCompletion`): with CDC they keep the task stopped until the
+   * indexes exist, then resume it.
    */
   readonly task: DmsMigrationTask;
 
@@ -227,6 +229,12 @@ export class MigrationVerification extends Construct {
         + 'Set waitForCompletion: true on the DmsMigrationTask (or create the MigrationVerification itself, with runAfter '
         + 'set to what completes after the load).');
     }
+    const schemaCopy = task.schemaCopy;
+    if (schemaCopy && !schemaCopy.after && task.migrationType === MigrationType.FULL_LOAD_AND_CDC) {
+      throw new Error(`MigrationVerification.forTask: the task ${task.node.path} stops after its full load and waits for the schema copy's `
+        + 'indexes step, which schemaCopy.deployAfterLoadSteps: false leaves to you: the changes made during the load are not applied until you '
+        + 'resume it. Verify in a later deployment, once the task runs again, or remove deployAfterLoadSteps.');
+    }
     // under CDC, on a replication instance: differences are re-checked after the task's latency
     const recheck = task.migrationType !== MigrationType.FULL_LOAD && task.replicationTask !== undefined;
     const inputs = taskCheckInputs('MigrationVerification.forTask', task, options);
@@ -242,7 +250,9 @@ export class MigrationVerification extends Construct {
       sourceEngine: options.sourceEngine ?? taskSourceEngine(task),
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
-      runAfter: [task.lifecycle.completion],
+      // after the full load, and after the schema copy's steps after it: with CDC they stop the task
+      // until the indexes exist and resume it, and only then are the changes made during the load applied
+      runAfter: [task.lifecycle.completion, ...(schemaCopy ? [schemaCopy.afterLoadCompletion] : [])],
       ...(recheck ? { cdcTaskArn: task.taskArn, cdcReplicationInstanceIdentifier: task.replicationInstanceIdentifier } : {}),
     });
     if (task.migrationType !== MigrationType.FULL_LOAD && !recheck) {
