@@ -25,6 +25,8 @@ export interface DistributedStackOptions {
   readonly timeout?: Duration;
   readonly topic?: boolean;
   readonly migrationType?: MigrationType;
+  /** A customer managed key on the Neon credentials secret. */
+  readonly credentialsKey?: boolean;
 }
 
 export function distributedStack(options: DistributedStackOptions = {}) {
@@ -32,7 +34,11 @@ export function distributedStack(options: DistributedStackOptions = {}) {
   const stack = new Stack(app, 'S', { env: options.env });
   const network = new NatEgressForReplication(stack, 'Network');
   const sourceSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', SOURCE_ARN);
-  const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+  const target = new NeonTargetEndpoint(stack, 'Neon', {
+    connectionString: NEON_URI,
+    password: SecretValue.secretsManager('neon/password'),
+    credentialsEncryptionKey: options.credentialsKey ? new kms.Key(stack, 'CredentialsKey', { enableKeyRotation: true }) : undefined,
+  });
   const sourceEndpoint = new PostgresSourceEndpoint(stack, 'Source', { secret: sourceSecret, databaseName: 'app', logicalReplicationEnabled: true });
   const task = new DmsMigrationTask(stack, 'Migration', {
     source: sourceEndpoint,

