@@ -1,5 +1,5 @@
 import {
-  Annotations, Arn, ArnFormat, Aspects, FeatureFlags, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
+  Annotations, Arn, ArnFormat, Aspects, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
   RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -122,18 +122,32 @@ const MAP_RUN_LABEL = 'Unit';
 /** Lambda errors worth trying again at once (as aws-cdk-lib's `retryOnServiceExceptions`). */
 const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
+/** Where the Distributed Map writes its child executions' outputs (its Map Runs' results). */
+const MAP_RESULTS_PREFIX = 'runs/map-results';
+
 /**
- * The Distributed Map's result writer, which writes the child executions' outputs to S3 instead
- * of the state's output (at most 256 KiB): `ResultWriterV2` where the app enables aws-cdk-lib's
- * feature flag for it (aws-cdk-lib then ignores the other), else `ResultWriter` (the only one of
- * the peer minimum).
+ * A Distributed Map whose `ResultWriter` (the child executions' outputs go to S3 instead of the
+ * state's output, at most 256 KiB) is written in the definition itself, the same for every
+ * aws-cdk-lib of the peer range: the peer minimum offers only `ResultWriter`, which newer releases
+ * deprecate for `ResultWriterV2`, which the peer minimum lacks. The construct grants what the
+ * writer needs (`MapRunPermissions`).
  */
-function resultWriter(scope: IConstruct, bucket: s3.IBucket, prefix: string): Partial<sfn.DistributedMapProps> {
-  const v2 = (sfn as unknown as { ResultWriterV2?: new (props: { bucket: s3.IBucket; prefix: string }) => unknown }).ResultWriterV2;
-  if (v2 && FeatureFlags.of(scope).isEnabled('@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2')) {
-    return { resultWriterV2: new v2({ bucket, prefix }) } as Partial<sfn.DistributedMapProps>;
+class DistributedMapWithResults extends sfn.DistributedMap {
+  constructor(scope: Construct, id: string, props: sfn.DistributedMapProps, private readonly results: { readonly bucket: s3.IBucket; readonly prefix: string }) {
+    super(scope, id, props);
   }
-  return { resultWriter: new sfn.ResultWriter({ bucket, prefix }) };
+
+  public toStateJson(...args: unknown[]): object {
+    const json = (super.toStateJson as (...a: unknown[]) => Record<string, unknown>).apply(this, args);
+    const stack = Stack.of(this);
+    return {
+      ...json,
+      ResultWriter: {
+        Resource: `arn:${stack.partition}:states:::s3:putObject`,
+        Parameters: { Bucket: this.results.bucket.bucketName, Prefix: this.results.prefix },
+      },
+    };
+  }
 }
 
 /** Checks the options at synth time; returns the values in force. */
@@ -252,7 +266,7 @@ export class DistributedVerification extends Construct {
     this.workerFunction.node.addDependency(props.network.egressReady);
 
     this.stateMachine = this.buildStateMachine(checked.concurrency, checked.timeout, logKey);
-    const childExecutions = this.grantChildExecutions(this.stateMachine);
+    const mapRun = this.grantMapRun(this.stateMachine);
 
     // the starter: a custom resource of the stack's shared provider
     const provider = MigrationProvider.of(this);
@@ -277,7 +291,7 @@ export class DistributedVerification extends Construct {
       properties: { StateMachineArn: this.stateMachine.stateMachineArn, Run: run },
     });
     // the execution may reach the Distributed Map only once the state machine role may start and watch its children
-    this.starter.node.addDependency(startPermission, childExecutions, this.stateMachine);
+    this.starter.node.addDependency(startPermission, mapRun, this.stateMachine);
     if (props.runAfter && props.runAfter.length > 0) this.starter.node.addDependency(...props.runAfter);
 
     if (handle) {
@@ -333,27 +347,32 @@ export class DistributedVerification extends Construct {
       }
     }
 
-    this.acknowledge(role, startPermission, childExecutions);
+    this.acknowledge(role, startPermission, mapRun);
   }
 
   /**
-   * What a Distributed Map needs of its state machine's role, whatever aws-cdk-lib grants: start
-   * the state machine itself (each child execution), describe and stop its executions, and redrive
-   * the Map Run's child executions (AWS's "IAM policies for using Distributed Map states"). The
-   * peer minimum, aws-cdk-lib 2.129.0, grants the describe and stop on `<state machine ARN>:*`,
-   * which names no execution, and no redrive.
+   * What a Distributed Map needs of its state machine's role, whatever aws-cdk-lib grants (AWS's
+   * "IAM policies for using Distributed Map states"): start the state machine itself (each child
+   * execution), describe and stop its executions, redrive the Map Run's child executions, and write
+   * the children's results under the result writer's prefix. The peer minimum, aws-cdk-lib
+   * 2.129.0, grants the describe and stop on `<state machine ARN>:*`, which names no execution, and
+   * no redrive; the result writer is the construct's own (`DistributedMapWithResults`).
    */
-  private grantChildExecutions(machine: sfn.StateMachine): iam.Policy {
+  private grantMapRun(machine: sfn.StateMachine): iam.Policy {
     const name = Arn.split(machine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
     const executions = (suffix: string) => Stack.of(this).formatArn({
       service: 'states', resource: 'execution', resourceName: `${name}${suffix}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    return new iam.Policy(this, 'ChildExecutions', {
+    return new iam.Policy(this, 'MapRunPermissions', {
       roles: [machine.role],
       statements: [
         new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [machine.stateMachineArn] }),
         new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions(':*')] }),
         new iam.PolicyStatement({ actions: ['states:RedriveExecution'], resources: [executions(`/${MAP_RUN_LABEL}:*`)] }),
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+          resources: [this.bucket.arnForObjects(`${MAP_RESULTS_PREFIX}/*`)],
+        }),
       ],
     });
   }
@@ -420,15 +439,14 @@ export class DistributedVerification extends Construct {
     });
     inline.itemProcessor(unitLoop('Inline'));
 
-    const distributed = new sfn.DistributedMap(this, 'CompareDistributed', {
+    const distributed = new DistributedMapWithResults(this, 'CompareDistributed', {
       itemReader: new sfn.S3JsonItemReader({ bucket: this.bucket, key: sfn.JsonPath.stringAt('$.Plan.ItemsKey') }),
-      ...resultWriter(this, this.bucket, 'runs/map-results'),
       itemSelector,
       maxConcurrency: concurrency,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       resultPath: sfn.JsonPath.DISCARD,
       label: MAP_RUN_LABEL,
-    });
+    }, { bucket: this.bucket, prefix: MAP_RESULTS_PREFIX });
     distributed.itemProcessor(unitLoop('Distributed'));
 
     const plan = invoke('Plan', { 'Action': 'plan', 'Run.$': '$.Run' }, '$.Plan');
@@ -465,7 +483,7 @@ export class DistributedVerification extends Construct {
     return machine;
   }
 
-  private acknowledge(role: iam.Role, startPermission: iam.Policy, childExecutions: iam.Policy): void {
+  private acknowledge(role: iam.Role, startPermission: iam.Policy, mapRun: iam.Policy): void {
     const workerArn = this.workerFunction.functionArn;
     const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
     const executions = (suffix: string) => Stack.of(this).formatArn({
@@ -496,13 +514,13 @@ export class DistributedVerification extends Construct {
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(':*')), reason: 'The Distributed Map describes and stops its child executions, which Step Functions names at run time (aws-cdk-lib\'s grant).' },
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(`/${MAP_RUN_LABEL}:*`)), reason: 'The Distributed Map redrives its map runs, which Step Functions names at run time (aws-cdk-lib\'s grant).' },
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `arn:<AWS::Partition>:s3:::${this.bucket.bucketName}/*`), reason: 'aws-cdk-lib\'s Distributed Map item reader grants s3:GetObject on the bucket\'s objects; only this construct\'s bucket.' },
-      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.bucket.bucketArn}/*`), reason: 'aws-cdk-lib\'s Distributed Map result writer grants on the bucket\'s objects; only this construct\'s bucket.' },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The state machine role invokes this construct\'s worker, starts its own child executions and writes its traces and logs.' },
     ]);
-    acknowledgeRules(childExecutions, [
+    acknowledgeRules(mapRun, [
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(':*')), reason: 'The Distributed Map describes and stops the state machine\'s executions, which Step Functions names at run time.' },
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(`/${MAP_RUN_LABEL}:*`)), reason: 'A redriven execution redrives its Map Run\'s child executions, which Step Functions names at run time.' },
-      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy lets the state machine start, watch and redrive its own child executions; a policy of its own because it names the state machine, which depends on its role.' },
+      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.bucket.bucketArn}/${MAP_RESULTS_PREFIX}/*`), reason: 'The result writer writes each Map Run\'s results under its prefix, in objects Step Functions names at run time.' },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy lets the state machine start, watch and redrive its own child executions and write their results; a policy of its own because it names the state machine, which depends on its role.' },
     ]);
     acknowledgeRules(startPermission, [
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy lets the shared handler role start this verification\'s state machine; a policy of its own so the state machine exists before the permission.' },

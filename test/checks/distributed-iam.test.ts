@@ -230,11 +230,11 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
     const children = stateMachineRequests(dep.d, dep.parts, { executionName, itemsKey: recorded.plan.ItemsKey })
       .filter((r) => r.request.action.startsWith('states:'));
     expect(children.map((r) => r.request.action).sort()).toEqual(['states:DescribeExecution', 'states:RedriveExecution', 'states:StartExecution', 'states:StopExecution']);
-    // aws-cdk-lib's DistributedMapPolicy removed: the construct's ChildExecutions policy alone
+    // aws-cdk-lib's DistributedMapPolicy removed: the construct's MapRunPermissions policy alone
     const own = IamModel.of(dep.d);
     const all = own.identityPolicies.bind(own);
     own.identityPolicies = (role: string) => all(role).filter((p) => !/DistributedMapPolicy/.test(p.name));
-    expect(all(dep.parts.machineRole).some((p) => /ChildExecutions/.test(p.name))).toBe(true);
+    expect(all(dep.parts.machineRole).some((p) => /MapRunPermissions/.test(p.name))).toBe(true);
     expect(await denials(own, children)).toEqual([]);
     // what aws-cdk-lib 2.129.0 grants instead (DescribeExecution and StopExecution on `<state machine ARN>:*`) names no execution
     const legacy = IamModel.of(dep.d);

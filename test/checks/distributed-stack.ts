@@ -12,9 +12,6 @@ import { MigrationType, TableMappings } from '../../lib/task';
 
 /* A stack with a distributed MigrationVerification, and its synthesized state machine definition. */
 
-// the Distributed Map's ResultWriter of the peer minimum is deprecated in newer aws-cdk-lib releases: no warning per synth
-process.env.JSII_DEPRECATED = 'quiet';
-
 const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
 const SOURCE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-db-AbCdEf';
 

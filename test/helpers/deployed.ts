@@ -29,6 +29,7 @@ export const DEFAULT_DEPLOY_ENV: DeployEnvironment = {
 export interface TemplateJson {
   readonly Resources: Record<string, ResourceJson>;
   readonly Conditions?: Record<string, unknown>;
+  readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   readonly Parameters?: Record<string, { Default?: unknown }>;
 }
 
@@ -207,6 +208,12 @@ export class DeployedTemplate {
           }
           return this.pseudo(expr) ?? this.parameter(expr) ?? this.ref(expr);
         });
+      }
+      case 'Fn::FindInMap': {
+        const [map, top, second] = this.evaluate(arg) as string[];
+        const value = this.template.Mappings?.[map]?.[top]?.[second];
+        if (value === undefined) throw new Error(`Fn::FindInMap: ${map}.${top}.${second} is not in the template's Mappings`);
+        return this.evaluate(value);
       }
       case 'Fn::GetAZs':
         return ['a', 'b', 'c'].map(z => `${this.env.region}${z}`);
