@@ -110,7 +110,8 @@ export interface DistributedVerificationProps extends DistributedVerificationOpt
 }
 
 const MAX_CONCURRENCY = 64;
-const DEFAULT_CONCURRENCY = 4;
+/** Workers at the same time by default (`maxConcurrency`). */
+export const DEFAULT_DISTRIBUTED_CONCURRENCY = 4;
 const LAMBDA_TIMEOUT = Duration.minutes(15);
 const WAIT_LIMIT = WAIT_CONDITION_LIMIT.minus(CONDITION_MARGIN);
 /**
@@ -152,7 +153,7 @@ class DistributedMapWithResults extends sfn.DistributedMap {
 
 /** Checks the options at synth time; returns the values in force. */
 export function checkDistributedOptions(owner: string, options: DistributedVerificationOptions) {
-  const concurrency = options.maxConcurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = options.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY;
   if (!Token.isUnresolved(concurrency) && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
     throw new Error(`${owner}: distributed.maxConcurrency is ${concurrency}; use an integer from 1 to ${MAX_CONCURRENCY}. Each worker holds a session `
       + 'on the source and on Neon and scans as fast as the source serves it: more workers than the source has cores to spare slow the migration down.');
