@@ -1,10 +1,11 @@
-import { CustomResource, Token } from 'aws-cdk-lib';
+import { CustomResource, Lazy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
 import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
+import { verificationSessionsOf } from './verification-sessions';
 import { IReplicationNetwork } from '../core/interfaces';
 import { unknownFindingCodes, unknownFindingCodesMessage } from '../fidelity/finding-codes';
 import { PREFLIGHT_TYPE } from '../fidelity/kinds';
@@ -110,9 +111,10 @@ export interface PreflightCapacityOptions {
   readonly validationThreads?: number;
 
   /**
-   * Sessions the verification opens on the target (`MigrationVerification.concurrency`).
+   * Sessions the verification opens on the target (`MigrationVerification`'s `concurrency`, or with
+   * `distributed` its `maxConcurrency`).
    *
-   * @default 0
+   * @default 0 (`forTask`: the sessions of the task's verification created with `MigrationVerification.forTask`)
    */
   readonly verificationSessions?: number;
 
@@ -247,8 +249,26 @@ export class MigrationPreflight extends Construct {
       lobMode: task.settings.lobMode,
       lobMaxSizeKb: metadata.lobMaxSizeKb,
       targetTablePrepMode: task.settings.targetTablePrepMode,
-      targetCapacity: options.targetCapacity ? { ...taskCapacity(task), ...options.targetCapacity } : undefined,
+      targetCapacity: options.targetCapacity ? {
+        ...taskCapacity(task),
+        ...options.targetCapacity,
+        // the task's verification (MigrationVerification.forTask), created before or after this preflight
+        verificationSessions: options.targetCapacity.verificationSessions ?? Token.asNumber(Lazy.any({ produce: () => verificationSessionsOf(task)?.count })),
+      } : undefined,
     });
+    const given = options.targetCapacity?.verificationSessions;
+    if (given !== undefined && !Token.isUnresolved(given)) {
+      preflight.node.addValidation({
+        validate: () => {
+          const verification = verificationSessionsOf(task);
+          return verification && verification.count > given
+            ? [`MigrationPreflight.forTask: targetCapacity.verificationSessions is ${given}, but the task's verification ${verification.path} opens up to `
+              + `${verification.count} sessions on each database (${verification.property}): the preflight would count too few on the target. `
+              + `Set verificationSessions to at least ${verification.count}, or leave it out to take the verification's.`]
+            : [];
+        },
+      });
+    }
     // the target tables it checks are those the schema copy or conversion creates before the start
     if (task.schemaCopy) preflight.node.addDependency(task.schemaCopy.before);
     if (task.schemaConversion) preflight.node.addDependency(task.schemaConversion.completion);

@@ -5,10 +5,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IDependable } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
-import { DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
+import { DEFAULT_DISTRIBUTED_CONCURRENCY, DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
 import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
+import { recordVerificationSessions } from './verification-sessions';
 import { IReplicationNetwork } from '../core/interfaces';
 import { VERIFICATION_TYPE } from '../fidelity/kinds';
 import { normalizeInstanceIdentifier } from '../metrics/identifiers';
@@ -17,6 +18,9 @@ import { DmsMigrationTask } from '../migration/migration-task';
 import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { MigrationType } from '../task/migration-type';
+
+/** Tables `verify` compares at the same time by default (`concurrency`). */
+const DEFAULT_VERIFY_CONCURRENCY = 4;
 
 /** Settings of the comparison itself, shared by the props and the `forTask` options. */
 export interface VerificationOptions {
@@ -255,6 +259,10 @@ export class MigrationVerification extends Construct {
       runAfter: [task.lifecycle.completion, ...(schemaCopy ? [schemaCopy.afterLoadCompletion] : [])],
       ...(recheck ? { cdcTaskArn: task.taskArn, cdcReplicationInstanceIdentifier: task.replicationInstanceIdentifier } : {}),
     });
+    // the preflight of the same task counts these sessions on the target (targetCapacity.verificationSessions)
+    recordVerificationSessions(task, options.distributed
+      ? { count: options.distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY, property: 'distributed.maxConcurrency', path: verification.node.path }
+      : { count: options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY, property: 'concurrency', path: verification.node.path });
     if (task.migrationType !== MigrationType.FULL_LOAD && !recheck) {
       Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationDuringCdc',
         `The task's migration type is ${task.migrationType} and it runs on DMS Serverless, whose latency metrics the re-check cannot read: changes keep arriving while the comparison runs, so rows changed meanwhile may show as differences. Verify during a write pause, or set failOnDifference: false.`);

@@ -29,6 +29,7 @@ export const DEFAULT_DEPLOY_ENV: DeployEnvironment = {
 export interface TemplateJson {
   readonly Resources: Record<string, ResourceJson>;
   readonly Conditions?: Record<string, unknown>;
+  readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   readonly Parameters?: Record<string, { Default?: unknown }>;
   readonly Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
 }
@@ -219,6 +220,12 @@ export class DeployedTemplate {
           return this.pseudo(expr) ?? this.parameter(expr) ?? this.ref(expr);
         });
       }
+      case 'Fn::FindInMap': {
+        const [map, top, second] = this.evaluate(arg) as string[];
+        const value = this.template.Mappings?.[map]?.[top]?.[second];
+        if (value === undefined) throw new Error(`Fn::FindInMap: ${map}.${top}.${second} is not in the template's Mappings`);
+        return this.evaluate(value);
+      }
       case 'Fn::GetAZs':
         return ['a', 'b', 'c'].map(z => `${this.env.region}${z}`);
       case 'Fn::Base64':
@@ -388,6 +395,7 @@ function attributeOf(d: DeployedTemplate, logicalId: string, resource: ResourceJ
     case 'AWS::SNS::Topic.TopicName': return d.ref(logicalId).split(':').pop();
     case 'AWS::Events::Rule.Arn': return arn(d, 'events', `rule/${d.ref(logicalId)}`);
     case 'AWS::CodeBuild::Project.Arn': return arn(d, 'codebuild', `project/${d.ref(logicalId)}`);
+    case 'AWS::S3::Bucket.Arn': return `arn:${d.env.partition}:s3:::${d.ref(logicalId)}`;
     case 'AWS::CloudWatch::Alarm.Arn': return arn(d, 'cloudwatch', `alarm:${d.ref(logicalId)}`);
     case 'AWS::StepFunctions::StateMachine.Arn': return d.ref(logicalId);
     case 'AWS::StepFunctions::StateMachine.Name': return d.ref(logicalId).split(':').pop();
