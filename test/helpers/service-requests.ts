@@ -753,10 +753,6 @@ export class StandInTemplate extends DeployedTemplate {
       if (secretId.startsWith('arn:')) return `${secretId}-${secretSuffix(secretId.split(':secret:')[1])}`;
       return `arn:${this.env.partition}:secretsmanager:${this.env.region}:${this.env.account}:secret:${secretId}-${secretSuffix(secretId)}`;
     }
-    // the credentials handler answers the clients' secret it wrote, as given (lib/neon/credentials.handler.ts)
-    if (this.resource(logicalId).Type === 'Custom::NeonDmsCredentials' && attribute === 'ClientSecretArn') {
-      return String(this.property(logicalId, 'ClientSecretArn'));
-    }
     return `${logicalId}.${attribute}`;
   }
 
