@@ -13,8 +13,8 @@ import {
   apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
 import { timing } from '../../lib/core/api-calls';
-import { TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
 import { NEON_REFUSAL_CAUSES } from '../../lib/core/neon-refusals';
+import { TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
 import * as lifecycle from '../../lib/lifecycle/task-lifecycle.handler';
 import * as stopper from '../../lib/lifecycle/task-stopper.handler';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../../lib/provider/handler-types';
