@@ -600,6 +600,12 @@ export const NOT_SERVICE_USES: (SitePattern & { readonly reason: string })[] = [
     reason: 'a dynamic reference CloudFormation resolves with the deployment role',
   })),
   {
+    fromType: 'AWS::Lambda::Function',
+    property: 'Description',
+    toType: 'AWS::S3::Bucket',
+    reason: 'text: aws-cdk-lib names the bucket its auto-delete-objects function empties in the function\'s description (auto-delete-objects covers the use)',
+  },
+  {
     fromType: 'AWS::DMS::DataProvider',
     property: 'Settings',
     toType: 'AWS::SecretsManager::Secret',
