@@ -1,5 +1,5 @@
 import {
-  Annotations, Arn, ArnFormat, Aspects, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
+  Annotations, Arn, ArnFormat, Aspects, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect,
   RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,7 +17,7 @@ import { Construct, IConstruct, IDependable } from 'constructs';
 import { FIDELITY_METRICS_NAMESPACE } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
-import { allowLogsToUseKey, vendedLogGroupNameFor } from '../core/log-groups';
+import { allowLogsToUseKey, logGroupNameFor, vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { VerificationWorkerFunction } from '../fidelity/distributed/verification-worker-function';
 import { DISTRIBUTED_VERIFICATION_TYPE } from '../fidelity/kinds';
@@ -231,7 +231,7 @@ export class DistributedVerification extends Construct {
 
     // the worker: in the replication network, as the single-function verification
     const logKey = createRotatingKey(this, 'LogKey', { description: `Encrypts the logs of the distributed verification ${this.node.path}` });
-    const workerLogs = this.encryptedLogGroup('WorkerLogs', logKey, `/cdk-neon-migration/verification/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`);
+    const workerLogs = this.encryptedLogGroup('WorkerLogs', logKey, logGroupNameFor(this, 'workers'));
     const role = new iam.Role(this, 'WorkerRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'cdk-neon-migration distributed verification workers',

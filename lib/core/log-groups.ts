@@ -1,4 +1,4 @@
-import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, Names, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { IConstruct } from 'constructs';
@@ -12,22 +12,34 @@ import { IConstruct } from 'constructs';
  */
 
 /**
- * A log group name for what `scope` logs, stable across deployments and unique in the account:
- * `/cdk-neon-migration/<path>-<hash>/<purpose>`.
+ * The last group of the stack's id (`arn:…:stack/<name>/<guid>`): the same for every deployment of
+ * one stack, new when a stack of the same name is created again after `cdk destroy`. Log groups are
+ * retained when their stack is deleted; a name that carries it does not collide with the one a
+ * deleted stack of the same name left behind.
  */
-export function logGroupNameFor(scope: IConstruct, purpose: string): string {
-  return `/cdk-neon-migration/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}/${purpose}`;
+function stackInstance(): string {
+  return Fn.select(4, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
 /**
- * The log group name for a Step Functions state machine's logs: `/aws/vendedlogs/states/<path>-<hash>`.
+ * A log group name for what `scope` logs, stable across deployments of the stack and unique in the
+ * account, also after the stack was destroyed and created again:
+ * `/cdk-neon-migration/<path>-<hash>-<stack id's last group>/<purpose>`.
+ */
+export function logGroupNameFor(scope: IConstruct, purpose: string): string {
+  return `/cdk-neon-migration/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}-${stackInstance()}/${purpose}`;
+}
+
+/**
+ * The log group name for a Step Functions state machine's logs:
+ * `/aws/vendedlogs/states/<path>-<hash>-<stack id's last group>` (see {@link logGroupNameFor}).
  * Step Functions delivers logs through CloudWatch Logs' vended-logs delivery, which adds every log
  * group it writes to the account's CloudWatch Logs resource policy (at most 5,120 characters) unless
  * the name starts with `/aws/vendedlogs/` ("Avoiding CloudWatch Logs resource policy size
  * restrictions", Step Functions Developer Guide).
  */
 export function vendedLogGroupNameFor(scope: IConstruct): string {
-  return `/aws/vendedlogs/states/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}`;
+  return `/aws/vendedlogs/states/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}-${stackInstance()}`;
 }
 
 /** The ARN of the log group `name`, as CloudWatch Logs writes it in the encryption context (no `:*`). */

@@ -16,6 +16,13 @@ export interface DeployEnvironment {
   readonly region: string;
   readonly partition: string;
   readonly stackName: string;
+  /**
+   * Which creation of the stack this is: CloudFormation gives a stack a new id (its last part a new
+   * GUID) each time a stack of that name is created, e.g. again after it was deleted.
+   *
+   * @default 1
+   */
+  readonly creation?: number;
 }
 
 export const DEFAULT_DEPLOY_ENV: DeployEnvironment = {
@@ -74,7 +81,7 @@ export class DeployedTemplate {
     this.env = { ...DEFAULT_DEPLOY_ENV, ...env };
     this.waitConditionUrl = (logicalId) =>
       `https://cloudformation-waitcondition-${this.env.region}.s3.amazonaws.com/${encodeURIComponent(this.stackId)}/${logicalId}?X-Amz-Signature=modelled`;
-    this.stackId = `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/${uuid(this.env.stackName)}`;
+    this.stackId = `arn:${this.env.partition}:cloudformation:${this.env.region}:${this.env.account}:stack/${this.env.stackName}/${uuid((this.env.creation ?? 1) === 1 ? this.env.stackName : `${this.env.stackName}#${this.env.creation}`)}`;
     this.customAttributes = customAttributes;
   }
 
