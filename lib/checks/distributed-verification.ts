@@ -135,7 +135,10 @@ const MAP_RESULTS_PREFIX = 'runs/map-results';
  * writer needs (`MapRunPermissions`).
  */
 class DistributedMapWithResults extends sfn.DistributedMap {
-  constructor(scope: Construct, id: string, props: sfn.DistributedMapProps, private readonly results: { readonly bucket: s3.IBucket; readonly prefix: string }) {
+  constructor(
+    scope: Construct, id: string, props: sfn.DistributedMapProps,
+    private readonly results: { readonly bucket: s3.IBucket; readonly prefix: string },
+  ) {
     super(scope, id, props);
   }
 
