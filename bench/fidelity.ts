@@ -35,7 +35,7 @@ const PLANT = `
  * parallel worker that has exited (Linux `/proc`; undefined elsewhere). Connections are closed at
  * the end of each method, so the difference around a method is all the database work it caused.
  */
-function clusterCpuMs(pid: number): number | undefined {
+export function clusterCpuMs(pid: number): number | undefined {
   try {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // utime, stime, cutime, cstime (fields 14-17 of proc(5)), in clock ticks of 10 ms
