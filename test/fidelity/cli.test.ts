@@ -149,6 +149,11 @@ describe('connection strings', () => {
     ['postgresql://u:PW@127.0.0.1:54x2/db', 'the port is not a number from 1 to 65535'],
     ['postgresql://u:PW@127.0.0.1/db?port=99999', 'port 99999 is outside 1–65535 (the port parameter)'],
     ['postgresql://u:PW/x@127.0.0.1/db', 'an @ follows the host: percent-encode /, ?, # and @ in the user name and password'],
+    // a # or ? in the password ends the URL's host part: named as what it is, not as a bad port
+    ['postgresql://u:PW#x@127.0.0.1:5432/db?sslmode=require', 'the user name or password holds # unencoded, where a URL\'s host part ends: '
+      + 'percent-encode # (as %23); in a user name or password write / as %2F, @ as %40 and % as %25 too'],
+    ['postgres://u:PW?x#y@127.0.0.1/db', 'the user name or password holds ? and # unencoded, where a URL\'s host part ends: '
+      + 'percent-encode ? (as %3F) and # (as %23)'],
     ['postgresql://u:PW@ep-cool-name-123456-pooler.us-east-2.aws.neon.tech/db?sslmode=require',
       'ep-cool-name-123456-pooler.us-east-2.aws.neon.tech is Neon\'s pooled (PgBouncer) host. Use the direct host, as the DMS endpoint does: '
       + 'ep-cool-name-123456.us-east-2.aws.neon.tech (the same host without -pooler).'],
@@ -166,6 +171,27 @@ describe('connection strings', () => {
     expect(badTarget.code).toBe(2);
     expect(badTarget.stderr).toContain(`error: TARGET_DATABASE_URL (the target database): ${problem}`);
     expect(badTarget.stderr).not.toContain(CANARY);
+  });
+
+  test('a mysql:// source whose password holds # or ? unencoded is refused before connecting, naming the encoding', async () => {
+    for (const [url, chars] of [
+      // a digit-only password before the #: a URL parser would take it for the port of a host named "u"
+      [`mysql://u:1234#${CANARY}@127.0.0.1:3306/app?sslmode=require`, '# (as %23)'],
+      [`mysql://u:${CANARY}?x@127.0.0.1/app`, '? (as %3F)'],
+    ]) {
+      const r = await cli(['verify', '--schema', 'app'], { SOURCE_DATABASE_URL: url, TARGET_DATABASE_URL: target.url() });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: SOURCE_DATABASE_URL (the source database): the user name or password holds ${chars.slice(0, 1)} unencoded, `
+        + `where a URL's host part ends: percent-encode ${chars}`);
+      expect(r.stderr).not.toContain(CANARY);
+      expect(r.stderr).not.toContain('1234');
+    }
+  });
+
+  test('an encoded password passes the checks (and then fails to connect)', async () => {
+    const r = await cli(['preflight', '--schema', 'same'], { SOURCE_DATABASE_URL: `postgresql://u:${CANARY}%23x%3Fy@127.0.0.1:1/db` });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: /);
   });
 
   test('preflight checks TARGET_DATABASE_URL too when it is set', async () => {
