@@ -60,7 +60,10 @@ exit status: 0 no blocking finding, 1 blocking findings (NO_TABLES_SELECTED amon
 
 const TASK_OPTIONS = `  --task-arn <arn>           the DMS replication task (on a replication instance) applying the changes:
                              its latency is read from CloudWatch (CDCLatencySource + CDCLatencyTarget)
-                             and its status from DMS, with the AWS credentials of the environment;
+                             and its status from DMS, in the ARN's Region, with the AWS credentials of
+                             the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, a role): it needs
+                             dms:DescribeReplicationTasks, dms:DescribeReplicationInstances and
+                             cloudwatch:GetMetricData (DmsMigrationTask.grantCutover grants them);
                              its table mapping is used unless --schema or --mappings is given
   --recheck-margin <s>       seconds added to the latency before each re-check (default 10)
   --recheck-rounds <n>       re-checks of the rows that differ, at most (default 5)`;
@@ -159,8 +162,6 @@ ${SELECTION_OPTIONS}
 ${COMMON_OPTIONS}
 
 The schema steps need psql and pg_dump (at least as new as the source server) on PATH.
-AWS permissions: dms:DescribeReplicationTasks, dms:DescribeReplicationInstances,
-cloudwatch:GetMetricData (DmsMigrationTask.grantCutover grants them).
 
 ${ENVIRONMENT}
 
