@@ -113,6 +113,11 @@ export interface RowDifference {
   readonly kind: DifferenceKind;
   /** Key column (source name) → value as text. */
   readonly key: Readonly<Record<string, string>>;
+  /**
+   * With `different`: the compared columns (source names) whose values differ between the sides,
+   * compared value by value (the values themselves are never reported).
+   */
+  readonly columns?: readonly string[];
 }
 
 /**

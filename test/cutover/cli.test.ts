@@ -177,6 +177,41 @@ test('verify --task-arn re-checks differences after the task latency', async () 
   }
 });
 
+test('no-go on a row lost on the target: the text names its table and key', async () => {
+  answer({}, { source: 0, target: 0 });
+  await target.sql('delete from shop.orders where id = 123');
+  try {
+    const r = await cli(['cutover', '--task-arn', TASK_ARN, '--recheck-margin', '0', '--recheck-rounds', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^verify\s+FAIL\s+1 table\(s\), 300 source row\(s\) compared; 1 table\(s\) differ/m);
+    expect(r.stdout).toContain('\nshop.orders: 1 differing row(s)\n  missing-in-target  id="123"\n');
+    expect(r.stdout).toMatch(/Cutover: NO-GO\./);
+    const j = await cli(['cutover', '--task-arn', TASK_ARN, '--recheck-margin', '0', '--recheck-rounds', '1', '--json']);
+    expect(JSON.parse(j.stdout).verify.tables[0].differences).toEqual([{ kind: 'missing-in-target', key: { id: '123' } }]);
+  } finally {
+    await target.sql("insert into shop.orders values (123, 'n123')");
+  }
+});
+
+test('verify never says all tables match while rows changing on the source are not proven: it names how many', async () => {
+  answer({}, { source: 0, target: 0 });
+  await target.sql("update shop.orders set note = 'stale' where id = 5");
+  // the application keeps writing the row on the source: no re-check can prove it either way
+  let n = 0;
+  let writing = Promise.resolve();
+  const writer = setInterval(() => { writing = writing.then(() => source.sql(`update shop.orders set note = 'w${n++}' where id = 5`)); }, 20);
+  try {
+    const r = await cli(['verify', '--task-arn', TASK_ARN, '--recheck-margin', '0.2', '--recheck-rounds', '2']);
+    expect(r.stdout).toContain('shop.orders: 1 row(s) changed on the source again in each of 2 re-check(s): not proven either way');
+    expect(r.stdout).not.toMatch(/All \d+ table\(s\) match/);
+    expect(r.stdout).toMatch(/\nNo difference found in 1 table\(s\), but 1 row\(s\) could not be proven: still changing on the source after the last re-check \(stop the writes to the source, then verify again\)\.\n$/);
+  } finally {
+    clearInterval(writer);
+    await writing;
+    await Promise.all([source.sql("update shop.orders set note = 'n5' where id = 5"), target.sql("update shop.orders set note = 'n5' where id = 5")]);
+  }
+});
+
 test.each([
   [['cutover'], 'cutover needs --task-arn: the task whose latency it waits for'],
   [['verify', '--recheck-margin', '3'], '--recheck-margin needs --task-arn: the re-check waits for the task\'s latency'],
