@@ -34,11 +34,14 @@ beforeAll(async () => {
     create schema typed; create table typed.t (id int primary key, qty integer, note text);
     insert into typed.t select g, g * 10, 'n' || g from generate_series(1, 3) g;
     create schema keyed; create table keyed.t (k text primary key, v int);
-    insert into keyed.t values ('a, b=c', 1), ('plain', 2), ('a', 3);`;
+    insert into keyed.t values ('a, b=c', 1), ('plain', 2), ('a', 3);
+    create schema wide; create table wide.people (id int primary key, "Secret Col" text, email text, n int, at timestamptz);
+    insert into wide.people select g, 'source-secret-' || g, 'p' || g || '@example.com', g, '2024-01-01' from generate_series(1, 50) g;`;
   await Promise.all([source.sql(ddl), target.sql(ddl)]);
   await target.sql(`update shop.orders set note = 'changed' where id = 42;
     alter table typed.t alter column qty type bigint;
-    update keyed.t set v = 10 where k = 'a, b=c';`);
+    update keyed.t set v = 10 where k = 'a, b=c';
+    update wide.people set "Secret Col" = 'target-secret', email = null where id = 7;`);
 });
 
 afterAll(async () => {
@@ -60,13 +63,13 @@ describe('verify', () => {
     const r = await cli(['verify', '--schema', 'shop'], env());
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/shop\.orders\s+500\s+500\s+MISMATCH/);
-    expect(r.stdout).toMatch(/different\s+id="42"\n/);
+    expect(r.stdout).toMatch(/different\s+id="42" {2}\(columns: note\)\n/);
 
     const j = await cli(['verify', '--schema=shop', '--json', '--concurrency', '2'], env());
     expect(j.code).toBe(1);
     const parsed = JSON.parse(j.stdout);
     expect(parsed.ok).toBe(false);
-    expect(parsed.tables[0].differences).toEqual([{ kind: 'different', key: { id: '42' } }]);
+    expect(parsed.tables[0].differences).toEqual([{ kind: 'different', key: { id: '42' }, columns: ['note'] }]);
   });
 
   test('a mappings file selects the tables', async () => {
@@ -129,10 +132,20 @@ describe('verify', () => {
   test('differing keys are quoted: a key holding ", " or "=" cannot be misread', async () => {
     const r = await cli(['verify', '--schema', 'keyed'], env());
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/\n {2}different {10}k="a, b=c"\n/);
+    expect(r.stdout).toMatch(/\n {2}different {10}k="a, b=c" {2}\(columns: v\)\n/);
     const j = await cli(['verify', '--schema', 'keyed', '--json'], env());
-    expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { k: 'a, b=c' } }]);
+    expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { k: 'a, b=c' }, columns: ['v'] }]);
   });
+});
+
+test('verify names the differing columns of a differing row, never their values (text and JSON)', async () => {
+  const r = await cli(['verify', '--schema', 'wide'], env());
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('\nwide.people: 1 differing row(s)\n  different          id="7"  (columns: "Secret Col", email)\n');
+  for (const value of ['secret', '@example.com', 'p7']) expect(r.stdout).not.toContain(value);
+  const j = await cli(['verify', '--schema', 'wide', '--json'], env());
+  expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { id: '7' }, columns: ['Secret Col', 'email'] }]);
+  expect(j.stdout).not.toContain('secret-');
 });
 
 describe('connection strings', () => {
