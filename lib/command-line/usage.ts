@@ -111,7 +111,10 @@ as the source server):
   post         indexes and constraints in one step, after a full load without CDC
   sequences    after the full load (and at cut-over under CDC): every sequence continues where the
                source's does; a target sequence already further along is left alone
-  plan         lists what the steps would copy and leave out, reading the source only
+  plan         lists what the steps would copy and leave out, and every object each step creates
+               (pre: types, functions, sequences, tables, views; indexes: indexes, primary-key,
+               unique and exclusion constraints; constraints: foreign keys, triggers, rules,
+               policies, materialized views refreshed; post: both), reading the source only
 
 The order:
   FULL_LOAD          pre, the full load, post, sequences
