@@ -65,6 +65,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       testTimeout: 60_000,
+      // coverage instruments every module (slower by about half): `npx projen test:coverage` measures it
+      collectCoverage: false,
+      // two workers on two cores: the tests wait on database servers and child processes much of the time
+      maxWorkers: '100%',
       coverageThreshold: undefined,
       // integ/ holds integ-runner cases, not jest tests
       testPathIgnorePatterns: ['/node_modules/', '/integ/', '/cdk.out/'],
@@ -118,7 +122,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   bundledDeps: ['pg@^8', 'mysql2@^3'],
   bin: { 'cdk-neon-migration': 'dist/cli.js' },
 
-  gitignore: ['cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],
+  // node_modules may be a link to another checkout's (no trailing slash: a link is not a directory)
+  gitignore: ['/node_modules', 'cdk.out', '/assets/', '/dist-packages/', '/integ/**/*.snapshot/asset.*', '.bench/'],
 });
 
 
@@ -223,6 +228,16 @@ for (const language of ['js', 'java', 'python', 'dotnet', 'go']) {
   packageTask.prependSpawn(checkBundles);
 }
 project.testTask.spawn(integ);
+// `npm test`: the bundles, then jest alongside the single-threaded checks (type-check, eslint,
+// integ snapshots), each reported on its own (projenrc/test-all.ts)
+project.testTask.reset();
+if (bundleTask) project.testTask.spawn(bundleTask);
+project.testTask.exec('ts-node --transpile-only projenrc/test-all.ts', { receiveArgs: true });
+project.addTask('test:coverage', {
+  description: 'Run jest with coverage (lcov and a text summary in coverage/)',
+  exec: 'jest --passWithNoTests --ci --coverage',
+  receiveArgs: true,
+});
 
 // eslint lints integ/ and bench/ too, and never rewrites files while testing
 project.eslint?.addLintPattern('integ');

@@ -10,6 +10,13 @@ import { RESOURCE_KINDS } from './resource-kinds';
 
 export const dispatcher = new Dispatcher(RESOURCE_KINDS);
 
+/** The input of the load waiter's poll step: its execution's state. */
+interface LoadWaitStep {
+  readonly LoadWaitPoll: LoadWaitPoll;
+  /** The previous poll's answer (absent at the first). */
+  readonly Answer?: LoadWaitAnswer;
+}
+
 /** onEvent of the shared provider: routes by `ResourceType`. */
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   return dispatcher.onEvent(event);
@@ -17,11 +24,12 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
 
 /**
  * isComplete of the shared provider (routes by `ResourceType`), and the poll step of the stack's
- * load waiter (an event with `LoadWaitPoll`).
+ * load waiter (an event with `LoadWaitPoll`, and from the second poll on the previous poll's answer
+ * in `Answer`, where the state machine writes it).
  */
-export async function isComplete(event: ProviderRequest | { LoadWaitPoll: LoadWaitPoll }): Promise<IsCompleteResult | LoadWaitAnswer> {
+export async function isComplete(event: ProviderRequest | LoadWaitStep): Promise<IsCompleteResult | LoadWaitAnswer> {
   if ('LoadWaitPoll' in event) {
-    return dispatcher.loadPoll(event.LoadWaitPoll);
+    return dispatcher.loadPoll(event.LoadWaitPoll, event.Answer?.State);
   }
   return dispatcher.isComplete(event);
 }

@@ -1,7 +1,9 @@
 /**
  * Proves the library against one aws-cdk-lib release: installs it (and constructs) into a temporary
  * folder, type-checks lib/ against it and synthesizes the bundled example and the deploy variants of
- * test/deploy/variants.ts with it (environment-agnostic and in a concrete account and Region).
+ * test/deploy/variants.ts with it (environment-agnostic and in a concrete account and Region), and
+ * runs test/deploy/compat-checks.ts on each template (the IAM simulation of a distributed
+ * verification's requests, whose permissions are partly aws-cdk-lib's grants).
  *
  *   ts-node --transpile-only projenrc/cdk-compat.ts peer-minimum   # the lowest aws-cdk-lib of the peer range
  *   ts-node --transpile-only projenrc/cdk-compat.ts latest         # the newest release on the registry
@@ -193,24 +195,32 @@ Module._resolveFilename = function (request, parent, ...rest) {
 import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
+import { compatChecks } from ${JSON.stringify(path.join(root, 'test/deploy/compat-checks'))};
 import { CONCRETE_ENV, VARIANTS } from ${JSON.stringify(path.join(root, 'test/deploy/variants'))};
 
 const version = require('aws-cdk-lib/package.json').version;
 if (version !== ${JSON.stringify(cdk)}) {
   throw new Error('resolved aws-cdk-lib ' + version + ', not ${cdk}');
 }
-for (const [label, env] of [['environment-agnostic', undefined], ['in ' + CONCRETE_ENV.region, CONCRETE_ENV]] as const) {
-  for (const build of VARIANTS) {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(${JSON.stringify(dir)}, 'cdk.out-')) });
-    const { name, stack } = build(app, env);
-    const artifact = app.synth().getStackByName(stack.stackName);
-    const errors = artifact.messages.filter((m) => m.level === 'error');
-    if (errors.length > 0) {
-      throw new Error(name + ': ' + errors.map((m) => m.id + ': ' + m.entry.data).join('; '));
+async function main() {
+  for (const [label, env] of [['environment-agnostic', undefined], ['in ' + CONCRETE_ENV.region, CONCRETE_ENV]] as const) {
+    for (const build of VARIANTS) {
+      const app = new App({ outdir: fs.mkdtempSync(path.join(${JSON.stringify(dir)}, 'cdk.out-')) });
+      const { name, stack } = build(app, env);
+      const artifact = app.synth().getStackByName(stack.stackName);
+      const errors = artifact.messages.filter((m) => m.level === 'error');
+      if (errors.length > 0) {
+        throw new Error(name + ': ' + errors.map((m) => m.id + ': ' + m.entry.data).join('; '));
+      }
+      const problems = await compatChecks(artifact.template, { ...(env ? { account: env.account, region: env.region } : {}), stackName: stack.stackName });
+      if (problems.length > 0) {
+        throw new Error(name + ' (' + label + '):\\n  ' + problems.join('\\n  '));
+      }
+      console.log('synthesized ' + name + ' (' + label + ') with aws-cdk-lib ' + version + ': ' + Object.keys(artifact.template.Resources).length + ' resources');
     }
-    console.log('synthesized ' + name + ' (' + label + ') with aws-cdk-lib ' + version + ': ' + Object.keys(artifact.template.Resources).length + ' resources');
   }
 }
+main().catch((e) => { console.error(e.message); process.exit(1); });
 `);
   execFileSync(process.execPath, ['-r', path.join(dir, 'hook.js'), '-r', 'ts-node/register', path.join(dir, 'synth.ts')], {
     cwd: root, stdio: 'inherit', env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' },

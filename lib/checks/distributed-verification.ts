@@ -1,5 +1,5 @@
 import {
-  Annotations, Arn, ArnFormat, Aspects, FeatureFlags, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
+  Annotations, Arn, ArnFormat, Aspects, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Duration, IAspect, Names,
   RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,6 +17,7 @@ import { Construct, IConstruct, IDependable } from 'constructs';
 import { FIDELITY_METRICS_NAMESPACE } from './fidelity-provider';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
+import { allowLogsToUseKey, vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { VerificationWorkerFunction } from '../fidelity/distributed/verification-worker-function';
 import { DISTRIBUTED_VERIFICATION_TYPE } from '../fidelity/kinds';
@@ -110,30 +111,50 @@ export interface DistributedVerificationProps extends DistributedVerificationOpt
 }
 
 const MAX_CONCURRENCY = 64;
-const DEFAULT_CONCURRENCY = 4;
+/** Workers at the same time by default (`maxConcurrency`). */
+export const DEFAULT_DISTRIBUTED_CONCURRENCY = 4;
 const LAMBDA_TIMEOUT = Duration.minutes(15);
 const WAIT_LIMIT = WAIT_CONDITION_LIMIT.minus(CONDITION_MARGIN);
+/**
+ * The Distributed Map's label, in its Map Run's and child executions' names. Without an `s`: the
+ * peer minimum's check of labels (aws-cdk-lib 2.129.0) refuses every label holding one.
+ */
+const MAP_RUN_LABEL = 'Unit';
 
 /** Lambda errors worth trying again at once (as aws-cdk-lib's `retryOnServiceExceptions`). */
 const LAMBDA_TRANSIENT_ERRORS = ['Lambda.ClientExecutionTimeoutException', 'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'];
 
+/** Where the Distributed Map writes its child executions' outputs (its Map Runs' results). */
+const MAP_RESULTS_PREFIX = 'runs/map-results';
+
 /**
- * The Distributed Map's result writer, which writes the child executions' outputs to S3 instead
- * of the state's output (at most 256 KiB): `ResultWriterV2` where the app enables aws-cdk-lib's
- * feature flag for it (aws-cdk-lib then ignores the other), else `ResultWriter` (the only one of
- * the peer minimum).
+ * A Distributed Map whose `ResultWriter` (the child executions' outputs go to S3 instead of the
+ * state's output, at most 256 KiB) is written in the definition itself, the same for every
+ * aws-cdk-lib of the peer range: the peer minimum offers only `ResultWriter`, which newer releases
+ * deprecate for `ResultWriterV2`, which the peer minimum lacks. The construct grants what the
+ * writer needs (`MapRunPermissions`).
  */
-function resultWriter(scope: IConstruct, bucket: s3.IBucket, prefix: string): Partial<sfn.DistributedMapProps> {
-  const v2 = (sfn as unknown as { ResultWriterV2?: new (props: { bucket: s3.IBucket; prefix: string }) => unknown }).ResultWriterV2;
-  if (v2 && FeatureFlags.of(scope).isEnabled('@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2')) {
-    return { resultWriterV2: new v2({ bucket, prefix }) } as Partial<sfn.DistributedMapProps>;
+class DistributedMapWithResults extends sfn.DistributedMap {
+  constructor(scope: Construct, id: string, props: sfn.DistributedMapProps, private readonly results: { readonly bucket: s3.IBucket; readonly prefix: string }) {
+    super(scope, id, props);
   }
-  return { resultWriter: new sfn.ResultWriter({ bucket, prefix }) };
+
+  public toStateJson(...args: unknown[]): object {
+    const json = (super.toStateJson as (...a: unknown[]) => Record<string, unknown>).apply(this, args);
+    const stack = Stack.of(this);
+    return {
+      ...json,
+      ResultWriter: {
+        Resource: `arn:${stack.partition}:states:::s3:putObject`,
+        Parameters: { Bucket: this.results.bucket.bucketName, Prefix: this.results.prefix },
+      },
+    };
+  }
 }
 
 /** Checks the options at synth time; returns the values in force. */
 export function checkDistributedOptions(owner: string, options: DistributedVerificationOptions) {
-  const concurrency = options.maxConcurrency ?? DEFAULT_CONCURRENCY;
+  const concurrency = options.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY;
   if (!Token.isUnresolved(concurrency) && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_CONCURRENCY)) {
     throw new Error(`${owner}: distributed.maxConcurrency is ${concurrency}; use an integer from 1 to ${MAX_CONCURRENCY}. Each worker holds a session `
       + 'on the source and on Neon and scans as fast as the source serves it: more workers than the source has cores to spare slow the migration down.');
@@ -247,6 +268,7 @@ export class DistributedVerification extends Construct {
     this.workerFunction.node.addDependency(props.network.egressReady);
 
     this.stateMachine = this.buildStateMachine(checked.concurrency, checked.timeout, logKey);
+    const mapRun = this.grantMapRun(this.stateMachine);
 
     // the starter: a custom resource of the stack's shared provider
     const provider = MigrationProvider.of(this);
@@ -270,7 +292,8 @@ export class DistributedVerification extends Construct {
       resourceType: DISTRIBUTED_VERIFICATION_TYPE,
       properties: { StateMachineArn: this.stateMachine.stateMachineArn, Run: run },
     });
-    this.starter.node.addDependency(startPermission);
+    // the execution may reach the Distributed Map only once the state machine role may start and watch its children
+    this.starter.node.addDependency(startPermission, mapRun, this.stateMachine);
     if (props.runAfter && props.runAfter.length > 0) this.starter.node.addDependency(...props.runAfter);
 
     if (handle) {
@@ -326,27 +349,42 @@ export class DistributedVerification extends Construct {
       }
     }
 
-    this.acknowledge(role, startPermission);
+    this.acknowledge(role, startPermission, mapRun);
+  }
+
+  /**
+   * What a Distributed Map needs of its state machine's role, whatever aws-cdk-lib grants (AWS's
+   * "IAM policies for using Distributed Map states"): start the state machine itself (each child
+   * execution), describe and stop its executions, redrive the Map Run's child executions, and write
+   * the children's results under the result writer's prefix. The peer minimum, aws-cdk-lib
+   * 2.129.0, grants the describe and stop on `<state machine ARN>:*`, which names no execution, and
+   * no redrive; the result writer is the construct's own (`DistributedMapWithResults`).
+   */
+  private grantMapRun(machine: sfn.StateMachine): iam.Policy {
+    const name = Arn.split(machine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName!;
+    const executions = (suffix: string) => Stack.of(this).formatArn({
+      service: 'states', resource: 'execution', resourceName: `${name}${suffix}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    return new iam.Policy(this, 'MapRunPermissions', {
+      roles: [machine.role],
+      statements: [
+        new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [machine.stateMachineArn] }),
+        new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions(':*')] }),
+        new iam.PolicyStatement({ actions: ['states:RedriveExecution'], resources: [executions(`/${MAP_RUN_LABEL}:*`)] }),
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'],
+          resources: [this.bucket.arnForObjects(`${MAP_RESULTS_PREFIX}/*`)],
+        }),
+      ],
+    });
   }
 
   /** A log group encrypted with `key`, which CloudWatch Logs may use for that log group only. */
   private encryptedLogGroup(id: string, key: ReturnType<typeof createRotatingKey>, logGroupName: string): logs.LogGroup {
-    const stack = Stack.of(this);
+    allowLogsToUseKey(this, key, logGroupName);
     const group = new logs.LogGroup(this, id, {
       logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key, removalPolicy: RemovalPolicy.RETAIN,
     });
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnEquals: {
-          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
-            service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        },
-      },
-    }));
     // the key's policy must exist before CloudWatch Logs uses it
     group.node.addDependency(key);
     return group;
@@ -391,15 +429,14 @@ export class DistributedVerification extends Construct {
     });
     inline.itemProcessor(unitLoop('Inline'));
 
-    const distributed = new sfn.DistributedMap(this, 'CompareDistributed', {
+    const distributed = new DistributedMapWithResults(this, 'CompareDistributed', {
       itemReader: new sfn.S3JsonItemReader({ bucket: this.bucket, key: sfn.JsonPath.stringAt('$.Plan.ItemsKey') }),
-      ...resultWriter(this, this.bucket, 'runs/map-results'),
       itemSelector,
       maxConcurrency: concurrency,
       mapExecutionType: sfn.StateMachineType.STANDARD,
       resultPath: sfn.JsonPath.DISCARD,
-      label: 'Units',
-    });
+      label: MAP_RUN_LABEL,
+    }, { bucket: this.bucket, prefix: MAP_RESULTS_PREFIX });
     distributed.itemProcessor(unitLoop('Distributed'));
 
     const plan = invoke('Plan', { 'Action': 'plan', 'Run.$': '$.Run' }, '$.Plan');
@@ -423,8 +460,7 @@ export class DistributedVerification extends Construct {
     const definition = plan.next(mode);
 
     // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
-    const logGroupName = `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200, separator: '-' })}`;
-    const logGroup = this.encryptedLogGroup('StateMachineLogs', logKey, logGroupName);
+    const logGroup = this.encryptedLogGroup('StateMachineLogs', logKey, vendedLogGroupNameFor(this));
     const machine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout,
@@ -436,7 +472,7 @@ export class DistributedVerification extends Construct {
     return machine;
   }
 
-  private acknowledge(role: iam.Role, startPermission: iam.Policy): void {
+  private acknowledge(role: iam.Role, startPermission: iam.Policy, mapRun: iam.Policy): void {
     const workerArn = this.workerFunction.functionArn;
     const machineName = Arn.split(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
     const executions = (suffix: string) => Stack.of(this).formatArn({
@@ -465,10 +501,15 @@ export class DistributedVerification extends Construct {
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${workerArn}:*`), reason: 'Step Functions invokes any version of the worker function (`<function arn>:*`), as aws-cdk-lib grants it.' },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'X-Ray tracing and CloudWatch Logs delivery actions support no resource-level permissions.' },
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(':*')), reason: 'The Distributed Map describes and stops its child executions, which Step Functions names at run time (aws-cdk-lib\'s grant).' },
-      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions('/Units:*')), reason: 'The Distributed Map redrives its map runs, which Step Functions names at run time (aws-cdk-lib\'s grant).' },
+      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(`/${MAP_RUN_LABEL}:*`)), reason: 'The Distributed Map redrives its map runs, which Step Functions names at run time (aws-cdk-lib\'s grant).' },
       { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `arn:<AWS::Partition>:s3:::${this.bucket.bucketName}/*`), reason: 'aws-cdk-lib\'s Distributed Map item reader grants s3:GetObject on the bucket\'s objects; only this construct\'s bucket.' },
-      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.bucket.bucketArn}/*`), reason: 'aws-cdk-lib\'s Distributed Map result writer grants on the bucket\'s objects; only this construct\'s bucket.' },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The state machine role invokes this construct\'s worker, starts its own child executions and writes its traces and logs.' },
+    ]);
+    acknowledgeRules(mapRun, [
+      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(':*')), reason: 'The Distributed Map describes and stops the state machine\'s executions, which Step Functions names at run time.' },
+      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', executions(`/${MAP_RUN_LABEL}:*`)), reason: 'A redriven execution redrives its Map Run\'s child executions, which Step Functions names at run time.' },
+      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.bucket.bucketArn}/${MAP_RESULTS_PREFIX}/*`), reason: 'The result writer writes each Map Run\'s results under its prefix, in objects Step Functions names at run time.' },
+      { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy lets the state machine start, watch and redrive its own child executions and write their results; a policy of its own because it names the state machine, which depends on its role.' },
     ]);
     acknowledgeRules(startPermission, [
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy lets the shared handler role start this verification\'s state machine; a policy of its own so the state machine exists before the permission.' },

@@ -1,15 +1,17 @@
-import { CustomResource, Token } from 'aws-cdk-lib';
+import { CustomResource, Lazy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
 import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
+import { verificationSessionsOf } from './verification-sessions';
 import { IReplicationNetwork } from '../core/interfaces';
 import { unknownFindingCodes, unknownFindingCodesMessage } from '../fidelity/finding-codes';
 import { PREFLIGHT_TYPE } from '../fidelity/kinds';
 import { NeonComputeKeepAlive } from '../live/neon-compute';
 import { DmsMigrationTask } from '../migration/migration-task';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { MigrationType } from '../task/migration-type';
 import { LobMode, TargetTablePrepMode } from '../task/task-settings';
@@ -19,8 +21,9 @@ import { LobMode, TargetTablePrepMode } from '../task/task-settings';
  */
 export interface MigrationPreflightProps extends FidelityCheckProps {
   /**
-   * The target's credentials secret (as `NeonTargetEndpoint.credentialsSecret` writes it:
-   * `username`, `password`, `host`, `port`, `dbname`), to compare pre-created target tables with the
+   * The target's credentials secret (as `NeonTargetEndpoint.clientCredentialsSecret` writes it:
+   * `username`, `password`, `host`, `port`, `dbname`; the function connects with SNI, so not the
+   * DMS endpoint's `credentialsSecret`), to compare pre-created target tables with the
    * source when `targetTablePrepMode` is `DO_NOTHING`.
    *
    * @default - target tables are not checked
@@ -108,9 +111,10 @@ export interface PreflightCapacityOptions {
   readonly validationThreads?: number;
 
   /**
-   * Sessions the verification opens on the target (`MigrationVerification.concurrency`).
+   * Sessions the verification opens on the target (`MigrationVerification`'s `concurrency`, or with
+   * `distributed` its `maxConcurrency`).
    *
-   * @default 0
+   * @default 0 (`forTask`: the sessions of the task's verification created with `MigrationVerification.forTask`)
    */
   readonly verificationSessions?: number;
 
@@ -169,7 +173,7 @@ export interface MigrationPreflightForTaskOptions {
   /**
    * The target's credentials secret, to check pre-created tables (DO_NOTHING) and the target's capacity.
    *
-   * @default - the credentials secret of the task's `NeonTargetEndpoint`; target tables are not
+   * @default - the client credentials secret of the task's `NeonTargetEndpoint`; target tables are not
    * checked for another target
    */
   readonly targetSecret?: secretsmanager.ISecret;
@@ -245,8 +249,26 @@ export class MigrationPreflight extends Construct {
       lobMode: task.settings.lobMode,
       lobMaxSizeKb: metadata.lobMaxSizeKb,
       targetTablePrepMode: task.settings.targetTablePrepMode,
-      targetCapacity: options.targetCapacity ? { ...taskCapacity(task), ...options.targetCapacity } : undefined,
+      targetCapacity: options.targetCapacity ? {
+        ...taskCapacity(task),
+        ...options.targetCapacity,
+        // the task's verification (MigrationVerification.forTask), created before or after this preflight
+        verificationSessions: options.targetCapacity.verificationSessions ?? Token.asNumber(Lazy.any({ produce: () => verificationSessionsOf(task)?.count })),
+      } : undefined,
     });
+    const given = options.targetCapacity?.verificationSessions;
+    if (given !== undefined && !Token.isUnresolved(given)) {
+      preflight.node.addValidation({
+        validate: () => {
+          const verification = verificationSessionsOf(task);
+          return verification && verification.count > given
+            ? [`MigrationPreflight.forTask: targetCapacity.verificationSessions is ${given}, but the task's verification ${verification.path} opens up to `
+              + `${verification.count} sessions on each database (${verification.property}): the preflight would count too few on the target. `
+              + `Set verificationSessions to at least ${verification.count}, or leave it out to take the verification's.`]
+            : [];
+        },
+      });
+    }
     // the target tables it checks are those the schema copy or conversion creates before the start
     if (task.schemaCopy) preflight.node.addDependency(task.schemaCopy.before);
     if (task.schemaConversion) preflight.node.addDependency(task.schemaConversion.completion);
@@ -268,9 +290,10 @@ export class MigrationPreflight extends Construct {
     const unknown = unknownFindingCodes(props.acknowledgedFindings ?? [], (code) => Token.isUnresolved(code));
     if (unknown.length > 0) throw new Error(`MigrationPreflight: ${unknownFindingCodesMessage(unknown)}`);
 
+    refuseEndpointInPassword(props.targetSecret, 'MigrationPreflight', 'targetSecret', 'The preflight function (node-postgres, with the host name) sends SNI');
     const capacity = props.targetCapacity;
     if (capacity && !props.targetSecret) {
-      throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.credentialsSecret).');
+      throw new Error('MigrationPreflight: targetCapacity reads the free connection slots on the target: set targetSecret (e.g. NeonTargetEndpoint.clientCredentialsSecret).');
     }
     checkInteger('MigrationPreflight', 'targetCapacity.maxFullLoadSubTasks', capacity?.maxFullLoadSubTasks, 1, 49);
     checkInteger('MigrationPreflight', 'targetCapacity.parallelLoadThreads', capacity?.parallelLoadThreads, 0, 200);

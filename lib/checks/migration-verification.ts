@@ -5,17 +5,22 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IDependable } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
-import { DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
+import { DEFAULT_DISTRIBUTED_CONCURRENCY, DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
 import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
+import { recordVerificationSessions } from './verification-sessions';
 import { IReplicationNetwork } from '../core/interfaces';
 import { VERIFICATION_TYPE } from '../fidelity/kinds';
 import { normalizeInstanceIdentifier } from '../metrics/identifiers';
 import { DmsMetrics } from '../metrics/metrics';
 import { DmsMigrationTask } from '../migration/migration-task';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { MigrationType } from '../task/migration-type';
+
+/** Tables `verify` compares at the same time by default (`concurrency`). */
+const DEFAULT_VERIFY_CONCURRENCY = 4;
 
 /** Settings of the comparison itself, shared by the props and the `forTask` options. */
 export interface VerificationOptions {
@@ -80,7 +85,10 @@ export interface VerificationOptions {
  * Properties of a `MigrationVerification`.
  */
 export interface MigrationVerificationProps extends FidelityCheckProps, VerificationOptions {
-  /** The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`). */
+  /**
+   * The target's credentials secret (`NeonTargetEndpoint.clientCredentialsSecret`; the function
+   * connects with SNI, so not the DMS endpoint's `credentialsSecret`).
+   */
   readonly targetSecret: secretsmanager.ISecret;
 
   /**
@@ -126,7 +134,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   /**
    * The task whose full load is verified. It needs `waitForCompletion: true`: otherwise its
    * lifecycle resource completes when the task started, and the comparison would run during the
-   * load, so `forTask` throws.
+   * load, so `forTask` throws. With `schemaCopy`, the comparison also waits for the steps after the
+   * load (`PostgresSchemaCopy.afterLoadCompletion`): with CDC they keep the task stopped until the
+   * indexes exist, then resume it.
    */
   readonly task: DmsMigrationTask;
 
@@ -166,9 +176,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   readonly sourceCaBundle?: string;
 
   /**
-   * The target's credentials secret (`NeonTargetEndpoint.credentialsSecret`).
+   * The target's credentials secret (`NeonTargetEndpoint.clientCredentialsSecret`).
    *
-   * @default - the credentials secret of the task's `NeonTargetEndpoint`
+   * @default - the client credentials secret of the task's `NeonTargetEndpoint`
    */
   readonly targetSecret?: secretsmanager.ISecret;
 
@@ -207,7 +217,7 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
  *   network,
  *   sourceSecret: database.secret!,
  *   sourceDatabaseName: 'app',
- *   targetSecret: neon.credentialsSecret,
+ *   targetSecret: neon.clientCredentialsSecret,
  * });
  */
 export class MigrationVerification extends Construct {
@@ -222,6 +232,12 @@ export class MigrationVerification extends Construct {
         + 'completes as soon as the task has started and the comparison would run while the full load is still copying rows. '
         + 'Set waitForCompletion: true on the DmsMigrationTask (or create the MigrationVerification itself, with runAfter '
         + 'set to what completes after the load).');
+    }
+    const schemaCopy = task.schemaCopy;
+    if (schemaCopy && !schemaCopy.after && task.migrationType === MigrationType.FULL_LOAD_AND_CDC) {
+      throw new Error(`MigrationVerification.forTask: the task ${task.node.path} stops after its full load and waits for the schema copy's `
+        + 'indexes step, which schemaCopy.deployAfterLoadSteps: false leaves to you: the changes made during the load are not applied until you '
+        + 'resume it. Verify in a later deployment, once the task runs again, or remove deployAfterLoadSteps.');
     }
     // under CDC, on a replication instance: differences are re-checked after the task's latency
     const recheck = task.migrationType !== MigrationType.FULL_LOAD && task.replicationTask !== undefined;
@@ -238,9 +254,15 @@ export class MigrationVerification extends Construct {
       sourceEngine: options.sourceEngine ?? taskSourceEngine(task),
       tableMappings: task.tableMappings,
       taskIdentifier: task.taskIdentifier,
-      runAfter: [task.lifecycle.completion],
+      // after the full load, and after the schema copy's steps after it: with CDC they stop the task
+      // until the indexes exist and resume it, and only then are the changes made during the load applied
+      runAfter: [task.lifecycle.completion, ...(schemaCopy ? [schemaCopy.afterLoadCompletion] : [])],
       ...(recheck ? { cdcTaskArn: task.taskArn, cdcReplicationInstanceIdentifier: task.replicationInstanceIdentifier } : {}),
     });
+    // the preflight of the same task counts these sessions on the target (targetCapacity.verificationSessions)
+    recordVerificationSessions(task, options.distributed
+      ? { count: options.distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY, property: 'distributed.maxConcurrency', path: verification.node.path }
+      : { count: options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY, property: 'concurrency', path: verification.node.path });
     if (task.migrationType !== MigrationType.FULL_LOAD && !recheck) {
       Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationDuringCdc',
         `The task's migration type is ${task.migrationType} and it runs on DMS Serverless, whose latency metrics the re-check cannot read: changes keep arriving while the comparison runs, so rows changed meanwhile may show as differences. Verify during a write pause, or set failOnDifference: false.`);
@@ -263,6 +285,7 @@ export class MigrationVerification extends Construct {
   constructor(scope: Construct, id: string, props: MigrationVerificationProps) {
     super(scope, id);
 
+    refuseEndpointInPassword(props.targetSecret, 'MigrationVerification', 'targetSecret', 'The verification function (node-postgres, with the host name) sends SNI');
     checkInteger('MigrationVerification', 'maxDifferences', props.maxDifferences, 1, 100);
     checkInteger('MigrationVerification', 'concurrency', props.concurrency, 1, 16);
     if (!Token.isUnresolved(props.taskIdentifier) && props.taskIdentifier.trim() === '') {

@@ -9,6 +9,9 @@ import { ActionItemSeverity, atLeast, SEVERITY_ORDER } from './severity';
  * category, and a summary by action item. Read by the deploy-time handler: imports only Node.js.
  */
 
+/** How the reports this library exports are named (`FileName`, then the request's id): DMS writes them under a folder of its own. */
+export const REPORT_FILE_PREFIX = 'cdk-neon-migration-assessment-';
+
 /** One occurrence of an action item in the report. */
 export interface ActionItem {
   /** The action item's number (the report's "Action item" column). */
@@ -154,8 +157,9 @@ function isFiltered(value: string | undefined): boolean {
 
 /**
  * Every action item occurrence in the report's CSV files (those with an "Action item" and an
- * "Occurrence" column). Fails when the report counts objects with actions but lists none: a format
- * this reader does not understand must not pass as a clean report.
+ * "Occurrence" column). Fails when the report counts objects with actions but lists none, and when
+ * none of its files is one this reader recognises (the list of occurrences, or the summary by object
+ * category): a format it does not understand must not pass as a clean report.
  */
 export function actionItemsOf(files: Map<string, Buffer>): ActionItem[] {
   const csvs = [...files.entries()].filter(([name]) => name.toLowerCase().endsWith('.csv'));
@@ -164,11 +168,13 @@ export function actionItemsOf(files: Map<string, Buffer>): ActionItem[] {
   }
   const items: ActionItem[] = [];
   let detailFiles = 0;
+  let summaryFiles = 0;
   let objectsWithActions = 0;
-  for (const [, content] of csvs) {
+  const unrecognised: string[] = [];
+  for (const [name, content] of csvs) {
     const rows = parseCsv(content.toString('utf8'));
     const header = (rows[0] ?? []).map(h => h.trim().toLowerCase());
-    const column = (name: string) => header.indexOf(name);
+    const column = (title: string) => header.indexOf(title);
     const actionColumn = column('action item');
     const occurrenceColumn = column('occurrence');
     if (actionColumn >= 0 && occurrenceColumn >= 0) {
@@ -190,14 +196,26 @@ export function actionItemsOf(files: Map<string, Buffer>): ActionItem[] {
       }
       continue;
     }
-    // the summary by object category: "Objects with simple actions", "... medium-complexity actions", "... complex actions"
-    const actionColumns = header.map((h, i) => (/^objects with .*actions$/.test(h) ? i : -1)).filter(i => i >= 0);
+    // the summary by object category: "Objects with simple actions", "... medium-complexity actions", "... complex actions";
+    // the summary by action item: its "Number of occurrences" counts what the list holds
+    const actionColumns = header.map((h, i) => (/^objects with .*actions$/.test(h) || (h === 'number of occurrences' && actionColumn >= 0) ? i : -1))
+      .filter(i => i >= 0);
+    if (actionColumns.length > 0) {
+      summaryFiles++;
+    } else {
+      unrecognised.push(`${name} (${header.slice(0, 4).map(h => `"${h}"`).join(', ') || 'empty'}${header.length > 4 ? ', …' : ''})`);
+    }
     for (const row of rows.slice(1)) {
       for (const i of actionColumns) {
         const n = Number((row[i] ?? '').trim());
         if (Number.isFinite(n)) objectsWithActions += n;
       }
     }
+  }
+  if (detailFiles === 0 && summaryFiles === 0) {
+    throw new Error('the assessment report holds none of the files this reader recognises (a list of action item occurrences with the columns '
+      + `"Action item" and "Occurrence", or a summary with "Objects with … actions" columns): it holds ${[...files.keys()].join(', ')}`
+      + `${unrecognised.length > 0 ? `; of these, with their first columns: ${unrecognised.join('; ')}` : ''}`);
   }
   if (detailFiles === 0 && objectsWithActions > 0) {
     throw new Error(`the assessment report counts ${objectsWithActions} object(s) with action items but lists none `

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { ActionItemSeverity } from './severity';
 import { IDmsEndpoint, IReplicationNetwork } from '../core/interfaces';
+import { NeonPasswordForm } from '../neon/credential-forms';
 import type { NeonTargetEndpoint } from '../neon/target-endpoint';
 import type { TableMappings } from '../task/table-mappings';
 import { TaskSettings } from '../task/task-settings';
@@ -105,6 +106,28 @@ export interface SchemaConversionOptions {
    * @default RemovalPolicy.RETAIN
    */
   readonly bucketRemovalPolicy?: RemovalPolicy;
+
+  /**
+   * The form of the Neon password the Neon data provider reads. Neon takes the plain password from a
+   * client that names the endpoint in TLS SNI, and `endpoint=<endpoint_id>$<password>` only from one
+   * that does not. AWS does not document which DMS Schema Conversion's connection is; a JDBC client
+   * sends SNI. When the conversion fails with Neon's "Endpoint ID is not specified", set
+   * `NeonPasswordForm.ENDPOINT_IN_PASSWORD` (the data provider then reads the DMS endpoint's secret).
+   *
+   * @default NeonPasswordForm.PLAIN - the target's `clientCredentialsSecret`
+   */
+  readonly neonPasswordForm?: NeonPasswordForm;
+
+  /**
+   * SQL Server sources: add a `renameSchema` rule to the task's table mappings for each selected
+   * schema that no transformation rule names, so that DMS loads its tables into the schema DMS
+   * Schema Conversion creates for it, `<database>_<schema>` in lower case (the conversion setting
+   * "Schema names": DB_SCHEMA). With `false` the mappings stay as they are; the `apply` step still
+   * checks at deploy time that the converted schemas are the ones the task writes to.
+   *
+   * @default true
+   */
+  readonly renameSqlServerSchemas?: boolean;
 }
 
 /**

@@ -16,9 +16,10 @@ import {
   StartMetadataModelImportCommand,
 } from '@aws-sdk/client-database-migration-service';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { actionItemsOf, describeCounts, describeItem, gate, readZip } from './assessment-report';
+import { actionItemsOf, describeCounts, describeItem, gate, readZip, REPORT_FILE_PREFIX } from './assessment-report';
 import { ActionItemSeverity, parseSeverity } from './severity';
 import { errorMessage, isError, isThrottling, timing, withThrottleRetry } from '../core/api-calls';
+import { NEON_REFUSAL_CAUSES, NeonRefusal, neonRefusalOf } from '../core/neon-refusals';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /*
@@ -99,8 +100,8 @@ const LISTED_ITEMS = 5;
 /** What DMS Schema Conversion reports, and what to do about it. */
 const FAILURE_HINTS: { pattern: RegExp; hint: string }[] = [
   {
-    pattern: /credentials .*not valid|password authentication failed/i,
-    hint: 'Check the user name and password in the data provider\'s secret (Neon\'s: endpoint=<endpoint_id>$<password>).',
+    pattern: /credentials .*not valid/i,
+    hint: 'Check the user name and password in the data provider\'s secret.',
   },
   {
     pattern: /could not connect|connection has not been established|timeout/i,
@@ -115,6 +116,24 @@ const FAILURE_HINTS: { pattern: RegExp; hint: string }[] = [
   { pattern: /secrets manager|secret does not exist/i, hint: 'The replication subnets need a route to Secrets Manager (the network\'s interface endpoint).' },
   { pattern: /s3|storage|bucket/i, hint: 'Check the project\'s S3 role and bucket (versioning on, SSE-S3).' },
 ];
+
+/**
+ * What to change when Neon refused the Neon data provider. Its secret holds the plain password
+ * (clientCredentialsSecret) unless neonPasswordForm says otherwise; whether DMS Schema Conversion's
+ * connection sends TLS SNI, which decides the form Neon reads, is not documented.
+ */
+const NEON_HINTS: Record<NeonRefusal, string> = {
+  'endpoint-not-specified': `${NEON_REFUSAL_CAUSES['endpoint-not-specified']} DMS Schema Conversion connected to Neon without SNI: set `
+    + 'neonPasswordForm: NeonPasswordForm.ENDPOINT_IN_PASSWORD (schemaConversion of DmsMigrationTask, or DmsSchemaConversion), so that the Neon '
+    + 'data provider reads the DMS endpoint\'s secret, whose password is endpoint=<endpoint_id>$<password>.',
+  'password-failed': `${NEON_REFUSAL_CAUSES['password-failed']} Check the role's password in the Neon console against the connection-string `
+    + 'secret (or the password given to NeonTargetEndpoint). If it is right, the data provider read the form its connection does not use: '
+    + 'neonPasswordForm PLAIN (the default) fits a connection that sends SNI, ENDPOINT_IN_PASSWORD one that does not.',
+  'endpoint-disabled': NEON_REFUSAL_CAUSES['endpoint-disabled'],
+  'ip-not-allowed': NEON_REFUSAL_CAUSES['ip-not-allowed'],
+  'inconsistent-endpoint': NEON_REFUSAL_CAUSES['inconsistent-endpoint'],
+  'endpoint-not-found': NEON_REFUSAL_CAUSES['endpoint-not-found'],
+};
 
 let client: DatabaseMigrationServiceClient | undefined;
 function dms(): DatabaseMigrationServiceClient {
@@ -258,7 +277,7 @@ async function assessmentReport(p: SchemaConversionProperties, data: Record<stri
   const exported = await dms().send(new ExportMetadataModelAssessmentCommand({
     MigrationProjectIdentifier: p.MigrationProjectArn,
     SelectionRules: JSON.stringify({ rules }),
-    FileName: `cdk-neon-migration-assessment-${data.AssessmentRequestId}`.replace(/[^A-Za-z0-9-]/g, '-'),
+    FileName: `${REPORT_FILE_PREFIX}${data.AssessmentRequestId}`.replace(/[^A-Za-z0-9-]/g, '-'),
     AssessmentReportTypes: ['csv'],
   }));
   const key = exported.CsvReport?.S3ObjectKey;
@@ -271,9 +290,15 @@ async function assessmentReport(p: SchemaConversionProperties, data: Record<stri
     const object = await s3().send(new GetObjectCommand({ Bucket: p.BucketName!, Key: key }));
     archive = Buffer.from(await object.Body!.transformToByteArray());
   } catch (e) {
+    // S3 answers NoSuchKey for a key not written yet only to a reader that may list the bucket (s3:ListBucket)
     if (isError(e, 'NoSuchKey', 'NotFound')) {
       console.log(`The assessment report ${location} is not in the bucket yet; looking again on the next poll`);
       return undefined;
+    }
+    if (isError(e, 'AccessDenied', 'Forbidden')) {
+      throw new Error(`Reading the assessment report ${location} was refused (${errorMessage(e)}). The handler's role needs s3:GetObject on the `
+        + `report and s3:ListBucket on the bucket for keys holding ${REPORT_FILE_PREFIX} (without it S3 answers AccessDenied for a report `
+        + 'not written yet, too): the construct grants both; check for a bucket policy, permissions boundary or SCP that denies them.');
     }
     throw e;
   }
@@ -325,7 +350,11 @@ async function startExport(p: SchemaConversionProperties, data: Record<string, s
     if (converted !== schema.target) {
       throw new Error(`DMS Schema Conversion converted the source schema ${describeSchema(schema.source, p)} into the Neon schema '${converted}', `
         + `but the replication task writes its tables to '${schema.target}': the load would miss the converted tables. Add `
-        + `renameSchema('${schema.source}', '${converted}') to the table mappings (or convertLowercase(TransformationTarget.SCHEMA) when only the case differs).`);
+        + `renameSchema('${schema.source}', '${converted}') to the table mappings (or convertLowercase(TransformationTarget.SCHEMA) when only the case differs)`
+        + (p.Engine === 'sqlserver'
+          ? '; for SQL Server the construct adds <database>_<schema> renames itself, so the migration project names schemas otherwise (its '
+            + '"Schema names" setting): set renameSqlServerSchemas: false and rename to the converted names.'
+          : '.'));
     }
     rules.push({ ...rule, 'rule-id': String(rules.length + 1), 'rule-name': `apply-${rules.length + 1}`, 'rule-action': 'explicit' });
   }
@@ -382,7 +411,9 @@ function failIfFailed(operation: Operation, request: SchemaConversionRequest | u
   const status = request?.Status;
   if (status !== 'FAILED' && status !== 'CANCELED') return;
   const message = (request?.Error?.defaultErrorDetails?.Message ?? '').trim().replace(/\.+$/, '') || 'DMS reported no message';
-  const hint = FAILURE_HINTS.find(h => h.pattern.test(message))?.hint;
+  // the sources (MySQL, Oracle, SQL Server) word their refusals otherwise: these are Neon's
+  const neon = neonRefusalOf(message);
+  const hint = neon ? `Neon refused the connection. ${NEON_HINTS[neon]}` : FAILURE_HINTS.find(h => h.pattern.test(message))?.hint;
   throw new Error(`DMS Schema Conversion: the ${OPERATIONS[operation]} request ${id} ${status === 'FAILED' ? 'failed' : 'was canceled'}: `
     + `${message}.${hint ? ` Hint: ${hint}` : ''}`);
 }

@@ -7,11 +7,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
 import { SCHEMA_CONVERSION_TYPE } from './kinds';
 import { ActionItemAcknowledgement, DmsSchemaConversionProps } from './schema-conversion-props';
-import { ConversionSourceEngine, deriveSelection } from './selection';
+import { REPORT_FILE_PREFIX } from './assessment-report';
+import { ConversionSourceEngine, deriveSelection, followSqlServerSchemas } from './selection';
 import { ActionItemSeverity } from './severity';
 import { IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { openSourceDatabases } from '../core/open-database';
+import { NeonPasswordForm } from '../neon/credential-forms';
 import { MigrationProvider } from '../provider/provider';
 import { createSubnetGroup, resolvePlacement } from '../replication/placement';
 import { completeSecretArn } from '../secrets/complete-arn';
@@ -39,7 +41,8 @@ interface ProviderEngine {
  *
  * Declares a DMS Schema Conversion migration project (`AWS::DMS::MigrationProject`): an instance
  * profile in the replication subnets and security group (private), a data provider for the source
- * and one for Neon (PostgreSQL, SSL, the credentials secret `NeonTargetEndpoint` writes), a bucket for
+ * and one for Neon (PostgreSQL, SSL, the client credentials secret `NeonTargetEndpoint` writes: see
+ * `neonPasswordForm`), a bucket for
  * the project's files (SSE-S3, versioned, TLS only, expiring) and the roles DMS assumes to read the
  * two secrets and to write the bucket. At deploy time two custom resources of the stack's shared
  * provider run the project: `convert` assesses and converts the objects the task's selection rules
@@ -112,9 +115,11 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
       throw new Error(`${OWNER}: the ${engine.engine} source has no databaseName, which DMS Schema Conversion connects to.`);
     }
     const target = props.target;
-    if (!target.credentialsSecret || target.host === undefined) {
+    if (!target.credentialsSecret || !target.clientCredentialsSecret || target.host === undefined) {
       throw new Error(`${OWNER}: target must be a NeonTargetEndpoint created by this library: its credentials secret is the Neon data provider's.`);
     }
+    // Neon takes the plain password from a client that sends SNI, endpoint=<id>$<password> from one that does not
+    const targetSecret = props.neonPasswordForm === NeonPasswordForm.ENDPOINT_IN_PASSWORD ? target.credentialsSecret : target.clientCredentialsSecret;
     if (props.taskSettings?.targetTablePrepMode === TargetTablePrepMode.DROP_AND_CREATE) {
       throw new Error(`${OWNER}: the task's TargetTablePrepMode.DROP_AND_CREATE would drop the converted tables (with their defaults, constraints `
         + 'and indexes) and create bare ones: use DO_NOTHING or TRUNCATE_BEFORE_LOAD.');
@@ -127,9 +132,21 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
     }
 
     const mappings = props.tableMappings;
-    const selection = deriveSelection(mappings.rules, engine.conversion, source.databaseName);
+    let selection = deriveSelection(mappings.rules, engine.conversion, source.databaseName);
     if (selection.errors.length > 0) {
       throw new Error(selection.errors.join('\n'));
+    }
+    if (engine.conversion === ConversionSourceEngine.SQL_SERVER && props.renameSqlServerSchemas !== false) {
+      // the converted schemas are <database>_<schema>: the task loads into them
+      const renames = followSqlServerSchemas(mappings, source.databaseName!, selection.schemas);
+      if (renames.errors.length > 0) {
+        throw new Error(renames.errors.join('\n'));
+      }
+      for (const [from, to] of renames.added) {
+        Annotations.of(this).addInfo(`The task loads the SQL Server schema '${from}' into '${to}', where DMS Schema Conversion converts it `
+          + `(<database>_<schema>): renameSchema('${from}', '${to}') was added to its table mappings.`);
+      }
+      selection = deriveSelection(mappings.rules, engine.conversion, source.databaseName);
     }
     for (const warning of selection.warnings) {
       Annotations.of(this).addWarningV2('cdk-neon-migration:conversionNameCase', warning);
@@ -175,7 +192,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
     }));
     this.secretsAccessRole = dmsRole(this, 'SecretsAccessRole', `Lets DMS Schema Conversion read the credentials of ${this.node.path}`);
     grantSecretRead(this, source.secret, this.secretsAccessRole);
-    target.credentialsSecret.grantRead(this.secretsAccessRole);
+    targetSecret.grantRead(this.secretsAccessRole);
 
     // ---- the data providers
     const sourceSecretArn = completeSecretArn(this, source.secret, 'source.secret');
@@ -226,7 +243,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
         }],
         TargetDataProviderDescriptors: [{
           DataProviderIdentifier: this.targetDataProvider.getAtt('DataProviderArn'),
-          SecretsManagerSecretId: target.credentialsSecret.secretArn,
+          SecretsManagerSecretId: targetSecret.secretArn,
           SecretsManagerAccessRoleArn: this.secretsAccessRole.roleArn,
         }],
         SchemaConversionApplicationAttributes: {
@@ -256,7 +273,13 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
         }),
         // DescribeDataProviders: the server names the selection rules locate objects by (no resource-level permissions)
         new iam.PolicyStatement({ actions: ['dms:ListDataProviders'], resources: ['*'] }),
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects('*')] }),
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [this.bucket.arnForObjects(`*${REPORT_FILE_PREFIX}*`)] }),
+        // without it S3 answers AccessDenied for a report not written yet, instead of NoSuchKey (GetObject, Permissions)
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': `*${REPORT_FILE_PREFIX}*` } },
+        }),
       ],
     });
 
@@ -328,7 +351,10 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy reads the two secrets of this project only and belongs to the role DMS assumes for it.' },
     ]);
     acknowledgeRules(permissions, [
-      { id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', objects), reason: 'The handler reads the assessment report DMS writes under a key it chooses in the project\'s own bucket.' },
+      {
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.bucket.bucketArn}/*${REPORT_FILE_PREFIX}*`),
+        reason: 'The handler reads the assessment reports it names (cdk-neon-migration-assessment-<request>) under a folder DMS chooses in the project\'s own bucket.',
+      },
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'dms:ListDataProviders (DescribeDataProviders) supports no resource-level permissions; the handler reads the server names of this project\'s data providers.' },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policy names this migration project and its bucket, which exist in this stack only.' },
     ]);
@@ -381,9 +407,11 @@ function dmsRole(scope: Construct, id: string, description: string): iam.Role {
     assumedBy: new iam.ServicePrincipal('dms.amazonaws.com').withConditions(conditions),
     description,
   });
+  // AWS's Schema Conversion walkthrough (AWS Database Blog) names schema-conversion.dms.amazonaws.com
+  // and the regional DMS principal, AWS's setup skill dms.amazonaws.com: all three
   role.assumeRolePolicy!.addStatements(new iam.PolicyStatement({
     actions: ['sts:AssumeRole'],
-    principals: [new iam.ServicePrincipal(`dms.${stack.region}.amazonaws.com`)],
+    principals: [new iam.ServicePrincipal(`dms.${stack.region}.amazonaws.com`), new iam.ServicePrincipal('schema-conversion.dms.amazonaws.com')],
     conditions,
   }));
   return role;

@@ -1,5 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-import { RuleType, TableMappingRule, TableType, TransformationTarget } from '../task/table-mappings';
+import { RuleType, TableMappingRule, TableMappings, TableType, TransformationTarget } from '../task/table-mappings';
 
 /**
  * The source engines DMS Schema Conversion converts into PostgreSQL that this library declares
@@ -177,4 +177,73 @@ export function matches(name: string, pattern: string): boolean {
   }
   const regex = pattern.split('').map(c => (c === '%' ? '.*' : c === '_' ? '.' : c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
   return new RegExp(`^${regex}$`).test(name);
+}
+
+/** PostgreSQL's longest identifier, in bytes; DMS Schema Conversion shortens longer names with a hash. */
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * The schema DMS Schema Conversion creates for the SQL Server schema `schema` of `database`: both
+ * names joined with an underscore (the conversion setting "Schema names": DB_SCHEMA), in lower case
+ * (object names are folded to lower case unless the project keeps their case).
+ *
+ * @internal
+ */
+export function sqlServerConvertedSchema(database: string, schema: string): string {
+  return `${database}_${schema}`.toLowerCase();
+}
+
+/** What following the converted SQL Server schemas did to the table mappings. @internal */
+export interface SchemaRenames {
+  /** The rules added: `[source schema, converted schema]`. */
+  readonly added: [string, string][];
+  /** Selected schemas the task would load elsewhere than DMS Schema Conversion converts them to. */
+  readonly errors: string[];
+}
+
+/**
+ * Makes the task load each selected SQL Server schema into the schema DMS Schema Conversion converts
+ * it to: a `renameSchema` rule is added to `mappings` for each selected schema that no schema
+ * transformation rule names; a schema a rule sends elsewhere is an error, naming the rule.
+ *
+ * @internal
+ */
+export function followSqlServerSchemas(mappings: TableMappings, database: string, selected: SchemaPair[]): SchemaRenames {
+  const added: [string, string][] = [];
+  const errors: string[] = [];
+  const names = new Set(mappings.rules.map(r => r.ruleName));
+  for (const pair of selected) {
+    if (Token.isUnresolved(pair.source) || Token.isUnresolved(database)) continue;
+    const converted = sqlServerConvertedSchema(database, pair.source);
+    if (pair.target === converted) continue;
+    if (Buffer.byteLength(converted, 'utf8') > MAX_IDENTIFIER_BYTES) {
+      errors.push(`${OWNER}: DMS Schema Conversion converts the SQL Server schema '${database}.${pair.source}' into '${converted}', which is longer `
+        + `than PostgreSQL's ${MAX_IDENTIFIER_BYTES} bytes: the conversion shortens it with a hash this construct cannot predict. Set `
+        + 'renameSqlServerSchemas: false and add renameSchema(...) with the name the migration project shows for the schema.');
+      continue;
+    }
+    const deciding = schemaRuleFor(pair.source, mappings.rules.filter(r => r.ruleType === RuleType.TRANSFORMATION));
+    if (deciding) {
+      errors.push(`${OWNER}: DMS Schema Conversion converts the SQL Server schema '${database}.${pair.source}' into '${converted}' `
+        + `(<database>_<schema>), but the transformation rule '${deciding.ruleName}' (${deciding.ruleAction} on schema '${deciding.objectLocator.schemaName}') `
+        + `makes the task load it into '${pair.target}', where no converted table is. Remove the rule (the construct then adds `
+        + `renameSchema('${pair.source}', '${converted}')), or make it rename to '${converted}'; if the migration project names schemas `
+        + 'otherwise, set renameSqlServerSchemas: false.');
+      continue;
+    }
+    let ruleName = `schema-conversion-${pair.source}`;
+    for (let n = 2; names.has(ruleName); n++) ruleName = `schema-conversion-${pair.source}-${n}`;
+    names.add(ruleName);
+    mappings.renameSchema(pair.source, converted, { ruleName });
+    added.push([pair.source, converted]);
+  }
+  return { added, errors };
+}
+
+/** The schema transformation that decides where the task writes `schema`'s tables (the lowest rule-id matching it). */
+function schemaRuleFor(schema: string, transformations: TableMappingRule[]): TableMappingRule | undefined {
+  return [...transformations]
+    .filter(r => r.ruleTarget === TransformationTarget.SCHEMA)
+    .sort((a, b) => a.ruleId - b.ruleId)
+    .find(r => matches(schema, r.objectLocator.schemaName));
 }

@@ -12,8 +12,8 @@ import { MigrationType } from '../task/migration-type';
  */
 export function schemaConversionOfTask(task: MigrationContext, options: SchemaConversionOptions): DmsSchemaConversion {
   const owner = 'DmsMigrationTask: schemaConversion';
-  const target = task.target as unknown as { credentialsSecret?: unknown };
-  if (!target.credentialsSecret) {
+  const target = task.target as unknown as { clientCredentialsSecret?: unknown };
+  if (!target.clientCredentialsSecret) {
     throw new Error(`${owner} needs a NeonTargetEndpoint as target: its credentials secret is the Neon data provider's.`);
   }
   if (task.migrationType === MigrationType.CDC) {

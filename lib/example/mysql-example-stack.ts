@@ -13,6 +13,7 @@ import { acknowledgeSampleDataProvider } from './nag';
 import { DmsSchemaConversion } from '../conversion/schema-conversion';
 import { ActionItemSeverity } from '../conversion/severity';
 import { createRotatingKey } from '../core/kms';
+import { allowLogsToUseKey, logGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { DmsMigrationTask } from '../migration/migration-task';
 import { NeonTargetEndpoint } from '../neon/target-endpoint';
@@ -277,13 +278,11 @@ export class MySqlMigrationExampleStack extends Stack {
    */
   private loadSampleData(sourceSecret: secretsmanager.ISecret): CustomResource {
     const key = createRotatingKey(this, 'SampleDataKey', { description: 'Encrypts the example sample-data build', removalPolicy: RemovalPolicy.DESTROY });
-    const logGroup = new logs.LogGroup(this, 'SampleDataLogs', { retention: logs.RetentionDays.ONE_MONTH, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': this.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*' }) } },
-    }));
+    const logGroupName = logGroupNameFor(this, 'sample-data');
+    allowLogsToUseKey(this, key, logGroupName);
+    const logGroup = new logs.LogGroup(this, 'SampleDataLogs', {
+      logGroupName, retention: logs.RetentionDays.ONE_MONTH, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY,
+    });
     const securityGroup = new ec2.SecurityGroup(this, 'SampleDataSecurityGroup', {
       vpc: this.network.vpc,
       allowAllOutbound: false,

@@ -5,6 +5,7 @@ import {
   DescribeConnectionsCommand,
   TestConnectionCommand,
 } from '@aws-sdk/client-database-migration-service';
+import { NEON_REFUSAL_CAUSES, NeonRefusal, neonRefusalOf } from '../core/neon-refusals';
 import type { IsCompleteResult, OnEventResult, ProviderRequest } from '../provider/handler-types';
 
 /** Properties of a `Custom::DmsConnectionTest` resource. */
@@ -56,20 +57,30 @@ const FAILURE_HINTS: FailureHint[] = [
     hint: 'The server only accepts encrypted connections: set the endpoint\'s SSL mode to require.',
   },
   {
-    pattern: /endpoint ID is not specified/i,
-    hint: 'Neon needs the endpoint ID in the password because DMS sends no SNI: the password must be endpoint=<endpoint_id>$<password> '
-      + '(NeonTargetEndpoint builds it; check the password field of the endpoint\'s credentials secret).',
-  },
-  {
     pattern: /password authentication failed|authentication failed/i,
-    hint: 'Check the user name and password in the endpoint\'s credentials secret (for Neon: the password from the Neon console, '
-      + 'written as endpoint=<endpoint_id>$<password>).',
+    hint: 'Check the user name and password in the endpoint\'s credentials secret.',
   },
   {
     pattern: /could not translate host name|name or service not known|unknown host/i,
     hint: 'The host name does not resolve from the replication instance: check the host, and that the VPC has DNS resolution enabled.',
   },
 ];
+
+/** What to change when Neon refused a DMS endpoint: DMS sends no SNI, so its password carries the endpoint ID. */
+const NEON_DMS_HINTS: Record<NeonRefusal, string> = {
+  'endpoint-not-specified': `${NEON_REFUSAL_CAUSES['endpoint-not-specified']} DMS sends no SNI and has no endpoint option, so the endpoint's `
+    + 'password must be endpoint=<endpoint_id>$<password>: NeonTargetEndpoint writes that form into its credentialsSecret. An endpoint that reads '
+    + 'another secret (clientCredentialsSecret, which is for clients that send SNI, or a secret of your own) needs that form in its password field.',
+  // PostgreSQL's own wording too: the target may be another PostgreSQL
+  'password-failed': 'Check the user name and password in the endpoint\'s credentials secret. For a Neon target: '
+    + `${NEON_REFUSAL_CAUSES['password-failed']} For the DMS endpoint: check that its secret (NeonTargetEndpoint.credentialsSecret) `
+    + 'holds endpoint=<endpoint_id>$<password> with the role\'s current password; after a reset in the Neon console, update the connection-string '
+    + 'secret and change connectionStringSecretRefresh (or pass the new password).',
+  'endpoint-disabled': NEON_REFUSAL_CAUSES['endpoint-disabled'],
+  'ip-not-allowed': NEON_REFUSAL_CAUSES['ip-not-allowed'],
+  'inconsistent-endpoint': `${NEON_REFUSAL_CAUSES['inconsistent-endpoint']} Set neonEndpointId only for a host whose first label is not the endpoint ID.`,
+  'endpoint-not-found': NEON_REFUSAL_CAUSES['endpoint-not-found'],
+};
 
 /** The hint for a source database the replication instance cannot reach: its security groups and network path. */
 function sourceUnreachable(source: SourceEndpointDetails): string {
@@ -190,8 +201,10 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
 /** DMS's failure message followed by the hint for its known cause. */
 export function failureMessage(pair: ConnectionPair, lastFailureMessage: string | undefined, source?: SourceEndpointDetails): string {
   const message = lastFailureMessage?.trim().replace(/\.+$/, '') || 'DMS reported no failure message';
+  // Neon's refusals name what Neon wants; a source database is never Neon
+  const neon = source ? undefined : neonRefusalOf(message);
   const known = FAILURE_HINTS.find(h => h.pattern.test(message));
-  const text = known && source && known.hint === TARGET_UNREACHABLE ? sourceUnreachable(source) : known?.hint;
+  const text = neon ? NEON_DMS_HINTS[neon] : known && source && known.hint === TARGET_UNREACHABLE ? sourceUnreachable(source) : known?.hint;
   const hint = text ? ` Hint: ${text}` : '';
   return `Connection test from ${pair.ReplicationInstanceArn} to ${pair.EndpointArn} failed: ${message}.${hint}`;
 }

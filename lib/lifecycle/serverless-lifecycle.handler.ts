@@ -117,7 +117,7 @@ export async function isComplete(event: ProviderRequest): Promise<IsCompleteResu
  * `WaitDeadline` passed, an error when it failed.
  */
 export async function loadProgress(event: ProviderRequest): Promise<IsCompleteResult> {
-  return runStep(event, { ...lifecycleProperties(event), WaitForCompletion: 'true' });
+  return runStep(event, { ...lifecycleProperties(event), WaitForCompletion: 'true' }, 'gone');
 }
 
 function isStopper(event: ProviderRequest): boolean {
@@ -412,13 +412,21 @@ async function startStep(props: ServerlessLifecycleProperties, type: StartReplic
   }
 }
 
-/** One poll toward "running" (or "full load completed" with WaitForCompletion). */
-async function runStep(event: ProviderRequest, props: ServerlessLifecycleProperties): Promise<IsCompleteResult> {
+/**
+ * One poll toward "running" (or "full load completed" with WaitForCompletion). For the load waiter
+ * (`missing` 'gone'), which follows a replication it saw running, one DMS does not find was deleted:
+ * the wait ends there, failing.
+ */
+async function runStep(event: ProviderRequest, props: ServerlessLifecycleProperties, missing: 'not-yet' | 'gone' = 'not-yet'): Promise<IsCompleteResult> {
   const data = event.Data ?? {};
   const name = props.ReplicationConfigIdentifier;
   const requestedAt = Number(data.RequestedAt ?? 0);
   const startIssued = data.StartIssued === 'true';
   const replication = await describeReplicationByArn(props.ReplicationConfigArn);
+  if (!replication && missing === 'gone') {
+    throw new Error(`Serverless replication ${name} no longer exists (DMS finds no replication of ${props.ReplicationConfigArn}): `
+      + 'its configuration was deleted while the deployment waited for its full load (a rollback, a stack deletion, or by hand); the wait ends here.');
+  }
   if (!replication) {
     if (!startIssued) {
       await startStep(props, (data.StartType ?? 'start-replication') as StartReplicationType, undefined);

@@ -181,7 +181,7 @@ async function rollbackIsComplete(event: ProviderRequest, props: TaskLifecyclePr
  * `WaitDeadline` passed, an error when it failed.
  */
 export async function loadProgress(event: ProviderRequest): Promise<IsCompleteResult> {
-  return runStep(event, { ...properties(event), WaitForCompletion: 'true' });
+  return runStep(event, { ...properties(event), WaitForCompletion: 'true' }, 'gone');
 }
 
 async function isCompleteStep(event: ProviderRequest): Promise<IsCompleteResult> {
@@ -269,12 +269,21 @@ async function startStep(props: TaskLifecycleProperties, type: StartReplicationT
   }
 }
 
-/** One poll toward "running" (or "load completed" with WaitForCompletion). */
-async function runStep(event: ProviderRequest, props: TaskLifecycleProperties): Promise<IsCompleteResult> {
+/**
+ * One poll toward "running" (or "load completed" with WaitForCompletion). A task DMS does not find
+ * is one it has not shown yet (`missing` 'not-yet': right after CloudFormation created it), or for
+ * the load waiter, which follows a task it saw running, one that was deleted (`missing` 'gone'):
+ * the wait ends there, failing, instead of polling a task that will never finish.
+ */
+async function runStep(event: ProviderRequest, props: TaskLifecycleProperties, missing: 'not-yet' | 'gone' = 'not-yet'): Promise<IsCompleteResult> {
   const data = event.Data ?? {};
   const requestedAt = Number(data.RequestedAt ?? 0);
   const startIssued = data.StartIssued === 'true';
   const task = await describeTaskByArn(props.TaskArn);
+  if (!task && missing === 'gone') {
+    throw new Error(`Replication task ${props.TaskIdentifier} no longer exists (DMS answers ResourceNotFoundFault for ${props.TaskArn}): `
+      + 'it was deleted while the deployment waited for its full load (a rollback, a stack deletion, or by hand); the wait ends here.');
+  }
   if (!task) {
     console.log(`Task ${props.TaskArn} is not visible yet; polling again`);
     return { IsComplete: false };

@@ -185,7 +185,8 @@ export class PremigrationAssessmentResults extends Construct {
         new iam.PolicyStatement({
           actions: ['iam:PassRole'],
           resources: [this.role.roleArn],
-          conditions: { StringEquals: { 'iam:PassedToService': 'dms.amazonaws.com' } },
+          // the service names AWS's own DMS policies admit: the global principal and the regional ones (dms.<region>.amazonaws.com)
+          conditions: { StringLike: { 'iam:PassedToService': ['dms.amazonaws.com', 'dms.*.amazonaws.com'] } },
         }),
       ],
     });

@@ -9,6 +9,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IConstruct } from 'constructs';
 import { ReplicationSlotsFunction } from './replication-slots-function';
 import { IReplicationNetwork } from '../core/interfaces';
+import { vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 import { MigrationProvider } from '../provider/provider';
 import { SecretGrants } from '../secrets/grant-read';
@@ -73,7 +74,8 @@ export class SlotFunction extends Construct {
       payloadResponseOnly: true,
       retryOnServiceExceptions: true,
     });
-    const relayLogs = new logs.LogGroup(this, 'RelayLogs', { retention: logs.RetentionDays.ONE_YEAR });
+    // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
+    const relayLogs = new logs.LogGroup(this, 'RelayLogs', { logGroupName: vendedLogGroupNameFor(this), retention: logs.RetentionDays.ONE_YEAR });
     this.relay = new sfn.StateMachine(this, 'Relay', {
       definitionBody: sfn.DefinitionBody.fromChainable(invoke),
       stateMachineType: sfn.StateMachineType.EXPRESS,

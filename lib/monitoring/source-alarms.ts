@@ -88,7 +88,8 @@ export interface PostgresSourceAlarmsProps {
  *   (published while logical replication or DMS is in use), `ReplicationSlotDiskUsage`, `FreeLocalStorage`.
  *
  * @example
- *  * import { MigrationAlarms, PostgresSourceAlarms, SourceDatabase } from 'cdk-neon-migration';
+ * import * as rds from 'aws-cdk-lib/aws-rds';
+ * import { MigrationAlarms, PostgresSourceAlarms, SourceDatabase } from 'cdk-neon-migration';
  *
  * declare const database: rds.DatabaseInstance;
  * declare const alarms: MigrationAlarms;

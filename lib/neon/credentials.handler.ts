@@ -12,8 +12,10 @@ export interface NeonCredentialsProperties {
   readonly SourceSecretArn: string;
   /** JSON field of the source secret holding the connection string; absent for a plain string. */
   readonly SourceSecretField?: string;
-  /** Secret the DMS credentials are written to. */
+  /** Secret the DMS credentials are written to (password `endpoint=<endpoint_id>$<password>`: DMS sends no SNI). */
   readonly TargetSecretArn: string;
+  /** Secret the clients' credentials are written to (the password as it is, for clients that send SNI); absent in resources made before it. */
+  readonly ClientSecretArn?: string;
   /** 'true' to accept a host outside neon.tech. */
   readonly AllowNonNeonHost?: string;
   /** Endpoint ID overriding the host's first label. */
@@ -34,8 +36,9 @@ export const rollback = 'run';
 
 /**
  * Reads the Neon connection string from the source secret, validates it with the same parser the
- * construct uses, and writes the DMS-format credentials (password `endpoint=<id>$<password>`) to the
- * target secret. Returns only non-secret attributes.
+ * construct uses, and writes the credentials in the form each client needs: to the target secret for
+ * DMS (password `endpoint=<id>$<password>`: DMS sends no SNI), to the client secret for the clients
+ * that send SNI (the password as it is). Returns only non-secret attributes.
  */
 export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
   const props = event.ResourceProperties as unknown as NeonCredentialsProperties;
@@ -70,20 +73,22 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
       + 'which DMS does not accept in PostgreSQL endpoint passwords: reset the role\'s password in the Neon console (Neon generates passwords '
       + 'of letters and digits) and update the secret.');
   }
-  const dmsCredentials = JSON.stringify({
+  const credentials = (password: string) => JSON.stringify({
     engine: 'postgres',
     username: parsed.username,
-    password: neonDmsPassword(parsed.endpointId, parsed.password!),
+    password,
     host: parsed.host,
     port: parsed.port,
     dbname: parsed.databaseName,
   });
-  await secretsManager().send(new PutSecretValueCommand({
-    SecretId: props.TargetSecretArn,
-    SecretString: dmsCredentials,
+  const written = [
+    { SecretId: props.TargetSecretArn, SecretString: credentials(neonDmsPassword(parsed.endpointId, parsed.password!)) },
+    ...(props.ClientSecretArn ? [{ SecretId: props.ClientSecretArn, SecretString: credentials(parsed.password!) }] : []),
+  ];
+  for (const secret of written) {
     // Same request, same value: a retried invocation does not add another version.
-    ClientRequestToken: event.RequestId,
-  }));
+    await secretsManager().send(new PutSecretValueCommand({ ...secret, ClientRequestToken: event.RequestId }));
+  }
 
   const data = {
     Host: parsed.host,
@@ -91,8 +96,9 @@ export async function onEvent(event: ProviderRequest): Promise<OnEventResult> {
     DatabaseName: parsed.databaseName,
     Username: parsed.username,
     EndpointId: parsed.endpointId,
+    ...(props.ClientSecretArn ? { ClientSecretArn: props.ClientSecretArn } : {}),
   };
-  console.log('Wrote DMS credentials', JSON.stringify({ TargetSecretArn: props.TargetSecretArn, ...data }));
+  console.log('Wrote the credentials', JSON.stringify({ TargetSecretArn: props.TargetSecretArn, ...data }));
   return { PhysicalResourceId: props.TargetSecretArn, Data: data };
 }
 

@@ -1,1 +1,2 @@
+export { NeonPasswordForm } from './credential-forms';
 export * from './target-endpoint';

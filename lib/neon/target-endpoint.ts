@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Fn, Resource, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Fn, Resource, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import * as dms from 'aws-cdk-lib/aws-dms';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,21 +8,17 @@ import { Construct } from 'constructs';
 import {
   DEFAULT_POSTGRES_PORT,
   NeonConnectionError,
-  neonDmsPasswordPrefix,
   parseConnectionString,
   parseNeonHost,
 } from './connection-string';
+import { credentialsFromPassword, credentialsFromSecret, NeonConnection } from './credentials';
 import { ISRG_ROOT_X1_PEM } from './isrg-root-x1';
-import { NEON_CREDENTIALS_TYPE } from './kinds';
-import { rejectedCharactersIn } from '../core/dms-passwords';
 import { l1Property, replacementAwareIdentifier, setReplacementKey, validateDmsIdentifier } from '../core/identifiers';
 import { importEndpoint } from '../core/imported-endpoint';
 import { EndpointType, IDmsEndpoint } from '../core/interfaces';
 import { acknowledgeRules } from '../core/nag';
 import { DmsConnectionTest } from '../lifecycle/connection-test';
-import { MigrationProvider } from '../provider/provider';
 import type { IReplicationInstance } from '../replication/replication-instance';
-import { completeSecretArn } from '../secrets/complete-arn';
 import { createEndpointAccessRole } from '../sources/access-role';
 
 /** How DMS verifies Neon's TLS certificate. */
@@ -208,13 +204,7 @@ export interface NeonTargetEndpointAttributes {
 }
 
 /** Where the endpoint's connection details come from. */
-interface ResolvedConnection {
-  readonly host: string;
-  readonly port: number;
-  readonly databaseName: string;
-  readonly username: string;
-  readonly endpointId: string;
-}
+type ResolvedConnection = NeonConnection;
 
 const ENDPOINT_IDENTIFIER_MAX_LENGTH = 255;
 
@@ -226,6 +216,10 @@ const ENDPOINT_IDENTIFIER_MAX_LENGTH = 255;
  * DMS through Secrets Manager (`SecretsManagerSecretId` + an access role trusting the regional DMS
  * principal), so no password is written into the template. Pooled (`-pooler`) hosts, passwords in
  * connection strings and `channel_binding=require` are rejected at synth time.
+ *
+ * A second secret, `clientCredentialsSecret`, holds the plain password for the clients that send
+ * TLS SNI (Neon refuses the endpoint-in-password form from them): DMS Schema Conversion's data
+ * provider, the schema tools and the checks' functions read it.
  *
  * @example
  * import { SecretValue } from 'aws-cdk-lib';
@@ -260,8 +254,19 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
   public readonly databaseName: string;
   /** Direct host of the Neon compute. */
   public readonly host: string;
-  /** The DMS-format credentials secret (`username`, `password` = `endpoint=<id>$<password>`, `host`, `port`, `dbname`). */
+  /**
+   * The DMS endpoint's credentials secret (`username`, `password` = `endpoint=<id>$<password>`, `host`,
+   * `port`, `dbname`): the form for clients that send no TLS SNI, as DMS replication endpoints. Neon
+   * refuses it from a client that sends SNI: give those `clientCredentialsSecret`.
+   */
   public readonly credentialsSecret: secretsmanager.ISecret;
+  /**
+   * The credentials secret for clients that send TLS SNI (libpq 14 and later, node-postgres, JDBC):
+   * `username`, `password` (as the Neon console shows it), `host`, `port`, `dbname`. DMS Schema
+   * Conversion's data provider, the schema tools and the checks' functions read this one. See
+   * docs/neon-credentials.md.
+   */
+  public readonly clientCredentialsSecret: secretsmanager.ISecret;
   /** The role DMS assumes to read `credentialsSecret`. */
   public readonly accessRole: iam.IRole;
   /** SSL mode of the endpoint. */
@@ -287,14 +292,25 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
     }
 
     let connection: ResolvedConnection;
+    const encryptionKey = props.credentialsEncryptionKey;
     if (props.connectionStringSecret) {
       validateSecretForm(props);
-      const result = this.credentialsFromSecret(props, props.connectionStringSecret);
-      this.credentialsSecret = result.secret;
+      const result = credentialsFromSecret(this, {
+        encryptionKey,
+        source: props.connectionStringSecret,
+        sourceField: props.connectionStringSecretField,
+        refresh: props.connectionStringSecretRefresh,
+        allowNonNeonHost: props.allowNonNeonHost,
+        neonEndpointId: props.neonEndpointId,
+      });
+      this.credentialsSecret = result.secrets.dms;
+      this.clientCredentialsSecret = result.secrets.client;
       connection = result.connection;
     } else {
       connection = resolveStaticConnection(props);
-      this.credentialsSecret = this.credentialsFromPassword(props, connection, props.password!);
+      const secrets = credentialsFromPassword(this, { encryptionKey }, connection, props.password!);
+      this.credentialsSecret = secrets.dms;
+      this.clientCredentialsSecret = secrets.client;
     }
     this.host = connection.host;
     this.port = connection.port;
@@ -353,91 +369,6 @@ export class NeonTargetEndpoint extends Resource implements IDmsEndpoint {
       }]),
     ]);
   }
-
-  /** Form 1: the secret is built in the template from non-secret parts and the password's reference. */
-  private credentialsFromPassword(props: NeonTargetEndpointProps, connection: ResolvedConnection, password: SecretValue): secretsmanager.ISecret {
-    const passwordToken = password.unsafeUnwrap();
-    if (!Token.isUnresolved(passwordToken)) {
-      if (passwordToken.length === 0) {
-        throw new Error('NeonTargetEndpoint: password is empty: Neon roles always have a password. Pass the one from the Neon console '
-          + '(e.g. SecretValue.secretsManager(\'neon/password\')).');
-      }
-      const rejected = rejectedCharactersIn(passwordToken, 'postgres');
-      if (rejected.length > 0) {
-        throw new Error(`NeonTargetEndpoint: password contains ${rejected.map(c => `'${c}'`).join(', ')}, which DMS does not accept in PostgreSQL endpoint passwords: reset the role's password in the Neon console.`);
-      }
-      Annotations.of(this).addWarningV2('cdk-neon-migration:plainTextPassword',
-        'password is a plain-text SecretValue: it is written into the CloudFormation template. Use SecretValue.secretsManager(...) or SecretValue.cfnParameter(...), or connectionStringSecret.');
-    } else if (JSON.stringify(Stack.of(this).resolve(passwordToken)).includes('{{resolve:ssm-secure:')) {
-      Annotations.of(this).addWarningV2('cdk-neon-migration:ssmSecurePassword',
-        'password is an ssm-secure reference, which CloudFormation resolves only in a few resource types (not AWS::SecretsManager::Secret). Store the password in Secrets Manager (SecretValue.secretsManager) or pass a NoEcho parameter (SecretValue.cfnParameter).');
-    }
-    const dmsPassword = Fn.join('', [neonDmsPasswordPrefix(connection.endpointId), passwordToken]);
-    return new secretsmanager.Secret(this, 'Credentials', {
-      description: `DMS credentials for Neon endpoint ${connection.endpointId}`,
-      encryptionKey: props.credentialsEncryptionKey,
-      secretStringValue: new SecretValue(Stack.of(this).toJsonString({
-        engine: 'postgres',
-        username: connection.username,
-        password: dmsPassword,
-        host: connection.host,
-        port: connection.port,
-        dbname: connection.databaseName,
-      })),
-    });
-  }
-
-  /** Form 2: a custom resource reads the connection string at deploy time and fills a secret of ours. */
-  private credentialsFromSecret(
-    props: NeonTargetEndpointProps,
-    source: secretsmanager.ISecret,
-  ): { secret: secretsmanager.ISecret; connection: ResolvedConnection } {
-    const secret = new secretsmanager.Secret(this, 'Credentials', {
-      description: 'DMS credentials for a Neon endpoint, written from the connection-string secret at deploy time',
-      encryptionKey: props.credentialsEncryptionKey,
-      // Placeholder: the credentials custom resource overwrites it before the endpoint is created.
-      generateSecretString: { passwordLength: 32, excludePunctuation: true },
-    });
-
-    const provider = MigrationProvider.of(this);
-    source.grantRead(provider.role);
-    provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['secretsmanager:PutSecretValue'],
-      resources: [secret.secretArn],
-    }));
-    if (props.credentialsEncryptionKey) {
-      // Secrets Manager encrypts the new value with a data key, and decrypts the current one, on the caller's behalf
-      provider.role.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        resources: [props.credentialsEncryptionKey.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
-      }));
-    }
-
-    const resource = new CustomResource(this, 'ParsedCredentials', {
-      serviceToken: provider.serviceToken,
-      resourceType: NEON_CREDENTIALS_TYPE,
-      properties: {
-        SourceSecretArn: completeSecretArn(this, source, 'connectionStringSecret'),
-        SourceSecretField: props.connectionStringSecretField,
-        TargetSecretArn: secret.secretArn,
-        AllowNonNeonHost: props.allowNonNeonHost ? 'true' : 'false',
-        NeonEndpointId: props.neonEndpointId,
-        Refresh: props.connectionStringSecretRefresh,
-      },
-    });
-    return {
-      secret,
-      connection: {
-        host: resource.getAttString('Host'),
-        port: Token.asNumber(resource.getAtt('Port')),
-        databaseName: resource.getAttString('DatabaseName'),
-        username: resource.getAttString('Username'),
-        endpointId: resource.getAttString('EndpointId'),
-      },
-    };
-  }
-
 }
 
 function validateCertificateProps(props: NeonTargetEndpointProps, sslMode: NeonSslMode): void {

@@ -82,13 +82,13 @@ export class Dispatcher {
     return this.neverFailing(rollback, event, { IsComplete: true }, () => handler.isComplete!(event));
   }
 
-  /** One poll of the load waiter, for the kind of its request. */
-  public async loadPoll(poll: LoadWaitPoll): Promise<LoadWaitAnswer> {
+  /** One poll of the load waiter, for the kind of its request, with the state the previous poll left. */
+  public async loadPoll(poll: LoadWaitPoll, state?: Record<string, string>): Promise<LoadWaitAnswer> {
     const handler = await this.handlerFor(poll.Request.ResourceType);
     if (!handler.loadProgress) {
       throw new Error(`${poll.Request.ResourceType} does not wait for loads`);
     }
-    return pollLoad(poll, handler);
+    return pollLoad(poll, handler, state);
   }
 
   /**

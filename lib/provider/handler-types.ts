@@ -56,9 +56,11 @@ export interface ResourceKindHandler {
   /** Omitted: complete as soon as onEvent returns. */
   isComplete?(event: ProviderRequest): Promise<IsCompleteResult>;
   /**
-   * For lifecycles: one look at the full load a create or update started (`event.Data` as its
-   * isComplete saw it): complete when it finished or `WaitDeadline` passed, an error when it failed.
-   * What the load-wait poller asks when the wait is longer than a custom resource may take.
+   * One look at what a create or update handed to the stack's load waiter because it takes longer
+   * than a custom resource may (a lifecycle's full load; a schema step's wait for the load and its
+   * build): complete when it ended (`Data.Reason` says how, for the wait condition's signal), an
+   * error when it failed. `event.Data` is the `Data` of the request's onEvent and isComplete, with
+   * the `Data` the previous look returned incomplete over it: the state a look passes to the next.
    */
   loadProgress?(event: ProviderRequest): Promise<IsCompleteResult>;
 }
@@ -67,11 +69,12 @@ export interface ResourceKindHandler {
 export type KindRegistry = Readonly<Record<string, () => Promise<ResourceKindHandler>>>;
 
 /**
- * The input of one poll of the stack's load waiter (a Step Functions state machine): the lifecycle
- * request whose load it follows, and the wait condition to signal when the load ended.
+ * The input of one poll of the stack's load waiter (a Step Functions state machine): the request
+ * whose wait it follows (a lifecycle's full load, a schema step), and the wait condition to signal
+ * when the wait ended.
  */
 export interface LoadWaitPoll {
-  /** The lifecycle's request, with the `Data` of its onEvent (RequestedAt, WaitDeadline, ...). */
+  /** The request, with the `Data` of its onEvent (RequestedAt, WaitDeadline, ...). */
   readonly Request: ProviderRequest;
   /** The presigned URL of the `AWS::CloudFormation::WaitConditionHandle`. */
   readonly Handle: string;

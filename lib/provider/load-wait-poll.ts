@@ -7,10 +7,14 @@ import { httpsRequest } from '../core/https-request';
 
 /*
  * Waits longer than a custom resource may (CloudFormation fails one that has not answered within
- * an hour): the lifecycle completes once the task runs and starts the stack's load waiter, a Step
- * Functions state machine that asks `loadProgress` every minute and signals the lifecycle's
- * `AWS::CloudFormation::WaitCondition` (up to 12 hours) when the load finished, failed, or
- * `maxWait` passed.
+ * an hour): the lifecycle completes once the task runs (a schema step after the load, once it
+ * handed its work over) and starts the stack's load waiter, a Step Functions state machine that
+ * asks the kind's `loadProgress` every minute and signals the resource's
+ * `AWS::CloudFormation::WaitCondition` (up to 12 hours) when the wait ended: the load finished,
+ * failed or `maxWait` passed; the schema step's build succeeded or failed.
+ *
+ * A look may leave state for the next one: the state machine writes each answer to `$.Answer` of
+ * its input, which the next poll receives (`LoadWaitAnswer.State`).
  */
 
 /** Properties a lifecycle resource carries when its wait goes through a wait condition. */
@@ -24,6 +28,8 @@ export interface LoadWaitProperties {
 /** What one poll answers the state machine. */
 export interface LoadWaitAnswer {
   readonly Done: boolean;
+  /** What the next poll gets as the `Data` of its look, over the request's (a build started, ...). */
+  readonly State?: Record<string, string>;
 }
 
 let sfn: SFNClient | undefined;
@@ -95,22 +101,26 @@ export async function startLoadWait(event: ProviderRequest, data: Record<string,
   console.log(`The load of ${event.LogicalResourceId} is followed by the load waiter (${name}); its wait condition completes when the load ends`);
 }
 
-/** One poll: asks the lifecycle how the load goes, signals the wait condition when it ended. */
-export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler): Promise<LoadWaitAnswer> {
+/**
+ * One poll: asks the kind how the wait goes (with the state the previous poll left), signals the
+ * wait condition when it ended.
+ */
+export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler, state: Record<string, string> = {}): Promise<LoadWaitAnswer> {
   let status: 'SUCCESS' | 'FAILURE';
   let reason: string;
   try {
-    const progress = await handler.loadProgress!(poll.Request);
+    const progress = await handler.loadProgress!({ ...poll.Request, Data: { ...poll.Request.Data, ...state } });
     if (!progress.IsComplete) {
-      return { Done: false };
+      const next = { ...state, ...stringValues(progress.Data) };
+      return Object.keys(next).length > 0 ? { Done: false, State: next } : { Done: false };
     }
     status = 'SUCCESS';
-    reason = progress.Data?.WaitTimedOut === 'true'
+    reason = progress.Data?.Reason ?? (progress.Data?.WaitTimedOut === 'true'
       ? 'maxWait passed while the full load continues: follow it in the DMS console or on the dashboard'
-      : `full load completed (${progress.Data?.Status ?? 'done'}${progress.Data?.StopReason ? `, ${progress.Data.StopReason}` : ''})`;
+      : `full load completed (${progress.Data?.Status ?? 'done'}${progress.Data?.StopReason ? `, ${progress.Data.StopReason}` : ''})`);
   } catch (e) {
     if (isThrottling(e)) {
-      return { Done: false };
+      return Object.keys(state).length > 0 ? { Done: false, State: state } : { Done: false };
     }
     status = 'FAILURE';
     reason = errorMessage(e);
@@ -123,6 +133,10 @@ export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler)
     console.log(`Could not signal the wait condition of ${poll.UniqueId} (${errorMessage(e)}); stopping`);
   }
   return { Done: true };
+}
+
+function stringValues(data: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
 /** A wait condition signal (the JSON body CloudFormation reads from the handle's presigned URL). */

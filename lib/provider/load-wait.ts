@@ -7,6 +7,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct, IConstruct } from 'constructs';
 import { CONDITION_MARGIN, WAIT_CONDITION_LIMIT, resolvedHash } from './options';
 import { MigrationProvider } from './provider';
+import { vendedLogGroupNameFor } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
 
 /** How often the load waiter asks how the load goes. */
@@ -14,9 +15,10 @@ const POLL_INTERVAL = Duration.minutes(1);
 
 /**
  * The stack's load waiter: a Step Functions state machine that asks the shared provider's isComplete
- * function every minute how a lifecycle's full load goes (`LoadWaitPoll` events), until that function
- * signalled the lifecycle's wait condition. Created with the first lifecycle whose `maxWait` exceeds
- * what a custom resource may wait.
+ * function every minute how a wait goes (`LoadWaitPoll` events: a lifecycle's full load, a schema
+ * step's wait for the load and its build), until that function signalled the resource's wait
+ * condition. Each answer goes to `$.Answer` of the state, which the next poll receives with it.
+ * Created with the first resource that waits longer than a custom resource may.
  *
  * @internal
  */
@@ -49,14 +51,15 @@ export class LoadWaiter extends Construct {
       .otherwise(wait);
     wait.next(poll).next(signalled);
 
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    // Step Functions adds the log group to the account's CloudWatch Logs resource policy (5,120 characters): vended-logs names keep it short
+    const logGroup = new logs.LogGroup(this, 'Logs', { logGroupName: vendedLogGroupNameFor(this), retention: logs.RetentionDays.ONE_YEAR });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       definitionBody: sfn.DefinitionBody.fromChainable(wait),
       timeout: WAIT_CONDITION_LIMIT.plus(CONDITION_MARGIN),
       // the input holds the wait condition's presigned URL: execution data stays out of the logs
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       tracingEnabled: true,
-      comment: 'cdk-neon-migration: follows full loads longer than a custom resource may wait and signals their wait conditions',
+      comment: 'cdk-neon-migration: follows waits longer than a custom resource may take (full loads, schema steps after them) and signals their wait conditions',
     });
 
     // a policy of its own: the shared default policy comes before the handler functions, which the state machine invokes
@@ -85,7 +88,10 @@ export class LoadWaiter extends Construct {
 
 /** Properties of a `LoadCompletion`. */
 export interface LoadCompletionProps {
-  /** The `maxWait` of the lifecycle, in seconds. */
+  /**
+   * How long the resource's wait may last, in seconds (a lifecycle's `maxWait`): the wait condition
+   * gives up `CONDITION_MARGIN` later by itself (its poller signals at the latest then).
+   */
   readonly maxWaitSeconds: number;
   /**
    * What the wait is for (the task's or replication's properties): a change of it makes a new wait
@@ -95,8 +101,9 @@ export interface LoadCompletionProps {
 }
 
 /**
- * An `AWS::CloudFormation::WaitCondition` (and its handle) that completes when the lifecycle's full
- * load does, for waits longer than a custom resource may take (up to 12 hours).
+ * An `AWS::CloudFormation::WaitCondition` (and its handle) that completes when a wait handed to the
+ * load waiter ended (a lifecycle's full load, a schema step), for waits longer than a custom
+ * resource may take (up to 12 hours).
  *
  * CloudFormation waits on a wait condition only when it creates one (its properties cannot be
  * updated): the logical ids end with a hash of what the wait is for, so a deployment that changes
@@ -124,10 +131,10 @@ export class LoadCompletion extends Construct {
     Aspects.of(this).add(new NameAfterIdentity(this, props.identity));
   }
 
-  /** Waits for the load `lifecycle` starts: the condition comes after it, it after the permission to start the waiter. */
-  public waitFor(lifecycle: CustomResource): CfnWaitCondition {
-    this.condition.node.addDependency(lifecycle);
-    lifecycle.node.addDependency(this.waiter.startPermission);
+  /** Waits for what `resource` hands over: the condition comes after it, it after the permission to start the waiter. */
+  public waitFor(resource: CustomResource): CfnWaitCondition {
+    this.condition.node.addDependency(resource);
+    resource.node.addDependency(this.waiter.startPermission);
     return this.condition;
   }
 }

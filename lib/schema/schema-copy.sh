@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# schema-copy.sh <pre|indexes|constraints|post|sequences|plan>
+# schema-copy.sh <pre|indexes|constraints|post|sequences|plan|undo>
 #
 # Copies a PostgreSQL source's schema into the target around an AWS DMS load, for the tables the
 # task's table mapping selects. DMS moves rows only; this script moves what DMS leaves behind:
@@ -36,6 +36,16 @@
 #                app.orders_placed_idx", "plan: constraints creates foreign key orders_customer_fkey on
 #                app.orders"; post creates what indexes and constraints create). Reads the source only
 #                (psql and pg_dump); changes nothing.
+#   undo         drops from the target what pre created: every object of the pre-data section pre
+#                restores (tables with the rows DMS loaded into them and the indexes and constraints
+#                built on them since, sequences, views, types, domains, functions, ...), named by the
+#                source's catalog (pg_identify_object). Schemas and extensions stay: pre creates them
+#                with IF NOT EXISTS. What the deployment runs when it rolls back the creation of its
+#                pre step (a failed first deployment), so that the next deployment's pre finds the
+#                target as the first found it; pre creates every such object (a CREATE that finds one
+#                existing fails pre, which then keeps nothing), so nothing dropped was there before.
+#                One transaction: an object something else on the target depends on stops it, and
+#                nothing is dropped.
 #
 # The order of the steps:
 #   FULL_LOAD           pre, the task's full load, post, sequences.
@@ -114,7 +124,7 @@ PROG="schema-copy"
 
 usage_error() {
   printf '%s: %s\n' "$PROG${STEP:+ $STEP}" "$1" >&2
-  printf 'usage: schema-copy.sh <pre|indexes|constraints|post|sequences|plan>\n' >&2
+  printf 'usage: schema-copy.sh <pre|indexes|constraints|post|sequences|plan|undo>\n' >&2
   exit 2
 }
 
@@ -125,7 +135,7 @@ fail() {
 }
 
 case "$STEP" in
-  pre | indexes | constraints | post | sequences | plan) ;;
+  pre | indexes | constraints | post | sequences | plan | undo) ;;
   -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
   '') usage_error 'missing step' ;;
   *) usage_error "unknown step \"$STEP\"" ;;
@@ -1168,9 +1178,94 @@ step_plan() {
   plan_objects
 }
 
+# What pre created, dropped again (see the header). The archive pre restores is dumped again; each of
+# its entries names the object's catalog and OID on the source ("<id>; <catalog oid> <oid> <type> ..."),
+# which the source turns into the object's kind and qualified, quoted identity (pg_identify_object).
+# The drops run in one transaction, each object as often as it takes: an object another of them
+# depends on (a table a view reads, a type a column uses) is dropped once that one is gone, the
+# tables all at once first (foreign keys between them).
+step_undo() {
+  plan
+  dump pre-data "$WORK/pre.dump"
+  if ! pg_restore --list "$WORK/pre.dump" >"$WORK/toc" 2>"$WORK/stderr"; then
+    fail source "pg_restore: $(tool_message)"
+  fi
+  local pairs
+  pairs="$(awk '/^[0-9]+; [0-9]+ [0-9]+ / { split($0, f, " "); if (f[2] != "0") printf "%s(%s,%s)", (n++ ? "," : ""), f[2], f[3] }' "$WORK/toc")"
+  if [ -z "$pairs" ]; then
+    printf 'undo: the pre-data section of the selection holds no object: nothing to drop\n'
+    return
+  fi
+  query source "$WORK/objects" "
+    select upper(o.type) || E'\t' || o.identity
+    from (values $pairs) as e(classid, objid), lateral pg_catalog.pg_identify_object(e.classid::oid, e.objid::oid, 0) o
+    where o.type in ('table', 'view', 'materialized view', 'sequence', 'foreign table', 'type', 'domain', 'function', 'procedure',
+      'aggregate', 'operator', 'operator class', 'operator family', 'collation', 'conversion', 'cast', 'text search configuration',
+      'text search dictionary', 'text search parser', 'text search template');"
+  local objects=() e
+  mapfile -d '' objects <"$WORK/objects"
+  local targets=''
+  for e in "${TARGETS[@]}"; do targets+="${targets:+,}$(sql_literal "$e")"; done
+  query target "$WORK/present" "select x from unnest(array[$targets]::text[]) x where to_regclass(x) is not null order by 1;"
+  local present=()
+  mapfile -d '' present <"$WORK/present"
+  local sql="$WORK/undo.sql" n=0
+  printf 'set local client_min_messages = warning;\n' >"$sql"
+  printf 'create temporary table undo_objects (pos int primary key, kind text not null, identity text not null, dropped boolean not null default false) on commit drop;\n' >>"$sql"
+  for e in "${objects[@]}"; do
+    n=$((n + 1))
+    printf 'insert into undo_objects (pos, kind, identity) values (%d, %s, %s);\n' "$n" "$(sql_literal "${e%%$'\t'*}")" "$(sql_literal "${e#*$'\t'}")" >>"$sql"
+  done
+  cat >>"$sql" <<'UNDO'
+do $undo$
+declare
+  r record;
+  tables text;
+  progress boolean;
+  blocked text := '';
+begin
+  loop
+    progress := false;
+    select string_agg(identity, ', ' order by pos) into tables from undo_objects where kind = 'TABLE' and not dropped;
+    if tables is not null then
+      begin
+        execute 'drop table if exists ' || tables;
+        update undo_objects set dropped = true where kind = 'TABLE';
+        progress := true;
+      exception when dependent_objects_still_exist then
+        null;
+      end;
+    end if;
+    for r in select * from undo_objects where not dropped order by pos loop
+      begin
+        execute format('drop %s if exists %s', r.kind, r.identity);
+        update undo_objects set dropped = true where pos = r.pos;
+        progress := true;
+      exception when dependent_objects_still_exist then
+        blocked := sqlerrm;
+      end;
+    end loop;
+    exit when not progress or not exists (select 1 from undo_objects where not dropped);
+  end loop;
+  if exists (select 1 from undo_objects where not dropped) then
+    raise exception 'other objects on the target depend on what pre created: %', blocked;
+  end if;
+end
+$undo$;
+UNDO
+  apply "$sql" 'dropping what the pre step created'
+  if [ "${#present[@]}" -gt 0 ]; then
+    printf 'undo: dropped %d table(s) the pre step created: %s\n' "${#present[@]}" "$(joined "${present[@]}")"
+  else
+    printf 'undo: none of the selected tables was on the target\n'
+  fi
+  printf 'undo: dropped what exists of the %d object(s) of the pre-data section; schemas and extensions stay\n' "${#objects[@]}"
+}
+
 case "$STEP" in
   pre) step_pre ;;
   indexes | constraints | post) step_post_data ;;
   sequences) step_sequences ;;
   plan) step_plan ;;
+  undo) step_undo ;;
 esac

@@ -6,11 +6,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, IDependable } from 'constructs';
+import { Construct, DependencyGroup, IDependable } from 'constructs';
 import { SCHEMA_COPY_TYPE } from './kinds';
 import { IReplicationNetwork } from '../core/interfaces';
 import { createRotatingKey } from '../core/kms';
+import { allowLogsToUseKey, logGroupNameFor, logStreamsArn } from '../core/log-groups';
 import { acknowledgeRules, nagFindingId } from '../core/nag';
+import { refuseEndpointInPassword } from '../neon/credential-forms';
+import { LoadCompletion } from '../provider/load-wait';
+import { CONDITION_MARGIN, WAIT_CONDITION_LIMIT } from '../provider/options';
 import { MigrationProvider } from '../provider/provider';
 import { completeSecretArn } from '../secrets/complete-arn';
 import { grantSecretRead } from '../secrets/grant-read';
@@ -23,8 +27,24 @@ import type { TableMappings } from '../task/table-mappings';
  */
 export const DEFAULT_SCHEMA_TOOLS_IMAGE = 'public.ecr.aws/docker/library/postgres:17.6-bookworm';
 
-/** The longest the deployment waits for one schema build: a custom resource answers within an hour. */
-const MAX_BUILD_MINUTES = 55;
+/** How long a build may wait in CodeBuild's queue (the project's `queuedTimeoutInMinutes`; CodeBuild's default is 8 hours). */
+export const SCHEMA_BUILD_QUEUE = Duration.minutes(10);
+/**
+ * The longest build of the pre-data step, which its custom resource waits for itself: with the
+ * queue's 10 minutes, within the hour CloudFormation gives a custom resource.
+ */
+export const PRE_DATA_BUILD_LIMIT = Duration.minutes(45);
+/** What the steps after the load keep for resuming a task stopped after its load. */
+const RESUME_ALLOWANCE = Duration.minutes(10);
+/**
+ * The longest build of a step after the load the deployment waits for: the wait condition's 12 hours,
+ * less its margin, the queue and the resume, leaves 25 minutes at least of waiting for the load.
+ */
+export const AFTER_LOAD_BUILD_LIMIT = Duration.hours(11);
+/** CodeBuild's longest build timeout (5 to 2160 minutes). */
+const CODEBUILD_TIMEOUT_LIMIT = Duration.hours(36);
+/** The default build timeout of a step. */
+const DEFAULT_TIMEOUT = Duration.hours(2);
 
 /**
  * Where and how the schema of a PostgreSQL source is copied into Neon around a DMS task.
@@ -47,13 +67,32 @@ export interface SchemaCopyOptions {
   readonly image?: string;
 
   /**
-   * How long one step may take (pre-data; post-data and sequences). At most 55 minutes: the
-   * deployment waits for it in a custom resource, which must answer within an hour. Index builds
-   * on very large tables that take longer are run by hand (`cdk-neon-migration schema post`).
+   * How long the build of one step may take (CodeBuild's build timeout), from 5 minutes to 11 hours.
    *
-   * @default Duration.minutes(55)
+   * The steps after the full load (post-data: indexes, constraints; sequences) take hours on large
+   * tables: the deployment waits for them through an `AWS::CloudFormation::WaitCondition`, which
+   * CloudFormation waits on for at most 12 hours — this timeout, the 10 minutes a build may queue,
+   * the resume of a task stopped after its load and a margin, the rest for the load itself. A longer
+   * build is refused at synth: set `deployAfterLoadSteps: false` and run it by hand instead. The
+   * pre-data step, before the load, runs within its custom resource's hour: its build gets at most
+   * 45 minutes of this. See docs/step-order.md.
+   *
+   * @default Duration.hours(2)
    */
   readonly timeout?: Duration;
+
+  /**
+   * Whether the deployment runs the steps after the full load (`post` and `sequences`; with
+   * `changeDataCapture`, `indexes` and the task's resume, and `cutover`), waiting for the load and
+   * for them through wait conditions, up to 12 hours each. `false` leaves them out of the deployment
+   * (for index builds longer than `timeout` may be): run them by hand once the load ended
+   * (`cdk-neon-migration schema post`, or `schema indexes`), and with `changeDataCapture` resume the
+   * task stopped after its load yourself (`aws dms start-replication-task --start-replication-task-type
+   * resume-processing`).
+   *
+   * @default true
+   */
+  readonly deployAfterLoadSteps?: boolean;
 
   /**
    * Changing it runs the steps again on the next deployment. The steps run when the migration is
@@ -110,8 +149,9 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
   readonly sourceDatabaseName: string;
 
   /**
-   * Neon's credentials (JSON: `host`, `port`, `username`, `password`, `dbname`), e.g.
-   * `NeonTargetEndpoint.credentialsSecret`.
+   * Neon's credentials (JSON: `host`, `port`, `username`, `password`, `dbname`) for a client that
+   * sends TLS SNI, as libpq 14 and later does: `NeonTargetEndpoint.clientCredentialsSecret`, not the
+   * DMS endpoint's `credentialsSecret`.
    */
   readonly targetSecret: secretsmanager.ISecret;
 
@@ -137,8 +177,8 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
 
   /**
    * The replication task (or DMS Serverless replication configuration) whose full load the steps
-   * after it follow: they refuse to run, failing the deployment, while it still loads (when the
-   * deployment stopped waiting for it at `maxWait`).
+   * after it follow: they wait until it finished (also when the deployment stopped waiting for it at
+   * `maxWait`), and fail the deployment when it failed, stopped or no longer exists.
    *
    * @default - the steps after the load run when their dependencies are met, unchecked
    */
@@ -156,11 +196,16 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
  * The steps run as builds of an AWS CodeBuild project in the replication subnets, in a pinned
  * `postgres` image; the connection details come from Secrets Manager into the build (CodeBuild
  * masks them in its log), never through the template. Each step is a custom resource of the stack's
- * shared provider that starts a build and waits for it; a failed build fails the deployment with
- * the end of its log, where the tool writes its own message.
+ * shared provider: `before` starts its build and waits for it; the steps after the load hand their
+ * work to the stack's load waiter, which waits for the full load, starts the build, follows it and
+ * signals the step's wait condition (`afterLoadCompletion`), up to 12 hours. A failed build fails
+ * the deployment with the end of its log, where the tool writes its own message. When the operation
+ * that created `before` fails and rolls back, `before` drops what it created again (the tool's
+ * `undo`), so that the next deployment starts from the same target.
  *
  * `DmsMigrationTask` creates one with `schemaCopy` and orders it: `before` ahead of the task start,
- * `after` once the full load completed.
+ * `after` once the lifecycle's wait ended (it waits for the rest of the load itself). See
+ * docs/step-order.md.
  *
  * @example
  * import * as rds from 'aws-cdk-lib/aws-rds';
@@ -174,7 +219,7 @@ export interface PostgresSchemaCopyProps extends SchemaCopyOptions {
  *   network,
  *   sourceSecret: database.secret!,
  *   sourceDatabaseName: 'app',
- *   targetSecret: neon.credentialsSecret,
+ *   targetSecret: neon.clientCredentialsSecret,
  *   tableMappings: TableMappings.includeSchema('app'),
  * });
  */
@@ -183,10 +228,21 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
   public readonly project: codebuild.Project;
   /** The pre-data step: the task must start after it. */
   public readonly before: CustomResource;
-  /** The step after the full load: post-data and sequences, or with `changeDataCapture` the indexes. */
-  public readonly after: CustomResource;
+  /**
+   * The step after the full load: post-data and sequences, or with `changeDataCapture` the indexes.
+   * Undefined with `deployAfterLoadSteps: false`.
+   */
+  public readonly after?: CustomResource;
   /** With `changeDataCapture` and `cutover`: foreign keys, triggers, identity, sequences. */
   public readonly cutover?: CustomResource;
+  /**
+   * Completes when the steps after the load the deployment runs have ended (their wait conditions),
+   * and with them a task resumed after its load: what comes after the migration's data and schema
+   * (a verification) depends on it. With `deployAfterLoadSteps: false`, the pre-data step.
+   */
+  public readonly afterLoadCompletion: IDependable;
+  /** The wait conditions of the steps after the load, by step (`After`, `Cutover`). */
+  public readonly waitConditions: Record<string, IDependable> = {};
   /** The log group of the builds (the tool's messages; connection details are masked). */
   public readonly logGroup: logs.LogGroup;
   /** The replication security group the tools run in: open databases to it (ec2.IConnectable). */
@@ -199,16 +255,18 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
       throw new Error('PostgresSchemaCopy: network is required: the schema tools run in the replication subnets, where they reach the source and Neon.');
     }
     this.connections = new ec2.Connections({ securityGroups: [network.securityGroup] });
-    const timeout = props.timeout ?? Duration.minutes(MAX_BUILD_MINUTES);
-    if (!timeout.isUnresolved() && (timeout.toMinutes({ integral: false }) < 5 || timeout.toMinutes({ integral: false }) > MAX_BUILD_MINUTES)) {
-      throw new Error(`PostgresSchemaCopy: timeout must be from 5 to ${MAX_BUILD_MINUTES} minutes, got ${timeout.toHumanString()}: the deployment waits `
-        + 'for each step in a custom resource, which must answer within an hour. Run longer index builds by hand (cdk-neon-migration schema post).');
+    const deployAfterLoad = props.deployAfterLoadSteps ?? true;
+    const timeout = validateTimeout(props.timeout ?? DEFAULT_TIMEOUT, deployAfterLoad);
+    if (props.cutover && !deployAfterLoad) {
+      throw new Error('PostgresSchemaCopy: cutover runs a step after the load in the deployment, and deployAfterLoadSteps is false: '
+        + 'run the cut-over by hand (cdk-neon-migration schema constraints, then schema sequences), or remove deployAfterLoadSteps.');
     }
     if (props.cutover && !props.changeDataCapture) {
       throw new Error('PostgresSchemaCopy: cutover applies to a migration with changeDataCapture (FULL_LOAD_AND_CDC); with a full load only, '
         + 'the step after the load creates the foreign keys, triggers and sequences already. Remove cutover.');
     }
     validateMappings(props.tableMappings);
+    refuseEndpointInPassword(props.targetSecret, 'PostgresSchemaCopy', 'targetSecret', 'The schema tools (psql, pg_dump: libpq 14 and later) send SNI');
     const jobs = props.postDataJobs;
     if (jobs !== undefined && !Token.isUnresolved(jobs) && (!Number.isInteger(jobs) || jobs < 1 || jobs > 16)) {
       throw new Error(`PostgresSchemaCopy: postDataJobs is ${jobs}; use an integer from 1 to 16 (about the target's vCPUs: each job builds one index at a time).`);
@@ -220,13 +278,11 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     }
 
     const key = createRotatingKey(this, 'Key', { description: `Encrypts the schema-copy builds of ${this.node.path}` });
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
-    key.addToResourcePolicy(new iam.PolicyStatement({
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      principals: [new iam.ServicePrincipal(`logs.${Stack.of(this).region}.amazonaws.com`)],
-      resources: ['*'],
-      conditions: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Stack.of(this).formatArn({ service: 'logs', resource: 'log-group', resourceName: '*' }) } },
-    }));
+    // named, so that the key lets CloudWatch Logs use it for this log group only (a generated name
+    // would make the key policy refer to the log group that refers to the key)
+    const logGroupName = logGroupNameFor(this, 'builds');
+    allowLogsToUseKey(this, key, logGroupName);
+    this.logGroup = new logs.LogGroup(this, 'Logs', { logGroupName, retention: logs.RetentionDays.ONE_YEAR, encryptionKey: key });
 
     // the replication security group reaches the source and Neon and is admitted by the Secrets
     // Manager endpoint; this one adds HTTPS out for the image, the tool's files and the build log
@@ -282,6 +338,9 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
       securityGroups: [network.securityGroup, https],
       encryptionKey: key,
       timeout,
+      // a build CodeBuild cannot start at once waits in its queue, 8 hours by default: longer than
+      // the deployment waits for a step; 10 minutes, and the handler reports it
+      queuedTimeout: SCHEMA_BUILD_QUEUE,
       logging: { cloudWatch: { logGroup: this.logGroup } },
     });
     this.project.node.addDependency(network.egressReady);
@@ -293,41 +352,77 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     const permissions = new iam.Policy(this, 'StartBuilds', {
       roles: [provider.role],
       statements: [
-        new iam.PolicyStatement({ actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds'], resources: [projectArn] }),
-        new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [`${this.logGroup.logGroupArn}:log-stream:*`] }),
+        // StopBuild and ListBuildsForProject: deleting a step after the load stops its build still running
+        new iam.PolicyStatement({
+          actions: ['codebuild:StartBuild', 'codebuild:BatchGetBuilds', 'codebuild:ListBuildsForProject', 'codebuild:StopBuild'],
+          resources: [projectArn],
+        }),
+        new iam.PolicyStatement({ actions: ['logs:GetLogEvents'], resources: [logStreamsArn(this, logGroupName)] }),
       ],
     });
 
     const mappings = props.tableMappings.toJson();
-    const step = (stepId: string, steps: string, resumeTaskArn?: string): CustomResource => {
+    const timeoutMinutes = Token.isUnresolved(timeout.toSeconds()) ? undefined : Math.ceil(timeout.toMinutes({ integral: false }));
+    const common = {
+      ProjectName: this.project.projectName,
+      TableMappings: mappings,
+      Refresh: props.refresh,
+      QueueMinutes: String(SCHEMA_BUILD_QUEUE.toMinutes()),
+    };
+    // the pre-data step, before the load, waits for its build in its own custom resource: within the hour
+    this.before = new CustomResource(this, 'Before', {
+      serviceToken: provider.serviceToken,
+      resourceType: SCHEMA_COPY_TYPE,
+      properties: {
+        ...common,
+        Steps: 'pre',
+        ...(timeoutMinutes !== undefined ? { TimeoutMinutes: String(Math.min(timeoutMinutes, PRE_DATA_BUILD_LIMIT.toMinutes())) } : {}),
+      },
+    });
+    this.before.node.addDependency(permissions, this.project);
+
+    // a step after the load waits for the load and for its build through a wait condition, up to 12 hours
+    const waitSeconds = WAIT_CONDITION_LIMIT.minus(CONDITION_MARGIN).toSeconds();
+    const reserved = SCHEMA_BUILD_QUEUE.plus(RESUME_ALLOWANCE).toSeconds() + (timeoutMinutes ?? AFTER_LOAD_BUILD_LIMIT.toMinutes()) * 60;
+    const afterLoadStep = (stepId: string, steps: string, resumeTaskArn?: string): CustomResource => {
+      const completion = new LoadCompletion(this, `${stepId}Completion`, {
+        maxWaitSeconds: waitSeconds,
+        // a new wait condition whenever the step runs again
+        identity: () => ({ Steps: steps, Refresh: props.refresh }),
+      });
       const resource = new CustomResource(this, stepId, {
         serviceToken: provider.serviceToken,
         resourceType: SCHEMA_COPY_TYPE,
         properties: {
-          ProjectName: this.project.projectName,
+          ...common,
+          ...completion.properties,
           Steps: steps,
-          TableMappings: mappings,
-          Refresh: props.refresh,
-          ...(steps !== 'pre' && props.loadArn ? { LoadArn: props.loadArn } : {}),
+          ...(timeoutMinutes !== undefined ? { TimeoutMinutes: String(timeoutMinutes) } : {}),
+          MaxWaitSeconds: String(waitSeconds),
+          LoadWaitSeconds: String(waitSeconds - reserved),
+          ...(props.loadArn ? { LoadArn: props.loadArn } : {}),
           ...(resumeTaskArn ? { ResumeTaskArn: resumeTaskArn } : {}),
         },
       });
-      resource.node.addDependency(permissions, this.project);
+      resource.node.addDependency(permissions, this.project, this.before);
+      this.waitConditions[stepId] = completion.waitFor(resource);
       return resource;
     };
-    this.before = step('Before', 'pre');
-    if (props.changeDataCapture) {
-      // DMS applies changes as statements, in commit order but not in the source's transactions when
-      // batched; foreign keys and triggers (which Neon's roles cannot switch off) wait for the cut-over
-      this.after = step('After', 'indexes', props.resumeTaskArn);
-      if (props.cutover) {
-        this.cutover = step('Cutover', 'constraints sequences');
-        this.cutover.node.addDependency(this.after);
+    if (deployAfterLoad) {
+      if (props.changeDataCapture) {
+        // DMS applies changes as statements, in commit order but not in the source's transactions when
+        // batched; foreign keys and triggers (which Neon's roles cannot switch off) wait for the cut-over
+        this.after = afterLoadStep('After', 'indexes', props.resumeTaskArn);
+        if (props.cutover) {
+          this.cutover = afterLoadStep('Cutover', 'constraints sequences');
+          this.cutover.node.addDependency(this.waitConditions.After);
+        }
+      } else {
+        this.after = afterLoadStep('After', 'post sequences', props.resumeTaskArn);
       }
-    } else {
-      this.after = step('After', 'post sequences', props.resumeTaskArn);
     }
-    this.after.node.addDependency(this.before);
+    const conditions = Object.values(this.waitConditions);
+    this.afterLoadCompletion = conditions.length > 0 ? new DependencyGroup(...conditions) : this.before;
 
     const stack = Stack.of(this);
     acknowledgeRules(this.project, [
@@ -360,7 +455,7 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     acknowledgeRules(this, [
       { id: 'AwsSolutions-CB4', reason: 'The project is encrypted with the customer managed key of this construct.' },
       {
-        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', `${this.logGroup.logGroupArn}:log-stream:*`),
+        id: nagFindingId(this, 'AwsSolutions-IAM5', 'Resource', logStreamsArn(this, logGroupName)),
         reason: 'The handler reads the log streams of this project\'s log group only, to report the tool\'s message of a failed build.',
       },
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The policies name this project, its log group and its secrets, which exist in this stack only.' },
@@ -372,11 +467,36 @@ export class PostgresSchemaCopy extends Construct implements ec2.IConnectable {
     this.before.node.addDependency(...dependables);
   }
 
-  /** Run the post-data step only after `dependables` (the full load). */
+  /** Begin the steps after the load only after `dependables` (the lifecycle's wait for the full load). */
   public addAfterDependency(...dependables: IDependable[]): void {
-    this.after.node.addDependency(...dependables);
+    this.after?.node.addDependency(...dependables);
   }
 
+}
+
+/**
+ * The build timeout: from 5 minutes; with the steps after the load in the deployment, at most what a
+ * wait condition leaves for their build (11 hours); else CodeBuild's 36 hours.
+ */
+function validateTimeout(timeout: Duration, deployAfterLoad: boolean): Duration {
+  if (timeout.isUnresolved()) {
+    return timeout;
+  }
+  const minutes = timeout.toMinutes({ integral: false });
+  if (minutes < 5) {
+    throw new Error(`PostgresSchemaCopy: timeout is ${timeout.toHumanString()}; CodeBuild takes a build timeout from 5 minutes.`);
+  }
+  if (deployAfterLoad && minutes > AFTER_LOAD_BUILD_LIMIT.toMinutes()) {
+    throw new Error(`PostgresSchemaCopy: timeout is ${timeout.toHumanString()}, longer than the deployment can wait for a step after the load: `
+      + 'CloudFormation waits at most 12 hours for a wait condition, and the step\'s build gets at most 11 hours of them (the rest is the '
+      + `${SCHEMA_BUILD_QUEUE.toMinutes()} minutes a build may queue, resuming the task and a margin). Shorten timeout to Duration.hours(11) or less, `
+      + 'or set deployAfterLoadSteps: false to leave the steps after the load out of the deployment and run them by hand '
+      + '(cdk-neon-migration schema post, or schema indexes) once the full load ended.');
+  }
+  if (minutes > CODEBUILD_TIMEOUT_LIMIT.toMinutes()) {
+    throw new Error(`PostgresSchemaCopy: timeout is ${timeout.toHumanString()}; CodeBuild takes a build timeout of at most 36 hours.`);
+  }
+  return timeout;
 }
 
 /**

@@ -18,9 +18,11 @@ import type { TableMappings } from '../fidelity/selection';
  * - `sequences` after the full load (and at cut-over under CDC): every sequence continues where the
  *   source's does;
  * - `plan` lists what they would copy and every object each step creates, from the dumps the steps
- *   restore (reading the source only, changing nothing).
+ *   restore (reading the source only, changing nothing);
+ * - `undo` drops what `pre` created: what a deployment runs when it rolls back the creation of its
+ *   `pre` step (not a command-line step: `ALL_SCHEMA_COPY_STEPS` leaves it out).
  */
-export type SchemaCopyStep = 'pre' | 'indexes' | 'constraints' | 'post' | 'sequences' | 'plan';
+export type SchemaCopyStep = 'pre' | 'indexes' | 'constraints' | 'post' | 'sequences' | 'plan' | 'undo';
 
 /** The steps around a full load (`FULL_LOAD`), in the order they run: pre, the load, post, sequences. */
 export const SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'post', 'sequences'];
@@ -32,7 +34,7 @@ export const SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'post', 'seq
  */
 export const CDC_SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'indexes', 'constraints', 'sequences'];
 
-/** Every step the script takes. */
+/** Every step the command line takes (the script also takes `undo`, which the deployment's rollback runs). */
 export const ALL_SCHEMA_COPY_STEPS: readonly SchemaCopyStep[] = ['pre', 'indexes', 'constraints', 'post', 'sequences', 'plan'];
 
 /** The file name of the script, next to this module (and in `lib/schema` of the source tree). */
@@ -261,7 +263,7 @@ export interface RunSchemaCopyOptions {
   readonly onLine?: (line: string) => void;
 }
 
-const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan): (source|target|TABLE_MAPPINGS|ALLOWED_EXTENSIONS_FILE|environment): ([\s\S]*)$/;
+const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan|undo): (source|target|TABLE_MAPPINGS|ALLOWED_EXTENSIONS_FILE|environment): ([\s\S]*)$/;
 
 /**
  * Runs one step of the schema copy with `bash`. Resolves with the lines it printed; rejects with a
@@ -269,7 +271,7 @@ const PREFIX = /^schema-copy (pre|indexes|constraints|post|sequences|plan): (sou
  * database configuration the script sees (none of the caller's `PG*` variables).
  */
 export function runSchemaCopy(step: SchemaCopyStep, env: SchemaCopyEnvironment, options: RunSchemaCopyOptions = {}): Promise<SchemaCopyResult> {
-  if (!ALL_SCHEMA_COPY_STEPS.includes(step)) return Promise.reject(new Error(`unknown schema copy step "${step}"`));
+  if (!ALL_SCHEMA_COPY_STEPS.includes(step) && step !== 'undo') return Promise.reject(new Error(`unknown schema copy step "${step}"`));
   const inherited: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^(PG|SOURCE_PG|TARGET_PG)/.test(name) && name !== 'TABLE_MAPPINGS' && name !== 'ALLOWED_EXTENSIONS_FILE') {

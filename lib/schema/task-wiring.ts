@@ -18,8 +18,8 @@ export function schemaCopyOfTask(task: MigrationContext, options: SchemaCopyOpti
     throw new Error(`${owner} copies a PostgreSQL schema with its client tools: the source must be a PostgresSourceEndpoint created by this library `
       + '(it knows its secret and database).');
   }
-  const target = task.target as unknown as { credentialsSecret?: secretsmanager.ISecret };
-  if (!target.credentialsSecret) {
+  const target = task.target as unknown as { clientCredentialsSecret?: secretsmanager.ISecret };
+  if (!target.clientCredentialsSecret) {
     throw new Error(`${owner} needs a NeonTargetEndpoint as target: it reads Neon's credentials from the endpoint's credentials secret.`);
   }
   if (task.migrationType === MigrationType.CDC) {
@@ -47,7 +47,7 @@ export function schemaCopyOfTask(task: MigrationContext, options: SchemaCopyOpti
     network,
     sourceSecret: source.secret,
     sourceDatabaseName: source.databaseName,
-    targetSecret: target.credentialsSecret,
+    targetSecret: target.clientCredentialsSecret,
     tableMappings: task.tableMappings,
     changeDataCapture: cdc,
     loadArn: task.arn,

@@ -48,7 +48,7 @@ describe('MigrationPreflight', () => {
       network,
       sourceSecret,
       sourceDatabaseName: 'app',
-      targetSecret: target.credentialsSecret,
+      targetSecret: target.clientCredentialsSecret,
       tableMappings: TableMappings.includeSchema('app'),
       migrationType: MigrationType.FULL_LOAD_AND_CDC,
       lobMode: LobMode.LIMITED,
@@ -60,7 +60,7 @@ describe('MigrationPreflight', () => {
       Action: 'preflight',
       SourceSecretArn: SOURCE_ARN,
       SourceDatabaseName: 'app',
-      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonCredentials') },
+      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonClientCredentials') },
       TableMappings: Match.stringLikeRegexp('"schema-name":"app"'),
       MigrationType: 'full-load-and-cdc',
       LobMode: 'LIMITED',
@@ -91,7 +91,7 @@ describe('MigrationPreflight', () => {
     const secretResources = secretStatements.flatMap((s: any) => [s.Resource].flat());
     expect(secretResources).toHaveLength(2);
     expect(secretResources).toContainEqual(SOURCE_ARN);
-    expect(secretResources).toContainEqual({ Ref: expect.stringMatching(/NeonCredentials/) });
+    expect(secretResources).toContainEqual({ Ref: expect.stringMatching(/NeonClientCredentials/) });
     expect(JSON.stringify(secretStatements)).not.toContain('"*"');
     expect(statements).toEqual(expect.arrayContaining([expect.objectContaining({
       Action: 'cloudwatch:PutMetricData',
@@ -123,7 +123,7 @@ describe('MigrationPreflight', () => {
       LobMaxSizeKb: '512',
       TargetTablePrepMode: 'TRUNCATE_BEFORE_LOAD',
       // the task's Neon target, whose pre-created tables it checks
-      TargetSecretArn: { Ref: stack.getLogicalId(target.credentialsSecret.node.defaultChild as any) },
+      TargetSecretArn: { Ref: stack.getLogicalId(target.clientCredentialsSecret.node.defaultChild as any) },
     });
     const start = template.toJSON().Resources[resourceId(stack, migration.lifecycle.resource)];
     expect(start.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, preflight.resource)]));
@@ -138,7 +138,7 @@ describe('MigrationPreflight', () => {
     const expected = {
       SourceSecretArn: SOURCE_ARN,
       SourceDatabaseName: 'app',
-      TargetSecretArn: { Ref: stack.getLogicalId(target.credentialsSecret.node.defaultChild as any) },
+      TargetSecretArn: { Ref: stack.getLogicalId(target.clientCredentialsSecret.node.defaultChild as any) },
     };
     template.hasResourceProperties('Custom::NeonMigrationPreflight', expected);
     template.hasResourceProperties('Custom::NeonMigrationVerification', expected);
@@ -146,6 +146,28 @@ describe('MigrationPreflight', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       VpcConfig: { SecurityGroupIds: Match.arrayWith([{ 'Fn::GetAtt': [stack.getLogicalId(network.securityGroup.node.defaultChild as any), 'GroupId'] }]) },
     });
+    // node-postgres sends SNI: the function reads the plain password, never the DMS endpoint's endpoint=<id>$<password> form
+    const dmsSecret = stack.getLogicalId(target.credentialsSecret.node.defaultChild as any);
+    const readers = Object.values<any>(template.findResources('AWS::IAM::Policy'))
+      .filter(p => JSON.stringify(p.Properties.PolicyDocument).includes(`"Ref":"${dmsSecret}"`))
+      .map(p => p.Properties.Roles);
+    // (only the DMS endpoint's access role reads it, in its inline policy)
+    expect(readers).toEqual([]);
+    expect(JSON.stringify(template.toJSON().Resources[stack.getLogicalId(target.accessRole.node.defaultChild as any)].Properties.Policies)).toContain(dmsSecret);
+  });
+
+  test('the DMS endpoint\'s secret (endpoint=<id>$<password>) is refused as targetSecret: the functions send SNI', () => {
+    const { stack, network, sourceSecret, target } = setup();
+    const migration = task(stack, network, target);
+    const message = 'targetSecret is a Neon DMS endpoint\'s credentials secret (NeonTargetEndpoint.credentialsSecret), whose password is written '
+      + 'endpoint=<endpoint_id>$<password> for DMS, which sends no TLS SNI.';
+    expect(() => MigrationPreflight.forTask(stack, 'Preflight', { task: migration, targetSecret: target.credentialsSecret }))
+      .toThrow(`MigrationPreflight: ${message} The preflight function (node-postgres, with the host name) sends SNI, and Neon then takes the whole `
+        + 'string for the password (password authentication failed): pass the endpoint\'s clientCredentialsSecret instead.');
+    expect(() => MigrationVerification.forTask(stack, 'Verification', { task: migration, targetSecret: target.credentialsSecret }))
+      .toThrow(`MigrationVerification: ${message}`);
+    expect(() => new MigrationPreflight(stack, 'Direct', { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, tableMappings: TableMappings.includeSchema('app') }))
+      .toThrow(`MigrationPreflight: ${message}`);
   });
 
   test('forTask with a source endpoint that does not know its secret names what to set', () => {
@@ -220,7 +242,7 @@ describe('MigrationVerification', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target);
     const verification = MigrationVerification.forTask(stack, 'Verification', {
-      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, maxDifferences: 10,
+      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, maxDifferences: 10,
     });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('Custom::NeonMigrationVerification', {
@@ -229,7 +251,7 @@ describe('MigrationVerification', () => {
       FailOnDifference: 'true',
       MaxDifferences: '10',
       NormalizeNumericScale: 'true',
-      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonCredentials') },
+      TargetSecretArn: { Ref: Match.stringLikeRegexp('NeonClientCredentials') },
     });
     const resource = template.toJSON().Resources[resourceId(stack, verification.resource)];
     expect(resource.DependsOn).toEqual(expect.arrayContaining([resourceId(stack, migration.lifecycle.resource)]));
@@ -243,8 +265,8 @@ describe('MigrationVerification', () => {
     const { stack, network, sourceSecret, target } = setup();
     const first = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'First');
     const second = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'Second');
-    MigrationVerification.forTask(stack, 'V1', { task: first, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
-    MigrationVerification.forTask(stack, 'V2', { task: second, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, failOnDifference: false });
+    MigrationVerification.forTask(stack, 'V1', { task: first, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret });
+    MigrationVerification.forTask(stack, 'V2', { task: second, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, failOnDifference: false });
     MigrationPreflight.forTask(stack, 'P1', { task: first, network, sourceSecret, sourceDatabaseName: 'app' });
     const template = Template.fromStack(stack);
     template.resourceCountIs('Custom::NeonMigrationVerification', 2);
@@ -264,7 +286,7 @@ describe('MigrationVerification', () => {
   test('forTask on a task without waitForCompletion is an error naming the property and the fix', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'Migration', false);
-    expect(() => MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret }))
+    expect(() => MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret }))
       .toThrow(new Error('MigrationVerification.forTask: the task S/Migration does not set waitForCompletion, so its lifecycle completes as soon as '
         + 'the task has started and the comparison would run while the full load is still copying rows. Set waitForCompletion: true on the '
         + 'DmsMigrationTask (or create the MigrationVerification itself, with runAfter set to what completes after the load).'));
@@ -281,7 +303,7 @@ describe('MigrationVerification', () => {
       tableMappings: TableMappings.includeSchema('app'),
       waitForCompletion,
     });
-    const options = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret };
+    const options = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret };
     expect(() => MigrationVerification.forTask(stack, 'Waits', { ...options, task: make('Waiting', true) })).not.toThrow();
     expect(() => MigrationVerification.forTask(stack, 'Starts', { ...options, task: make('Starting', false) })).toThrow(/does not set waitForCompletion/);
   });
@@ -290,7 +312,7 @@ describe('MigrationVerification', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD_AND_CDC);
     MigrationVerification.forTask(stack, 'Verification', {
-      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, recheckRounds: 2,
+      task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, recheckRounds: 2,
     });
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('changes keep arriving'))).toHaveLength(0);
     const template = Template.fromStack(stack);
@@ -310,7 +332,7 @@ describe('MigrationVerification', () => {
   test('a full load is verified once, without re-checks or the metric permission', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target);
-    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret });
     const template = Template.fromStack(stack);
     template.hasResourceProperties('Custom::NeonMigrationVerification', { RecheckTaskResourceId: Match.absent(), RecheckRounds: Match.absent() });
     expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('GetMetricData');
@@ -327,13 +349,13 @@ describe('MigrationVerification', () => {
       compute: ReplicationCompute.serverless({ maxCapacityUnits: 4 }),
       waitForCompletion: true,
     });
-    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret });
     Annotations.fromStack(stack).hasWarning('/S/Verification', Match.stringLikeRegexp('runs on DMS Serverless, whose latency metrics the re-check cannot read'));
   });
 
   test('validation errors name the property', () => {
     const { stack, network, sourceSecret, target } = setup();
-    const base = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, tableMappings: TableMappings.includeSchema('app'), taskIdentifier: 't' };
+    const base = { network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, tableMappings: TableMappings.includeSchema('app'), taskIdentifier: 't' };
     expect(() => new MigrationVerification(stack, 'A', { ...base, maxDifferences: 500 })).toThrow(/MigrationVerification: maxDifferences is 500; use an integer from 1 to 100\./);
     expect(() => new MigrationVerification(stack, 'B', { ...base, concurrency: 0 })).toThrow(/MigrationVerification: concurrency is 0; use an integer from 1 to 16\./);
     expect(() => new MigrationVerification(stack, 'C', { ...base, taskIdentifier: '' })).toThrow(/MigrationVerification: taskIdentifier is empty/);
@@ -354,8 +376,8 @@ describe('stack checks', () => {
   function full(app: App, env?: Environment) {
     const { stack, network, sourceSecret, target } = setup(app, env);
     const migration = task(stack, network, target);
-    MigrationPreflight.forTask(stack, 'Preflight', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
-    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret });
+    MigrationPreflight.forTask(stack, 'Preflight', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret });
+    MigrationVerification.forTask(stack, 'Verification', { task: migration, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret });
     return stack;
   }
 

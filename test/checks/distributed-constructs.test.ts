@@ -56,7 +56,7 @@ describe('MigrationVerification distributed', () => {
     const build = (distributed: Record<string, unknown>) => () => {
       const { stack, network, sourceSecret, target } = distributedStack();
       new MigrationVerification(stack, 'Other', {
-        network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, tableMappings: TableMappings.includeSchema('app'), taskIdentifier: 'x', distributed,
+        network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, tableMappings: TableMappings.includeSchema('app'), taskIdentifier: 'x', distributed,
       });
     };
     expect(build({ maxConcurrency: 0 })).toThrow(/distributed.maxConcurrency is 0/);

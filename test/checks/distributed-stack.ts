@@ -12,9 +12,6 @@ import { MigrationType, TableMappings } from '../../lib/task';
 
 /* A stack with a distributed MigrationVerification, and its synthesized state machine definition. */
 
-// the Distributed Map's ResultWriter of the peer minimum is deprecated in newer aws-cdk-lib releases: no warning per synth
-process.env.JSII_DEPRECATED = 'quiet';
-
 const NEON_URI = 'postgresql://daniel@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require';
 const SOURCE_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-db-AbCdEf';
 
@@ -25,6 +22,8 @@ export interface DistributedStackOptions {
   readonly timeout?: Duration;
   readonly topic?: boolean;
   readonly migrationType?: MigrationType;
+  /** A customer managed key on the Neon credentials secret. */
+  readonly credentialsKey?: boolean;
 }
 
 export function distributedStack(options: DistributedStackOptions = {}) {
@@ -32,7 +31,11 @@ export function distributedStack(options: DistributedStackOptions = {}) {
   const stack = new Stack(app, 'S', { env: options.env });
   const network = new NatEgressForReplication(stack, 'Network');
   const sourceSecret = secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', SOURCE_ARN);
-  const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+  const target = new NeonTargetEndpoint(stack, 'Neon', {
+    connectionString: NEON_URI,
+    password: SecretValue.secretsManager('neon/password'),
+    credentialsEncryptionKey: options.credentialsKey ? new kms.Key(stack, 'CredentialsKey', { enableKeyRotation: true }) : undefined,
+  });
   const sourceEndpoint = new PostgresSourceEndpoint(stack, 'Source', { secret: sourceSecret, databaseName: 'app', logicalReplicationEnabled: true });
   const task = new DmsMigrationTask(stack, 'Migration', {
     source: sourceEndpoint,
@@ -47,7 +50,7 @@ export function distributedStack(options: DistributedStackOptions = {}) {
     network,
     sourceSecret,
     sourceDatabaseName: 'app',
-    targetSecret: target.credentialsSecret,
+    targetSecret: target.clientCredentialsSecret,
     distributed: {
       maxConcurrency: 8,
       wait: options.wait,

@@ -78,7 +78,7 @@ describe('the checks of a MySQL source at deploy time', () => {
       source, target, network, tableMappings: TableMappings.includeSchema('shop'), waitForCompletion: true,
     });
     MigrationPreflight.forTask(stack, 'Preflight', { task, network, sourceSecret, sourceDatabaseName: 'shop' });
-    MigrationVerification.forTask(stack, 'Verification', { task, network, sourceSecret, sourceDatabaseName: 'shop', targetSecret: target.credentialsSecret });
+    MigrationVerification.forTask(stack, 'Verification', { task, network, sourceSecret, sourceDatabaseName: 'shop', targetSecret: target.clientCredentialsSecret });
     const pgSource = new PostgresSourceEndpoint(stack, 'PgSource', { secret: sourceSecret, databaseName: 'app' });
     const pgTask = new DmsMigrationTask(stack, 'PgMigration', { source: pgSource, target, network, tableMappings: TableMappings.includeSchema('app'), waitForCompletion: true });
     MigrationPreflight.forTask(stack, 'PgPreflight', { task: pgTask, network, sourceSecret, sourceDatabaseName: 'app' });

@@ -2,6 +2,7 @@ import { App, SecretValue, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { MigrationPreflight } from '../../lib/checks/migration-preflight';
+import { MigrationVerification } from '../../lib/checks/migration-verification';
 import { capacityOptions } from '../../lib/fidelity/fidelity.lambda';
 import { DmsMigrationTask } from '../../lib/migration';
 import { NeonTargetEndpoint } from '../../lib/neon/target-endpoint';
@@ -29,7 +30,7 @@ test('forTask fills the capacity check from the task: its subtasks, validation t
     network,
     sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'),
     sourceDatabaseName: 'app',
-    targetSecret: target.credentialsSecret,
+    targetSecret: target.clientCredentialsSecret,
     targetCapacity: { verificationSessions: 4 },
   });
   const keepAlive = stack.getLogicalId(migration.neonCompute!.resource.node.defaultChild as any);
@@ -64,4 +65,49 @@ test('the handler turns the resource\'s strings into the preflight\'s options, t
   // the keep-alive could not read the branch: no storage, the check says it is unchecked
   expect(capacityOptions({ MaxFullLoadSubTasks: '8', NeonBranchId: '' })!.neonStorage).toBeUndefined();
   expect(capacityOptions(undefined)).toBeUndefined();
+});
+
+test('forTask counts the sessions of the task\'s verification on the target, created before or after it; a smaller number given is refused at synth', () => {
+  const build = (order: 'preflight first' | 'verification first', given?: number) => {
+    const stack = new Stack(new App(), 'S');
+    const network = new NatEgressForReplication(stack, 'Network');
+    const sourceSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db');
+    const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+    const task = new DmsMigrationTask(stack, 'Migration', {
+      source: PostgresSourceEndpoint.fromEndpointArn(stack, 'Source', 'arn:aws:dms:us-east-1:123456789012:endpoint:SOURCE1'),
+      target,
+      network,
+      schemaName: 'app',
+      migrationType: MigrationType.FULL_LOAD,
+      waitForCompletion: true,
+    });
+    const inputs = { task, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret };
+    const verify = () => MigrationVerification.forTask(stack, 'Verification', { ...inputs, distributed: { maxConcurrency: 12 } });
+    if (order === 'verification first') verify();
+    const preflight = MigrationPreflight.forTask(stack, 'Preflight', { ...inputs, targetCapacity: given === undefined ? {} : { verificationSessions: given } });
+    if (order === 'preflight first') verify();
+    return () => Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(preflight.resource.node.defaultChild as any)].Properties.TargetCapacity;
+  };
+  expect(build('preflight first')().VerificationSessions).toBe(12);
+  expect(build('verification first')().VerificationSessions).toBe(12);
+  expect(build('preflight first', 16)().VerificationSessions).toBe(16);
+  expect(build('preflight first', 2)).toThrow(/targetCapacity.verificationSessions is 2, but the task's verification S\/Verification opens up to 12 sessions on each database \(distributed.maxConcurrency\)/);
+});
+
+test('without a verification of the task, the capacity check counts none', () => {
+  const stack = new Stack(new App(), 'S');
+  const network = new NatEgressForReplication(stack, 'Network');
+  const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+  const task = new DmsMigrationTask(stack, 'Migration', {
+    source: PostgresSourceEndpoint.fromEndpointArn(stack, 'Source', 'arn:aws:dms:us-east-1:123456789012:endpoint:SOURCE1'),
+    target,
+    network,
+    schemaName: 'app',
+  });
+  const preflight = MigrationPreflight.forTask(stack, 'Preflight', {
+    task, network, sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'), sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, targetCapacity: {},
+  });
+  const capacity = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(preflight.resource.node.defaultChild as any)].Properties.TargetCapacity;
+  expect(capacity.VerificationSessions).toBeUndefined();
+  expect(capacityOptions(capacity)!.verificationSessions).toBeUndefined();
 });

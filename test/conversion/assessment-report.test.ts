@@ -75,6 +75,34 @@ describe('action items', () => {
   });
 });
 
+describe('a report of no file this reader recognises fails instead of passing', () => {
+  test('CSV files without the list of occurrences or a summary are named with their first columns', () => {
+    const files = new Map([
+      ['report/Overview.csv', Buffer.from('Server,Database,Version\nshop-db,shop,8.0\n')],
+      ['report/Notes.csv', Buffer.from('Note,Text,Author,Date,Extra\n1,x,y,z,w\n')],
+      ['report/readme.txt', Buffer.from('hello')],
+    ]);
+    expect(() => actionItemsOf(files)).toThrow('the assessment report holds none of the files this reader recognises (a list of action item '
+      + 'occurrences with the columns "Action item" and "Occurrence", or a summary with "Objects with … actions" columns): it holds '
+      + 'report/Overview.csv, report/Notes.csv, report/readme.txt; of these, with their first columns: report/Overview.csv ("server", "database", '
+      + '"version"); report/Notes.csv ("note", "text", "author", "date", …)');
+  });
+
+  test('the three files of a real report, each alone: the list and the summary by object category are recognised, the summary by action item counts its occurrences', () => {
+    const files = readZip(mysqlReport(SHOP_ITEMS));
+    const only = (name: string) => new Map([[name, files.get(name)!]]);
+    expect(actionItemsOf(only('PostgreSQL.csv'))).toHaveLength(3);
+    // the summary by object category lists no item: with actions counted it fails, with none it is a clean report
+    expect(() => actionItemsOf(only('PostgreSQL_Summary.csv'))).toThrow(/counts 3 object\(s\) with action items but lists none/);
+    expect(actionItemsOf(readZip(mysqlReport([]))).length).toBe(0);
+    expect(() => actionItemsOf(only('PostgreSQL_Action_Items_Summary.csv'))).toThrow(/counts 4 object\(s\) with action items but lists none/);
+  });
+
+  test('an empty archive of CSV files is not a clean report', () => {
+    expect(() => actionItemsOf(new Map([['empty.csv', Buffer.from('')]]))).toThrow(/holds none of the files this reader recognises .* empty.csv \(empty\)/);
+  });
+});
+
 describe('the gate', () => {
   const items = actionItemsOf(readZip(mysqlReport(SHOP_ITEMS)));
 

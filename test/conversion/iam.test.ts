@@ -122,6 +122,12 @@ async function deploy(env?: Environment): Promise<Deployment> {
     const [, isCompleteRole] = rolesOf(deployed, iam, id);
     for (const read of s3Reads().slice(reads)) {
       requests.push({ role: isCompleteRole, request: { action: 's3:GetObject', resource: `arn:${deployed.env.partition}:s3:::${read.Bucket}/${read.Key}`, origin: `GetObject (${id})` } });
+      // S3 answers NoSuchKey for a report not written yet (the handler looks again) only when the reader may list the bucket
+      // (GetObject, Permissions); it evaluates s3:ListBucket with the key as s3:prefix
+      requests.push({
+        role: isCompleteRole,
+        request: { action: 's3:ListBucket', resource: `arn:${deployed.env.partition}:s3:::${read.Bucket}`, context: { 's3:prefix': read.Key! }, origin: `GetObject of a missing key (${id})` },
+      });
     }
   };
   try {
@@ -174,7 +180,7 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
     expect([...actions].sort()).toEqual([
       'cloudformation:DescribeStacks', 'dms:DescribeMetadataModelImports', 'dms:ExportMetadataModelAssessment', 'dms:GetTargetSelectionRules', 'dms:ListDataProviders', 'dms:ListMetadataModelAssessments',
       'dms:ListMetadataModelConversions', 'dms:ListMetadataModelExports', 'dms:StartMetadataModelAssessment', 'dms:StartMetadataModelConversion',
-      'dms:StartMetadataModelExportToTarget', 'dms:StartMetadataModelImport', 's3:GetObject',
+      'dms:StartMetadataModelExportToTarget', 'dms:StartMetadataModelImport', 's3:GetObject', 's3:ListBucket',
     ]);
     expect(await denied(deployment.iam, deployment.requests)).toEqual([]);
   });
@@ -185,6 +191,11 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
     expect((await deployment.iam.decide(start.role, other)).allowed).toBe(false);
     const read = deployment.requests.find(r => r.request.action === 's3:GetObject')!;
     expect((await deployment.iam.decide(read.role, { ...read.request, resource: 'arn:aws:s3:::someone-elses-bucket/report.zip' })).allowed).toBe(false);
+    // in the project's bucket: the reports it names, not DMS's other files
+    expect((await deployment.iam.decide(read.role, { ...read.request, resource: read.request.resource.replace(/[^/]*$/, 'conversion-files.zip') })).allowed).toBe(false);
+    const list = deployment.requests.find(r => r.request.action === 's3:ListBucket')!;
+    expect((await deployment.iam.decide(list.role, { ...list.request, context: { 's3:prefix': 'migration-project/' } })).allowed).toBe(false);
+    expect((await deployment.iam.decide(list.role, { ...list.request, context: {} })).allowed).toBe(false);
   });
 
   test('DMS may assume the project\'s roles for this account only, read the two secrets the project names and use its bucket', async () => {
@@ -195,7 +206,7 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
     const bucketRole = iam.roleWithArn(p.SchemaConversionApplicationAttributes.S3BucketRoleArn);
     const { account, region, partition } = deployed.env;
     for (const role of [secretsRole, bucketRole]) {
-      for (const principal of ['dms.amazonaws.com', `dms.${region}.amazonaws.com`]) {
+      for (const principal of ['dms.amazonaws.com', `dms.${region}.amazonaws.com`, 'schema-conversion.dms.amazonaws.com']) {
         const own = await iam.decideAssumeRole(role, principal, { 'aws:SourceAccount': account, 'aws:SourceArn': deployed.getAtt(project, 'MigrationProjectArn') });
         expect([role, principal, own.result]).toEqual([role, principal, 'Allowed']);
         const confusedDeputy = await iam.decideAssumeRole(role, principal, {
@@ -217,8 +228,12 @@ describe.each([['environment-agnostic', undefined], ['in a concrete account and 
       ...['s3:ListBucket', 's3:GetBucketLocation', 's3:GetBucketVersioning'].map(action => ({ role: bucketRole, request: { action, resource: `arn:${partition}:s3:::${bucket}`, origin: 'DMS checks the bucket' } })),
     ];
     expect(await denied(iam, dmsRequests)).toEqual([]);
-    // the secrets role reads these two secrets and nothing else
+    // the secrets role reads these two secrets and nothing else: not the DMS endpoint's (endpoint=<id>$<password>, for clients without SNI)
     const otherSecret = `arn:${partition}:secretsmanager:${region}:${account}:secret:someone-else-AbCdEf`;
     expect((await iam.decide(secretsRole, { action: 'secretsmanager:GetSecretValue', resource: otherSecret })).allowed).toBe(false);
+    const endpoint = deployed.logicalIds('AWS::DMS::Endpoint').map(id => deployed.properties(id)).find(e => e.EndpointType === 'target')!;
+    const dmsSecret = resolveSecretId(endpoint.PostgreSqlSettings.SecretsManagerSecretId, deployment.ctx.fake.secrets, deployed.env).secret!.arn;
+    expect(secrets).not.toContain(dmsSecret);
+    expect((await iam.decide(secretsRole, { action: 'secretsmanager:GetSecretValue', resource: dmsSecret })).allowed).toBe(false);
   });
 });

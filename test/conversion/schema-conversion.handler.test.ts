@@ -190,6 +190,37 @@ describe('convert: the assessment and the conversion of the selected objects', (
     await expect(isComplete(poll)).resolves.toEqual(expect.objectContaining({ IsComplete: true }));
   });
 
+  test('a refused read of the report (AccessDenied: no s3:ListBucket, or a policy denying the read) fails at once, naming the permissions', async () => {
+    describing(DescribeMetadataModelAssessmentsCommand, status('assess-1', 'SUCCESS'));
+    describing(DescribeMetadataModelConversionsCommand, status('convert-1', 'SUCCESS'));
+    const denied = new Error('Access Denied');
+    denied.name = 'AccessDenied';
+    s3Objects.set(`${BUCKET}/${REPORT_KEY}`, denied);
+    const event = request(TYPE, 'Create', CONVERT);
+    const poll = polled(event, await onEvent(event));
+    await expect(isComplete(poll)).rejects.toThrow(`Reading the assessment report s3://${BUCKET}/${REPORT_KEY} was refused (Access Denied). The handler's `
+      + 'role needs s3:GetObject on the report and s3:ListBucket on the bucket for keys holding cdk-neon-migration-assessment- (without it S3 answers '
+      + 'AccessDenied for a report not written yet, too): the construct grants both; check for a bucket policy, permissions boundary or SCP that denies them.');
+    // the report is named as the construct's permissions expect
+    expect(sent(ExportMetadataModelAssessmentCommand, 'ExportMetadataModelAssessment')[0].FileName).toBe('cdk-neon-migration-assessment-assess-1');
+  });
+
+  test.each<[string, string, RegExp]>([
+    ['no SNI reached Neon', 'ERROR: Endpoint ID is not specified. Either please upgrade the postgres client library (libpq) for SNI support or pass the endpoint ID '
+      + '(first part of the domain name) as a parameter: \'?options=endpoint%3D<endpoint-id>\'. See more at https://neon.tech/sni',
+    /Hint: Neon refused the connection\. Neon did not learn which compute endpoint .* DMS Schema Conversion connected to Neon without SNI: set neonPasswordForm: NeonPasswordForm\.ENDPOINT_IN_PASSWORD/],
+    ['the password (or its form) was refused', 'FATAL: password authentication failed for user \'app\'',
+      /Hint: Neon refused the connection\. Neon refused the password\. .*takes the whole string for the password.* neonPasswordForm PLAIN \(the default\) fits a connection that sends SNI, ENDPOINT_IN_PASSWORD one that does not/],
+    ['the compute endpoint is disabled', 'ERROR: The endpoint has been disabled. Enable it using Neon API and retry.',
+      /Hint: Neon refused the connection\. The Neon compute endpoint is disabled: enable it in the Neon console .* or with the Neon API, then deploy again/],
+  ])('Neon refused the data provider (%s): the export fails with Neon\'s message and what to change', async (_name, message, expected) => {
+    describing(DescribeMetadataModelExportsToTargetCommand, status('export-1', 'FAILED', { Error: { defaultErrorDetails: { Message: message } } }));
+    const event = request(TYPE, 'Create', APPLY);
+    const error = await isComplete(polled(event, await onEvent(event))).catch((e: Error) => e);
+    expect((error as Error).message).toContain(`request export-1 failed: ${message.replace(/\.$/, '')}.`);
+    expect((error as Error).message).toMatch(expected);
+  });
+
   test.each<[string, 'assessment' | 'conversion', string, string, RegExp]>([
     ['the assessment failed', 'assessment', 'FAILED', 'The credentials in the secret SOURCE are not valid. Check your username and password and try again.',
       /the metadata-model assessment \(StartMetadataModelAssessment\) request assess-1 failed: The credentials in the secret SOURCE are not valid.*Hint: Check the user name and password/],

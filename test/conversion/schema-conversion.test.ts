@@ -5,7 +5,8 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { ActionItemSeverity, DmsSchemaConversion, DmsSchemaConversionProps } from '../../lib/conversion';
 import { IDmsEndpoint } from '../../lib/core/interfaces';
-import { NeonTargetEndpoint } from '../../lib/neon';
+import { DmsMigrationTask } from '../../lib/migration';
+import { NeonPasswordForm, NeonTargetEndpoint } from '../../lib/neon';
 import { NatEgressForReplication } from '../../lib/network/nat-egress';
 import { MySqlSourceEndpoint, OracleSourceEndpoint, PostgresSourceEndpoint, SourceSslMode, SqlServerSourceEndpoint } from '../../lib/sources';
 import { TableMappings, TableType, TargetTablePrepMode, TaskSettings, TransformationTarget } from '../../lib/task';
@@ -86,8 +87,8 @@ describe('DmsSchemaConversion', () => {
       }],
       TargetDataProviderDescriptors: [{
         DataProviderIdentifier: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ConversionTargetDataProvider'), 'DataProviderArn'] },
-        // the credentials NeonTargetEndpoint writes: password endpoint=<id>$<password>
-        SecretsManagerSecretId: { Ref: logicalId(stack, target.credentialsSecret as secretsmanager.Secret) },
+        // the clients' credentials NeonTargetEndpoint writes: the plain password (a JDBC connection sends SNI)
+        SecretsManagerSecretId: { Ref: logicalId(stack, target.clientCredentialsSecret as secretsmanager.Secret) },
         SecretsManagerAccessRoleArn: Match.anyValue(),
       }],
       SchemaConversionApplicationAttributes: {
@@ -114,7 +115,7 @@ describe('DmsSchemaConversion', () => {
     });
   });
 
-  test('DMS assumes the project roles through its global and regional principals, for this account\'s DMS resources only', () => {
+  test('DMS assumes the project roles through its global and regional principals and DMS Schema Conversion\'s, for this account\'s DMS resources only', () => {
     const { stack, construct, template } = conversion();
     const t = template();
     const conditions = {
@@ -124,7 +125,12 @@ describe('DmsSchemaConversion', () => {
     for (const role of [construct.bucketAccessRole, construct.secretsAccessRole]) {
       expect(t.toJSON().Resources[logicalId(stack, role)].Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'dms.amazonaws.com' }, Condition: conditions },
-        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: { 'Fn::Join': ['', ['dms.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } }, Condition: conditions },
+        {
+          Action: 'sts:AssumeRole',
+          Effect: 'Allow',
+          Principal: { Service: [{ 'Fn::Join': ['', ['dms.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'schema-conversion.dms.amazonaws.com'] },
+          Condition: conditions,
+        },
       ]);
     }
     const bucket = { 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] };
@@ -152,8 +158,40 @@ describe('DmsSchemaConversion', () => {
         Resource: { 'Fn::GetAtt': [logicalId(stack, construct.migrationProject), 'MigrationProjectArn'] },
       },
       { Action: 'dms:ListDataProviders', Effect: 'Allow', Resource: '*' },
-      { Action: 's3:GetObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] }, '/*']] } },
+      // the reports it names, under the folder DMS chooses
+      {
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] }, '/*cdk-neon-migration-assessment-*']] },
+      },
+      // listing those keys: S3 then answers NoSuchKey, not AccessDenied, for a report not written yet
+      {
+        Action: 's3:ListBucket',
+        Condition: { StringLike: { 's3:prefix': '*cdk-neon-migration-assessment-*' } },
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [logicalId(stack, construct.bucket), 'Arn'] },
+      },
     ]);
+  });
+
+  test('the Neon data provider\'s secret: the clients\' (plain password) by default, the DMS endpoint\'s with ENDPOINT_IN_PASSWORD; the role reads that one only', () => {
+    const secretsRead = (t: Template, role: string) => Object.values<any>(t.findResources('AWS::IAM::Policy'))
+      .filter(p => JSON.stringify(p.Properties.Roles).includes(role))
+      .flatMap(p => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().includes('secretsmanager:GetSecretValue'))
+      .map((st: any) => st.Resource);
+    for (const [form, chosen, other] of [
+      [undefined, 'clientCredentialsSecret', 'credentialsSecret'],
+      [NeonPasswordForm.PLAIN, 'clientCredentialsSecret', 'credentialsSecret'],
+      [NeonPasswordForm.ENDPOINT_IN_PASSWORD, 'credentialsSecret', 'clientCredentialsSecret'],
+    ] as const) {
+      const { stack, construct, database, target, template } = conversion({ neonPasswordForm: form });
+      const t = template();
+      const ref = (secret: secretsmanager.ISecret) => ({ Ref: logicalId(stack, secret as secretsmanager.Secret) });
+      t.hasResourceProperties('AWS::DMS::MigrationProject', { TargetDataProviderDescriptors: [Match.objectLike({ SecretsManagerSecretId: ref(target[chosen]) })] });
+      expect(secretsRead(t, logicalId(stack, construct.secretsAccessRole))).toEqual([ref(database.secret!), ref(target[chosen])]);
+      expect(JSON.stringify(secretsRead(t, logicalId(stack, construct.secretsAccessRole)))).not.toContain(logicalId(stack, target[other] as secretsmanager.Secret));
+    }
   });
 
   test('two steps: convert (with the task\'s rules, the gate) after the network and the source\'s ingress rule, apply after convert', () => {
@@ -218,6 +256,72 @@ describe('DmsSchemaConversion', () => {
     t.hasResourceProperties('Custom::DmsSchemaConversion', { Step: 'apply', Engine: 'sqlserver', DatabaseName: 'Sales', Schemas: JSON.stringify([{ source: 'shop', target: 'sales_shop' }]) });
     t.hasResourceProperties('Custom::DmsSchemaConversion', { Step: 'convert', Engine: 'oracle', Schemas: JSON.stringify([{ source: 'shop', target: 'shop' }]) });
     expectValidCloudFormation(stack);
+  });
+
+  describe('SQL Server: DMS Schema Conversion converts schema s of database d into d_s', () => {
+    function sqlServer(mappings: TableMappings, extra: Partial<DmsSchemaConversionProps> = {}) {
+      const stack = new Stack(new App(), 'S');
+      const network = new NatEgressForReplication(stack, 'Network');
+      const secret = new secretsmanager.Secret(stack, 'Secret', { generateSecretString: { excludePunctuation: true } });
+      const target = new NeonTargetEndpoint(stack, 'Neon', { connectionString: NEON_URI, password: SecretValue.secretsManager('neon/password') });
+      const source = new SqlServerSourceEndpoint(stack, 'SqlServer', { secret, databaseName: 'Sales', sslMode: SourceSslMode.REQUIRE });
+      return { stack, network, source, target, make: () => new DmsSchemaConversion(stack, 'Conversion', { network, source, target, tableMappings: mappings, ...extra }) };
+    }
+
+    test('the task\'s mappings get a rename of each selected schema no rule names: the load goes where the converted tables are', () => {
+      const mappings = SHOP().include('dbo');
+      const { stack, make } = sqlServer(mappings);
+      make();
+      expect(JSON.parse(mappings.toJson()).rules.filter((r: any) => r['rule-target'] === 'schema')).toEqual([
+        { 'rule-type': 'transformation', 'rule-id': '5', 'rule-name': 'schema-conversion-shop', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'shop' }, 'rule-action': 'rename', 'value': 'sales_shop' },
+        { 'rule-type': 'transformation', 'rule-id': '6', 'rule-name': 'schema-conversion-dbo', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'dbo' }, 'rule-action': 'rename', 'value': 'sales_dbo' },
+      ]);
+      const t = Template.fromStack(stack);
+      // the apply step checks the converted schemas against these at deploy time
+      t.hasResourceProperties('Custom::DmsSchemaConversion', { Step: 'apply', Schemas: JSON.stringify([{ source: 'shop', target: 'sales_shop' }, { source: 'dbo', target: 'sales_dbo' }]) });
+      const infos = Annotations.fromStack(stack).findInfo('/S/Conversion', Match.stringLikeRegexp('renameSchema'));
+      expect(infos.map(i => i.entry.data)).toEqual([
+        'The task loads the SQL Server schema \'shop\' into \'sales_shop\', where DMS Schema Conversion converts it (<database>_<schema>): renameSchema(\'shop\', \'sales_shop\') was added to its table mappings.',
+        'The task loads the SQL Server schema \'dbo\' into \'sales_dbo\', where DMS Schema Conversion converts it (<database>_<schema>): renameSchema(\'dbo\', \'sales_dbo\') was added to its table mappings.',
+      ]);
+    });
+
+    test('through DmsMigrationTask: the replication task\'s TableMappings load into the converted schema', () => {
+      const { stack, network, source, target } = sqlServer(SHOP());
+      const mappings = SHOP();
+      new DmsMigrationTask(stack, 'Migration', { source, target, network, tableMappings: mappings, schemaConversion: {} });
+      const task = Object.values<any>(Template.fromStack(stack).findResources('AWS::DMS::ReplicationTask'))[0];
+      expect(JSON.parse(task.Properties.TableMappings).rules).toEqual(expect.arrayContaining([
+        expect.objectContaining({ 'rule-type': 'transformation', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'shop' }, 'rule-action': 'rename', 'value': 'sales_shop' }),
+      ]));
+    });
+
+    test('a rename to the converted schema is kept as it is; renameSqlServerSchemas: false leaves the mappings alone', () => {
+      const own = SHOP().renameSchema('shop', 'sales_shop');
+      sqlServer(own).make();
+      expect(own.rules).toHaveLength(4);
+      const untouched = SHOP();
+      const { stack, make } = sqlServer(untouched, { renameSqlServerSchemas: false });
+      make();
+      expect(untouched.rules).toHaveLength(3);
+      Template.fromStack(stack).hasResourceProperties('Custom::DmsSchemaConversion', { Step: 'apply', Schemas: JSON.stringify([{ source: 'shop', target: 'shop' }]) });
+    });
+
+    test('a rule that sends a selected schema elsewhere is refused, naming the rule and the converted schema', () => {
+      expect(() => sqlServer(SHOP().renameSchema('shop', 'app')).make()).toThrow(
+        'DmsSchemaConversion: DMS Schema Conversion converts the SQL Server schema \'Sales.shop\' into \'sales_shop\' (<database>_<schema>), but the '
+        + 'transformation rule \'rename-4\' (rename on schema \'shop\') makes the task load it into \'app\', where no converted table is. Remove the '
+        + 'rule (the construct then adds renameSchema(\'shop\', \'sales_shop\')), or make it rename to \'sales_shop\'; if the migration project names '
+        + 'schemas otherwise, set renameSqlServerSchemas: false.');
+      // a lower rule-id wins on conflict: an earlier lowercase rule on every schema would decide over an added rename
+      expect(() => sqlServer(SHOP().convertLowercase(TransformationTarget.SCHEMA)).make()).toThrow(/'convert-lowercase-4' \(convert-lowercase on schema '%'\) makes the task load it into 'shop'/);
+    });
+
+    test('a converted name longer than 63 bytes is refused: the conversion shortens it with a hash', () => {
+      const long = 's'.repeat(60);
+      expect(() => sqlServer(TableMappings.includeSchema(long).convertLowercase(TransformationTarget.TABLE).convertLowercase(TransformationTarget.COLUMN)).make())
+        .toThrow(/into 'sales_s{60}', which is longer than PostgreSQL's 63 bytes: .* Set renameSqlServerSchemas: false/);
+    });
   });
 
   test('a MySQL mapping without lowercase column rules warns at synth', () => {

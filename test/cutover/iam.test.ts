@@ -98,7 +98,7 @@ test('a verification during CDC may read its task latency (GetMetricData); one a
       network,
       sourceSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'SourceSecret', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-AbCdEf'),
       sourceDatabaseName: 'app',
-      targetSecret: target.credentialsSecret,
+      targetSecret: target.clientCredentialsSecret,
     });
     const model = IamModel.of(new DeployedTemplate(Template.fromStack(stack).toJSON() as TemplateJson, env));
     const [role] = model.handlerRolesOf(stack.getLogicalId(verification.resource.node.defaultChild as CfnResource));

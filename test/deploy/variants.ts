@@ -2,8 +2,10 @@ import { App, Duration, Environment, RemovalPolicy, SecretValue, Stack } from 'a
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { MigrationPreflight } from '../../lib/checks/migration-preflight';
 import { MigrationVerification } from '../../lib/checks/migration-verification';
+import { createRotatingKey } from '../../lib/core/kms';
 import { acknowledgeRules } from '../../lib/core/nag';
 import { NeonMigrationExampleStack } from '../../lib/example/example-stack';
 import { DmsMigrationTask } from '../../lib/migration/migration-task';
@@ -99,7 +101,38 @@ export const serverlessVariant: VariantBuilder = (app, env) => {
   return { name: 'DMS Serverless', stack };
 };
 
-export const VARIANTS: VariantBuilder[] = [exampleVariant, existingVpcVariant, serverlessVariant];
+/**
+ * A full load whose verification runs distributed (a Step Functions state machine, a Distributed Map
+ * above 40 units), with the preflight checking the target's connection slots for it.
+ */
+export const distributedVariant: VariantBuilder = (app, env) => {
+  const stack = new Stack(app, 'Distributed', { env });
+  const network = new NatEgressForReplication(stack, 'Network');
+  const database = sourceDatabase(stack, network.vpc, network.replicationSubnets, rds.PostgresEngineVersion.VER_16);
+  const source = PostgresSourceEndpoint.fromRdsInstance(stack, 'Source', { instance: database, databaseName: 'app' });
+  const neon = new NeonTargetEndpoint(stack, 'Neon', {
+    connectionString: 'postgresql://neondb_owner@ep-quiet-sun-12345678.us-east-2.aws.neon.tech/neondb?sslmode=require',
+    password: SecretValue.secretsManager(IMPORTED_SECRETS.serverlessNeonPassword),
+  });
+  const migration = new DmsMigrationTask(stack, 'Migration', {
+    source,
+    target: neon,
+    network,
+    migrationType: MigrationType.FULL_LOAD,
+    schemaName: 'app',
+    waitForCompletion: true,
+  });
+  const inputs = { task: migration, network, sourceSecret: database.secret!, sourceDatabaseName: 'app', targetSecret: neon.credentialsSecret };
+  MigrationPreflight.forTask(stack, 'Preflight', { ...inputs, targetCapacity: {} });
+  const alerts = new sns.Topic(stack, 'Alerts', { enforceSSL: true, masterKey: createRotatingKey(stack, 'AlertsKey', { description: 'Encrypts the verification alerts' }) });
+  MigrationVerification.forTask(stack, 'Verification', { ...inputs, distributed: { maxConcurrency: 8, notificationTopic: alerts } });
+  return { name: 'distributed verification', stack };
+};
+
+export const VARIANTS: VariantBuilder[] = [exampleVariant, existingVpcVariant, serverlessVariant, distributedVariant];
+
+/** The variants' names, in the order of {@link VARIANTS} (test titles, known without building them). */
+export const VARIANT_NAMES = ['example', 'existing VPC', 'DMS Serverless'] as const;
 
 /** An RDS for PostgreSQL source that answers connections and opens none. */
 function sourceDatabase(stack: Stack, vpc: ec2.IVpc, vpcSubnets: ec2.SubnetSelection, version: rds.PostgresEngineVersion): rds.DatabaseInstance {
@@ -142,13 +175,13 @@ function fidelityChecks(stack: Stack, task: DmsMigrationTask, network: NatEgress
     network,
     sourceSecret: database.secret!,
     sourceDatabaseName: 'app',
-    targetSecret: neon.credentialsSecret,
+    targetSecret: neon.clientCredentialsSecret,
   });
   MigrationVerification.forTask(stack, 'Verification', {
     task,
     network,
     sourceSecret: database.secret!,
     sourceDatabaseName: 'app',
-    targetSecret: neon.credentialsSecret,
+    targetSecret: neon.clientCredentialsSecret,
   });
 }

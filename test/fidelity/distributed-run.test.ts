@@ -4,7 +4,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startPgCluster, PgCluster } from './pg-cluster';
-import { handler, readReport, RunConfig } from '../../lib/fidelity/distributed/verification-worker.lambda';
+import { handler, readReport, RunConfig, STATEMENT_MARGIN_MS } from '../../lib/fidelity/distributed/verification-worker.lambda';
 import { verify } from '../../lib/fidelity/verify';
 import { distributedStack, synthesizedDefinition } from '../checks/distributed-stack';
 import { WaitConditionServer } from '../helpers/wait-condition-server';
@@ -295,4 +295,21 @@ test('a verification that cannot start reports failure to the wait condition', a
   expect(signal.Status).toBe('FAILURE');
   expect(signal.Reason).toMatch(/NO_TABLES_SELECTED/);
   expect(metrics).toContainEqual({ name: 'VerificationFailed', value: 1 });
+});
+
+test('a worker near the end of its invocation has its scan cancelled by the database: no statement outlives the invocation that started it', async () => {
+  const input = run({ Prefix: 'runs/timeout/', WaitHandle: undefined });
+  const plan = await handler({ Action: 'plan', Run: input }) as { ItemsKey: string };
+  const big = JSON.parse(objects.get(`verification-bucket/${plan.ItemsKey}`)!).find((u: any) => u.table.source.table === 'big' && u.chunks);
+  // the invocation has the margin left and a millisecond more: its statements may take a millisecond
+  const ending = { getRemainingTimeInMillis: () => STATEMENT_MARGIN_MS + 1 };
+  await expect(handler({ Action: 'compare', Run: input, Unit: big }, ending)).rejects.toThrow(/statement timeout/);
+  const { Client } = jest.requireActual('pg');
+  const client = new Client({ connectionString: source.url() });
+  await client.connect();
+  const running = await client.query("select count(*)::int as n from pg_stat_activity where application_name = 'cdk-neon-migration verify' and state = 'active'");
+  await client.end();
+  expect(running.rows[0].n).toBe(0);
+  // with the time a real invocation has, the same unit compares
+  await expect(handler({ Action: 'compare', Run: input, Unit: big }, { getRemainingTimeInMillis: () => 900_000 })).resolves.toMatchObject({ invocations: 1 });
 });

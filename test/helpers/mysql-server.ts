@@ -4,6 +4,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
+import { copyDataDirTemplate } from './data-dir-template';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mysql = require('mysql2/promise') as typeof import('mysql2/promise');
@@ -118,12 +119,15 @@ export async function startMySqlServer(options: MySqlServerOptions = {}): Promis
   fs.mkdirSync(path.join(dataDir, 'data'));
   if (user) spawnSync('chown', ['-R', `${user}:`, dataDir]);
   // the server writes relative files (ddl_recovery.log) to its working directory: the data directory
-  const install = spawnSync(installDb, ['--no-defaults', `--datadir=${path.join(dataDir, 'data')}`, ...(user ? [`--user=${user}`] : []),
-    '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8', cwd: path.join(dataDir, 'data') });
-  if (install.status !== 0) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    throw new Error(`mariadb-install-db failed: ${install.stderr}\n${install.stdout}`);
-  }
+  copyDataDirTemplate(['mariadb-install-db', installDb, user], path.join(dataDir, 'data'), (dir) => {
+    if (user) spawnSync('chown', ['-R', `${user}:`, dir]);
+    const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dir}`, ...(user ? [`--user=${user}`] : []),
+      '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'], { encoding: 'utf8', cwd: dir });
+    if (install.status !== 0) {
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`mariadb-install-db failed: ${install.stderr}\n${install.stdout}`);
+    }
+  });
   const tls: string[] = [];
   if (options.tls) {
     for (const [name, file] of [['server.crt', options.tls.certFile], ['server.key', options.tls.keyFile]]) {

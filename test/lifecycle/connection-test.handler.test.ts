@@ -196,12 +196,26 @@ describe('isComplete', () => {
     ],
     [
       'Message: ERROR: The endpoint ID is not specified. Either please upgrade the postgres client library (libpq) for SNI support or pass the endpoint ID (the first part of the domain name) as a parameter',
-      'Hint: Neon needs the endpoint ID in the password because DMS sends no SNI: the password must be endpoint=<endpoint_id>$<password> '
-        + '(NeonTargetEndpoint builds it; check the password field of the endpoint\'s credentials secret).',
+      'Hint: Neon did not learn which compute endpoint the connection is for: the client sent no TLS SNI, no endpoint option and no '
+        + 'endpoint=<endpoint_id>$ before the password. DMS sends no SNI and has no endpoint option, so the endpoint\'s password must be '
+        + 'endpoint=<endpoint_id>$<password>: NeonTargetEndpoint writes that form into its credentialsSecret. An endpoint that reads another secret '
+        + '(clientCredentialsSecret, which is for clients that send SNI, or a secret of your own) needs that form in its password field.',
     ],
     [
       'Message: FATAL: password authentication failed for user "daniel"',
-      'Hint: Check the user name and password in the endpoint\'s credentials secret (for Neon: the password from the Neon console, written as endpoint=<endpoint_id>$<password>).',
+      'Hint: Check the user name and password in the endpoint\'s credentials secret. For a Neon target: Neon refused the password. Neon reads endpoint=<endpoint_id>$<password> only from a client that sends no TLS SNI; from a client that '
+        + 'sends SNI it takes the whole string for the password, so the form must fit the client, as well as the password the role\'s. For the DMS '
+        + 'endpoint: check that its secret (NeonTargetEndpoint.credentialsSecret) holds endpoint=<endpoint_id>$<password> with the role\'s current '
+        + 'password; after a reset in the Neon console, update the connection-string secret and change connectionStringSecretRefresh (or pass the new password).',
+    ],
+    [
+      'Message: ERROR: The endpoint has been disabled. Enable it using Neon API and retry',
+      'Hint: The Neon compute endpoint is disabled: enable it in the Neon console (the branch\'s compute) or with the Neon API, then deploy again.',
+    ],
+    [
+      'Message: ERROR: This IP address 3.14.15.92 is not allowed to connect to this endpoint. Please add it to the allowed list in the Neon console',
+      'Hint: The Neon project\'s IP Allow list does not hold the address the connection comes from: add the NAT gateway\'s Elastic IP '
+        + '(NatEgressForReplication) to it.',
     ],
     [
       'Message: could not translate host name "ep-x.us-east-2.aws.neon.tech" to address',
@@ -255,6 +269,15 @@ describe('isComplete', () => {
     });
   });
 
+  test('a source\'s password refusal gets the general hint: a source database is never Neon', async () => {
+    dms.on(DescribeConnectionsCommand).resolves({
+      Connections: [{ EndpointArn: SOURCE, ReplicationInstanceArn: INSTANCE, Status: 'failed', LastFailureMessage: 'Message: FATAL: password authentication failed for user "app"' }],
+    });
+    const error = await isComplete(request('Create', { EndpointArns: [SOURCE], Sources: [{ EndpointArn: SOURCE, Port: '5432' }] }))
+      .then(() => new Error('no failure'), (e: Error) => e);
+    expect(error.message).toMatch(/Hint: Check the user name and password in the endpoint's credentials secret\.$/);
+  });
+
   test('an unknown failure is reported without a hint', async () => {
     connectionStatus('failed', 'Something new went wrong.');
     await expect(isComplete(request('Create'))).rejects.toThrow(new Error(`${prefix}Something new went wrong.`));
@@ -296,7 +319,11 @@ describe('isComplete', () => {
     await expect(isComplete(request('Create', { EndpointArns: [SOURCE, ENDPOINT, OTHER] }))).rejects.toThrow(new Error(
       `Connection test from ${INSTANCE} to ${SOURCE} failed: Something new went wrong. `
       + `Connection test from ${INSTANCE} to ${OTHER} failed: Message: FATAL: password authentication failed for user "daniel". `
-      + 'Hint: Check the user name and password in the endpoint\'s credentials secret (for Neon: the password from the Neon console, written as endpoint=<endpoint_id>$<password>).'));
+      + 'Hint: Check the user name and password in the endpoint\'s credentials secret. For a Neon target: Neon refused the password. Neon reads '
+      + 'endpoint=<endpoint_id>$<password> only from a client that sends no TLS SNI; from a client that sends SNI it takes the whole string for the '
+      + 'password, so the form must fit the client, as well as the password the role\'s. For the DMS endpoint: check that its secret '
+      + '(NeonTargetEndpoint.credentialsSecret) holds endpoint=<endpoint_id>$<password> with the role\'s current password; after a reset in the '
+      + 'Neon console, update the connection-string secret and change connectionStringSecretRefresh (or pass the new password).'));
   });
 
   test('a failure without message says so', async () => {

@@ -75,9 +75,12 @@ describe('a migration with a premigration assessment, deployed', () => {
     expect(await denied(driver.iam, requests)).toEqual([]);
   });
 
-  test('the results role may be passed to DMS only, and assessments of a task of another stack may not be started', async () => {
+  test('the results role may be passed to DMS only (its global or a regional principal), and assessments of a task of another stack may not be started', async () => {
     const start = driver.fake.calls.find((c) => c.command === 'StartReplicationTaskAssessmentRun')!;
     const passRole = start.requests.find((r) => r.action === 'iam:PassRole')!;
+    for (const service of ['dms.amazonaws.com', 'dms.us-east-1.amazonaws.com']) {
+      expect([service, (await driver.iam.decide(start.role, { ...passRole, context: { 'iam:PassedToService': service } })).result]).toEqual([service, 'Allowed']);
+    }
     const toLambda = { ...passRole, context: { 'iam:PassedToService': 'lambda.amazonaws.com' } };
     expect((await driver.iam.decide(start.role, toLambda)).allowed).toBe(false);
     const startRequest = start.requests.find((r) => r.action === 'dms:StartReplicationTaskAssessmentRun')!;

@@ -105,7 +105,12 @@ describe('PremigrationAssessment', () => {
     const roleArn = { 'Fn::GetAtt': [logicalId(stack, assessment.results.role), 'Arn'] };
     expect(passRole.PolicyDocument.Statement).toEqual([
       { Action: 'iam:GetRole', Effect: 'Allow', Resource: roleArn },
-      { Action: 'iam:PassRole', Effect: 'Allow', Resource: roleArn, Condition: { StringEquals: { 'iam:PassedToService': 'dms.amazonaws.com' } } },
+      {
+        Action: 'iam:PassRole',
+        Effect: 'Allow',
+        Resource: roleArn,
+        Condition: { StringLike: { 'iam:PassedToService': ['dms.amazonaws.com', 'dms.*.amazonaws.com'] } },
+      },
     ]);
     const statements = Object.values<any>(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
     expect(statements).toContainEqual(expect.objectContaining({

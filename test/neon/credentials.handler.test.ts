@@ -13,6 +13,7 @@ const sm = mockClient(SecretsManagerClient);
 
 const SOURCE = 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf';
 const TARGET = 'arn:aws:secretsmanager:us-east-2:123456789012:secret:NeonCredentials-XyZ123';
+const CLIENT = 'arn:aws:secretsmanager:us-east-2:123456789012:secret:NeonClientCredentials-AbC456';
 const CANARY = 'Pw-leak-canary-7f3a91';
 const NEON_URL = `postgresql://daniel:${CANARY}@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`;
 
@@ -71,6 +72,23 @@ test('reads a JSON field, writes the DMS credentials and returns only non-secret
       EndpointId: 'ep-curly-term-54009904',
     },
   });
+  expect(JSON.stringify(result)).not.toContain(CANARY);
+});
+
+test('with a client secret, writes each form to its secret: endpoint=<id>$<password> for DMS, the plain password for clients that send SNI', async () => {
+  sm.on(GetSecretValueCommand, { SecretId: SOURCE }).resolves({ SecretString: NEON_URL });
+
+  const result = await onEvent(request('Create', { ClientSecretArn: CLIENT }));
+
+  const puts = sm.commandCalls(PutSecretValueCommand).map(c => c.args[0].input);
+  expect(puts.map(p => p.SecretId)).toEqual([TARGET, CLIENT]);
+  const common = { engine: 'postgres', username: 'daniel', host: 'ep-curly-term-54009904.us-east-2.aws.neon.tech', port: 5432, dbname: 'neondb' };
+  expect(JSON.parse(puts[0].SecretString!)).toEqual({ ...common, password: `endpoint=ep-curly-term-54009904$${CANARY}` });
+  expect(JSON.parse(puts[1].SecretString!)).toEqual({ ...common, password: CANARY });
+  // one request, one version of each: a retried invocation adds none
+  expect(puts.map(p => p.ClientRequestToken)).toEqual(['0d8f7a4e-1111-2222-3333-444455556666', '0d8f7a4e-1111-2222-3333-444455556666']);
+  // the clients read the client secret by this attribute: they wait for the value written here
+  expect(result.Data).toMatchObject({ ClientSecretArn: CLIENT, EndpointId: 'ep-curly-term-54009904' });
   expect(JSON.stringify(result)).not.toContain(CANARY);
 });
 
@@ -176,9 +194,9 @@ describe('rejects bad secrets without echoing them', () => {
   });
 });
 
-test('a Neon password DMS would refuse (braces, ; + %) fails the deployment naming the characters, never the password', async () => {
+test('a Neon password DMS would refuse (braces, ; + %) fails the deployment naming the characters, never the password, and writes neither secret', async () => {
   sm.on(GetSecretValueCommand).resolves({ SecretString: `postgresql://daniel:${encodeURIComponent(`${CANARY}+50%`)}@ep-curly-term-54009904.us-east-2.aws.neon.tech/neondb?sslmode=require` });
-  const error = await onEvent(request('Create')).catch((e: Error) => e);
+  const error = await onEvent(request('Create', { ClientSecretArn: CLIENT })).catch((e: Error) => e);
   expect((error as Error).message).toBe(`The Neon password in connectionStringSecret (${SOURCE}) contains '+', '%', which DMS does not accept in PostgreSQL endpoint passwords: `
     + 'reset the role\'s password in the Neon console (Neon generates passwords of letters and digits) and update the secret.');
   expect((error as Error).message).not.toContain(CANARY);

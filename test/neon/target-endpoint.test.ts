@@ -100,21 +100,24 @@ describe('connection string + password', () => {
     template.resourceCountIs('Custom::DmsConnectionTest', 0);
   });
 
-  test('writes the DMS secret with the endpoint-in-password form and only a reference to the password', () => {
-    const { template } = endpoint({ connectionString: URI, password: password() });
+  test('writes the DMS secret with the endpoint-in-password form, the clients\' with the plain password, each with only a reference to the password', () => {
+    const { template, stack, neon } = endpoint({ connectionString: URI, password: password() });
 
     const secrets = template.findResources('AWS::SecretsManager::Secret');
-    expect(Object.keys(secrets)).toHaveLength(1);
-    const secretString = Object.values(secrets)[0].Properties.SecretString;
-    expect(typeof secretString).toBe('string');
-    expect(JSON.parse(secretString)).toEqual({
-      engine: 'postgres',
-      username: 'daniel',
-      password: 'endpoint=ep-curly-term-54009904${{resolve:secretsmanager:neon/password:SecretString:::}}',
-      host: HOST,
-      port: 5432,
-      dbname: 'neondb',
-    });
+    expect(Object.keys(secrets).sort()).toEqual([
+      stack.getLogicalId(neon.clientCredentialsSecret.node.defaultChild as secretsmanager.CfnSecret),
+      stack.getLogicalId(neon.credentialsSecret.node.defaultChild as secretsmanager.CfnSecret),
+    ].sort());
+    const written = (secret: secretsmanager.ISecret) => {
+      const value = secrets[stack.getLogicalId(secret.node.defaultChild as secretsmanager.CfnSecret)].Properties.SecretString;
+      expect(typeof value).toBe('string');
+      return JSON.parse(value);
+    };
+    const common = { engine: 'postgres', username: 'daniel', host: HOST, port: 5432, dbname: 'neondb' };
+    // DMS sends no SNI: Neon reads the endpoint from the password
+    expect(written(neon.credentialsSecret)).toEqual({ ...common, password: 'endpoint=ep-curly-term-54009904${{resolve:secretsmanager:neon/password:SecretString:::}}' });
+    // clients that send SNI authenticate with the password as it is
+    expect(written(neon.clientCredentialsSecret)).toEqual({ ...common, password: '{{resolve:secretsmanager:neon/password:SecretString:::}}' });
   });
 
   test('joins a CfnParameter password without resolving it', () => {
@@ -129,6 +132,9 @@ describe('connection string + password', () => {
           { Ref: 'NeonPassword' },
         ])],
       },
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      SecretString: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('"password":"$'), { Ref: 'NeonPassword' }])] },
     });
   });
 
@@ -263,13 +269,18 @@ describe('connectionStringSecret', () => {
       GenerateSecretString: Match.objectLike({}),
       SecretString: Match.absent(),
     });
+    const clientId = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find(id => id.startsWith('NeonClientCredentials'))!;
+    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
     template.hasResourceProperties('Custom::NeonDmsCredentials', {
       SourceSecretArn: 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf',
       SourceSecretField: 'DATABASE_URL',
       TargetSecretArn: { Ref: targetId },
+      ClientSecretArn: { Ref: clientId },
       AllowNonNeonHost: 'false',
     });
     const [crId] = Object.keys(template.findResources('Custom::NeonDmsCredentials'));
+    // the clients read the secret by the ARN the resource answers with: after it wrote the value
+    expect(stack.resolve(neon.clientCredentialsSecret.secretArn)).toEqual({ 'Fn::GetAtt': [crId, 'ClientSecretArn'] });
     template.hasResourceProperties('AWS::DMS::Endpoint', {
       DatabaseName: { 'Fn::GetAtt': [crId, 'DatabaseName'] },
       SslMode: 'require',
@@ -280,16 +291,17 @@ describe('connectionStringSecret', () => {
     expect(stack.resolve(neon.port)).toEqual({ 'Fn::GetAtt': [crId, 'Port'] });
   });
 
-  test('the handler role reads the source secret and writes only the derived one', () => {
+  test('the handler role reads the source secret and writes only the two derived ones', () => {
     const { neon, template, stack } = secretForm();
     const targetId = stack.getLogicalId(neon.credentialsSecret.node.defaultChild as secretsmanager.CfnSecret);
+    const clientId = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find(id => id.startsWith('NeonClientCredentials'))!;
     const handlerPolicy = Object.values(template.findResources('AWS::IAM::Policy'))
       .find(p => JSON.stringify(p.Properties.Roles).includes('HandlerRole'))!;
     const statements = handlerPolicy.Properties.PolicyDocument.Statement;
 
     expect(statements).toEqual(expect.arrayContaining([
       { Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'], Effect: 'Allow', Resource: 'arn:aws:secretsmanager:us-east-2:123456789012:secret:neon/url-AbCdEf' },
-      { Action: 'secretsmanager:PutSecretValue', Effect: 'Allow', Resource: { Ref: targetId } },
+      { Action: 'secretsmanager:PutSecretValue', Effect: 'Allow', Resource: [{ Ref: targetId }, { Ref: clientId }] },
     ]));
     const puts = statements.filter((s: any) => JSON.stringify(s.Action).includes('PutSecretValue'));
     expect(puts).toHaveLength(1);

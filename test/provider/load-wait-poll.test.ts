@@ -1,10 +1,10 @@
-import { DescribeTableStatisticsCommand, StartReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
+import { DescribeReplicationsCommand, DescribeReplicationTasksCommand, DescribeTableStatisticsCommand, StartReplicationTaskCommand } from '@aws-sdk/client-database-migration-service';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TASK_LIFECYCLE_TYPE } from '../../lib/lifecycle/kinds';
+import { SERVERLESS_LIFECYCLE_TYPE, TASK_LIFECYCLE_TYPE } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-lifecycle.handler';
 import type { LoadWaitPoll } from '../../lib/provider/handler-types';
-import { handOverLoadWait, startsLoadWait } from '../../lib/provider/load-wait-poll';
+import { handOverLoadWait, pollLoad, startsLoadWait } from '../../lib/provider/load-wait-poll';
 import { dispatcher } from '../../lib/resource-handlers';
 import { WaitConditionServer } from '../helpers/wait-condition-server';
 import {
@@ -136,6 +136,56 @@ describe('the load waiter\'s poll', () => {
     describeReturns(task('running', { ReplicationTaskStats: { StartDate: AFTER, FullLoadProgressPercent: 70, TablesLoading: 1 } }));
     expect(await dispatcher.loadPoll(poll('P5', NOW - 1))).toEqual({ Done: true });
     expect(server.signals.get('P5')).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: expect.stringMatching(/^maxWait passed while the full load continues/) })]);
+  });
+
+  test('a deleted task (ResourceNotFoundFault): the waiter stops at once and signals FAILURE saying so, instead of polling until the 12 hours pass', async () => {
+    dmsMock.on(DescribeReplicationTasksCommand).rejects(fault('ResourceNotFoundFault', 'Replication Task not found'));
+    expect(await dispatcher.loadPoll(poll('P8'))).toEqual({ Done: true });
+    expect(server.signals.get('P8')).toEqual([expect.objectContaining({
+      Status: 'FAILURE',
+      Reason: expect.stringMatching(/^Replication task neon-migration no longer exists \(DMS answers ResourceNotFoundFault for .*\): it was deleted while the deployment waited for its full load/),
+    })]);
+  });
+
+  test('a deleted DMS Serverless replication: FAILURE the same way', async () => {
+    dmsMock.on(DescribeReplicationsCommand).resolves({ Replications: [] });
+    const configArn = 'arn:aws:dms:us-east-2:123456789012:replication-config:CONFIG1';
+    const serverless: LoadWaitPoll = {
+      Request: request(SERVERLESS_LIFECYCLE_TYPE, 'Create', {
+        ReplicationConfigArn: configArn,
+        ReplicationConfigIdentifier: 'neon',
+        ReplicationType: 'full-load',
+        WaitForCompletion: 'true',
+        MaxWaitSeconds: String(3 * 3600),
+        LoadWaitHandle: server.url('P9'),
+        LoadWaitStateMachineArn: STATE_MACHINE,
+      }, undefined, { Goal: 'running', RequestedAt: String(NOW), WaitDeadline: String(NOW + 3 * 3600_000), StartIssued: 'true' }),
+      Handle: server.url('P9'),
+      UniqueId: 'Lifecycle',
+    };
+    expect(await dispatcher.loadPoll(serverless)).toEqual({ Done: true });
+    expect(server.signals.get('P9')).toEqual([expect.objectContaining({ Status: 'FAILURE', Reason: expect.stringMatching(/^Serverless replication neon no longer exists/) })]);
+  });
+
+  test('the state a poll returns reaches the next one (the state machine writes it to $.Answer)', async () => {
+    const seen: Record<string, any>[] = [];
+    const kind = {
+      onEvent: async () => ({}),
+      loadProgress: async (e: any) => {
+        seen.push(e.Data);
+        return seen.length < 3 ? { IsComplete: false, Data: { Step: String(seen.length) } } : { IsComplete: true, Data: { Reason: 'done by the kind' } };
+      },
+    };
+    const p = poll('P10');
+    let answer = await pollLoad(p, kind);
+    expect(answer).toEqual({ Done: false, State: { Step: '1' } });
+    answer = await pollLoad(p, kind, answer.State);
+    expect(answer).toEqual({ Done: false, State: { Step: '2' } });
+    answer = await pollLoad(p, kind, answer.State);
+    expect(answer).toEqual({ Done: true });
+    expect(seen.map(d => d.Step)).toEqual([undefined, '1', '2']);
+    expect(seen[2]).toEqual(expect.objectContaining({ Goal: 'running', StartIssued: 'true' }));
+    expect(server.signals.get('P10')).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: 'done by the kind' })]);
   });
 
   test('a throttled poll polls again; a handle that no longer answers ends the wait', async () => {

@@ -128,6 +128,18 @@ describe('longer waits go through a wait condition', () => {
     expect(Number(condition.Properties.Timeout)).toBe(WAIT_CONDITION_LIMIT);
   });
 
+  test('each poll gets the whole state, the previous answer in $.Answer with it: what one poll leaves for the next (a build started) survives', () => {
+    const { stack } = migration({ maxWait: Duration.hours(2) });
+    const template = Template.fromStack(stack);
+    const [[machineId]] = resources(template, 'AWS::StepFunctions::StateMachine').filter(([id]) => id.startsWith('NeonDmsLoadWaiter'));
+    const deployed = new DeployedTemplate(template.toJSON() as TemplateJson);
+    const task = Object.values<any>(JSON.parse(deployed.property(machineId, 'DefinitionString')).States).find(x => x.Type === 'Task');
+    // the function itself as the resource, no Parameters, InputPath or ResultSelector: its input is the state, Answer included
+    expect(task.Resource).toEqual(expect.stringMatching(/^arn:aws:lambda:.*NeonDmsMigrationProviderIsComplete/));
+    expect([task.Parameters, task.InputPath, task.ResultSelector]).toEqual([undefined, undefined, undefined]);
+    expect(task.ResultPath).toBe('$.Answer');
+  });
+
   test('a change to the task gets a new wait condition (CloudFormation waits on one only when it creates it); no change keeps it', () => {
     const ids = (schemaName: string, maxWait = Duration.hours(3)) => {
       const { stack } = migration({ maxWait, tableMappings: TableMappings.includeSchema(schemaName), schemaName: undefined });
@@ -151,7 +163,7 @@ describe('longer waits go through a wait condition', () => {
     MigrationVerification.forTask(stack, 'Verification', {
       task,
       network,
-      targetSecret: target.credentialsSecret,
+      targetSecret: target.clientCredentialsSecret,
       sourceDatabaseName: 'app',
       sourceSecret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Src', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:source-AbCdEf'),
     });

@@ -115,7 +115,8 @@ describe('the script\'s environment', () => {
     expect(CDC_SCHEMA_COPY_STEPS).toEqual(['pre', 'indexes', 'constraints', 'sequences']);
     expect(ALL_SCHEMA_COPY_STEPS).toEqual(['pre', 'indexes', 'constraints', 'post', 'sequences', 'plan']);
     const header = fs.readFileSync(schemaCopyScriptPath(), 'utf8').split('\n')[2];
-    expect(header).toBe(`# schema-copy.sh <${ALL_SCHEMA_COPY_STEPS.join('|')}>`);
+    // and undo, which only the deployment's rollback runs (the command line does not offer it)
+    expect(header).toBe(`# schema-copy.sh <${[...ALL_SCHEMA_COPY_STEPS, 'undo'].join('|')}>`);
   });
 
   test('the script documents its environment and never traces commands', () => {

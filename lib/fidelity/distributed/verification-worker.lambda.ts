@@ -110,7 +110,13 @@ function taskDimension(run: RunConfig) {
   return [{ Name: 'TaskIdentifier', Value: run.TaskIdentifier ?? 'verification' }];
 }
 
-async function withSessions<T>(run: RunConfig, work: (src: Session, tgt: Session) => Promise<T>): Promise<T> {
+/**
+ * Time kept between the last statement's end and the invocation's: a statement that runs longer is
+ * cancelled by the database before Lambda ends the invocation.
+ */
+export const STATEMENT_MARGIN_MS = 15_000;
+
+async function withSessions<T>(run: RunConfig, work: (src: Session, tgt: Session) => Promise<T>, context?: WorkerContext): Promise<T> {
   const { source, target } = await connectionConfigs(run);
   if (!target) throw new Error('Verification needs the target secret (TargetSecretArn).');
   const [src, tgt] = await Promise.all([
@@ -119,6 +125,13 @@ async function withSessions<T>(run: RunConfig, work: (src: Session, tgt: Session
   ]);
   // a connection that breaks mid-unit fails the query in flight (and the invocation, which is retried): not the process
   for (const session of [src, tgt]) session.client.on('error', (e: Error) => console.log(`database connection lost: ${e.message}`));
+  // no statement outlives its invocation: a retried invocation never finds the last one's scan still running
+  // on the source, so the workers' sessions stay within maxConcurrency per database
+  const remaining = context?.getRemainingTimeInMillis?.();
+  if (remaining !== undefined) {
+    const timeout = Math.max(1, Math.floor(remaining - STATEMENT_MARGIN_MS));
+    await Promise.all([src, tgt].map((session) => session.client.query(`set statement_timeout = ${timeout}`)));
+  }
   try {
     return await work(src, tgt);
   } finally {
@@ -183,7 +196,7 @@ async function compare(run: RunConfig, unit: VerificationUnit, progress: UnitPro
     budgetMs,
     startedAt,
     onChunk: (n) => { rows += n; },
-  }));
+  }), context);
   console.log(JSON.stringify({ unit: unit.index, table: displayName(unit.table.source), part: `${unit.part}/${unit.parts}`, cursor: next.cursor, done: next.done, rows, ms: Date.now() - startedAt }));
   if (next.done) await putJson(run, resultKey(run, unit.index), next.result);
   // progress after the work is safe: a failed invocation published nothing, and is repeated whole
