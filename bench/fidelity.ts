@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { Client } from 'pg';
-import type { BenchSection } from './run';
+import type { BenchSection } from './table';
 import { verify } from '../lib/fidelity/verify';
 import { startPgCluster, PgCluster } from '../test/fidelity/pg-cluster';
 import { DelayProxy, startDelayProxy } from '../test/helpers/delay-proxy';

@@ -4,7 +4,7 @@
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { BenchSection } from './run';
+import type { BenchSection } from './table';
 
 const ASSETS = path.join(__dirname, '..', 'assets');
 /** What this library promises for each handler bundle. */

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import type { BenchSection } from './run';
+import type { BenchSection } from './table';
 import '../lib/fidelity/mysql';
 import { verify, VerifyResult } from '../lib/fidelity/verify';
 import { startPgCluster, PgCluster } from '../test/fidelity/pg-cluster';

@@ -7,35 +7,19 @@ import * as os from 'os';
 import * as path from 'path';
 import { benchFidelitySections } from './fidelity';
 import { benchHandlers } from './handlers';
+import { benchKinds } from './kinds';
 import { benchMySqlFidelitySections } from './mysql-fidelity';
 import { benchScaleSections } from './scale';
 import { benchSchemaSections } from './schema';
 import { benchSynth } from './synth';
-
-export interface BenchRow {
-  readonly name: string;
-  readonly value: string;
-  readonly note?: string;
-}
-
-export interface BenchSection {
-  readonly title: string;
-  readonly rows: BenchRow[];
-}
-
-export function renderTable(section: BenchSection): string {
-  const lines = [`### ${section.title}`, '', '| measure | value | note |', '| --- | --- | --- |'];
-  for (const row of section.rows) {
-    lines.push(`| ${row.name} | ${row.value} | ${row.note ?? ''} |`);
-  }
-  return lines.join('\n');
-}
+import { BenchSection, renderTable, updateDocument } from './table';
 
 async function main(): Promise<void> {
-  const sections: BenchSection[] = [];
+  const measured: Array<[string, BenchSection[]]> = [];
   const only = process.argv.slice(2);
   const suites: Array<[string, () => Promise<BenchSection[]>]> = [
     ['handlers', benchHandlers],
+    ['kinds', benchKinds],
     ['synth', benchSynth],
     ['fidelity', benchFidelitySections],
     ['fidelity-mysql', benchMySqlFidelitySections],
@@ -44,22 +28,21 @@ async function main(): Promise<void> {
   ];
   for (const [name, run] of suites) {
     if (only.length === 0 || only.includes(name)) {
-      sections.push(...await run());
+      measured.push([name, await run()]);
     }
   }
+  const file = path.join(__dirname, '..', 'docs', 'benchmarks.md');
   const header = [
     '# Benchmarks',
     '',
     `Measured by \`npm run bench\` on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}.`,
+    'Each suite\'s tables are rewritten when it runs (`npm run bench -- <suite>` runs one);',
+    'the text between them is kept.',
     '',
   ].join('\n');
-  const body = sections.map(renderTable).join('\n\n') || '_No benchmark suites yet._';
-  const doc = `${header}\n${body}\n`;
-  console.log(doc);
-  if (only.length === 0) {
-    fs.mkdirSync(path.join(__dirname, '..', 'docs'), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, '..', 'docs', 'benchmarks.md'), doc);
-  }
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : header;
+  console.log(measured.flatMap(([, sections]) => sections).map(renderTable).join('\n\n'));
+  fs.writeFileSync(file, updateDocument(before, measured));
 }
 
 main().catch((err) => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import type { BenchSection } from './run';
+import type { BenchSection } from './table';
 import { openSession } from '../lib/fidelity/connection';
 import { compareUnit, planUnits } from '../lib/fidelity/distributed/units';
 import { defaultMappings } from '../lib/fidelity/selection';

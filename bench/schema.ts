@@ -4,7 +4,7 @@
  * on an identical copy of the loaded table).
  */
 import { spawnSync } from 'child_process';
-import type { BenchRow, BenchSection } from './run';
+import type { BenchRow, BenchSection } from './table';
 import { runSchemaCopy, schemaCopyEnvironment, SchemaCopyStep } from '../lib/schema/steps';
 import { PgCluster, startPgCluster } from '../test/fidelity/pg-cluster';
 

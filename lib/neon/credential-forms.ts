@@ -53,5 +53,5 @@ export function refuseEndpointInPassword(secret: secretsmanager.ISecret | undefi
   if (!holdsEndpointInPassword(secret)) return;
   throw new Error(`${owner}: ${property} is a Neon DMS endpoint's credentials secret (NeonTargetEndpoint.credentialsSecret), whose password is `
     + `written endpoint=<endpoint_id>$<password> for DMS, which sends no TLS SNI. ${client}, and Neon then takes the whole string `
-    + `for the password (password authentication failed): pass the endpoint's clientCredentialsSecret instead.`);
+    + 'for the password (password authentication failed): pass the endpoint\'s clientCredentialsSecret instead.');
 }

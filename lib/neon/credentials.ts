@@ -46,7 +46,9 @@ export interface CredentialOptions {
  *
  * @internal
  */
-export function credentialsFromPassword(scope: Construct, options: CredentialOptions, connection: NeonConnection, password: SecretValue): NeonCredentialSecrets {
+export function credentialsFromPassword(
+  scope: Construct, options: CredentialOptions, connection: NeonConnection, password: SecretValue,
+): NeonCredentialSecrets {
   const passwordToken = password.unsafeUnwrap();
   if (!Token.isUnresolved(passwordToken)) {
     if (passwordToken.length === 0) {
@@ -96,7 +98,9 @@ export interface SecretSourceOptions extends CredentialOptions {
  *
  * @internal
  */
-export function credentialsFromSecret(scope: Construct, options: SecretSourceOptions): { secrets: NeonCredentialSecrets; connection: NeonConnection } {
+export function credentialsFromSecret(
+  scope: Construct, options: SecretSourceOptions,
+): { secrets: NeonCredentialSecrets; connection: NeonConnection } {
   // Placeholders: the credentials custom resource overwrites them before anything reads them.
   const placeholder = (id: string, description: string) => new secretsmanager.Secret(scope, id, {
     description,

@@ -153,7 +153,8 @@ describe('MigrationPreflight', () => {
       .map(p => p.Properties.Roles);
     // (only the DMS endpoint's access role reads it, in its inline policy)
     expect(readers).toEqual([]);
-    expect(JSON.stringify(template.toJSON().Resources[stack.getLogicalId(target.accessRole.node.defaultChild as any)].Properties.Policies)).toContain(dmsSecret);
+    const accessRole = template.toJSON().Resources[stack.getLogicalId(target.accessRole.node.defaultChild as any)];
+    expect(JSON.stringify(accessRole.Properties.Policies)).toContain(dmsSecret);
   });
 
   test('the DMS endpoint\'s secret (endpoint=<id>$<password>) is refused as targetSecret: the functions send SNI', () => {

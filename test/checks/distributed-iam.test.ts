@@ -4,12 +4,12 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { distributedStack } from './distributed-stack';
 import {
   denials, distributedParts, DistributedParts, objectArn, RoleRequest, secretRequests, stateMachineRequests, workerServiceRequests,
 } from './distributed-requests';
-import { handler as worker, PlanAnswer, RunConfig } from '../../lib/fidelity/distributed/verification-worker.lambda';
+import { distributedStack } from './distributed-stack';
 import { onEvent as start } from '../../lib/fidelity/distributed/start.handler';
+import { handler as worker, PlanAnswer, RunConfig } from '../../lib/fidelity/distributed/verification-worker.lambda';
 import type { ProviderRequest } from '../../lib/provider/handler-types';
 import { MigrationType } from '../../lib/task';
 import { CONCRETE_ENV } from '../deploy/variants';

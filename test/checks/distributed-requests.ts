@@ -28,7 +28,7 @@ export interface DistributedParts {
   readonly worker: string;
   readonly workerRole: string;
   readonly starter: string;
-  readonly definition: Record<string, any>;
+  readonly definition: { States: Record<string, any> };
 }
 
 /** Every state of a definition, those of Map item processors (and Parallel branches) included. */

@@ -86,7 +86,8 @@ test('forTask counts the sessions of the task\'s verification on the target, cre
     if (order === 'verification first') verify();
     const preflight = MigrationPreflight.forTask(stack, 'Preflight', { ...inputs, targetCapacity: given === undefined ? {} : { verificationSessions: given } });
     if (order === 'preflight first') verify();
-    return () => Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(preflight.resource.node.defaultChild as any)].Properties.TargetCapacity;
+    const id = stack.getLogicalId(preflight.resource.node.defaultChild as any);
+    return () => Template.fromStack(stack).toJSON().Resources[id].Properties.TargetCapacity;
   };
   expect(build('preflight first')().VerificationSessions).toBe(12);
   expect(build('verification first')().VerificationSessions).toBe(12);
@@ -107,7 +108,8 @@ test('without a verification of the task, the capacity check counts none', () =>
   const preflight = MigrationPreflight.forTask(stack, 'Preflight', {
     task, network, sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'), sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, targetCapacity: {},
   });
-  const capacity = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(preflight.resource.node.defaultChild as any)].Properties.TargetCapacity;
+  const id = stack.getLogicalId(preflight.resource.node.defaultChild as any);
+  const capacity = Template.fromStack(stack).toJSON().Resources[id].Properties.TargetCapacity;
   expect(capacity.VerificationSessions).toBeUndefined();
   expect(capacityOptions(capacity)!.verificationSessions).toBeUndefined();
 });

@@ -190,7 +190,8 @@ describe('DmsSchemaConversion', () => {
       const ref = (secret: secretsmanager.ISecret) => ({ Ref: logicalId(stack, secret as secretsmanager.Secret) });
       t.hasResourceProperties('AWS::DMS::MigrationProject', { TargetDataProviderDescriptors: [Match.objectLike({ SecretsManagerSecretId: ref(target[chosen]) })] });
       expect(secretsRead(t, logicalId(stack, construct.secretsAccessRole))).toEqual([ref(database.secret!), ref(target[chosen])]);
-      expect(JSON.stringify(secretsRead(t, logicalId(stack, construct.secretsAccessRole)))).not.toContain(logicalId(stack, target[other] as secretsmanager.Secret));
+      const read = JSON.stringify(secretsRead(t, logicalId(stack, construct.secretsAccessRole)));
+      expect(read).not.toContain(logicalId(stack, target[other] as secretsmanager.Secret));
     }
   });
 
@@ -319,7 +320,8 @@ describe('DmsSchemaConversion', () => {
 
     test('a converted name longer than 63 bytes is refused: the conversion shortens it with a hash', () => {
       const long = 's'.repeat(60);
-      expect(() => sqlServer(TableMappings.includeSchema(long).convertLowercase(TransformationTarget.TABLE).convertLowercase(TransformationTarget.COLUMN)).make())
+      const lowercase = TableMappings.includeSchema(long).convertLowercase(TransformationTarget.TABLE).convertLowercase(TransformationTarget.COLUMN);
+      expect(() => sqlServer(lowercase).make())
         .toThrow(/into 'sales_s{60}', which is longer than PostgreSQL's 63 bytes: .* Set renameSqlServerSchemas: false/);
     });
   });

@@ -80,6 +80,12 @@ class Reader {
   private buffer = Buffer.alloc(0);
   private waiting?: () => void;
   private closed = false;
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+  }
+
   private readonly onData = (chunk: Buffer) => {
     this.buffer = Buffer.concat([this.buffer, chunk]);
     this.waiting?.();
@@ -88,12 +94,6 @@ class Reader {
     this.closed = true;
     this.waiting?.();
   };
-
-  constructor(private readonly socket: net.Socket) {
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('close', this.onEnd);
-  }
 
   async read(n: number): Promise<Buffer> {
     while (this.buffer.length < n) {
