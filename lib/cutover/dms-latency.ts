@@ -3,25 +3,12 @@ import {
   DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import type { LatencyReading } from './cutover';
+import { parseTaskArn } from './task-arn';
 import { DEFAULT_MAX_AGE_MS, readLatencyMetrics } from '../fidelity/latency-metrics';
 import type { TableMappings } from '../fidelity/selection';
 
-/** The parts of a DMS replication task's ARN: `arn:<partition>:dms:<region>:<account>:task:<resource id>`. */
-export interface TaskArnParts {
-  readonly region: string;
-  /** The last part: the value of the `ReplicationTaskIdentifier` metric dimension. */
-  readonly resourceId: string;
-}
-
-/** Splits a task ARN, or throws naming what a task ARN looks like. */
-export function parseTaskArn(arn: string): TaskArnParts {
-  const match = /^arn:aws[a-z-]*:dms:([a-z0-9-]+):\d{12}:task:([A-Za-z0-9-]+)$/.exec(arn.trim());
-  if (!match) {
-    throw new Error(`"${arn}" is not the ARN of a DMS replication task (arn:aws:dms:<region>:<account>:task:<resource id>; `
-      + 'DMS Serverless replications are not supported: their latency metrics are not documented)');
-  }
-  return { region: match[1], resourceId: match[2] };
-}
+export { parseTaskArn } from './task-arn';
+export type { TaskArnParts } from './task-arn';
 
 /** What the latency reader asks of AWS: the permissions `DmsMigrationTask.grantCutover` grants. */
 export const CUTOVER_ACTIONS = ['dms:DescribeReplicationTasks', 'dms:DescribeReplicationInstances', 'cloudwatch:GetMetricData'] as const;

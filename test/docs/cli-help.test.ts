@@ -1,6 +1,5 @@
 import { readDoc, section } from './doc-files';
-import { Command, usage } from '../../lib/command-line/usage';
-import { PLAN_LOAD_USAGE } from '../../lib/scale/plan-load-cli';
+import { Command, COMMANDS, usage } from '../../lib/command-line/usage';
 
 /*
  * docs/cutover.md prints the help of every command as the command line prints it, and its options
@@ -11,8 +10,7 @@ const PAGE = 'docs/cutover.md';
 const page = readDoc(PAGE);
 const HELP: Record<string, string> = {
   'cdk-neon-migration --help': usage(),
-  ...Object.fromEntries((['preflight', 'verify', 'schema', 'cutover'] as Command[]).map((c) => [`cdk-neon-migration ${c} --help`, usage(c)])),
-  'cdk-neon-migration plan-load --help': PLAN_LOAD_USAGE,
+  ...Object.fromEntries(COMMANDS.map((c: Command) => [`cdk-neon-migration ${c} --help`, usage(c)])),
 };
 
 describe(`${PAGE}: the command line`, () => {
@@ -20,10 +18,11 @@ describe(`${PAGE}: the command line`, () => {
     expect(page).toContain(`\`\`\`text\n${text.replace(/\n+$/, '')}\n\`\`\``);
   });
 
-  test('its options table names every option of preflight, verify, schema and cutover', () => {
+  test('its options table names every option of every command, and --version', () => {
     const table = section(page, '## The command line', PAGE).split('\n').filter((l) => l.startsWith('| `-'));
     expect(table.length).toBeGreaterThan(10);
-    const options = new Set(['preflight', 'verify', 'schema', 'cutover'].flatMap((c) => usage(c as Command).match(/(?<![\w-])--[a-z][a-z-]*/g) ?? []));
+    const options = new Set([usage(), ...COMMANDS.map((c) => usage(c))].flatMap((text) => text.match(/(?<![\w-])--[a-z][a-z-]*/g) ?? []));
+    expect([...options]).toEqual(expect.arrayContaining(['--version', '--min-rows', '--rows-per-segment', '--max-segments']));
     const missing = [...options].filter((o) => !table.some((row) => row.split('|')[1].includes(`\`${o}`)));
     expect(missing).toEqual([]);
   });

@@ -2,11 +2,14 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as ts from 'typescript';
 import { startPgCluster, PgCluster } from './pg-cluster';
-import { main, parseArgs } from '../../lib/cli';
+import { main, parseArgs, usage } from '../../lib/cli';
+import type { Command } from '../../lib/command-line/usage';
 import { checkConnectionString, InvalidConnectionStringError, withLibpqSslModes } from '../../lib/fidelity/connection-url';
 import { selfSignedCertificate } from '../helpers/tls';
 
+const TASK_ARN = 'arn:aws:dms:eu-west-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 let source: PgCluster;
 let target: PgCluster;
 
@@ -250,10 +253,10 @@ describe('connection strings', () => {
 
 describe('--json errors', () => {
   test('are printed as JSON on stdout with exit 2: usage, connection string, connection', async () => {
-    const usage = await cli(['verify', '--json', '--bogus'], env());
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toBe('');
-    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'unknown option --bogus' } });
+    const wrong = await cli(['verify', '--json', '--bogus'], env());
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe('');
+    expect(JSON.parse(wrong.stdout)).toEqual({ error: { code: 'USAGE', message: 'unknown option --bogus' } });
 
     const invalid = await cli(['verify', '--json'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: 'postgresql://u@127.0.0.1:0/db' });
     expect(invalid.code).toBe(2);
@@ -368,7 +371,7 @@ describe('preflight', () => {
 describe('arguments', () => {
   test('usage errors exit 2 and name the problem', async () => {
     for (const [argv, message] of [
-      [[], /missing command: preflight, verify, schema or cutover/],
+      [[], /missing command: preflight, verify, schema, cutover or plan-load/],
       [['migrate'], /unknown command "migrate"/],
       [['verify', '--bogus'], /unknown option --bogus/],
       [['verify', '--concurrency', 'x'], /--concurrency takes a positive integer, got "x"/],
@@ -386,7 +389,77 @@ describe('arguments', () => {
   test('--help exits 0 with the usage', async () => {
     const r = await cli(['--help'], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n\ncommands:\n {2}preflight .*\n {2}verify .*\n.*\n {2}schema /);
+    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover\|plan-load> \[options\]\n {7}cdk-neon-migration --version\n\ncommands:\n {2}preflight .*\n {2}verify .*\n.*\n {2}schema /);
+    expect(r.stdout).toMatch(/^ {2}plan-load {3}before the task: proposes parallel-load ranges/m);
+  });
+
+  test('every wrong option or argument, of every command, has one shape: "error: <message>", then that command\'s usage (or, with --json, the USAGE error)', async () => {
+    const mappings = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'usage-')), 'bad.json');
+    fs.writeFileSync(mappings, '{"rules": ');
+    const cases: Array<[string[], Command | undefined, string]> = [
+      [[], undefined, 'missing command: preflight, verify, schema, cutover or plan-load'],
+      [['migrate'], undefined, 'unknown command "migrate": preflight, verify, schema, cutover or plan-load'],
+      [['--bogus', 'verify'], 'verify', 'unknown option --bogus'],
+      [['preflight', '--migration-type', 'bulk'], 'preflight', '--migration-type must be one of full-load, cdc, full-load-and-cdc, got "bulk"'],
+      [['verify', '--concurrency', '0'], 'verify', '--concurrency takes a positive integer, got "0"'],
+      [['verify', '--mappings', mappings], 'verify', `--mappings file ${mappings} is not valid JSON: Unexpected end of JSON input`],
+      [['schema', 'pre', '--concurrency', '2'], 'schema', '--concurrency does not apply to schema'],
+      [['schema'], 'schema', 'missing schema step: pre, indexes, constraints, post, sequences or plan'],
+      [['cutover', '--task-arn', 'arn:aws:dms:eu-west-1:123456789012:replication-config:XYZ'], 'cutover',
+        '--task-arn: "arn:aws:dms:eu-west-1:123456789012:replication-config:XYZ" is not the ARN of a DMS replication task '
+        + '(arn:aws:dms:<region>:<account>:task:<resource id>; DMS Serverless replications are not supported: their latency metrics are not documented)'],
+      [['cutover', '--task-arn', TASK_ARN, '--poll'], 'cutover', '--poll needs a value'],
+      [['plan-load', '--bogus'], 'plan-load', 'unknown option --bogus'],
+      [['plan-load', '--min-rows', 'many'], 'plan-load', '--min-rows takes a positive integer, got "many"'],
+      [['plan-load', '--max-segments', '50'], 'plan-load', '--max-segments is 50; use 2 to 49 (MaxFullLoadSubTasks is at most 49)'],
+      [['plan-load', '--max-differences', '3'], 'plan-load', '--max-differences applies to verify and cutover only, not to plan-load'],
+      [['plan-load', '--concurrency', '3'], 'plan-load', '--concurrency does not apply to plan-load'],
+      [['plan-load', '--mappings', mappings], 'plan-load', `--mappings file ${mappings} is not valid JSON: Unexpected end of JSON input`],
+      [['verify', '--min-rows', '5'], 'verify', '--min-rows applies to plan-load only, not to verify'],
+      [['plan-load'], 'plan-load', 'set SOURCE_DATABASE_URL to the source connection string'],
+    ];
+    for (const [argv, command, message] of cases) {
+      const sourceless = argv[0] === 'plan-load' && argv.length === 1;
+      const r = await cli(argv, sourceless ? {} : env());
+      expect({ argv, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ argv, code: 2, stdout: '', stderr: `error: ${message}\n\n${usage(command)}` });
+      const j = await cli([...argv, '--json'], sourceless ? {} : env());
+      expect({ argv, code: j.code, stderr: j.stderr, stdout: JSON.parse(j.stdout) }).toEqual({ argv, code: 2, stderr: '', stdout: { error: { code: 'USAGE', message } } });
+    }
+  });
+
+  test('plan-load has its help like every command: -h, --help, help plan-load', async () => {
+    const help = await cli(['plan-load', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: cdk-neon-migration plan-load \[options\]\n/);
+    expect(help.stdout).toMatch(/--max-segments <n>/);
+    for (const argv of [['plan-load', '-h'], ['help', 'plan-load']]) expect((await cli(argv, {})).stdout).toBe(help.stdout);
+  });
+
+  test('--version prints the package\'s version, read from its package.json', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+    const r = await cli(['--version'], {});
+    expect(r).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(JSON.parse((await cli(['--version', '--json'], {})).stdout)).toEqual({ version: pkg.version });
+  });
+
+  test('--version in the installed layout: dist/command-line under the package\'s root, inside an application', () => {
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), 'installed-'));
+    try {
+      const root = path.join(app, 'node_modules', 'cdk-neon-migration');
+      fs.mkdirSync(path.join(root, 'dist', 'command-line'), { recursive: true });
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'my-app', version: '9.9.9' }));
+      fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'cdk-neon-migration', version: '1.42.0' }));
+      // the module as tsc compiles it into dist/
+      const moduleText = fs.readFileSync(path.join(__dirname, '../../lib/command-line/version.ts'), 'utf8');
+      fs.writeFileSync(path.join(root, 'dist', 'command-line', 'version.js'),
+        ts.transpileModule(moduleText, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText);
+      const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(require("./node_modules/cdk-neon-migration/dist/command-line/version.js").packageVersion())'],
+        { cwd: app, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('1.42.0');
+    } finally {
+      fs.rmSync(app, { recursive: true, force: true });
+    }
   });
 
   test('parseArgs reads every option', () => {
@@ -434,7 +507,7 @@ describe('arguments', () => {
       expect((await cli(argv, {})).stdout).toBe(verifyHelp.stdout);
     }
     const general = await cli(['help'], {});
-    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n/);
+    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover\|plan-load> \[options\]\n/);
     expect(general.stdout).toMatch(/Run cdk-neon-migration <command> --help/);
   });
 });
@@ -447,4 +520,19 @@ test('the script runs as a program and sets the exit status', () => {
   });
   expect(r.stdout).toMatch(/different\s+id="42"/);
   expect(r.status).toBe(1);
+});
+
+test('run as a program: --version prints the version and exits 0; a wrong option of plan-load prints the error and its usage, exit 2', () => {
+  const program = (argv: string[]) => spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/cli.ts'), ...argv], {
+    env: { PATH: process.env.PATH }, encoding: 'utf8', cwd: path.join(__dirname, '../..'),
+  });
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+  for (const argv of [['--version'], ['plan-load', '--version']]) {
+    const version = program(argv);
+    expect({ argv, status: version.status, stdout: version.stdout, stderr: version.stderr }).toEqual({ argv, status: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  }
+  const wrong = program(['plan-load', '--max-segments']);
+  expect(wrong.status).toBe(2);
+  expect(wrong.stdout).toBe('');
+  expect(wrong.stderr).toBe(`error: --max-segments needs a value\n\n${usage('plan-load')}`);
 });
