@@ -361,6 +361,36 @@ describe('preflight', () => {
     expect(limited.code).toBe(0);
   });
 
+  test('its advice names the schema copy\'s pre step, and running that step clears what it named', async () => {
+    await source.sql(`create extension ltree; create schema advice; create type advice.mood as enum ('sad', 'happy');
+      create table advice.amounts (id int primary key, exact numeric, m advice.mood, path ltree);
+      insert into advice.amounts values (1, 1.1234567, 'sad', 'a.b');`);
+    const findings = async (code: number) => {
+      const r = await cli(['preflight', '--schema', 'advice', '--json'], env());
+      expect([r.code, r.stderr]).toEqual([code, '']);
+      return (JSON.parse(r.stdout).findings as Array<{ severity: string; code: string; column?: string; message: string }>);
+    };
+    try {
+      // before the schema exists on the target: DMS would create the table, changing the types
+      const before = await findings(1);
+      expect(before.map((f) => `${f.severity}:${f.code}:${f.column ?? ''}`).sort()).toEqual([
+        'blocking:NUMERIC_PRECISION_LOSS:exact', 'warning:TARGET_TABLE_MISSING:', 'warning:TYPE_CONVERTED:m', 'warning:UNKNOWN_TYPE:path',
+      ]);
+      for (const f of before) {
+        expect([f.code, f.message]).toEqual([f.code, expect.stringContaining('the schema copy\'s pre step (schemaCopy on the DmsMigrationTask, or npx cdk-neon-migration schema pre)')]);
+        expect(f.message).not.toMatch(/pg_dump/);
+      }
+      // the step the advice names
+      const pre = await cli(['schema', 'pre', '--schema', 'advice'], env());
+      expect([pre.code, pre.stderr]).toEqual([0, '']);
+      // the table exists with the source's types (and the extension with it): only the reminder to verify the ltree column stays
+      expect((await findings(0)).map((f) => `${f.severity}:${f.code}:${f.column ?? ''}`)).toEqual(['warning:UNKNOWN_TYPE:path']);
+      await expect(target.sql("do $$ begin if not exists (select from pg_extension where extname = 'ltree') then raise exception 'no ltree'; end if; end $$")).resolves.toBeUndefined();
+    } finally {
+      await Promise.all([source, target].map((c) => c.sql('drop schema if exists advice cascade; drop extension if exists ltree;')));
+    }
+  });
+
   test('exit 2 without SOURCE_DATABASE_URL', async () => {
     const r = await cli(['preflight'], {});
     expect(r.code).toBe(2);
