@@ -1,9 +1,10 @@
 import { spawnSync } from 'child_process';
+import * as os from 'os';
 import type { BenchSection } from './table';
 import { openSession } from '../lib/fidelity/connection';
 import { compareUnit, planUnits } from '../lib/fidelity/distributed/units';
-import { defaultMappings } from '../lib/fidelity/selection';
 import { mapPool } from '../lib/fidelity/pool';
+import { defaultMappings } from '../lib/fidelity/selection';
 import { verify } from '../lib/fidelity/verify';
 import { startPgCluster } from '../test/fidelity/pg-cluster';
 
@@ -98,7 +99,7 @@ export async function benchScaleSections(): Promise<BenchSection[]> {
         rows: [
           { name: 'one transaction (psql --single-transaction)', value: seconds(sequential) },
           { name: 'pg_restore --jobs 2', value: seconds(two), note: `${(sequential / two).toFixed(2)}× faster` },
-          { name: 'pg_restore --jobs 4', value: seconds(four), note: `${(sequential / four).toFixed(2)}× faster: ${require('os').cpus().length} cores, the limit is one build per core` },
+          { name: 'pg_restore --jobs 4', value: seconds(four), note: `${(sequential / four).toFixed(2)}× faster: ${os.cpus().length} cores, the limit is one build per core` },
         ],
       },
     ];

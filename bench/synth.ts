@@ -12,8 +12,8 @@ import { performance } from 'perf_hooks';
 import * as v8 from 'v8';
 import * as vm from 'vm';
 import { App, Stack } from 'aws-cdk-lib';
-import type { BenchRow, BenchSection } from './table';
 import { buildL1FullStack, buildL1MinimalStack, buildL1Stack, buildLibraryStack, SCALE_STACK_NAME } from './scale-stacks';
+import type { BenchRow, BenchSection } from './table';
 
 /** CloudFormation's resource quota per stack. */
 export const MAX_RESOURCES = 500;

@@ -101,7 +101,9 @@ export interface SchemaConversionOptions {
   readonly overwriteExtensionPack?: boolean;
 
   /**
-   * What happens to the project's bucket when the construct is deleted.
+   * What happens to the project's bucket when the construct is deleted. `RemovalPolicy.DESTROY`
+   * empties the bucket (every object version and delete marker, with an aws-cdk-lib custom
+   * resource) and deletes it.
    *
    * @default RemovalPolicy.RETAIN
    */

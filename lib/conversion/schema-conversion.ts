@@ -169,6 +169,7 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
     });
 
     // ---- the project's bucket: reports and DMS Schema Conversion's files (it supports SSE-S3 only)
+    const bucketRemovalPolicy = props.bucketRemovalPolicy ?? RemovalPolicy.RETAIN;
     this.bucket = new s3.Bucket(this, 'Bucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
@@ -177,7 +178,10 @@ export class DmsSchemaConversion extends Construct implements ec2.IConnectable {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: retention, noncurrentVersionExpiration: retention, abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       serverAccessLogsBucket: props.serverAccessLogsBucket,
-      removalPolicy: props.bucketRemovalPolicy ?? RemovalPolicy.RETAIN,
+      removalPolicy: bucketRemovalPolicy,
+      // S3 deletes no bucket that holds an object version or a delete marker: a versioned bucket
+      // removed with the stack is emptied first, version by version (aws-cdk-lib's custom resource)
+      autoDeleteObjects: bucketRemovalPolicy === RemovalPolicy.DESTROY,
     });
 
     // ---- the roles DMS assumes for the project

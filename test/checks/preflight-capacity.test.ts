@@ -81,7 +81,7 @@ test('forTask counts the sessions of the task\'s verification on the target, cre
       migrationType: MigrationType.FULL_LOAD,
       waitForCompletion: true,
     });
-    const inputs = { task, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.credentialsSecret };
+    const inputs = { task, network, sourceSecret, sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret };
     const verify = () => MigrationVerification.forTask(stack, 'Verification', { ...inputs, distributed: { maxConcurrency: 12 } });
     if (order === 'verification first') verify();
     const preflight = MigrationPreflight.forTask(stack, 'Preflight', { ...inputs, targetCapacity: given === undefined ? {} : { verificationSessions: given } });
@@ -106,7 +106,7 @@ test('without a verification of the task, the capacity check counts none', () =>
     schemaName: 'app',
   });
   const preflight = MigrationPreflight.forTask(stack, 'Preflight', {
-    task, network, sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'), sourceDatabaseName: 'app', targetSecret: target.credentialsSecret, targetCapacity: {},
+    task, network, sourceSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Src', 'source/db'), sourceDatabaseName: 'app', targetSecret: target.clientCredentialsSecret, targetCapacity: {},
   });
   const id = stack.getLogicalId(preflight.resource.node.defaultChild as any);
   const capacity = Template.fromStack(stack).toJSON().Resources[id].Properties.TargetCapacity;

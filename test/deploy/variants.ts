@@ -122,7 +122,7 @@ export const distributedVariant: VariantBuilder = (app, env) => {
     schemaName: 'app',
     waitForCompletion: true,
   });
-  const inputs = { task: migration, network, sourceSecret: database.secret!, sourceDatabaseName: 'app', targetSecret: neon.credentialsSecret };
+  const inputs = { task: migration, network, sourceSecret: database.secret!, sourceDatabaseName: 'app', targetSecret: neon.clientCredentialsSecret };
   MigrationPreflight.forTask(stack, 'Preflight', { ...inputs, targetCapacity: {} });
   const alerts = new sns.Topic(stack, 'Alerts', { enforceSSL: true, masterKey: createRotatingKey(stack, 'AlertsKey', { description: 'Encrypts the verification alerts' }) });
   MigrationVerification.forTask(stack, 'Verification', { ...inputs, distributed: { maxConcurrency: 8, notificationTopic: alerts } });
@@ -132,7 +132,7 @@ export const distributedVariant: VariantBuilder = (app, env) => {
 export const VARIANTS: VariantBuilder[] = [exampleVariant, existingVpcVariant, serverlessVariant, distributedVariant];
 
 /** The variants' names, in the order of {@link VARIANTS} (test titles, known without building them). */
-export const VARIANT_NAMES = ['example', 'existing VPC', 'DMS Serverless'] as const;
+export const VARIANT_NAMES = ['example', 'existing VPC', 'DMS Serverless', 'distributed verification'] as const;
 
 /** An RDS for PostgreSQL source that answers connections and opens none. */
 function sourceDatabase(stack: Stack, vpc: ec2.IVpc, vpcSubnets: ec2.SubnetSelection, version: rds.PostgresEngineVersion): rds.DatabaseInstance {

@@ -63,8 +63,15 @@ import type { ProviderRequest } from '../../lib/provider/handler-types';
  *   the Provider framework's CREATE_FAILED marker as physical id: its Delete never reaches a handler.
  * - A stack delete deletes every resource in reverse dependency order (DELETE_IN_PROGRESS →
  *   DELETE_COMPLETE, or DELETE_FAILED at the first delete that fails). `DeletionPolicy: Retain`
- *   keeps a resource on stack deletion and removal; `UpdateReplacePolicy: Retain` keeps the old
- *   physical resource of a replacement ("DeletionPolicy attribute"; "UpdateReplacePolicy attribute").
+ *   keeps a resource on stack deletion and removal, `RetainExceptOnCreate` too except in the
+ *   rollback of the create that made it; `UpdateReplacePolicy: Retain` keeps the old physical
+ *   resource of a replacement ("DeletionPolicy attribute"; "UpdateReplacePolicy attribute").
+ * - The services behind native resources other than DMS's (`account`, e.g. `AccountModel` in
+ *   account-model.ts) are told of each one created and retained, and asked before each delete: a
+ *   service refusing it (S3 refusing a bucket that holds object versions, EC2 a security group with
+ *   network interfaces) fails the step as CloudFormation's resource handler would.
+ * - `adopt` takes a stack as a deployment left it without running every handler's Create, for the
+ *   questions that start after a deployment (a stack delete).
  * - While an operation runs, `DescribeStacks` (FakeAws) answers the stack's current status, so a
  *   handler can tell an update from its rollback.
  *
@@ -197,6 +204,57 @@ export interface CloudFormationModelOptions {
    * @default 'reverse-dependency'
    */
   readonly rollbackOrder?: 'reverse-dependency' | 'dependency';
+  /**
+   * The other stacks of the app, deployed before this one: `Fn::ImportValue` reads their exports.
+   *
+   * @default - none
+   */
+  readonly neighbours?: DeployedTemplate[];
+  /**
+   * What AWS does with the stack's native resources beyond DMS: the account's S3 objects, KMS keys,
+   * network interfaces. Told of each native resource created, asked before each is deleted (its
+   * service refusing throws), told of each resource a retention policy keeps.
+   *
+   * @default - native resources other than DMS's are created and deleted without a rule
+   */
+  readonly account?: AccountRules;
+}
+
+/** The rules of the services behind a stack's native resources (see `CloudFormationModelOptions.account`). */
+export interface AccountRules {
+  /** The account the handlers call, once the model made it: who calls (`fake.role`) while a handler runs. */
+  attached?(fake: FakeAws): void;
+  /** Throws what the service answers when it refuses the creation (a name in use). */
+  created(view: DeployedTemplate, resource: PhysicalResource): void;
+  /**
+   * Throws what the service answers when it refuses the deletion. `policy` is the DeletionPolicy
+   * (UpdateReplacePolicy for a replaced resource) that applies: `Snapshot` keeps a final snapshot.
+   */
+  deleting(view: DeployedTemplate, resource: PhysicalResource, policy: string | undefined): void;
+  retained(view: DeployedTemplate, resource: PhysicalResource): void;
+}
+
+/** How `adopt` names what the handlers of a stack's custom resources answered when it was created. */
+export interface AdoptOptions {
+  /**
+   * The physical id a custom resource's handler answered at Create.
+   *
+   * @default `<logicalId>-physical-id`
+   */
+  readonly physicalId?: (logicalId: string, type: string, properties: Record<string, any>) => string | undefined;
+  /**
+   * An attribute a custom resource's handler answered at Create.
+   *
+   * @default `<logicalId>.<attribute>`
+   */
+  readonly attribute?: (view: DeployedTemplate, logicalId: string, attribute: string) => string;
+  /**
+   * Custom resource types whose Create runs through their handlers, as in `create` (what they
+   * leave in the account is then the handlers' own, e.g. roles they create).
+   *
+   * @default - no handler runs
+   */
+  readonly run?: string[];
 }
 
 /** A template as deployed at one moment: `Ref` and `Fn::GetAtt` answer the stack's physical resources. */
@@ -313,6 +371,7 @@ export class CloudFormationModel {
     }
     const view = this.view(template);
     this.fakeAws ??= this.newFake(view);
+    this.fakeAws.activate();
     return this.clock.run(async () => {
       this.setStatus('CREATE_IN_PROGRESS');
       const created: PhysicalResource[] = [];
@@ -345,6 +404,62 @@ export class CloudFormationModel {
   }
 
   /**
+   * Takes the stack as a deployment of `template` left it, without running it: every resource
+   * exists (CREATE_COMPLETE), native ones with the physical ids their types give them (DMS's in the
+   * account's DMS, the others told to `account`), custom resources with the physical ids and
+   * attributes `options` says their handlers answered. For what happens after a deployment — a stack
+   * delete — when running every handler's Create is more than the question needs.
+   */
+  public async adopt(template: TemplateJson, options: AdoptOptions = {}): Promise<void> {
+    if (this.status !== 'NONE' && this.status !== 'DELETE_COMPLETE') {
+      throw new Error(`the stack exists (${this.status})`);
+    }
+    const view = this.view(template);
+    this.fakeAws ??= this.newFake(view);
+    this.fakeAws.activate();
+    await this.clock.run(async () => {
+      this.setStatus('CREATE_IN_PROGRESS');
+      for (const id of topologicalOrder(template)) {
+        const json = template.Resources[id];
+        const generation = this.nextGeneration(id);
+        let physicalId: string;
+        let attributes: Record<string, string> = {};
+        let properties: Record<string, any>;
+        if (isCustom(json.Type) && options.run?.includes(json.Type)) {
+          properties = this.evaluate(view, id);
+          const result = await this.invoke(view, {
+            RequestType: 'Create',
+            ResourceType: json.Type,
+            LogicalResourceId: id,
+            StackId: view.stackId,
+            RequestId: this.requestId(id, 'Create'),
+            ResourceProperties: properties,
+          });
+          physicalId = result.PhysicalResourceId;
+          attributes = { PhysicalResourceId: physicalId, ...stringValues(result.Data) };
+        } else if (isCustom(json.Type)) {
+          properties = this.evaluate(view, id);
+          physicalId = options.physicalId?.(id, json.Type, properties) ?? `${id}-physical-id`;
+          attributes = { PhysicalResourceId: physicalId };
+          for (const attribute of referencedAttributes(template, id)) {
+            attributes[attribute] = options.attribute?.(view, id, attribute) ?? `${id}.${attribute}`;
+          }
+        } else {
+          properties = this.evaluate(view, id);
+          physicalId = this.allocatePhysicalId(view, id, json.Type, generation);
+          attributes = this.createNative(view, id, json.Type, physicalId, properties);
+        }
+        const resource: PhysicalResource = { logicalId: id, type: json.Type, physicalId, properties, attributes, generation, template: json };
+        this.current.set(id, resource);
+        if (!isCustom(json.Type)) this.options.account?.created(view, resource);
+        this.event(id, json.Type, 'CREATE_COMPLETE', physicalId, 'adopted');
+      }
+      this.template = template;
+      this.setStatus('CREATE_COMPLETE');
+    });
+  }
+
+  /**
    * Updates the stack to `template` (UPDATE_IN_PROGRESS, then UPDATE_COMPLETE_CLEANUP_IN_PROGRESS);
    * a failure rolls it back (UPDATE_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS).
    */
@@ -361,6 +476,7 @@ export class CloudFormationModel {
     }
     const newView = this.view(template);
     const oldView = this.view(previous);
+    this.fakeAws?.activate();
     return this.clock.run(async () => {
       this.setStatus('UPDATE_IN_PROGRESS');
       const actions: Action[] = [];
@@ -433,6 +549,7 @@ export class CloudFormationModel {
     const template = this.template;
     if (!template) throw new Error('the stack was never created');
     const view = this.view(template);
+    this.fakeAws?.activate();
     return this.clock.run(async () => {
       this.setStatus('DELETE_IN_PROGRESS');
       for (const id of [...topologicalOrder(template)].reverse()) {
@@ -567,6 +684,7 @@ export class CloudFormationModel {
         throw new StepFailure(logicalId, `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${physicalId} and update the stack again.`);
       }
       attributes = this.createNative(view, logicalId, type, physicalId, properties);
+      this.options.account?.created(view, { logicalId, type, physicalId, properties, attributes, generation, template: json });
       if (type === 'AWS::CloudFormation::WaitCondition') {
         const server = this.options.waitConditions;
         if (!server) {
@@ -611,6 +729,7 @@ export class CloudFormationModel {
     const policy = why === 'replaced' ? (r.template as any).UpdateReplacePolicy : (r.template as any).DeletionPolicy;
     if (policy === 'Retain' || (policy === 'RetainExceptOnCreate' && why !== 'rollback-create')) {
       this.event(r.logicalId, r.type, 'DELETE_SKIPPED', r.physicalId);
+      this.options.account?.retained(view, r);
       return;
     }
     this.event(r.logicalId, r.type, 'DELETE_IN_PROGRESS', r.physicalId);
@@ -627,6 +746,7 @@ export class CloudFormationModel {
         });
       }
     } else {
+      this.options.account?.deleting(view, r, policy);
       this.deleteNative(r);
     }
     this.event(r.logicalId, r.type, 'DELETE_COMPLETE', r.physicalId);
@@ -764,6 +884,7 @@ export class CloudFormationModel {
 
   private view(template: TemplateJson): ModelledTemplate {
     const view = new ModelledTemplate(template, this.env, id => this.current.get(id));
+    view.neighbours = this.options.neighbours ?? [];
     const server = this.options.waitConditions;
     if (server) view.waitConditionUrl = (logicalId) => server.url(logicalId);
     return view;
@@ -773,6 +894,7 @@ export class CloudFormationModel {
     const fake = new FakeAws(view, { dms: this.dms });
     // a resource's status is that of its last step (e.g. UPDATE_FAILED until the rollback restores it)
     fake.resourceStatus = (logicalId) => [...this.events].reverse().find(e => e.logicalId === logicalId)?.status;
+    this.options.account?.attached?.(fake);
     this.options.prepare?.(fake);
     return fake;
   }
@@ -895,4 +1017,29 @@ function tagMap(tags: unknown): Record<string, string> {
 /** DMS resource ids: 26 upper-case letters and digits. */
 function dmsResourceId(seed: string): string {
   return crypto.createHash('sha256').update(seed).digest('hex').toUpperCase().replace(/[^A-Z0-9]/g, '').slice(0, 26);
+}
+
+/** The attributes of `logicalId` the template reads (`Fn::GetAtt`, `${Id.Attr}` in `Fn::Sub`). */
+function referencedAttributes(template: TemplateJson, logicalId: string): Set<string> {
+  const found = new Set<string>();
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      value.forEach(walk);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    const v = value as Record<string, any>;
+    if (Array.isArray(v['Fn::GetAtt']) && v['Fn::GetAtt'][0] === logicalId) found.add(String(v['Fn::GetAtt'][1]));
+    if (typeof v['Fn::GetAtt'] === 'string' && v['Fn::GetAtt'].startsWith(`${logicalId}.`)) found.add(v['Fn::GetAtt'].slice(logicalId.length + 1));
+    const sub = v['Fn::Sub'];
+    if (typeof sub === 'string' || Array.isArray(sub)) {
+      for (const m of String(Array.isArray(sub) ? sub[0] : sub).matchAll(/\$\{([^}.!]+)\.([^}]+)\}/g)) {
+        if (m[1] === logicalId) found.add(m[2]);
+      }
+    }
+    Object.values(v).forEach(walk);
+  };
+  walk(template.Resources);
+  walk(template.Outputs);
+  return found;
 }

@@ -187,6 +187,8 @@ export async function waitForCondition(ctx: CustomResourceContext, server: WaitC
   const poll = JSON.parse(execution.input).LoadWaitPoll as LoadWaitPoll;
   const waiterRole = ctx.iam.roleOfFunction(ctx.iam.functionWithArn(invokedFunction(d, execution.stateMachineArn)));
   const started = ctx.clock.now;
+  // the state machine hands each poll's answer to the next one ($.Answer)
+  let state: Record<string, string> | undefined;
   for (;;) {
     if (ctx.clock.now - started > timeoutSeconds * 1000) {
       throw new Error(`wait condition ${logicalId} timed out after ${timeoutSeconds} s`);
@@ -194,7 +196,9 @@ export async function waitForCondition(ctx: CustomResourceContext, server: WaitC
     ctx.clock.advance(60);
     ctx.fake.origin = `load waiter for ${logicalId}`;
     ctx.fake.role = waiterRole;
-    if ((await dispatcher.loadPoll(poll)).Done) break;
+    const answer = await dispatcher.loadPoll(poll, state);
+    if (answer.Done) break;
+    state = answer.State;
   }
   const signal = (server.signals.get(handleId) ?? [])[0];
   if (!signal) {

@@ -26,6 +26,14 @@ export const DEFAULT_DEPLOY_ENV: DeployEnvironment = {
 };
 
 /** A CloudFormation template as JSON. */
+/**
+ * Attributes a kind's handler answers with the property of the same name, as given (the credentials
+ * handler answers the clients' secret it wrote: lib/neon/credentials.handler.ts).
+ */
+const ECHOED_ATTRIBUTES: Record<string, string[]> = {
+  'Custom::NeonDmsCredentials': ['ClientSecretArn'],
+};
+
 export interface TemplateJson {
   readonly Resources: Record<string, ResourceJson>;
   readonly Conditions?: Record<string, unknown>;
@@ -154,7 +162,7 @@ export class DeployedTemplate {
 
   /** The attribute a custom resource's handler returned (see the constructor). */
   public customAttribute(logicalId: string, attribute: string): string {
-    const value = this.customAttributes[logicalId]?.[attribute];
+    const value = this.optionalCustomAttribute(logicalId, attribute);
     if (value === undefined) {
       throw new Error(`the deployed value of ${logicalId}.${attribute} (a custom resource attribute) is not modelled: pass it in customAttributes`);
     }
@@ -172,7 +180,8 @@ export class DeployedTemplate {
 
   /** The attribute a custom resource's handler returned, when it is modelled. */
   public optionalCustomAttribute(logicalId: string, attribute: string): string | undefined {
-    return this.customAttributes[logicalId]?.[attribute];
+    const echoed = ECHOED_ATTRIBUTES[this.resource(logicalId).Type]?.includes(attribute);
+    return this.customAttributes[logicalId]?.[attribute] ?? (echoed ? String(this.property(logicalId, attribute)) : undefined);
   }
 
   private guarded<T>(key: string, produce: () => T): T {

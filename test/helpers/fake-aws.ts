@@ -76,6 +76,9 @@ export interface FakeAwsOptions {
 }
 
 export class FakeAws {
+  /** The stand-in the SDK clients answer with now (several exist while the stacks of one app are modelled). */
+  private static active?: FakeAws;
+
   public readonly calls: RecordedCall[] = [];
   public readonly secrets: SecretRecord[] = [];
   public readonly roles = new Map<string, { tags: { Key: string; Value: string }[]; policies: string[] }>();
@@ -99,7 +102,7 @@ export class FakeAws {
   public role = '';
 
   private readonly connections = new Map<string, { status: string; polls: number }>();
-  private readonly mocks: {
+  private mocks: {
     dms: AwsClientStub<DatabaseMigrationServiceClient>;
     sm: AwsClientStub<SecretsManagerClient>;
     iam: AwsClientStub<IAMClient>;
@@ -127,17 +130,20 @@ export class FakeAws {
       const kmsKeyId = d.property(id, 'KmsKeyId');
       this.secrets.push({ arn, name: arn.split(':secret:')[1].slice(0, -7), value: 'generated', kmsKeyArn: kmsKeyId ? IamModel.of(d).keyArn(kmsKeyId) : undefined });
     }
-    this.mocks = {
-      dms: mockClient(DatabaseMigrationServiceClient),
-      sm: mockClient(SecretsManagerClient),
-      iam: mockClient(IAMClient),
-      cw: mockClient(CloudWatchClient),
-      sfn: mockClient(SFNClient),
-      cfn: mockClient(CloudFormationClient),
-      codebuild: mockClient(CodeBuildClient),
-      logs: mockClient(CloudWatchLogsClient),
-    };
+    this.mocks = mockClients();
     this.install();
+    FakeAws.active = this;
+  }
+
+  /**
+   * Makes the SDK clients answer with this account again, after the stand-in of another stack of
+   * the app took them over (the last one made answers).
+   */
+  public activate(): void {
+    if (FakeAws.active === this) return;
+    this.mocks = mockClients();
+    this.install();
+    FakeAws.active = this;
   }
 
   /** A secret created outside the stack (imported by name or ARN), with the ARN Secrets Manager gives it. */
@@ -155,6 +161,7 @@ export class FakeAws {
 
   public restore(): void {
     for (const mock of Object.values(this.mocks)) mock.restore();
+    if (FakeAws.active === this) FakeAws.active = undefined;
   }
 
   private install(): void {
@@ -620,4 +627,18 @@ function fault(name: string, message: string): Error {
   const e = new Error(message);
   e.name = name;
   return e;
+}
+
+/** Stubs of the SDK clients the handlers use (each replaces a stub made before). */
+function mockClients() {
+  return {
+    dms: mockClient(DatabaseMigrationServiceClient),
+    sm: mockClient(SecretsManagerClient),
+    iam: mockClient(IAMClient),
+    cw: mockClient(CloudWatchClient),
+    sfn: mockClient(SFNClient),
+    cfn: mockClient(CloudFormationClient),
+    codebuild: mockClient(CodeBuildClient),
+    logs: mockClient(CloudWatchLogsClient),
+  };
 }

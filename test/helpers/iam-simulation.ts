@@ -246,9 +246,12 @@ export class IamModel {
   /**
    * Whether `principal` may make `request`: a service principal by the resource's policy alone, a
    * role of the template (or a principal outside it) by its identity policies and the resource's
-   * policy, as IAM evaluates them within one account.
+   * policy, as IAM evaluates them within one account. `options.resourcePolicy` is the resource's
+   * policy as it is at the moment of the request (`'none'`: it has none), when that is not the
+   * template's (a bucket policy deleted, or replaced by a call).
    */
-  public async decideFor(principal: RequestPrincipal, request: AuthorizedRequest): Promise<Decision> {
+  public async decideFor(principal: RequestPrincipal, request: AuthorizedRequest,
+    options: { readonly resourcePolicy?: object | 'none' } = {}): Promise<Decision> {
     if (!dmsDataPatched) {
       await patchDmsResourceArnPatterns();
     }
@@ -281,7 +284,8 @@ export class IamModel {
       identityPolicies,
       serviceControlPolicies: [],
       resourceControlPolicies: [],
-      resourcePolicy: request.resource === '*' ? undefined : this.resourcePolicyFor(request.resource),
+      resourcePolicy: request.resource === '*' || options.resourcePolicy === 'none' ? undefined
+        : options.resourcePolicy ?? this.resourcePolicyFor(request.resource),
     }, {});
     return { allowed: outcome(result) === 'Allowed', result: outcome(result), request };
   }

@@ -600,6 +600,12 @@ export const NOT_SERVICE_USES: (SitePattern & { readonly reason: string })[] = [
     reason: 'a dynamic reference CloudFormation resolves with the deployment role',
   })),
   {
+    fromType: 'AWS::Lambda::Function',
+    property: 'Description',
+    toType: 'AWS::S3::Bucket',
+    reason: 'text: aws-cdk-lib names the bucket its auto-delete-objects function empties in the function\'s description (auto-delete-objects covers the use)',
+  },
+  {
     fromType: 'AWS::DMS::DataProvider',
     property: 'Settings',
     toType: 'AWS::SecretsManager::Secret',
@@ -679,6 +685,16 @@ export function claimsOf(site: Site): ServiceUse[] {
   return SERVICE_USES.filter(use => use.sites.some(p => matches(p, site)));
 }
 
+/** Resources made for the user's own use outside the stack: no service acts on them for the stack. */
+export const HANDED_OUT: { readonly type: string; readonly logicalId: RegExp; readonly reason: string }[] = [
+  {
+    type: 'AWS::SecretsManager::Secret',
+    logicalId: /ClientCredentials[0-9A-F]{8}$/,
+    reason: 'NeonTargetEndpoint.clientCredentialsSecret (the plain password for clients that send SNI): read by the user\'s tools '
+      + 'with their own identity, and by the stack\'s checks and schema copy when they are given it (then referred to)',
+  },
+];
+
 /**
  * What the catalogue leaves uncovered in `template`: sites no entry claims nor explains, and
  * resources with a policy nothing in the template refers to (handed over some other way — by a
@@ -693,7 +709,7 @@ export function uncovered(template: TemplateJson): string[] {
     }
   }
   for (const [id, r] of Object.entries(template.Resources)) {
-    if (!isTarget(r)) continue;
+    if (!isTarget(r) || HANDED_OUT.some(h => h.type === r.Type && h.logicalId.test(id))) continue;
     if (!sites.some(s => s.to === id || s.from === id)) {
       problems.push(`${r.Type} ${id}: nothing in the template refers to it, so no service use can be modelled: refer to it, or register how it is used`);
     }

@@ -13,6 +13,7 @@ import {
   apiCalls, clearCalls, cloudWatchMock, describeReturns, dmsMock, fault, request, setUp, sleeps, stackIs, taggedWith, task, tearDown, throttling,
 } from './task-handler-support';
 import { timing } from '../../lib/core/api-calls';
+import { NEON_REFUSAL_CAUSES } from '../../lib/core/neon-refusals';
 import { TASK_LIFECYCLE_TYPE, TASK_STOPPER_TYPE } from '../../lib/lifecycle/kinds';
 import * as lifecycle from '../../lib/lifecycle/task-lifecycle.handler';
 import * as stopper from '../../lib/lifecycle/task-stopper.handler';
@@ -595,7 +596,7 @@ describe('connection test before the start', () => {
     const event = lifecycleRequest('Create', TESTED);
     const result = await lifecycle.onEvent(event);
     await expect(poll(event, result)).rejects.toThrow(
-      `Connection test from ${INSTANCE} to ${TARGET} failed: FATAL: The endpoint ID is not specified. Hint: Neon needs the endpoint ID in the password`);
+      `Connection test from ${INSTANCE} to ${TARGET} failed: FATAL: The endpoint ID is not specified. Hint: ${NEON_REFUSAL_CAUSES['endpoint-not-specified']}`);
     expect(dmsMock.commandCalls(StartReplicationTaskCommand)).toHaveLength(0);
   });
 

@@ -10,6 +10,7 @@ import { ReplicationCompute } from '../../lib/replication';
 import { DEFAULT_SCHEMA_TOOLS_IMAGE, PostgresSchemaCopy } from '../../lib/schema';
 import { PostgresSourceEndpoint } from '../../lib/sources/postgres';
 import { ColumnType, MigrationType, TableMappings, TableType, TargetTablePrepMode, TaskSettings } from '../../lib/task';
+import { DeployedTemplate, TemplateJson } from '../helpers/deployed';
 import { expectSecretAbsent, testApp } from '../helpers/leak';
 import { expectNagClean } from '../helpers/nag';
 import { expectValidCloudFormation } from '../helpers/schema';
@@ -132,8 +133,12 @@ describe('schemaCopy', () => {
         Effect: 'Allow',
         Resource: { 'Fn::GetAtt': [logicalId(stack, task.schemaCopy!.project), 'Arn'] },
       },
-      { Action: 'logs:GetLogEvents', Effect: 'Allow', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, task.schemaCopy!.logGroup), 'Arn'] }, ':log-stream:*']] } },
+      { Action: 'logs:GetLogEvents', Effect: 'Allow' },
     ].map(s => expect.objectContaining(s)));
+    // the streams of the build's log group, in the colon form: `Fn::GetAtt Arn` ends in `:*` and would name none
+    const deployed = new DeployedTemplate(template().toJSON() as TemplateJson);
+    const groupName = deployed.property(logicalId(stack, task.schemaCopy!.logGroup), 'LogGroupName');
+    expect(deployed.evaluate(statements[1].Resource)).toBe(`arn:aws:logs:us-east-1:123456789012:log-group:${groupName}:log-stream:*`);
   });
 
   test.each<[string, Partial<DmsMigrationTaskProps>, RegExp]>([
