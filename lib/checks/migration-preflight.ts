@@ -229,7 +229,9 @@ export interface MigrationPreflightForTaskOptions {
 export class MigrationPreflight extends Construct {
   /**
    * A preflight of `options.task` with its table mappings, migration type and LOB settings; the
-   * task starts only after the preflight passed.
+   * task starts only after the preflight passed. With the task's `schemaCopy` (or
+   * `schemaConversion`) the preflight runs after the copy's pre step (the conversion), so that it
+   * checks the target tables that step created rather than advising to create them.
    */
   public static forTask(scope: Construct, id: string, options: MigrationPreflightForTaskOptions): MigrationPreflight {
     const task = options.task;
@@ -253,7 +255,8 @@ export class MigrationPreflight extends Construct {
         ...taskCapacity(task),
         ...options.targetCapacity,
         // the task's verification (MigrationVerification.forTask), created before or after this preflight
-        verificationSessions: options.targetCapacity.verificationSessions ?? Token.asNumber(Lazy.any({ produce: () => verificationSessionsOf(task)?.count })),
+        verificationSessions: options.targetCapacity.verificationSessions
+          ?? Token.asNumber(Lazy.any({ produce: () => verificationSessionsOf(task)?.count })),
       } : undefined,
     });
     const given = options.targetCapacity?.verificationSessions;

@@ -7,7 +7,10 @@ import { SchemaCopyError, SchemaCopyStep } from '../schema/steps';
 
 /** What the CLI reports when it cannot produce a result (exit status 2). */
 export interface CliError {
-  /** `USAGE`, `INVALID_CONNECTION_STRING`, `CONNECTION_FAILED`, `SCHEMA_STEP_FAILED` or `ERROR`. */
+  /**
+   * `USAGE`, `INVALID_CONNECTION_STRING`, `CONNECTION_FAILED`, `SCHEMA_STEP_FAILED`, `AWS_CREDENTIALS`
+   * (none found), `AWS_CREDENTIALS_INVALID` (refused or expired), `AWS_ACCESS_DENIED` or `ERROR`.
+   */
   readonly code: string;
   readonly message: string;
   /** The environment variable of the connection string concerned. */
@@ -17,6 +20,16 @@ export interface CliError {
   /** With `SCHEMA_STEP_FAILED`: the step, and what it printed before it failed. */
   readonly step?: SchemaCopyStep;
   readonly output?: readonly string[];
+  /** With `AWS_*`: the call that failed (`dms:DescribeReplicationTasks`, `cloudwatch:GetMetricData`, ...) and its Region. */
+  readonly action?: string;
+  readonly region?: string;
+}
+
+/** An `AwsCallError` of the latency reader (which may come from its bundled copy: recognised by its name). */
+function awsCallError(e: unknown): { code: string; action: string; region: string; message: string } | undefined {
+  const error = e as { name?: unknown; code?: unknown; action?: unknown; region?: unknown; message?: unknown } | undefined;
+  if (error?.name !== 'AwsCallError' || typeof error.code !== 'string' || typeof error.action !== 'string') return undefined;
+  return { code: error.code, action: error.action, region: String(error.region), message: String(error.message) };
 }
 
 export function describeError(e: unknown): CliError {
@@ -29,6 +42,8 @@ export function describeError(e: unknown): CliError {
     return { code: 'CONNECTION_FAILED', message: `${variable} (the ${e.side} database): cannot connect: ${e.reason}`, variable, side: e.side };
   }
   if (e instanceof SchemaCopyError) return describeSchemaCopyError(e);
+  const aws = awsCallError(e);
+  if (aws) return aws;
   return { code: 'ERROR', message: e instanceof Error ? e.message : String(e) };
 }
 

@@ -2,6 +2,7 @@ import * as path from 'path';
 import { parseArgs, readMappings, UsageError } from './args';
 import { describeError } from './errors';
 import { usage } from './usage';
+import { packageVersion } from './version';
 import { cutover, formatCutover, LatencyReading } from '../cutover/cutover';
 import type * as DmsLatency from '../cutover/dms-latency';
 import { checkConnectionString, withLibpqSslModes } from '../fidelity/connection-url';
@@ -40,15 +41,19 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
   let bar: ProgressBar | undefined;
   // known before the arguments are parsed, so that argument errors come out as JSON too
   const json = argv.includes('--json');
-  if (argv[0] === 'plan-load') return planLoadCommand(argv.slice(1), env, stdout, stderr);
   try {
     const args = parseArgs(argv);
     if (args.command === 'help') {
       stdout.write(usage(args.topic));
       return 0;
     }
+    if (args.command === 'version') {
+      stdout.write(args.json ? `${JSON.stringify({ version: packageVersion() })}\n` : `${packageVersion()}\n`);
+      return 0;
+    }
     const sourceUrl = env.SOURCE_DATABASE_URL || undefined;
-    const targetUrl = env.TARGET_DATABASE_URL || undefined;
+    // plan-load reads the source only: a target set in the environment is not its concern
+    const targetUrl = args.command === 'plan-load' ? undefined : env.TARGET_DATABASE_URL || undefined;
     if (!sourceUrl) throw new UsageError('set SOURCE_DATABASE_URL to the source connection string', args.command);
     if ((args.command === 'verify' || args.command === 'cutover' || (args.command === 'schema' && args.step !== 'plan')) && !targetUrl) {
       throw new UsageError('set TARGET_DATABASE_URL to the target connection string', args.command);
@@ -61,6 +66,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
       }
       if (args.schemaObjects) throw new UsageError('--schema-objects compares PostgreSQL catalogs; it does not apply to a MySQL source', args.command);
       if (args.constraints) throw new UsageError('--constraints runs the schema copy\'s constraints step, which a MySQL source does not have', args.command);
+      if (args.command === 'plan-load') {
+        throw new UsageError('plan-load reads a PostgreSQL source\'s key distribution; for a MySQL source, set TableMappings.parallelLoadRanges (or partitions) by hand', 'plan-load');
+      }
     } else {
       checkConnectionString(sourceUrl, 'source');
     }
@@ -68,7 +76,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, stdo
     // sslmode as libpq means it, without node-postgres's warning about its own reading of it
     const source = mysqlSource ? sourceUrl.trim() : withLibpqSslModes(sourceUrl.trim());
     const target = targetUrl ? withLibpqSslModes(targetUrl.trim()) : undefined;
-    let mappings = args.mappingsFile ? readMappings(args.mappingsFile) : defaultMappings(args.schemas);
+    let mappings = args.mappingsFile ? readMappings(args.mappingsFile, args.command) : defaultMappings(args.schemas);
+    if (args.command === 'plan-load') {
+      await planLoadCommand({
+        source, mappings, minRows: args.minRows, rowsPerSegment: args.rowsPerSegment, maxSegments: args.maxSegments, json: args.json,
+      }, stdout);
+      return 0;
+    }
     let latency: (() => Promise<LatencyReading>) | undefined;
     if (args.taskArn !== undefined) {
       const read = loadDmsLatency().dmsTaskLatency({ taskArn: args.taskArn });

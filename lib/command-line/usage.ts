@@ -10,7 +10,8 @@ meaning (require encrypts, verify-full also verifies the certificate). Use Neon'
 A MySQL-compatible source (MySQL, MariaDB, Aurora MySQL) is mysql://<user>:<password>@<host>:3306/?sslmode=require
 (preflight, verify and cutover; see docs/mysql-sources.md).`;
 
-const USAGE = `usage: cdk-neon-migration <preflight|verify|schema|cutover> [options]
+const USAGE = `usage: cdk-neon-migration <preflight|verify|schema|cutover|plan-load> [options]
+       cdk-neon-migration --version
 
 commands:
   preflight   before the DMS task runs: finds what it would drop, truncate or change
@@ -23,12 +24,12 @@ commands:
               sets the sequences, and says go or no-go with the evidence
   plan-load   before the task: proposes parallel-load ranges for the large tables
 
-Run cdk-neon-migration <command> --help for the options of a command.
+Run cdk-neon-migration <command> --help for the options of a command; --version prints the version.
 
 ${ENVIRONMENT}
 
 exit status: 0 ok (cutover: go), 1 differences, blocking findings, no table selected, a failed schema
-step or no-go, 2 error
+step or no-go, 2 error (a wrong option or argument: the message, then the command's usage)
 `;
 
 const SELECTION_OPTIONS = `  --schema <name>            select every table of this schema (repeatable; default: all schemas)
@@ -60,7 +61,10 @@ exit status: 0 no blocking finding, 1 blocking findings (NO_TABLES_SELECTED amon
 
 const TASK_OPTIONS = `  --task-arn <arn>           the DMS replication task (on a replication instance) applying the changes:
                              its latency is read from CloudWatch (CDCLatencySource + CDCLatencyTarget)
-                             and its status from DMS, with the AWS credentials of the environment;
+                             and its status from DMS, in the ARN's Region, with the AWS credentials of
+                             the environment (AWS_PROFILE, AWS_ACCESS_KEY_ID, a role): it needs
+                             dms:DescribeReplicationTasks, dms:DescribeReplicationInstances and
+                             cloudwatch:GetMetricData (DmsMigrationTask.grantCutover grants them);
                              its table mapping is used unless --schema or --mappings is given
   --recheck-margin <s>       seconds added to the latency before each re-check (default 10)
   --recheck-rounds <n>       re-checks of the rows that differ, at most (default 5)`;
@@ -108,7 +112,10 @@ as the source server):
   post         indexes and constraints in one step, after a full load without CDC
   sequences    after the full load (and at cut-over under CDC): every sequence continues where the
                source's does; a target sequence already further along is left alone
-  plan         lists what the steps would copy and leave out, reading the source only
+  plan         lists what the steps would copy and leave out, and every object each step creates
+               (pre: types, functions, sequences, tables, views; indexes: indexes, primary-key,
+               unique and exclusion constraints; constraints: foreign keys, triggers, rules,
+               policies, materialized views refreshed; post: both), reading the source only
 
 The order:
   FULL_LOAD          pre, the full load, post, sequences
@@ -159,16 +166,40 @@ ${SELECTION_OPTIONS}
 ${COMMON_OPTIONS}
 
 The schema steps need psql and pg_dump (at least as new as the source server) on PATH.
-AWS permissions: dms:DescribeReplicationTasks, dms:DescribeReplicationInstances,
-cloudwatch:GetMetricData (DmsMigrationTask.grantCutover grants them).
 
 ${ENVIRONMENT}
 
 exit status: 0 go, 1 no-go, 2 error
 `;
 
+const PLAN_LOAD_USAGE = `usage: cdk-neon-migration plan-load [options]
+
+Reads the source's table sizes and key distribution and proposes parallel-load ranges for the large
+tables: DMS then loads each table in segments at the same time (MaxFullLoadSubTasks of them).
+Printed as TableMappings.parallelLoadRanges calls (TypeScript) and as DMS table-settings rules (JSON).
+Only NOT NULL indexed columns are proposed: DMS does not load rows whose segment column is NULL.
+
+options:
+${SELECTION_OPTIONS}
+  --min-rows <n>             cut tables of at least this many rows (default 10000000)
+  --rows-per-segment <n>     rows per segment, about (default 5000000)
+  --max-segments <n>         segments per table at most, 2-49 (default 8, DMS's MaxFullLoadSubTasks default)
+  --json                     print the plan and the rules, or the error, as JSON on stdout
+  -h, --help                 show this help
+
+SOURCE_DATABASE_URL: the PostgreSQL source (postgresql://<user>:<password>@<host>:<port>/<database>?sslmode=require).
+
+exit status: 0 planned (possibly nothing to cut), 2 error
+`;
+
 /** A command of the command line. */
-export type Command = 'preflight' | 'verify' | 'schema' | 'cutover';
+export type Command = 'preflight' | 'verify' | 'schema' | 'cutover' | 'plan-load';
+
+/** Every command, in the order the help lists them. */
+export const COMMANDS: readonly Command[] = ['preflight', 'verify', 'schema', 'cutover', 'plan-load'];
+
+/** The commands, for messages: `preflight, verify, schema, cutover or plan-load`. */
+export const COMMAND_NAMES = `${COMMANDS.slice(0, -1).join(', ')} or ${COMMANDS[COMMANDS.length - 1]}`;
 
 /** The schema steps, for messages: `pre, indexes, ..., sequences or plan`. */
 export const SCHEMA_STEP_NAMES = `${ALL_SCHEMA_COPY_STEPS.slice(0, -1).join(', ')} or ${ALL_SCHEMA_COPY_STEPS[ALL_SCHEMA_COPY_STEPS.length - 1]}`;
@@ -179,5 +210,6 @@ export function usage(command?: Command): string {
   if (command === 'verify') return VERIFY_USAGE;
   if (command === 'schema') return SCHEMA_USAGE;
   if (command === 'cutover') return CUTOVER_USAGE;
+  if (command === 'plan-load') return PLAN_LOAD_USAGE;
   return USAGE;
 }

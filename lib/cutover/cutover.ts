@@ -1,4 +1,5 @@
 import { ProgressEvent } from '../fidelity/progress';
+import { formatTableDetails } from '../fidelity/report';
 import { defaultMappings, TableMappings } from '../fidelity/selection';
 import { isMySqlSource, setSequencesFromMySql } from '../fidelity/source-engine';
 import { verify, VerifyResult } from '../fidelity/verify';
@@ -297,10 +298,17 @@ export async function cutover(options: CutoverOptions): Promise<CutoverResult> {
   return result(true, { verify: verified, sequencesSet, sequencesKept });
 }
 
-/** The go / no-go as text: one line per check with its evidence, then the verdict. */
+/**
+ * The go / no-go as text: one line per check with its evidence; on a failed verification the rows
+ * behind it, table by table (each lost or differing row by its key, the rows not proven, the tables
+ * that could not be compared); then the verdict.
+ */
 export function formatCutover(result: CutoverResult): string {
   const width = Math.max(...result.checks.map((c) => c.check.length));
   const out = result.checks.map((c) => `${c.check.padEnd(width)}  ${c.status.toUpperCase().padEnd(7)}  ${c.detail}`);
+  if (result.checks.some((c) => c.check === 'verify' && c.status === 'fail') && result.verify) {
+    out.push(...formatTableDetails(result.verify));
+  }
   out.push('');
   out.push(result.go
     ? 'Cutover: GO. Switch the application to the target now; then stop the task.'

@@ -3,24 +3,73 @@ import {
   DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand, DescribeReplicationTasksCommand, ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import type { LatencyReading } from './cutover';
+import { parseTaskArn } from './task-arn';
 import { DEFAULT_MAX_AGE_MS, readLatencyMetrics } from '../fidelity/latency-metrics';
 import type { TableMappings } from '../fidelity/selection';
 
-/** The parts of a DMS replication task's ARN: `arn:<partition>:dms:<region>:<account>:task:<resource id>`. */
-export interface TaskArnParts {
-  readonly region: string;
-  /** The last part: the value of the `ReplicationTaskIdentifier` metric dimension. */
-  readonly resourceId: string;
+export { parseTaskArn } from './task-arn';
+export type { TaskArnParts } from './task-arn';
+
+/** What the latency reader asks of AWS: the permissions `DmsMigrationTask.grantCutover` grants. */
+export const CUTOVER_ACTIONS = ['dms:DescribeReplicationTasks', 'dms:DescribeReplicationInstances', 'cloudwatch:GetMetricData'] as const;
+
+/** How a call to AWS failed: no credentials, credentials refused, or an action not allowed. */
+export type AwsCallProblem = 'AWS_CREDENTIALS' | 'AWS_CREDENTIALS_INVALID' | 'AWS_ACCESS_DENIED';
+
+/**
+ * A call to AWS that failed for want of credentials or permissions, in the terms of what to do:
+ * the call (`dms:DescribeReplicationTasks`), the Region it went to, where credentials come from, and
+ * what grants the permissions. `name` is `AwsCallError` (the class may come from a bundled copy).
+ */
+export class AwsCallError extends Error {
+  constructor(
+    readonly code: AwsCallProblem,
+    /** The IAM action of the call, e.g. `dms:DescribeReplicationTasks`. */
+    readonly action: string,
+    readonly region: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AwsCallError';
+  }
 }
 
-/** Splits a task ARN, or throws naming what a task ARN looks like. */
-export function parseTaskArn(arn: string): TaskArnParts {
-  const match = /^arn:aws[a-z-]*:dms:([a-z0-9-]+):\d{12}:task:([A-Za-z0-9-]+)$/.exec(arn.trim());
-  if (!match) {
-    throw new Error(`"${arn}" is not the ARN of a DMS replication task (arn:aws:dms:<region>:<account>:task:<resource id>; `
-      + 'DMS Serverless replications are not supported: their latency metrics are not documented)');
+const PERMISSIONS = `The command needs ${CUTOVER_ACTIONS.join(', ')}: DmsMigrationTask.grantCutover(<role or user>) grants them.`;
+
+/** The problem of an SDK error that is about credentials or permissions, or undefined for any other. */
+function awsCallProblem(e: unknown): AwsCallProblem | undefined {
+  const error = e as { name?: unknown; message?: unknown } | undefined;
+  const name = typeof error?.name === 'string' ? error.name : '';
+  const message = typeof error?.message === 'string' ? error.message : '';
+  if (name === 'CredentialsProviderError' || name === 'TokenProviderError' || /could not load credentials/i.test(message)) return 'AWS_CREDENTIALS';
+  if (/^(ExpiredToken|ExpiredTokenException|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|InvalidSignatureException|IncompleteSignature)$/.test(name)) {
+    return 'AWS_CREDENTIALS_INVALID';
   }
-  return { region: match[1], resourceId: match[2] };
+  if (/^(AccessDenied|AccessDeniedException|AccessDeniedFault|UnauthorizedOperation)$/.test(name) || / is not authorized to perform: /.test(message)) return 'AWS_ACCESS_DENIED';
+  return undefined;
+}
+
+/** Runs one call to AWS; a failure for want of credentials or permissions becomes an {@link AwsCallError} naming what to do. */
+async function awsCall<T>(action: string, region: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    const problem = awsCallProblem(e);
+    if (!problem) throw e;
+    const cause = (e as Error).message;
+    const where = `${action} (in ${region}, the Region of the task ARN: AWS_REGION does not change it)`;
+    switch (problem) {
+      case 'AWS_CREDENTIALS':
+        throw new AwsCallError(problem, action, region, `${where} needs AWS credentials, and none were found (${cause}). `
+          + 'Set AWS_PROFILE to a profile of your AWS config (~/.aws/config, after aws sso login for an SSO profile), '
+          + `or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them. ${PERMISSIONS}`);
+      case 'AWS_CREDENTIALS_INVALID':
+        throw new AwsCallError(problem, action, region, `${where} was refused: the AWS credentials are not valid or have expired (${cause}). `
+          + `Renew them (aws sso login, or new keys), or set AWS_PROFILE to another profile. ${PERMISSIONS}`);
+      default:
+        throw new AwsCallError(problem, action, region, `${where} was refused: the AWS identity may not call it (${cause}). ${PERMISSIONS}`);
+    }
+  }
 }
 
 /** Options of {@link dmsTaskLatency}. */
@@ -70,7 +119,8 @@ function taskProblem(task: ReplicationTask): string | undefined {
  * datapoint newer than `maxAgeMs` gives a `problem` instead.
  *
  * Permissions: `dms:DescribeReplicationTasks`, `dms:DescribeReplicationInstances` and
- * `cloudwatch:GetMetricData`.
+ * `cloudwatch:GetMetricData` (`DmsMigrationTask.grantCutover`). A call refused for want of
+ * credentials or permissions throws an {@link AwsCallError} naming the call and what to do.
  */
 export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<DmsTaskReading> {
   const { region, resourceId } = parseTaskArn(options.taskArn);
@@ -83,9 +133,9 @@ export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<Dm
   const instanceIdentifier = async (instanceArn: string): Promise<string> => {
     const known = instanceIds.get(instanceArn);
     if (known) return known;
-    const response = await dms.send(new DescribeReplicationInstancesCommand({
+    const response = await awsCall('dms:DescribeReplicationInstances', region, () => dms.send(new DescribeReplicationInstancesCommand({
       Filters: [{ Name: 'replication-instance-arn', Values: [instanceArn] }],
-    }));
+    })));
     const id = response.ReplicationInstances?.[0]?.ReplicationInstanceIdentifier;
     if (!id) throw new Error(`the replication instance ${instanceArn} of the task was not found`);
     instanceIds.set(instanceArn, id);
@@ -93,9 +143,9 @@ export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<Dm
   };
 
   return async () => {
-    const described = await dms.send(new DescribeReplicationTasksCommand({
+    const described = await awsCall('dms:DescribeReplicationTasks', region, () => dms.send(new DescribeReplicationTasksCommand({
       Filters: [{ Name: 'replication-task-arn', Values: [options.taskArn.trim()] }],
-    }));
+    })));
     const task = described.ReplicationTasks?.[0];
     if (!task) throw new Error(`the replication task ${options.taskArn} was not found in ${region}`);
     let tableMappings: TableMappings | undefined;
@@ -106,7 +156,8 @@ export function dmsTaskLatency(options: DmsTaskLatencyOptions): () => Promise<Dm
       return { problem: 'the task has no replication instance: DMS Serverless replications are not supported', detail: 'DescribeReplicationTasks', tableMappings };
     }
     const instance = await instanceIdentifier(task.ReplicationInstanceArn);
-    const reading = await readLatencyMetrics(cloudwatch, { instanceIdentifier: instance, taskResourceId: resourceId }, now(), maxAgeMs);
+    const reading = await awsCall('cloudwatch:GetMetricData', region,
+      () => readLatencyMetrics(cloudwatch, { instanceIdentifier: instance, taskResourceId: resourceId }, now(), maxAgeMs));
     return { ...reading, tableMappings };
   };
 }

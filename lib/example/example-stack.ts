@@ -241,7 +241,8 @@ export class NeonMigrationExampleStack extends Stack {
       description: 'CloudWatch dashboard of the migration: progress, throughput, latency, instance health',
     });
 
-    new CfnOutput(this, 'TaskArn', { value: this.migration.taskArn, description: 'The DMS replication task' });
+    // the task declares its own outputs: MigrationTaskArn, MigrationSourceSecretArn (psql access from
+    // inside the VPC), MigrationTargetSecretArn, and the stack's NeonMigrationRegion
     new CfnOutput(this, 'TaskLogGroup', {
       value: `dms-tasks-${this.replicationInstance.replicationInstanceIdentifier}`,
       description: 'CloudWatch log group of the task (DMS names it after the replication instance)',
@@ -249,10 +250,6 @@ export class NeonMigrationExampleStack extends Stack {
     new CfnOutput(this, 'TaskConsoleUrl', {
       value: `https://console.aws.amazon.com/dms/v2/home?region=${this.region}#taskDetails/${this.migration.taskIdentifier}`,
       description: 'The task in the DMS console: progress, table statistics, logs',
-    });
-    new CfnOutput(this, 'SourceSecretArn', {
-      value: sourceSecret.secretArn,
-      description: 'Secret of the source database (psql access from inside the VPC)',
     });
 
     acknowledgeRules(this.source, [

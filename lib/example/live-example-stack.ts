@@ -236,10 +236,8 @@ export class LiveMigrationStack extends Stack {
       { id: 'NIST.800.53.R5-IAMNoInlinePolicy', reason: 'The cutover role may only read the task, its instance and its latency metrics: an inline policy of three actions.' },
     ]);
 
+    // the task declares the rest the cutover needs: MigrationCutoverCommand, MigrationTaskArn, the secrets'
+    // ARNs (MigrationSourceSecretArn, MigrationTargetSecretArn) and the stack's NeonMigrationRegion
     new CfnOutput(this, 'CutoverRoleArn', { value: this.cutoverRole.roleArn, description: 'Assume it to run the cutover check' });
-    new CfnOutput(this, 'CutoverCommand', {
-      value: `AWS_REGION=${this.region} npx cdk-neon-migration cutover --task-arn ${this.migration.taskArn}`,
-      description: 'Run with the cutover role, SOURCE_DATABASE_URL and TARGET_DATABASE_URL set: waits for the latency, verifies, sets the sequences, says go or no-go',
-    });
   }
 }

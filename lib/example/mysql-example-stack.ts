@@ -247,12 +247,12 @@ export class MySqlMigrationExampleStack extends Stack {
     // the conversion reads the source's schema: after the sample data is there
     this.conversion.addConvertDependency(this.sampleData);
 
-    new CfnOutput(this, 'TaskArn', { value: this.migration.taskArn, description: 'The DMS replication task' });
+    // the task declares MigrationTaskArn, MigrationSourceSecretArn (mysql access from inside the VPC),
+    // MigrationTargetSecretArn and the stack's NeonMigrationRegion
     new CfnOutput(this, 'SchemaConversionBucket', {
       value: this.conversion.bucket.bucketName,
       description: 'Assessment reports of DMS Schema Conversion (CSV archives, one per deployment that converted)',
     });
-    new CfnOutput(this, 'SourceSecretArn', { value: sourceSecret.secretArn, description: 'Secret of the MySQL source (mysql access from inside the VPC)' });
 
     acknowledgeRules(this.source, [
       { id: 'AwsSolutions-RDS3', reason: 'Example source database: a single-AZ instance keeps its cost low; it only lives for the migration.' },

@@ -19,6 +19,27 @@ export class InvalidConnectionStringError extends Error {
   }
 }
 
+/** How each reserved character is written in a URL's user name or password. */
+const PERCENT_ENCODED: Readonly<Record<string, string>> = { '#': '%23', '?': '%3F', '/': '%2F', '@': '%40', '%': '%25' };
+
+/**
+ * What is wrong with the user name or password of a URL (given what follows its `scheme://`) that
+ * holds `#` or `?` unencoded, or undefined. libpq reads the user information up to the `@` before
+ * the first `/`; a URL parser (node-postgres's, mysql2's) ends the authority at the `#` or `?`, and
+ * takes what precedes it for the host and port. The message names the characters, never the text.
+ */
+export function unencodedUserInfoProblem(afterScheme: string): string | undefined {
+  const slash = afterScheme.indexOf('/');
+  const head = slash < 0 ? afterScheme : afterScheme.slice(0, slash);
+  const at = head.lastIndexOf('@');
+  if (at < 0) return undefined;
+  const found = [...new Set(head.slice(0, at).match(/[#?]/g) ?? [])];
+  if (found.length === 0) return undefined;
+  const chars = found.map((c) => `${c} (as ${PERCENT_ENCODED[c]})`).join(' and ');
+  return `the user name or password holds ${found.join(' and ')} unencoded, where a URL's host part ends: percent-encode ${chars}; `
+    + 'in a user name or password write / as %2F, @ as %40 and % as %25 too';
+}
+
 /** The `sslmode` values node-postgres knows (libpq's `allow` is not one of them). */
 const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
@@ -39,6 +60,8 @@ export function checkConnectionString(value: string, side: DatabaseSide): void {
       + 'e.g. postgresql://<user>:<password>@<host>:5432/<database>?sslmode=require');
   }
   const afterScheme = trimmed.slice(scheme![0].length);
+  const unencoded = unencodedUserInfoProblem(afterScheme);
+  if (unencoded) fail(unencoded);
   const authority = splitAuthority(afterScheme);
   if (!authority) {
     fail('an @ follows the host: percent-encode /, ?, # and @ in the user name and password (as %2F, %3F, %23, %40)');

@@ -60,6 +60,16 @@ function finding(f: Finding & { readonly code: PreflightFindingCode }): Finding 
   return f;
 }
 
+/** The library's own step that creates the target tables from the source before the load, as the findings name it. */
+const SCHEMA_PRE_NAME = 'the schema copy\'s pre step (schemaCopy on the DmsMigrationTask, or npx cdk-neon-migration schema pre)';
+
+/** The advice of a target table DMS would create itself: the schema copy's pre step, then the preflight again. */
+const SCHEMA_PRE = `Create the schema first with ${SCHEMA_PRE_NAME}, then run the preflight again (MigrationPreflight.forTask runs after that step).`;
+
+/** The advice of a column whose type DMS would change: the schema copy's pre step keeps the source's. */
+const SCHEMA_PRE_KEEPS = `Create the target table with the source's type first: ${SCHEMA_PRE_NAME}, then run the preflight again with the target `
+  + '(TARGET_DATABASE_URL; MigrationPreflight.forTask runs after that step and reads the target).';
+
 /** `application_name` of the preflight's sessions (as opened below): the connection check leaves them out of the sessions in use. */
 const PREFLIGHT_APPLICATION_NAME = 'cdk-neon-migration preflight';
 
@@ -211,7 +221,7 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
     targetShape = await describeTable(ctx.target, ctx.table.target);
     const targetName = displayName(ctx.table.target);
     if (!targetShape) {
-      add('warning', 'TARGET_TABLE_MISSING', `Target table ${targetName} does not exist: with DO_NOTHING, DMS creates it with the primary key only (no secondary indexes, defaults, foreign keys or sequences). Pre-create the schema: schemaCopy on the DmsMigrationTask, or npx cdk-neon-migration schema pre.`);
+      add('warning', 'TARGET_TABLE_MISSING', `Target table ${targetName} does not exist: with DO_NOTHING, DMS creates it with the primary key only (no secondary indexes, defaults, foreign keys or sequences). ${SCHEMA_PRE}`);
     } else {
       const mapped = new Set<string>();
       for (const col of shape.columns) {
@@ -220,9 +230,9 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
         mapped.add(targetName1);
         const match = targetShape.columns.find((c) => c.name === targetName1);
         if (!match) {
-          add('blocking', 'TARGET_COLUMN_MISSING', `Target table ${targetName} has no column ${targetName1}: the load fails.`, col.name);
+          add('blocking', 'TARGET_COLUMN_MISSING', `Target table ${targetName} has no column ${targetName1}: the load fails. Add the column, or drop the table and let ${SCHEMA_PRE_NAME} create it from the source.`, col.name);
         } else if (match.type !== col.type) {
-          add('warning', 'TARGET_COLUMN_TYPE', `Column type differs: ${col.type} on the source, ${match.type} on the target (${targetName}.${targetName1}).`, col.name);
+          add('warning', 'TARGET_COLUMN_TYPE', `Column type differs: ${col.type} on the source, ${match.type} on the target (${targetName}.${targetName1}). To keep the source's type, drop the table and let ${SCHEMA_PRE_NAME} create it from the source.`, col.name);
         }
       }
       for (const extra of targetShape.columns.filter((c) => !mapped.has(c.name))) {
@@ -239,6 +249,11 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
       }
     }
   }
+  // TRUNCATE_BEFORE_LOAD keeps an existing table too (emptied): whether it exists is all that counts here
+  if (ctx.target && ctx.prepMode === 'TRUNCATE_BEFORE_LOAD') {
+    targetChecked = true;
+    targetShape = await describeTable(ctx.target, ctx.table.target);
+  }
   // DMS creates the table (and picks its column types) unless it exists and is kept
   const dmsCreatesTable = ctx.prepMode === 'DROP_AND_CREATE' || !targetChecked || targetShape === undefined;
 
@@ -252,12 +267,12 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
       continue;
     }
     if (isUnknownBaseType(col)) {
-      add('warning', 'UNKNOWN_TYPE', `Type ${col.type} comes from an extension or user schema (${col.typschema}); DMS may move it as text or not at all. Install the extension on the target and verify the column after the load.`, col.name);
+      add('warning', 'UNKNOWN_TYPE', `Type ${col.type} comes from an extension or user schema (${col.typschema}); DMS may move it as text or not at all. Create it on the target before the load: ${SCHEMA_PRE_NAME} creates the extensions and types the copied tables use (an extension only when the target offers it); verify the column after the load.`, col.name);
     }
     const converted = convertedType(col);
     if (converted && dmsCreatesTable) {
       if (col.typname === 'numeric') numericColumns.push(col);
-      else add('warning', 'TYPE_CONVERTED', `DMS creates this ${col.type} column as ${converted}. Pre-create the target schema to keep the type (schemaCopy, or npx cdk-neon-migration schema pre).`, col.name);
+      else add('warning', 'TYPE_CONVERTED', `DMS creates this ${col.type} column as ${converted}. ${SCHEMA_PRE_KEEPS}`, col.name);
     }
     if (isLobColumn(col)) {
       lobColumns.push(col);
@@ -270,9 +285,9 @@ async function tableFindings(ctx: TableContext): Promise<Finding[]> {
   const scan = await scanColumns(ctx.source, shape, lobColumns, numericColumns);
   for (const col of numericColumns) {
     if (scan.numericOverflow.has(col.name)) {
-      add('blocking', 'NUMERIC_PRECISION_LOSS', 'DMS creates this numeric column without precision as NUMERIC(28,6), and stored values have more than 6 decimal places or 22 integer digits: they would be rounded or fail. Pre-create the target table with the source\'s numeric type.', col.name);
+      add('blocking', 'NUMERIC_PRECISION_LOSS', `DMS creates this numeric column without precision as NUMERIC(28,6), and stored values have more than 6 decimal places or 22 integer digits: they would be rounded or fail. ${SCHEMA_PRE_KEEPS}`, col.name);
     } else {
-      add('warning', 'TYPE_CONVERTED', 'DMS creates this numeric column without precision as NUMERIC(28,6); the stored values fit today. Pre-create the target schema to keep the type (schemaCopy, or npx cdk-neon-migration schema pre).', col.name);
+      add('warning', 'TYPE_CONVERTED', `DMS creates this numeric column without precision as NUMERIC(28,6); the stored values fit today. ${SCHEMA_PRE_KEEPS}`, col.name);
     }
   }
   const limitBytes = ctx.lobMaxSizeKb * 1024;

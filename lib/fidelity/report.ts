@@ -1,7 +1,7 @@
 import { formatKey, formatTypeChange, quoteName } from './format';
 import { PreflightResult } from './preflight';
 import { displayName } from './selection';
-import { TableVerification, VerifyResult } from './verify';
+import { RowDifference, TableVerification, VerifyResult } from './verify';
 
 /** Lays out rows as left-aligned columns separated by two spaces. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -55,13 +55,23 @@ function statusLabel(t: TableVerification): string {
   }
 }
 
-/** Human-readable verify report. */
-export function formatVerify(result: VerifyResult): string {
+/** One differing row: its kind, its key and, for a row that differs, the columns that differ (never their values). */
+export function formatDifference(d: RowDifference): string {
+  const line = `  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`;
+  return d.columns && d.columns.length > 0 ? `${line}  (columns: ${d.columns.map(quoteName).join(', ')})` : line;
+}
+
+/** Rows still changing on the source in every re-check: proven neither way. */
+export function unsettledRows(result: VerifyResult): number {
+  return result.tables.reduce((n, t) => n + (t.recheck?.unsettledRows ?? 0), 0);
+}
+
+/**
+ * What lies behind a verification's verdict, table by table: errors, type changes, the differing
+ * rows (table, kind, key, differing columns) and the rows not proven under re-check.
+ */
+export function formatTableDetails(result: VerifyResult): string[] {
   const out: string[] = [];
-  if (result.tables.length > 0) {
-    out.push(formatTable(['TABLE', 'SOURCE ROWS', 'TARGET ROWS', 'STATUS'],
-      result.tables.map((t) => [targetLabel(t), String(t.sourceRows), String(t.targetRows), statusLabel(t)])));
-  }
   for (const t of result.tables) {
     if (t.error) out.push('', `${targetLabel(t)}: ${t.error}`);
     if (t.typeChanges.length > 0) {
@@ -73,13 +83,24 @@ export function formatVerify(result: VerifyResult): string {
     }
     if (t.differences.length === 0) continue;
     out.push('', `${targetLabel(t)}: ${t.differences.length}${t.differencesTruncated ? '+' : ''} differing row(s)`);
-    for (const d of t.differences) out.push(`  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`);
+    for (const d of t.differences) out.push(formatDifference(d));
   }
   for (const t of result.tables) {
     if (!t.recheck || t.recheck.unsettledRows === 0) continue;
     out.push('', `${targetLabel(t)}: ${t.recheck.unsettledRows} row(s) changed on the source again in each of ${t.recheck.rounds} re-check(s): not proven either way (stop the writes to them, then verify again)`);
-    for (const d of t.recheck.unsettled) out.push(`  ${d.kind.padEnd(17)}  ${formatKey(d.key)}`);
+    for (const d of t.recheck.unsettled) out.push(formatDifference(d));
   }
+  return out;
+}
+
+/** Human-readable verify report. */
+export function formatVerify(result: VerifyResult): string {
+  const out: string[] = [];
+  if (result.tables.length > 0) {
+    out.push(formatTable(['TABLE', 'SOURCE ROWS', 'TARGET ROWS', 'STATUS'],
+      result.tables.map((t) => [targetLabel(t), String(t.sourceRows), String(t.targetRows), statusLabel(t)])));
+  }
+  out.push(...formatTableDetails(result));
   const rechecked = result.tables.filter((t) => t.recheck);
   if (rechecked.length > 0) {
     const settled = rechecked.reduce((n, t) => n + t.recheck!.settledRows, 0);
@@ -91,12 +112,19 @@ export function formatVerify(result: VerifyResult): string {
   for (const f of result.findings) out.push('', `${f.code}: ${f.message}`);
   for (const w of result.warnings) out.push('', `warning: ${w}`);
   const bad = result.tables.filter((t) => t.status !== 'match').length;
-  if (result.ok) {
+  const unsettled = unsettledRows(result);
+  // rows changing on the source in every re-check are proven neither way: never "all match" while there are any
+  const notProven = unsettled > 0
+    ? `${unsettled} row(s) could not be proven: still changing on the source after the last re-check (stop the writes to the source, then verify again).`
+    : '';
+  if (result.ok && unsettled === 0) {
     out.push('', `All ${result.tables.length} table(s) match.`);
+  } else if (result.ok) {
+    out.push('', `No difference found in ${result.tables.length} table(s), but ${notProven}`);
   } else if (result.tables.length === 0) {
     out.push('', 'Verify FAILED: no table was compared.');
   } else {
-    out.push('', `${bad} of ${result.tables.length} table(s) differ or could not be compared.`);
+    out.push('', `${bad} of ${result.tables.length} table(s) differ or could not be compared.${notProven ? ` ${notProven}` : ''}`);
   }
   return out.join('\n').replace(/^\n+/, '') + '\n';
 }

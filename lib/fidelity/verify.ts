@@ -113,6 +113,11 @@ export interface RowDifference {
   readonly kind: DifferenceKind;
   /** Key column (source name) → value as text. */
   readonly key: Readonly<Record<string, string>>;
+  /**
+   * With `different`: the compared columns (source names) whose values differ between the sides,
+   * compared value by value (the values themselves are never reported).
+   */
+  readonly columns?: readonly string[];
 }
 
 /**
@@ -263,6 +268,13 @@ export interface RangeSide {
   leaf(range: Range, limit: number): Promise<LeafRow[]>;
   /** The hashes of the rows with the given keys (as {@link leaf} returns them in `raw`), by canonical key. */
   lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>>;
+  /**
+   * A hash of each compared column that is not a key column (in the order of
+   * {@link SidePair.columnNames}) of the rows with the given keys, by canonical key; the first row of
+   * a key held twice. Both sides give equal hashes for equal values. Without it, differing rows are
+   * reported without their differing columns.
+   */
+  columnHashes?(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>>;
   /** Sorted distinct values of the leading key column in a sample of about `sampleRows` rows. */
   sampleLeading(estimatedRows: number, sampleRows: number): Promise<string[]>;
 }
@@ -381,6 +393,27 @@ class Side implements RangeSide {
    */
   async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>();
+    for (const { id, values } of await this.byKeys(raws, [`${this.hash}::text`])) {
+      const list = found.get(id);
+      if (list) list.push(values[0]);
+      else found.set(id, [values[0]]);
+    }
+    return found;
+  }
+
+  /** The MD5 of each compared column's canonical text (NULL for NULL), key columns left out. */
+  async columnHashes(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
+    const keyNames = new Set(this.keys.map((k) => k.name));
+    const exprs = this.columns.filter((c) => !keyNames.has(c.name)).map((c) => `md5((${canonicalColumn(c, this.options)})::text)`);
+    const found = new Map<string, string[]>();
+    if (exprs.length === 0) return found;
+    for (const { id, values } of await this.byKeys(raws, exprs)) if (!found.has(id)) found.set(id, values);
+    return found;
+  }
+
+  /** `exprs` (as text) of the rows with the given keys, each row with its canonical key as JSON. */
+  private async byKeys(raws: readonly (readonly string[])[], exprs: readonly string[]): Promise<Array<{ id: string; values: string[] }>> {
+    const out: Array<{ id: string; values: string[] }> = [];
     // at most 65535 parameters per statement
     const batch = Math.max(1, Math.floor(8000 / Math.max(1, this.keys.length)));
     for (let i = 0; i < raws.length; i += batch) {
@@ -390,16 +423,11 @@ class Side implements RangeSide {
         return keyParam(c, params.length);
       })));
       const rows = await this.session.query<Record<string, string>>(`
-        select ${this.keys.map((k, j) => `(${canonicalColumn(k, this.options)})::text as k${j}`).join(', ')}, ${this.hash}::text as h
+        select ${this.keys.map((k, j) => `(${canonicalColumn(k, this.options)})::text as k${j}`).join(', ')}, ${exprs.map((e, j) => `${e} as v${j}`).join(', ')}
         from ${this.from} where ${this.tuple(this.keys.map(keyOperand))} in (${tuples.join(', ')})`, params);
-      for (const r of rows) {
-        const id = JSON.stringify(this.keys.map((_, j) => r[`k${j}`]));
-        const list = found.get(id);
-        if (list) list.push(r.h);
-        else found.set(id, [r.h]);
-      }
+      for (const r of rows) out.push({ id: JSON.stringify(this.keys.map((_, j) => r[`k${j}`])), values: exprs.map((_, j) => r[`v${j}`]) });
     }
-    return found;
+    return out;
   }
 
   /** Sorted distinct values of the leading key column in a sample of about `sampleRows` rows. */
@@ -484,6 +512,8 @@ function observedEqual(o: Observation): boolean {
  */
 class KeyRangeComparison {
   readonly differences: RowDifference[] = [];
+  /** Where each of `differences` is: its canonical key and its key as stored. */
+  readonly located: Located[] = [];
   readonly observed: Observation[] = [];
   truncated = false;
 
@@ -515,6 +545,7 @@ class KeyRangeComparison {
         return;
       }
       this.differences.push({ kind, key: keyRecord(this.sourceKeyNames, observation.key) });
+      this.located.push({ key: observation.key, raw: observation.raw });
     }
   }
 
@@ -573,6 +604,34 @@ class KeyRangeComparison {
     }
     for (const { row, hashes } of targetByKey.values()) this.add({ key: row.key, raw: row.raw, source: [], target: hashes });
   }
+}
+
+/** Where a differing row is: its canonical key (what both sides' reads are matched on) and its key as stored. */
+interface Located {
+  readonly key: readonly string[];
+  readonly raw: readonly string[];
+}
+
+/**
+ * The differences with, for each `different` row, the columns whose values differ: both sides'
+ * rows read again by key, column by column (hashes only: no value leaves the databases).
+ */
+async function withDifferingColumns(pair: SidePair, differences: readonly RowDifference[], located: readonly Located[]): Promise<RowDifference[]> {
+  const names = pair.columnNames;
+  const { src, tgt } = pair;
+  const wanted = differences.map((d, i) => (d.kind === 'different' ? i : -1)).filter((i) => i >= 0);
+  if (!names || names.length === 0 || wanted.length === 0 || !src.columnHashes || !tgt.columnHashes) return [...differences];
+  const raws = wanted.map((i) => located[i].raw);
+  const [sourceHashes, targetHashes] = await Promise.all([src.columnHashes(raws), tgt.columnHashes(raws)]);
+  return differences.map((d, i) => {
+    if (d.kind !== 'different') return d;
+    const id = JSON.stringify(located[i].key);
+    const a = sourceHashes.get(id);
+    const b = targetHashes.get(id);
+    const columns = a && b ? names.filter((_, c) => a[c] !== b[c]) : [];
+    // a row that changed again since it was compared may show none: it is then reported without columns
+    return columns.length > 0 ? { ...d, columns } : d;
+  });
 }
 
 function keyRecord(names: readonly string[], key: readonly string[]): Record<string, string> {
@@ -770,6 +829,7 @@ async function verifyTable(
     src: srcSide,
     tgt: tgtSide,
     keyNames: plan.keys?.source.map((c) => c.name),
+    columnNames: plan.keys ? plan.sourceColumns.filter((c) => !plan.keys!.source.includes(c)).map((c) => c.name) : undefined,
     estimatedRows: async () => (sourceShape.estimatedRows > 0 ? sourceShape.estimatedRows : countRows(src, table.source)),
     missingColumns: plan.missingColumns,
     extraColumns: plan.extraColumns,
@@ -784,6 +844,12 @@ export interface SidePair {
   readonly tgt: RangeSide;
   /** The source's key column names; undefined when the table has no usable primary key (compared as a whole). */
   readonly keyNames?: readonly string[];
+  /**
+   * The source names of the compared columns that are not key columns, in the order of the sides'
+   * {@link RangeSide.columnHashes}: the differing columns of a differing row are named from them.
+   * @default - differing rows are reported without their differing columns
+   */
+  readonly columnNames?: readonly string[];
   /** The source's row count, or an estimate of it (sizes the first pass's ranges). */
   readonly estimatedRows: () => Promise<number>;
   /** Source columns (by target name) that the target lacks: the table does not match. */
@@ -884,7 +950,7 @@ export async function compareSides(pair: SidePair, settings: Settings, started =
       sourceRows,
       targetRows,
       mismatchedRanges: mismatched,
-      differences: comparison.differences,
+      differences: await withDifferingColumns(pair, comparison.differences, comparison.located),
       differencesTruncated: comparison.truncated,
       durationMs: Date.now() - started,
     };
@@ -917,12 +983,19 @@ export async function compareSides(pair: SidePair, settings: Settings, started =
   }
   const report = (list: readonly Observation[]) => {
     const out: RowDifference[] = [];
-    for (const o of list) for (const kind of differencesOf(o)) out.push({ kind, key: keyRecord(sourceKeyNames, o.key) });
-    return out;
+    const located: Located[] = [];
+    for (const o of list) {
+      for (const kind of differencesOf(o)) {
+        out.push({ kind, key: keyRecord(sourceKeyNames, o.key) });
+        located.push({ key: o.key, raw: o.raw });
+      }
+    }
+    return { out, located };
   };
   // rows still differing after a truncated first pass could not be followed: they are all reported
-  const found = report(comparison.truncated ? [...persistent, ...pending] : persistent);
-  const unsettled = comparison.truncated ? [] : report(pending);
+  const reported = report(comparison.truncated ? [...persistent, ...pending] : persistent);
+  const found = reported.out;
+  const unsettled = comparison.truncated ? [] : report(pending).out;
   const failed = found.length > 0 || comparison.truncated;
   return {
     ...keyed,
@@ -930,7 +1003,7 @@ export async function compareSides(pair: SidePair, settings: Settings, started =
     sourceRows,
     targetRows,
     mismatchedRanges: failed ? mismatched : 0,
-    differences: found.slice(0, settings.maxDifferences),
+    differences: await withDifferingColumns(pair, found.slice(0, settings.maxDifferences), reported.located),
     differencesTruncated: comparison.truncated || found.length > settings.maxDifferences,
     recheck: recheck.result(settled, unsettled.slice(0, settings.maxDifferences), unsettled.length),
     durationMs: Date.now() - started,

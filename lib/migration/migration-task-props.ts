@@ -221,4 +221,19 @@ export interface DmsMigrationTaskProps {
    * @default - true where it applies, false otherwise
    */
   readonly dropReplicationSlot?: boolean;
+
+  /**
+   * Declare the stack outputs the command line needs, named after the task (`MigrationTaskArn` for
+   * a task with id `Migration` at the top of its stack; a task deeper in the tree gets its path and a
+   * hash): the task's ARN (`TaskArn`; `ReplicationConfigArn` on DMS Serverless), the complete ARNs of
+   * the source endpoint's secret (`SourceSecretArn`) and of a `NeonTargetEndpoint`'s
+   * `clientCredentialsSecret` (`TargetSecretArn`), from which `SOURCE_DATABASE_URL` and
+   * `TARGET_DATABASE_URL` are made, and for a task with ongoing replication on a replication instance
+   * the command that cuts it over (`CutoverCommand`). The stack's Region is declared once per stack
+   * (`NeonMigrationRegion`). A template holds at most 200 outputs: a stack of many migrations may need
+   * `false` here for some of them (its synthesis fails, naming this property, otherwise).
+   *
+   * @default true
+   */
+  readonly outputs?: boolean;
 }

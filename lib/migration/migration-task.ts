@@ -6,6 +6,7 @@ import { Construct, IDependable } from 'constructs';
 import { placeOnInstance, placeOnServerless } from './compute';
 import { DmsMigrationTaskProps } from './migration-task-props';
 import { addTaskWarnings, rdsSourceDatabase, resolveMappings, validateCdc, validateEndpoints, validateTaskIdentifier } from './task-checks';
+import { addTaskOutputs } from './task-outputs';
 import { DmsSchemaConversion } from '../conversion/schema-conversion';
 import { schemaConversionOfTask } from '../conversion/task-wiring';
 import { l1Property, replacementAwareIdentifier, replacementKeyOf } from '../core/identifiers';
@@ -187,6 +188,13 @@ export class DmsMigrationTask extends Construct implements IMonitoredMigration {
       [this.schemaCopy?.before, this.schemaConversion?.completion].filter((d): d is IDependable => d !== undefined));
     this.neonCompute = neonComputeOfTask(task, props.neonCompute);
     this.replicationSlotCleanup = slotCleanupOfTask(task, props.dropReplicationSlot);
+
+    // what the command line needs, as stack outputs
+    if (props.outputs ?? true) {
+      addTaskOutputs({
+        task: this, arn: this.arn, serverless: task.serverless, migrationType: this.migrationType, source: this.source, target: this.target,
+      });
+    }
 
     addTaskWarnings(this, props);
   }

@@ -31,7 +31,11 @@
 #                target sequence already further along (rows inserted on the target) is left alone.
 #   plan         what the steps would copy: the selected tables, the schemas, the relations left out,
 #                the extensions, the sequences, the identity columns and the generated columns left
-#                out of the load. Reads the source only; changes nothing.
+#                out of the load; then every object each step creates, as the steps' own dumps list
+#                them ("plan: pre creates table app.orders", "plan: indexes creates index
+#                app.orders_placed_idx", "plan: constraints creates foreign key orders_customer_fkey on
+#                app.orders"; post creates what indexes and constraints create). Reads the source only
+#                (psql and pg_dump); changes nothing.
 #   undo         drops from the target what pre created: every object of the pre-data section pre
 #                restores (tables with the rows DMS loaded into them and the indexes and constraints
 #                built on them since, sequences, views, types, domains, functions, ...), named by the
@@ -1085,8 +1089,73 @@ commit;"
   printf 'sequences: %d set, %d kept\n' "$set" "$kept"
 }
 
+# toc_objects <list file> <step>: a "plan: <step> creates <object>" line for each entry the list
+# (pg_restore --list, entries commented out with ";" left aside) keeps, but for entries that are no
+# object of their own: comments, ownership, column defaults, partition attachments, grants.
+toc_objects() {
+  awk -v step="$2" '
+    BEGIN {
+      n = split("MATERIALIZED VIEW DATA|MATERIALIZED VIEW|SEQUENCE OWNED BY|TABLE ATTACH|INDEX ATTACH|FK CONSTRAINT|CHECK CONSTRAINT|ROW SECURITY|FOREIGN TABLE|TEXT SEARCH CONFIGURATION|TEXT SEARCH DICTIONARY|TEXT SEARCH PARSER|TEXT SEARCH TEMPLATE|OPERATOR CLASS|OPERATOR FAMILY|SHELL TYPE|EVENT TRIGGER|SECURITY LABEL|DEFAULT ACL|STATISTICS DATA|LARGE OBJECT|ACCESS METHOD|PUBLICATION TABLES IN SCHEMA|PUBLICATION TABLE|FOREIGN DATA WRAPPER|FOREIGN SERVER|USER MAPPING", multi, "|")
+      split("COMMENT|SCHEMA|EXTENSION|SEQUENCE OWNED BY|DEFAULT|TABLE ATTACH|ACL|SECURITY LABEL|DEFAULT ACL|STATISTICS DATA|SHELL TYPE|ENCODING|STDSTRINGS|SEARCHPATH|DATABASE", s, "|")
+      for (i in s) skip[s[i]] = 1
+      split("CONSTRAINT|FK CONSTRAINT|CHECK CONSTRAINT|TRIGGER|RULE|POLICY", t, "|")
+      for (i in t) on_table[t[i]] = 1
+      label["FK CONSTRAINT"] = "foreign key"
+    }
+    !/^[0-9]+; [0-9]+ [0-9]+ / { next }
+    {
+      rest = $0
+      sub(/^[0-9]+; [0-9]+ [0-9]+ /, "", rest)
+      type = ""
+      for (i = 1; i <= n; i++) if (index(rest, multi[i] " ") == 1) { type = multi[i]; break }
+      if (type == "") { split(rest, words, " "); type = words[1] }
+      if (type in skip) next
+      rest = substr(rest, length(type) + 2)
+      schema = rest
+      sub(/ .*/, "", schema)
+      tag = substr(rest, length(schema) + 2)
+      # the last word is the owner (empty for some entries)
+      sub(/ [^ ]*$/, "", tag)
+      what = (type in label) ? label[type] : tolower(type)
+      prefix = schema == "-" ? "" : schema "."
+      if (type in on_table) {
+        table = tag
+        sub(/ .*/, "", table)
+        printf "plan: %s creates %s %s on %s%s\n", step, what, substr(tag, length(table) + 2), prefix, table
+      } else if (type == "ROW SECURITY") {
+        printf "plan: %s enables row security on %s%s\n", step, prefix, tag
+      } else if (type == "INDEX ATTACH") {
+        printf "plan: %s attaches partition index %s%s\n", step, prefix, tag
+      } else if (type == "MATERIALIZED VIEW DATA") {
+        printf "plan: %s refreshes materialized view %s%s\n", step, prefix, tag
+      } else {
+        printf "plan: %s creates %s %s%s\n", step, what, prefix, tag
+      }
+    }
+  ' "$1"
+}
+
+# plan_objects: what pre, indexes and constraints create, from the same dumps they restore (of the
+# source only: nothing is restored).
+plan_objects() {
+  local part
+  dump pre-data "$WORK/pre.dump"
+  if ! pg_restore --list "$WORK/pre.dump" >"$WORK/pre.toc" 2>"$WORK/stderr"; then
+    fail source "pg_restore: $(tool_message)"
+  fi
+  toc_objects "$WORK/pre.toc" pre
+  dump post-data "$WORK/post.dump"
+  for part in indexes constraints; do
+    if ! pg_restore --list "$WORK/post.dump" >"$WORK/$part.toc" 2>"$WORK/stderr"; then
+      fail source "pg_restore: $(tool_message)"
+    fi
+    select_post_data "$part" "$WORK/$part.toc"
+    toc_objects "$WORK/$part.toc" "$part"
+  done
+}
+
 # What the steps would copy, read from the source only: the selected tables, the schemas dumped, the
-# relations left out, the extensions and the sequences. Changes nothing.
+# relations left out, the extensions, the sequences, and every object each step creates. Changes nothing.
 step_plan() {
   plan
   check_generated
@@ -1106,6 +1175,7 @@ step_plan() {
   for x in "${REMOVED[@]}"; do
     printf 'plan: stored generated column %s not loaded (%s removes it; the target computes it)\n' "${x%%$'\t'*}" "${x#*$'\t'}"
   done
+  plan_objects
 }
 
 # What pre created, dropped again (see the header). The archive pre restores is dumped again; each of

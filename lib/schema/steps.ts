@@ -17,7 +17,8 @@ import type { TableMappings } from '../fidelity/selection';
  * - `post`: `indexes` and `constraints` in one transaction, after a full load without CDC;
  * - `sequences` after the full load (and at cut-over under CDC): every sequence continues where the
  *   source's does;
- * - `plan` lists what they would copy (reading the source only, changing nothing);
+ * - `plan` lists what they would copy and every object each step creates, from the dumps the steps
+ *   restore (reading the source only, changing nothing);
  * - `undo` drops what `pre` created: what a deployment runs when it rolls back the creation of its
  *   `pre` step (not a command-line step: `ALL_SCHEMA_COPY_STEPS` leaves it out).
  */

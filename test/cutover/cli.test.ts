@@ -177,6 +177,41 @@ test('verify --task-arn re-checks differences after the task latency', async () 
   }
 });
 
+test('no-go on a row lost on the target: the text names its table and key', async () => {
+  answer({}, { source: 0, target: 0 });
+  await target.sql('delete from shop.orders where id = 123');
+  try {
+    const r = await cli(['cutover', '--task-arn', TASK_ARN, '--recheck-margin', '0', '--recheck-rounds', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^verify\s+FAIL\s+1 table\(s\), 300 source row\(s\) compared; 1 table\(s\) differ/m);
+    expect(r.stdout).toContain('\nshop.orders: 1 differing row(s)\n  missing-in-target  id="123"\n');
+    expect(r.stdout).toMatch(/Cutover: NO-GO\./);
+    const j = await cli(['cutover', '--task-arn', TASK_ARN, '--recheck-margin', '0', '--recheck-rounds', '1', '--json']);
+    expect(JSON.parse(j.stdout).verify.tables[0].differences).toEqual([{ kind: 'missing-in-target', key: { id: '123' } }]);
+  } finally {
+    await target.sql("insert into shop.orders values (123, 'n123')");
+  }
+});
+
+test('verify never says all tables match while rows changing on the source are not proven: it names how many', async () => {
+  answer({}, { source: 0, target: 0 });
+  await target.sql("update shop.orders set note = 'stale' where id = 5");
+  // the application keeps writing the row on the source: no re-check can prove it either way
+  let n = 0;
+  let writing = Promise.resolve();
+  const writer = setInterval(() => { writing = writing.then(() => source.sql(`update shop.orders set note = 'w${n++}' where id = 5`)); }, 20);
+  try {
+    const r = await cli(['verify', '--task-arn', TASK_ARN, '--recheck-margin', '0.2', '--recheck-rounds', '2']);
+    expect(r.stdout).toContain('shop.orders: 1 row(s) changed on the source again in each of 2 re-check(s): not proven either way');
+    expect(r.stdout).not.toMatch(/All \d+ table\(s\) match/);
+    expect(r.stdout).toMatch(/\nNo difference found in 1 table\(s\), but 1 row\(s\) could not be proven: still changing on the source after the last re-check \(stop the writes to the source, then verify again\)\.\n$/);
+  } finally {
+    clearInterval(writer);
+    await writing;
+    await Promise.all([source.sql("update shop.orders set note = 'n5' where id = 5"), target.sql("update shop.orders set note = 'n5' where id = 5")]);
+  }
+});
+
 test.each([
   [['cutover'], 'cutover needs --task-arn: the task whose latency it waits for'],
   [['verify', '--recheck-margin', '3'], '--recheck-margin needs --task-arn: the re-check waits for the task\'s latency'],
@@ -187,6 +222,77 @@ test.each([
   const r = await cli(argv);
   expect(r.code).toBe(2);
   expect(r.stderr).toContain(`error: ${message}`);
+});
+
+describe('AWS credentials and permissions', () => {
+  const NEEDS = 'The command needs dms:DescribeReplicationTasks, dms:DescribeReplicationInstances, cloudwatch:GetMetricData: '
+    + 'DmsMigrationTask.grantCutover(<role or user>) grants them.';
+
+  test('no credentials: the call, the Region, where credentials come from and what grants the permissions are named (text and JSON)', async () => {
+    // what the SDK's default credential chain rejects with when no provider has credentials
+    const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError', tryNextLink: false });
+    dms.on(DescribeReplicationTasksCommand).rejects(noCredentials);
+    for (const argv of [['cutover', '--task-arn', TASK_ARN], ['verify', '--task-arn', TASK_ARN]]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('error: dms:DescribeReplicationTasks (in eu-west-1, the Region of the task ARN: AWS_REGION does not change it) needs AWS '
+        + 'credentials, and none were found (Could not load credentials from any providers). Set AWS_PROFILE to a profile of your AWS config '
+        + '(~/.aws/config, after aws sso login for an SSO profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where a role provides them. '
+        + `${NEEDS}\n`);
+    }
+    const j = await cli(['cutover', '--task-arn', TASK_ARN, '--json']);
+    expect(JSON.parse(j.stdout).error).toMatchObject({ code: 'AWS_CREDENTIALS', action: 'dms:DescribeReplicationTasks', region: 'eu-west-1' });
+  });
+
+  test('a refused action names itself and grantCutover: DMS and CloudWatch', async () => {
+    answer({}, { source: 0, target: 0 });
+    cloudwatch.on(GetMetricDataCommand).rejects(new cloudwatchSdk.CloudWatchServiceException({
+      name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 },
+      message: 'User: arn:aws:sts::123456789012:assumed-role/ops/me is not authorized to perform: cloudwatch:GetMetricData',
+    }));
+    const r = await cli(['cutover', '--task-arn', TASK_ARN, '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error).toEqual({
+      code: 'AWS_ACCESS_DENIED',
+      action: 'cloudwatch:GetMetricData',
+      region: 'eu-west-1',
+      message: 'cloudwatch:GetMetricData (in eu-west-1, the Region of the task ARN: AWS_REGION does not change it) was refused: the AWS identity may not '
+        + 'call it (User: arn:aws:sts::123456789012:assumed-role/ops/me is not authorized to perform: cloudwatch:GetMetricData). ' + NEEDS,
+    });
+
+    dms.reset();
+    dms.on(DescribeReplicationTasksCommand).rejects(new dmsSdk.DatabaseMigrationServiceServiceException({
+      name: 'ExpiredTokenException', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'The security token included in the request is expired',
+    }));
+    const expired = await cli(['cutover', '--task-arn', TASK_ARN]);
+    expect(expired.stderr).toMatch(/^error: dms:DescribeReplicationTasks \(in eu-west-1.*\) was refused: the AWS credentials are not valid or have expired \(The security token included in the request is expired\)\. Renew them/);
+  });
+
+  test('run as a program with no credentials anywhere: the SDK\'s own error, explained', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'no-aws-'));
+    try {
+      const empty = path.join(home, 'empty');
+      fs.writeFileSync(empty, '');
+      const r = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/cli.ts'),
+        'cutover', '--task-arn', TASK_ARN, '--schema', 'shop'], {
+        // nothing of the caller's AWS setup: no keys, empty config and credentials files, no instance metadata
+        env: {
+          PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: empty, AWS_SHARED_CREDENTIALS_FILE: empty, AWS_EC2_METADATA_DISABLED: 'true',
+          SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: target.url(),
+          // the SDK's notice that its 2027 releases need Node 22 is not the command's output
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+        encoding: 'utf8',
+        cwd: path.join(__dirname, '../..'),
+        timeout: 60_000,
+      });
+      expect(r.stderr).toMatch(/^error: dms:DescribeReplicationTasks \(in eu-west-1, the Region of the task ARN: AWS_REGION does not change it\) needs AWS credentials, and none were found \(.+\)\. Set AWS_PROFILE /);
+      expect(r.stderr).toContain('DmsMigrationTask.grantCutover(<role or user>) grants them.');
+      expect(r.status).toBe(2);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 test('a task ARN is checked before anything is asked of AWS', async () => {

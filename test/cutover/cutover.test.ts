@@ -100,6 +100,8 @@ test('no-go on a row lost on the target: reported by key, sequences left alone',
     const orders = result.verify!.tables.find((t) => t.target.table === 'orders')!;
     expect(orders.differences).toEqual([{ kind: 'missing-in-target', key: { id: '9000' } }]);
     expect(result.checks[1].detail).toContain('1 table(s) differ or could not be compared (1 differing row(s) listed)');
+    // the text names the table and the key of the lost row, as the JSON does
+    expect(formatCutover(result)).toContain('\npublic.orders: 1 differing row(s)\n  missing-in-target  id="9000"\n');
     expect(await targetSequence()).toBe(before);
   } finally {
     await h.pair.query('target', "insert into orders values (9000, 0, md5('9000'))");

@@ -70,7 +70,7 @@ describe(`README "${LIVE}"`, () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
-  test('the cutover: a role with the three read actions, its ARN and the command as outputs', () => {
+  test('the cutover: a role with the three read actions and its ARN as outputs; the task outputs the command, its ARN and both secrets', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
@@ -80,8 +80,12 @@ describe(`README "${LIVE}"`, () => {
       },
     });
     template.hasOutput('CutoverRoleArn', {});
-    const command = JSON.stringify(template.findOutputs('CutoverCommand'));
-    expect(command).toContain('npx cdk-neon-migration cutover --task-arn ');
+    // what the comment and the text after the example name, declared by the task
+    const outputs = template.toJSON().Outputs;
+    for (const name of /outputs the command to run, its ARN and\n\/\/ both secrets' ARNs: ([^)]+)\)/.exec(README)![1].split(', ')) expect(outputs).toHaveProperty(name);
+    expect(JSON.stringify(outputs.MigrationCutoverCommand.Value)).toContain('npx cdk-neon-migration cutover --task-arn ');
+    expect(outputs.MigrationCutoverCommand.Value['Fn::Join'][1][1]).toEqual(outputs.MigrationTaskArn.Value);
+    expect(Object.keys(outputs).filter((id) => /Cutover/.test(id)).sort()).toEqual(['CutoverRoleArn', 'MigrationCutoverCommand']);
   });
 
   test('no warning: every safeguard the synth would ask for is there', () => {

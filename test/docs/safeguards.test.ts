@@ -151,6 +151,12 @@ const SAFEGUARDS: Record<string, { present: (b: Built) => boolean; change?: Chan
     change: { next: (migration) => new MigrationDashboard(migration, 'Dashboard', { migrations: [migration] }) },
     names: ['new MigrationDashboard('],
   },
+  'outputs': {
+    present: (b) => ['MigrationTaskArn', 'MigrationSourceSecretArn', 'MigrationTargetSecretArn', 'MigrationCutoverCommand', 'NeonMigrationRegion']
+      .every((id) => b.template.toJSON().Outputs?.[id] !== undefined),
+    change: { props: () => ({ outputs: false }) },
+    names: ['outputs: false'],
+  },
   'grantCutover': {
     present: (b) => Object.values(b.template.findResources('AWS::IAM::Policy')).some((p) => (p.Properties.PolicyDocument.Statement as any[])
       .some((s) => JSON.stringify(s.Action) === JSON.stringify(['dms:DescribeReplicationTasks', 'dms:DescribeReplicationInstances', 'cloudwatch:GetMetricData']))),

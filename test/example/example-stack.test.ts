@@ -81,7 +81,10 @@ describe('the bundled example', () => {
   test('outputs the Neon IP to allow, the task ARN, its log group and a console link', () => {
     const { template } = synthExample();
     const outputs = Object.keys(template.toJSON().Outputs);
-    expect(outputs).toEqual(expect.arrayContaining(['TaskArn', 'TaskLogGroup', 'TaskConsoleUrl', 'DashboardUrl']));
+    expect(outputs).toEqual(expect.arrayContaining(['MigrationTaskArn', 'MigrationSourceSecretArn', 'MigrationTargetSecretArn', 'NeonMigrationRegion',
+      'TaskLogGroup', 'TaskConsoleUrl', 'DashboardUrl']));
+    // each once: the example adds none of the task's own
+    expect(outputs.filter((o) => /TaskArn|SourceSecretArn/.test(o))).toEqual(['MigrationTaskArn', 'MigrationSourceSecretArn']);
     expect(outputs.some((o) => /NeonAllowIp1/.test(o))).toBe(true);
   });
 

@@ -41,7 +41,9 @@ describe('the live-migration example', () => {
       .filter(p => p.Properties.Roles.some((r: any) => r.Ref === migration.getLogicalId(migration.cutoverRole.node.defaultChild as any)));
     expect(policies.flatMap(p => p.Properties.PolicyDocument.Statement.map((s: any) => s.Action)).flat().sort())
       .toEqual(['cloudwatch:GetMetricData', 'dms:DescribeReplicationInstances', 'dms:DescribeReplicationTasks']);
-    expect(JSON.stringify(template.findOutputs('CutoverCommand'))).toContain('npx cdk-neon-migration cutover --task-arn');
+    // the task's own output: the command for this task
+    expect(template.findOutputs('MigrationCutoverCommand').MigrationCutoverCommand.Value)
+      .toEqual({ 'Fn::Join': ['', ['npx cdk-neon-migration cutover --task-arn ', { Ref: migration.getLogicalId(migration.migration.replicationTask!) }]] });
   });
 
   test('nothing is added to the application\'s VPC but a security group, and its database\'s ingress rule lives in the migration stack', () => {

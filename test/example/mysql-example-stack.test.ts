@@ -65,7 +65,8 @@ describe('the MySQL example', () => {
 
   test('outputs the task, the bucket of the assessment reports, the source secret', () => {
     const outputs = Object.keys(synth().template.toJSON().Outputs);
-    expect(outputs).toEqual(expect.arrayContaining(['TaskArn', 'SchemaConversionBucket', 'SourceSecretArn']));
+    expect(outputs).toEqual(expect.arrayContaining(['MigrationTaskArn', 'SchemaConversionBucket', 'MigrationSourceSecretArn', 'MigrationTargetSecretArn']));
+    expect(outputs.filter((o) => /TaskArn|SourceSecretArn/.test(o))).toEqual(['MigrationTaskArn', 'MigrationSourceSecretArn']);
   });
 
   test('is schema-valid and cdk-nag clean (environment-agnostic and in a concrete account and Region)', () => {

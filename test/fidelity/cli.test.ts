@@ -2,11 +2,14 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as ts from 'typescript';
 import { startPgCluster, PgCluster } from './pg-cluster';
-import { main, parseArgs } from '../../lib/cli';
+import { main, parseArgs, usage } from '../../lib/cli';
+import type { Command } from '../../lib/command-line/usage';
 import { checkConnectionString, InvalidConnectionStringError, withLibpqSslModes } from '../../lib/fidelity/connection-url';
 import { selfSignedCertificate } from '../helpers/tls';
 
+const TASK_ARN = 'arn:aws:dms:eu-west-1:123456789012:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 let source: PgCluster;
 let target: PgCluster;
 
@@ -34,11 +37,14 @@ beforeAll(async () => {
     create schema typed; create table typed.t (id int primary key, qty integer, note text);
     insert into typed.t select g, g * 10, 'n' || g from generate_series(1, 3) g;
     create schema keyed; create table keyed.t (k text primary key, v int);
-    insert into keyed.t values ('a, b=c', 1), ('plain', 2), ('a', 3);`;
+    insert into keyed.t values ('a, b=c', 1), ('plain', 2), ('a', 3);
+    create schema wide; create table wide.people (id int primary key, "Secret Col" text, email text, n int, at timestamptz);
+    insert into wide.people select g, 'source-secret-' || g, 'p' || g || '@example.com', g, '2024-01-01' from generate_series(1, 50) g;`;
   await Promise.all([source.sql(ddl), target.sql(ddl)]);
   await target.sql(`update shop.orders set note = 'changed' where id = 42;
     alter table typed.t alter column qty type bigint;
-    update keyed.t set v = 10 where k = 'a, b=c';`);
+    update keyed.t set v = 10 where k = 'a, b=c';
+    update wide.people set "Secret Col" = 'target-secret', email = null where id = 7;`);
 });
 
 afterAll(async () => {
@@ -60,13 +66,13 @@ describe('verify', () => {
     const r = await cli(['verify', '--schema', 'shop'], env());
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/shop\.orders\s+500\s+500\s+MISMATCH/);
-    expect(r.stdout).toMatch(/different\s+id="42"\n/);
+    expect(r.stdout).toMatch(/different\s+id="42" {2}\(columns: note\)\n/);
 
     const j = await cli(['verify', '--schema=shop', '--json', '--concurrency', '2'], env());
     expect(j.code).toBe(1);
     const parsed = JSON.parse(j.stdout);
     expect(parsed.ok).toBe(false);
-    expect(parsed.tables[0].differences).toEqual([{ kind: 'different', key: { id: '42' } }]);
+    expect(parsed.tables[0].differences).toEqual([{ kind: 'different', key: { id: '42' }, columns: ['note'] }]);
   });
 
   test('a mappings file selects the tables', async () => {
@@ -129,10 +135,20 @@ describe('verify', () => {
   test('differing keys are quoted: a key holding ", " or "=" cannot be misread', async () => {
     const r = await cli(['verify', '--schema', 'keyed'], env());
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/\n {2}different {10}k="a, b=c"\n/);
+    expect(r.stdout).toMatch(/\n {2}different {10}k="a, b=c" {2}\(columns: v\)\n/);
     const j = await cli(['verify', '--schema', 'keyed', '--json'], env());
-    expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { k: 'a, b=c' } }]);
+    expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { k: 'a, b=c' }, columns: ['v'] }]);
   });
+});
+
+test('verify names the differing columns of a differing row, never their values (text and JSON)', async () => {
+  const r = await cli(['verify', '--schema', 'wide'], env());
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('\nwide.people: 1 differing row(s)\n  different          id="7"  (columns: "Secret Col", email)\n');
+  for (const value of ['secret', '@example.com', 'p7']) expect(r.stdout).not.toContain(value);
+  const j = await cli(['verify', '--schema', 'wide', '--json'], env());
+  expect(JSON.parse(j.stdout).tables[0].differences).toEqual([{ kind: 'different', key: { id: '7' }, columns: ['Secret Col', 'email'] }]);
+  expect(j.stdout).not.toContain('secret-');
 });
 
 describe('connection strings', () => {
@@ -149,6 +165,11 @@ describe('connection strings', () => {
     ['postgresql://u:PW@127.0.0.1:54x2/db', 'the port is not a number from 1 to 65535'],
     ['postgresql://u:PW@127.0.0.1/db?port=99999', 'port 99999 is outside 1–65535 (the port parameter)'],
     ['postgresql://u:PW/x@127.0.0.1/db', 'an @ follows the host: percent-encode /, ?, # and @ in the user name and password'],
+    // a # or ? in the password ends the URL's host part: named as what it is, not as a bad port
+    ['postgresql://u:PW#x@127.0.0.1:5432/db?sslmode=require', 'the user name or password holds # unencoded, where a URL\'s host part ends: '
+      + 'percent-encode # (as %23); in a user name or password write / as %2F, @ as %40 and % as %25 too'],
+    ['postgres://u:PW?x#y@127.0.0.1/db', 'the user name or password holds ? and # unencoded, where a URL\'s host part ends: '
+      + 'percent-encode ? (as %3F) and # (as %23)'],
     ['postgresql://u:PW@ep-cool-name-123456-pooler.us-east-2.aws.neon.tech/db?sslmode=require',
       'ep-cool-name-123456-pooler.us-east-2.aws.neon.tech is Neon\'s pooled (PgBouncer) host. Use the direct host, as the DMS endpoint does: '
       + 'ep-cool-name-123456.us-east-2.aws.neon.tech (the same host without -pooler).'],
@@ -166,6 +187,27 @@ describe('connection strings', () => {
     expect(badTarget.code).toBe(2);
     expect(badTarget.stderr).toContain(`error: TARGET_DATABASE_URL (the target database): ${problem}`);
     expect(badTarget.stderr).not.toContain(CANARY);
+  });
+
+  test('a mysql:// source whose password holds # or ? unencoded is refused before connecting, naming the encoding', async () => {
+    for (const [url, chars] of [
+      // a digit-only password before the #: a URL parser would take it for the port of a host named "u"
+      [`mysql://u:1234#${CANARY}@127.0.0.1:3306/app?sslmode=require`, '# (as %23)'],
+      [`mysql://u:${CANARY}?x@127.0.0.1/app`, '? (as %3F)'],
+    ]) {
+      const r = await cli(['verify', '--schema', 'app'], { SOURCE_DATABASE_URL: url, TARGET_DATABASE_URL: target.url() });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error: SOURCE_DATABASE_URL (the source database): the user name or password holds ${chars.slice(0, 1)} unencoded, `
+        + `where a URL's host part ends: percent-encode ${chars}`);
+      expect(r.stderr).not.toContain(CANARY);
+      expect(r.stderr).not.toContain('1234');
+    }
+  });
+
+  test('an encoded password passes the checks (and then fails to connect)', async () => {
+    const r = await cli(['preflight', '--schema', 'same'], { SOURCE_DATABASE_URL: `postgresql://u:${CANARY}%23x%3Fy@127.0.0.1:1/db` });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: SOURCE_DATABASE_URL \(the source database\): cannot connect: /);
   });
 
   test('preflight checks TARGET_DATABASE_URL too when it is set', async () => {
@@ -211,10 +253,10 @@ describe('connection strings', () => {
 
 describe('--json errors', () => {
   test('are printed as JSON on stdout with exit 2: usage, connection string, connection', async () => {
-    const usage = await cli(['verify', '--json', '--bogus'], env());
-    expect(usage.code).toBe(2);
-    expect(usage.stderr).toBe('');
-    expect(JSON.parse(usage.stdout)).toEqual({ error: { code: 'USAGE', message: 'unknown option --bogus' } });
+    const wrong = await cli(['verify', '--json', '--bogus'], env());
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe('');
+    expect(JSON.parse(wrong.stdout)).toEqual({ error: { code: 'USAGE', message: 'unknown option --bogus' } });
 
     const invalid = await cli(['verify', '--json'], { SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: 'postgresql://u@127.0.0.1:0/db' });
     expect(invalid.code).toBe(2);
@@ -319,6 +361,36 @@ describe('preflight', () => {
     expect(limited.code).toBe(0);
   });
 
+  test('its advice names the schema copy\'s pre step, and running that step clears what it named', async () => {
+    await source.sql(`create extension ltree; create schema advice; create type advice.mood as enum ('sad', 'happy');
+      create table advice.amounts (id int primary key, exact numeric, m advice.mood, path ltree);
+      insert into advice.amounts values (1, 1.1234567, 'sad', 'a.b');`);
+    const findings = async (code: number) => {
+      const r = await cli(['preflight', '--schema', 'advice', '--json'], env());
+      expect([r.code, r.stderr]).toEqual([code, '']);
+      return (JSON.parse(r.stdout).findings as Array<{ severity: string; code: string; column?: string; message: string }>);
+    };
+    try {
+      // before the schema exists on the target: DMS would create the table, changing the types
+      const before = await findings(1);
+      expect(before.map((f) => `${f.severity}:${f.code}:${f.column ?? ''}`).sort()).toEqual([
+        'blocking:NUMERIC_PRECISION_LOSS:exact', 'warning:TARGET_TABLE_MISSING:', 'warning:TYPE_CONVERTED:m', 'warning:UNKNOWN_TYPE:path',
+      ]);
+      for (const f of before) {
+        expect([f.code, f.message]).toEqual([f.code, expect.stringContaining('the schema copy\'s pre step (schemaCopy on the DmsMigrationTask, or npx cdk-neon-migration schema pre)')]);
+        expect(f.message).not.toMatch(/pg_dump/);
+      }
+      // the step the advice names
+      const pre = await cli(['schema', 'pre', '--schema', 'advice'], env());
+      expect([pre.code, pre.stderr]).toEqual([0, '']);
+      // the table exists with the source's types (and the extension with it): only the reminder to verify the ltree column stays
+      expect((await findings(0)).map((f) => `${f.severity}:${f.code}:${f.column ?? ''}`)).toEqual(['warning:UNKNOWN_TYPE:path']);
+      await expect(target.sql("do $$ begin if not exists (select from pg_extension where extname = 'ltree') then raise exception 'no ltree'; end if; end $$")).resolves.toBeUndefined();
+    } finally {
+      await Promise.all([source, target].map((c) => c.sql('drop schema if exists advice cascade; drop extension if exists ltree;')));
+    }
+  });
+
   test('exit 2 without SOURCE_DATABASE_URL', async () => {
     const r = await cli(['preflight'], {});
     expect(r.code).toBe(2);
@@ -329,7 +401,7 @@ describe('preflight', () => {
 describe('arguments', () => {
   test('usage errors exit 2 and name the problem', async () => {
     for (const [argv, message] of [
-      [[], /missing command: preflight, verify, schema or cutover/],
+      [[], /missing command: preflight, verify, schema, cutover or plan-load/],
       [['migrate'], /unknown command "migrate"/],
       [['verify', '--bogus'], /unknown option --bogus/],
       [['verify', '--concurrency', 'x'], /--concurrency takes a positive integer, got "x"/],
@@ -347,7 +419,77 @@ describe('arguments', () => {
   test('--help exits 0 with the usage', async () => {
     const r = await cli(['--help'], {});
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n\ncommands:\n {2}preflight .*\n {2}verify .*\n.*\n {2}schema /);
+    expect(r.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover\|plan-load> \[options\]\n {7}cdk-neon-migration --version\n\ncommands:\n {2}preflight .*\n {2}verify .*\n.*\n {2}schema /);
+    expect(r.stdout).toMatch(/^ {2}plan-load {3}before the task: proposes parallel-load ranges/m);
+  });
+
+  test('every wrong option or argument, of every command, has one shape: "error: <message>", then that command\'s usage (or, with --json, the USAGE error)', async () => {
+    const mappings = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'usage-')), 'bad.json');
+    fs.writeFileSync(mappings, '{"rules": ');
+    const cases: Array<[string[], Command | undefined, string]> = [
+      [[], undefined, 'missing command: preflight, verify, schema, cutover or plan-load'],
+      [['migrate'], undefined, 'unknown command "migrate": preflight, verify, schema, cutover or plan-load'],
+      [['--bogus', 'verify'], 'verify', 'unknown option --bogus'],
+      [['preflight', '--migration-type', 'bulk'], 'preflight', '--migration-type must be one of full-load, cdc, full-load-and-cdc, got "bulk"'],
+      [['verify', '--concurrency', '0'], 'verify', '--concurrency takes a positive integer, got "0"'],
+      [['verify', '--mappings', mappings], 'verify', `--mappings file ${mappings} is not valid JSON: Unexpected end of JSON input`],
+      [['schema', 'pre', '--concurrency', '2'], 'schema', '--concurrency does not apply to schema'],
+      [['schema'], 'schema', 'missing schema step: pre, indexes, constraints, post, sequences or plan'],
+      [['cutover', '--task-arn', 'arn:aws:dms:eu-west-1:123456789012:replication-config:XYZ'], 'cutover',
+        '--task-arn: "arn:aws:dms:eu-west-1:123456789012:replication-config:XYZ" is not the ARN of a DMS replication task '
+        + '(arn:aws:dms:<region>:<account>:task:<resource id>; DMS Serverless replications are not supported: their latency metrics are not documented)'],
+      [['cutover', '--task-arn', TASK_ARN, '--poll'], 'cutover', '--poll needs a value'],
+      [['plan-load', '--bogus'], 'plan-load', 'unknown option --bogus'],
+      [['plan-load', '--min-rows', 'many'], 'plan-load', '--min-rows takes a positive integer, got "many"'],
+      [['plan-load', '--max-segments', '50'], 'plan-load', '--max-segments is 50; use 2 to 49 (MaxFullLoadSubTasks is at most 49)'],
+      [['plan-load', '--max-differences', '3'], 'plan-load', '--max-differences applies to verify and cutover only, not to plan-load'],
+      [['plan-load', '--concurrency', '3'], 'plan-load', '--concurrency does not apply to plan-load'],
+      [['plan-load', '--mappings', mappings], 'plan-load', `--mappings file ${mappings} is not valid JSON: Unexpected end of JSON input`],
+      [['verify', '--min-rows', '5'], 'verify', '--min-rows applies to plan-load only, not to verify'],
+      [['plan-load'], 'plan-load', 'set SOURCE_DATABASE_URL to the source connection string'],
+    ];
+    for (const [argv, command, message] of cases) {
+      const sourceless = argv[0] === 'plan-load' && argv.length === 1;
+      const r = await cli(argv, sourceless ? {} : env());
+      expect({ argv, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ argv, code: 2, stdout: '', stderr: `error: ${message}\n\n${usage(command)}` });
+      const j = await cli([...argv, '--json'], sourceless ? {} : env());
+      expect({ argv, code: j.code, stderr: j.stderr, stdout: JSON.parse(j.stdout) }).toEqual({ argv, code: 2, stderr: '', stdout: { error: { code: 'USAGE', message } } });
+    }
+  });
+
+  test('plan-load has its help like every command: -h, --help, help plan-load', async () => {
+    const help = await cli(['plan-load', '--help'], {});
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: cdk-neon-migration plan-load \[options\]\n/);
+    expect(help.stdout).toMatch(/--max-segments <n>/);
+    for (const argv of [['plan-load', '-h'], ['help', 'plan-load']]) expect((await cli(argv, {})).stdout).toBe(help.stdout);
+  });
+
+  test('--version prints the package\'s version, read from its package.json', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+    const r = await cli(['--version'], {});
+    expect(r).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(JSON.parse((await cli(['--version', '--json'], {})).stdout)).toEqual({ version: pkg.version });
+  });
+
+  test('--version in the installed layout: dist/command-line under the package\'s root, inside an application', () => {
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), 'installed-'));
+    try {
+      const root = path.join(app, 'node_modules', 'cdk-neon-migration');
+      fs.mkdirSync(path.join(root, 'dist', 'command-line'), { recursive: true });
+      fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'my-app', version: '9.9.9' }));
+      fs.writeFileSync(path.join(root, 'package.json'), JSON.stringify({ name: 'cdk-neon-migration', version: '1.42.0' }));
+      // the module as tsc compiles it into dist/
+      const moduleText = fs.readFileSync(path.join(__dirname, '../../lib/command-line/version.ts'), 'utf8');
+      fs.writeFileSync(path.join(root, 'dist', 'command-line', 'version.js'),
+        ts.transpileModule(moduleText, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText);
+      const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(require("./node_modules/cdk-neon-migration/dist/command-line/version.js").packageVersion())'],
+        { cwd: app, encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('1.42.0');
+    } finally {
+      fs.rmSync(app, { recursive: true, force: true });
+    }
   });
 
   test('parseArgs reads every option', () => {
@@ -395,7 +537,7 @@ describe('arguments', () => {
       expect((await cli(argv, {})).stdout).toBe(verifyHelp.stdout);
     }
     const general = await cli(['help'], {});
-    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover> \[options\]\n/);
+    expect(general.stdout).toMatch(/^usage: cdk-neon-migration <preflight\|verify\|schema\|cutover\|plan-load> \[options\]\n/);
     expect(general.stdout).toMatch(/Run cdk-neon-migration <command> --help/);
   });
 });
@@ -408,4 +550,19 @@ test('the script runs as a program and sets the exit status', () => {
   });
   expect(r.stdout).toMatch(/different\s+id="42"/);
   expect(r.status).toBe(1);
+});
+
+test('run as a program: --version prints the version and exits 0; a wrong option of plan-load prints the error and its usage, exit 2', () => {
+  const program = (argv: string[]) => spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, '../../lib/cli.ts'), ...argv], {
+    env: { PATH: process.env.PATH }, encoding: 'utf8', cwd: path.join(__dirname, '../..'),
+  });
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8'));
+  for (const argv of [['--version'], ['plan-load', '--version']]) {
+    const version = program(argv);
+    expect({ argv, status: version.status, stdout: version.stdout, stderr: version.stderr }).toEqual({ argv, status: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  }
+  const wrong = program(['plan-load', '--max-segments']);
+  expect(wrong.status).toBe(2);
+  expect(wrong.stdout).toBe('');
+  expect(wrong.stderr).toBe(`error: --max-segments needs a value\n\n${usage('plan-load')}`);
 });

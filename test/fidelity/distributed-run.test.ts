@@ -260,7 +260,7 @@ test('inline: units longer than a budget resume, a worker killed mid-unit is ret
     source: t.source, status: t.status, sourceRows: t.sourceRows, targetRows: t.targetRows, differences: t.differences, method: t.method,
   });
   expect(tables.map(strip)).toEqual(single.tables.map(strip));
-  expect(tables.find((t) => t.source.table === 'big')!.differences).toEqual([{ kind: 'different', key: { id: String(PLANTED) } }]);
+  expect(tables.find((t) => t.source.table === 'big')!.differences).toEqual([{ kind: 'different', key: { id: String(PLANTED) }, columns: ['name'] }]);
 
   // the deployment's wait condition learns it failed, naming the key
   const signal = waitServer.signals.get('Handle')!.at(-1)!;
@@ -281,7 +281,7 @@ test('distributed: the unit list goes through S3, every unit is compared once, t
   expect(output.report).toMatchObject({ Ok: false, MismatchedTables: 1, Rows: BIG_ROWS + 1500 });
   const last = JSON.parse(objects.get('verification-bucket/runs/dist/units.json')!).filter((u: any) => u.table.source.table === 'big').at(-1);
   const result = JSON.parse(objects.get(`verification-bucket/runs/dist/results/${last.index}.json`)!);
-  expect(result.differences).toEqual([{ kind: 'different', key: { id: String(PLANTED) } }]);
+  expect(result.differences).toEqual([{ kind: 'different', key: { id: String(PLANTED) }, columns: ['name'] }]);
   expect(waitServer.signals.get('Distributed')!.at(-1)!.Status).toBe('FAILURE');
 });
 

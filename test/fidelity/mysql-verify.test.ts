@@ -152,6 +152,11 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
       ...Object.fromEntries([20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 250].map((k) => [k, 'different'])),
     });
     expect(t.differences).toHaveLength(17);
+    // each differing row names its differing column, compared value by value across the engines
+    const planted = [[20, 'tiny'], [30, 'amount'], [40, 'f'], [50, 'd'], [60, 'b1'], [70, 'b12'], [80, 'at'], [90, 'tm'], [100, 'v'], [110, 'vb'],
+      [120, 'j'], [130, 'e'], [140, 'ubig'], [150, 'day'], [250, 'day']];
+    expect(t.differences.filter((d) => d.kind === 'different').map((d) => [Number(d.key.id), ...(d.columns ?? [])]).sort((a, b) => Number(a[0]) - Number(b[0])))
+      .toEqual(planted);
     // the first pass scanned by two MySQL sessions at once (each a part of the key range): the same differences
     const parallel = table(await verify({ source: mysql.url(name), target: pg.url(name), mappings: only(name), leafRows: 20, bucketRows: 50, mysqlScanSessions: 2 }), 'types');
     expect(parallel.differences).toEqual(t.differences);
@@ -165,7 +170,7 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
     // beyond the tolerance: reported; within it: equal
     await target(name, 'update f set f = f + 1e-9 where id = 1; update f set d = d * (1 + 1e-17) where id = 2; update f set d = d * 1.0000001 where id = 3');
     const t = table(await verify({ source: mysql.url(name), target: pg.url(name), mappings: only(name) }), 'f');
-    expect(t.differences).toEqual([{ kind: 'different', key: { id: '3' } }]);
+    expect(t.differences).toEqual([{ kind: 'different', key: { id: '3' }, columns: ['d'] }]);
   });
 
   test('a table without a primary key is compared as a whole: equal, then one value changed', async () => {
@@ -190,7 +195,7 @@ describe('verify MySQL → PostgreSQL (MariaDB 10.11 in the tests)', () => {
     await target(name, "update people set n = -1 where last = 'émile' and first = 'b7'; delete from people where last = 'Zed' and first = 'A6'");
     const changed = table(await verify({ source: mysql.url(name), target: pg.url(name), mappings: only(name), leafRows: 10, bucketRows: 40 }), 'people');
     expect(changed.differences).toEqual(expect.arrayContaining([
-      { kind: 'different', key: { last: 'émile', first: 'b7' } },
+      { kind: 'different', key: { last: 'émile', first: 'b7' }, columns: ['n'] },
       { kind: 'missing-in-target', key: { last: 'Zed', first: 'A6' } },
     ]));
     expect(changed.differences).toHaveLength(2);

@@ -186,6 +186,15 @@ describe('target tables with DO_NOTHING', () => {
     expect(codes(result.findings)).toEqual([]);
   });
 
+  test('TRUNCATE_BEFORE_LOAD keeps an existing table too: its types are kept (no NUMERIC(28,6) finding); a missing one DMS creates', async () => {
+    const kept = await run({ target: logical.url(), mappings: only(['fits']), targetTablePrepMode: 'TRUNCATE_BEFORE_LOAD' });
+    expect(codes(kept.findings)).toEqual([]);
+    const created = await run({ target: logical.url(), mappings: only(['amounts']), targetTablePrepMode: 'TRUNCATE_BEFORE_LOAD' });
+    expect(codes(created.findings)).toEqual(['blocking:NUMERIC_PRECISION_LOSS:public.amounts.exact', 'warning:TYPE_CONVERTED:public.amounts.m']);
+    // without the target, nothing is known of its tables: DMS may create them
+    expect(codes((await run({ mappings: only(['fits']), targetTablePrepMode: 'TRUNCATE_BEFORE_LOAD' })).findings)).toEqual(['warning:TYPE_CONVERTED:public.fits.exact']);
+  });
+
   test('other prep modes do not check target tables', async () => {
     const result = await run({ target: logical.url(), mappings: only(['docs']), fullLobMode: true, targetTablePrepMode: 'DROP_AND_CREATE' });
     expect(codes(result.findings, { severity: 'blocking' })).toEqual([]);

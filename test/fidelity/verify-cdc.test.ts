@@ -69,7 +69,7 @@ test('a row lost on the target and one changed there are reported while writes g
     expect(orders.status).toBe('mismatch');
     expect(orders.differences).toEqual([
       { kind: 'missing-in-target', key: { id: '15000' } },
-      { kind: 'different', key: { id: '16000' } },
+      { kind: 'different', key: { id: '16000' }, columns: ['note'] },
     ]);
     const lines = result.tables.find((t) => t.target.table === 'lines')!;
     expect(lines.differences).toEqual([{ kind: 'missing-in-target', key: { order_id: '1500', line: '2' } }]);

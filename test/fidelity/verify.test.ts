@@ -135,7 +135,8 @@ describe('every column type takes part in the checksum', () => {
     await target.sql(`create table saved as select * from all_types where id = 1502; ${set};`);
     try {
       const t = table(await run(['all_types']), 'all_types');
-      expect(t.differences).toEqual([{ kind: 'different', key: { id: '1502' } }]);
+      // the differing column is named (compared value by value), and only it
+      expect(t.differences).toEqual([{ kind: 'different', key: { id: '1502' }, columns: [column] }]);
     } finally {
       await target.sql(`update all_types a set "${column}" = s."${column}" from saved s where a.id = s.id; drop table saved;`);
     }
@@ -143,15 +144,15 @@ describe('every column type takes part in the checksum', () => {
 });
 
 describe('differences a per-column hash could hide', () => {
-  const cases: Array<[string, string, string]> = [
-    ['values swapped between two rows', 'update tricky set name = case id when 1 then \'b\' else \'a\' end where id in (1, 2)', '1,2'],
-    ['a numeric sign', 'update tricky set amount = -amount where id = 3', '3'],
-    ['numeric NaN against NULL', 'update tricky set amount = null where id = 4', '4'],
-    ['bigint values with the same 32-bit fold', 'update tricky set big = 4294967297 where id = 5', '5'],
-    ['float -0 against 0', 'update tricky set f = \'-0\' where id = 7', '7'],
-    ['an interval of 24 hours against 1 day', 'update tricky set iv = \'24 hours\' where id = 8', '8'],
-    ['a jsonb number sign', 'update tricky set doc = \'{"p": -5}\' where id = 9', '9'],
-    ['array dimensions', 'update tricky set arr = \'{{1,2},{3,4}}\' where id = 10', '10'],
+  const cases: Array<[string, string, string, string]> = [
+    ['values swapped between two rows', 'update tricky set name = case id when 1 then \'b\' else \'a\' end where id in (1, 2)', '1,2', 'name'],
+    ['a numeric sign', 'update tricky set amount = -amount where id = 3', '3', 'amount'],
+    ['numeric NaN against NULL', 'update tricky set amount = null where id = 4', '4', 'amount'],
+    ['bigint values with the same 32-bit fold', 'update tricky set big = 4294967297 where id = 5', '5', 'big'],
+    ['float -0 against 0', 'update tricky set f = \'-0\' where id = 7', '7', 'f'],
+    ['an interval of 24 hours against 1 day', 'update tricky set iv = \'24 hours\' where id = 8', '8', 'iv'],
+    ['a jsonb number sign', 'update tricky set doc = \'{"p": -5}\' where id = 9', '9', 'doc'],
+    ['array dimensions', 'update tricky set arr = \'{{1,2},{3,4}}\' where id = 10', '10', 'arr'],
   ];
 
   beforeAll(async () => {
@@ -173,16 +174,17 @@ describe('differences a per-column hash could hide', () => {
     expect(table(await run([name]), name).status).toBe('match');
   });
 
-  const both = cases.flatMap(([name, change, ids]) => [
-    [name, 'tricky', change, ids],
-    [name, 'tricky2', change.replace('update tricky', 'update tricky2'), ids],
+  const both = cases.flatMap(([name, change, ids, column]) => [
+    [name, 'tricky', change, ids, column],
+    [name, 'tricky2', change.replace('update tricky', 'update tricky2'), ids, column],
   ]);
-  test.each(both)('%s is found in %s', async (_name, name, change, ids) => {
+  test.each(both)('%s is found in %s', async (_name, name, change, ids, column) => {
     await target.sql(`begin; create table saved_rows as select * from ${name}; ${change}; commit;`);
     try {
       const t = table(await run([name]), name);
       expect(t.differences.map((d) => d.key.id).sort((a, b) => Number(a) - Number(b)).join(',')).toBe(ids);
       expect(t.differences.every((d) => d.kind === 'different')).toBe(true);
+      expect(t.differences.map((d) => d.columns)).toEqual(t.differences.map(() => [column]));
     } finally {
       await target.sql(`truncate ${name}; insert into ${name} select * from saved_rows; drop table saved_rows;`);
     }
@@ -215,11 +217,11 @@ describe('planted differences', () => {
     expect(t.differencesTruncated).toBe(false);
     expect([...t.differences].sort((a, b) => Number(a.key.id) - Number(b.key.id))).toEqual([
       { kind: 'missing-in-target', key: { id: '10' } },
-      { kind: 'different', key: { id: '20' } },
-      { kind: 'different', key: { id: '30' } },
-      { kind: 'different', key: { id: '40' } },
-      { kind: 'different', key: { id: '41' } },
-      { kind: 'different', key: { id: '60' } },
+      { kind: 'different', key: { id: '20' }, columns: ['name'] },
+      { kind: 'different', key: { id: '30' }, columns: ['name'] },
+      { kind: 'different', key: { id: '40' }, columns: ['body'] },
+      { kind: 'different', key: { id: '41' }, columns: ['doc'] },
+      { kind: 'different', key: { id: '60' }, columns: ['at'] },
       { kind: 'extra-in-target', key: { id: '5001' } },
     ]);
     expect(result.ok).toBe(false);
@@ -230,7 +232,7 @@ describe('planted differences', () => {
     expect(t.status).toBe('mismatch');
     expect(t.differences).toEqual(expect.arrayContaining([
       { kind: 'missing-in-target', key: { order_id: '12', line: 'L3' } },
-      { kind: 'different', key: { order_id: '300', line: 'L5' } },
+      { kind: 'different', key: { order_id: '300', line: 'L5' }, columns: ['qty'] },
     ]));
     expect(t.differences).toHaveLength(2);
   });
@@ -245,8 +247,8 @@ describe('planted differences', () => {
     expect(t.ranges).toBeGreaterThan(10);
     expect(t.mismatchedRanges).toBe(2);
     expect(t.differences).toEqual([
-      { kind: 'different', key: { id: '17' } },
-      { kind: 'different', key: { id: '59999' } },
+      { kind: 'different', key: { id: '17' }, columns: ['payload'] },
+      { kind: 'different', key: { id: '59999' }, columns: ['payload'] },
     ]);
   });
 

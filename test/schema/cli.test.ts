@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Client } from 'pg';
 import { dmsLikeFullLoad, FIXTURE, FIXTURE_MAPPINGS, FIXTURE_TABLES } from './helpers';
 import { main, parseArgs } from '../../lib/cli';
 import { verify } from '../../lib/fidelity/verify';
@@ -39,6 +40,16 @@ afterAll(async () => {
   await Promise.all([source?.stop(), target?.stop()]);
   if (mappingsFile) fs.rmSync(path.dirname(mappingsFile), { recursive: true, force: true });
 });
+
+async function rows<T>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
 
 const env = (db = 'neondb') => ({
   SOURCE_DATABASE_URL: `${source.url('shop')}?sslmode=disable`,
@@ -87,6 +98,53 @@ describe('schema', () => {
     const v = await cli(['verify', '--mappings', mappingsFile, '--schema-objects'], env());
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/All 6 table\(s\) match\.\n\nSchema objects: all 80 object\(s\) compared match\.\n$/);
+  });
+
+  test('plan lists every object the steps create: after pre, indexes and constraints the target holds exactly what it listed', async () => {
+    await target.sql('create database planned');
+    const plan = await cli(['schema', 'plan', '--mappings', mappingsFile, '--json'], { SOURCE_DATABASE_URL: source.url('shop') });
+    expect(plan.code).toBe(0);
+    const lines: string[] = JSON.parse(plan.stdout).output;
+    expect(lines).toEqual(expect.arrayContaining([
+      'plan: pre creates table app.customers',
+      'plan: pre creates domain app.email',
+      'plan: pre creates function app.new_code()',
+      'plan: pre creates materialized view app.product_prices',
+      'plan: indexes creates constraint customers_pkey on app.customers',
+      'plan: indexes creates index app.customers_lower_name_idx',
+      'plan: indexes attaches partition index app.events_2024_kind_idx',
+      'plan: constraints creates foreign key orders_customer_id_fkey on app.orders',
+      'plan: constraints creates trigger customers_touch on app.customers',
+      'plan: constraints refreshes materialized view app.product_prices',
+    ]));
+    // nothing of what the selection leaves out
+    expect(lines.filter((l) => / creates .*scratch/.test(l))).toEqual([]);
+
+    for (const step of ['pre', 'indexes', 'constraints']) {
+      const r = await cli(['schema', step, '--mappings', mappingsFile], env('planned'));
+      expect({ step, stderr: r.stderr, code: r.code }).toEqual({ step, stderr: '', code: 0 });
+    }
+    // the target's catalog, worded as the plan words it: every index, key constraint, foreign key and trigger
+    const created = await rows<{ line: string }>(target.url('planned'), `
+      select 'plan: indexes creates constraint ' || k.conname || ' on ' || n.nspname || '.' || t.relname as line
+        from pg_constraint k join pg_class t on t.oid = k.conrelid join pg_namespace n on n.oid = t.relnamespace
+        where k.contype in ('p', 'u', 'x') and n.nspname in ('app', 'audit', 'public')
+      union all
+      select 'plan: constraints creates foreign key ' || k.conname || ' on ' || n.nspname || '.' || t.relname
+        from pg_constraint k join pg_class t on t.oid = k.conrelid join pg_namespace n on n.oid = t.relnamespace
+        where k.contype = 'f' and n.nspname in ('app', 'audit', 'public') and k.conparentid = 0
+      union all
+      select 'plan: indexes creates index ' || n.nspname || '.' || i.relname
+        from pg_class i join pg_namespace n on n.oid = i.relnamespace
+        where i.relkind in ('i', 'I') and n.nspname in ('app', 'audit', 'public')
+          and not exists (select 1 from pg_constraint k where k.conindid = i.oid)
+      union all
+      select 'plan: constraints creates trigger ' || g.tgname || ' on ' || n.nspname || '.' || t.relname
+        from pg_trigger g join pg_class t on t.oid = g.tgrelid join pg_namespace n on n.oid = t.relnamespace
+        where not g.tgisinternal and g.tgparentid = 0 and n.nspname in ('app', 'audit', 'public')`);
+    const listed = lines.filter((l) => /^plan: (indexes|constraints) creates (constraint|index|foreign key|trigger) /.test(l));
+    expect(listed.sort()).toEqual(created.map((r) => r.line).sort());
+    expect(listed.length).toBeGreaterThan(20);
   });
 
   test('with CDC: pre, a load, indexes, then constraints and sequences at cut-over, then verify with schema objects passes', async () => {

@@ -171,7 +171,7 @@ export const MAX_KEY_VALUE_CHARS = 512;
 function shortKey(difference: RowDifference): RowDifference {
   const key: Record<string, string> = {};
   for (const [k, v] of Object.entries(difference.key)) key[k] = v.length > MAX_KEY_VALUE_CHARS ? `${v.slice(0, MAX_KEY_VALUE_CHARS - 1)}…` : v;
-  return { kind: difference.kind, key };
+  return { kind: difference.kind, key, ...(difference.columns ? { columns: difference.columns } : {}) };
 }
 
 function addRecheck(a: TableRecheck | undefined, b: TableRecheck | undefined, maxDifferences: number): TableRecheck | undefined {

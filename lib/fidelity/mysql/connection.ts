@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { ConnectionFailedError, DatabaseSide } from '../connection';
-import { InvalidConnectionStringError } from '../connection-url';
+import { InvalidConnectionStringError, unencodedUserInfoProblem } from '../connection-url';
 import { MySqlConnectionOptions } from '../source-engine';
 
 // the promise API of mysql2: required here only, so that nothing else loads the driver
@@ -33,6 +33,9 @@ export function parseMySqlUrl(value: string, side: DatabaseSide = 'source'): MyS
   const fail = (problem: string): never => {
     throw new InvalidConnectionStringError(side, problem);
   };
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value.trim());
+  const unencoded = scheme ? unencodedUserInfoProblem(value.trim().slice(scheme[0].length)) : undefined;
+  if (unencoded) fail(unencoded);
   let url: URL;
   try {
     url = new URL(value.trim());

@@ -75,6 +75,8 @@ export class MySqlRangeSide implements RangeSide {
      * is cut into as many parts, one per session, run at the same time. @default - none
      */
     private readonly helpers: () => Promise<readonly MySqlSession[]> = async () => [],
+    /** The canonical texts of the compared columns that are not key columns (for {@link columnHashes}). @default - none */
+    private readonly columnTexts: readonly string[] = [],
   ) {}
 
   /** Bounds are written into the statement as literals: the CASE trees use them out of order. */
@@ -151,20 +153,36 @@ export class MySqlRangeSide implements RangeSide {
 
   async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>();
+    for (const { id, values } of await this.byKeys(raws, [`CAST(${this.hash} AS CHAR)`])) {
+      const list = found.get(id);
+      if (list) list.push(values[0]);
+      else found.set(id, [values[0]]);
+    }
+    return found;
+  }
+
+  /** Each column's own row hash (the digest of its canonical text alone, as the PostgreSQL side computes it). */
+  async columnHashes(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    if (this.columnTexts.length === 0) return found;
+    const exprs = this.columnTexts.map((e) => `CAST(${mysqlRowHash([e])} AS CHAR)`);
+    for (const { id, values } of await this.byKeys(raws, exprs)) if (!found.has(id)) found.set(id, values);
+    return found;
+  }
+
+  private async byKeys(raws: readonly (readonly string[])[], exprs: readonly string[]): Promise<Array<{ id: string; values: string[] }>> {
+    const out: Array<{ id: string; values: string[] }> = [];
     const batch = Math.max(1, Math.floor(4000 / Math.max(1, this.keys.comparisons.length)));
     for (let i = 0; i < raws.length; i += batch) {
       const tuples = raws.slice(i, i + batch).map((raw) => tuple(this.keys.comparisons.map((k, j) => mysqlBound(k, raw[j]))));
       const rows = await this.session.query<Record<string, string>>(`
-        SELECT ${this.keys.mysqlText.map((e, j) => `${e} AS k${j}`).join(', ')}, CAST(${this.hash} AS CHAR) AS h
+        SELECT ${this.keys.mysqlText.map((e, j) => `${e} AS k${j}`).join(', ')}, ${exprs.map((e, j) => `${e} AS v${j}`).join(', ')}
         FROM ${this.from} WHERE ${tuple(this.keys.comparisons.map((k) => k.mysql))} IN (${tuples.join(', ')})`);
       for (const r of rows) {
-        const id = JSON.stringify(this.keys.mysqlText.map((_, j) => String(r[`k${j}`])));
-        const list = found.get(id);
-        if (list) list.push(String(r.h));
-        else found.set(id, [String(r.h)]);
+        out.push({ id: JSON.stringify(this.keys.mysqlText.map((_, j) => String(r[`k${j}`]))), values: exprs.map((_, j) => String(r[`v${j}`])) });
       }
     }
-    return found;
+    return out;
   }
 
   async sampleLeading(estimatedRows: number, sampleRows: number): Promise<string[]> {
@@ -205,6 +223,8 @@ export class PostgresRangeSide implements RangeSide {
     private readonly leadCastType: string | undefined,
     /** Let the first pass use parallel workers (the MySQL side scans with several sessions). @default false */
     private readonly parallel = false,
+    /** The canonical texts of the compared columns that are not key columns (for {@link columnHashes}). @default - none */
+    private readonly columnTexts: readonly string[] = [],
   ) {}
 
   private compare(bound: Bound, op: string, params: unknown[]): string {
@@ -289,6 +309,25 @@ export class PostgresRangeSide implements RangeSide {
 
   async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
     const found = new Map<string, string[]>();
+    for (const { id, values } of await this.byKeys(raws, [`(${this.hash})::text`])) {
+      const list = found.get(id);
+      if (list) list.push(values[0]);
+      else found.set(id, [values[0]]);
+    }
+    return found;
+  }
+
+  /** Each column's own row hash (the digest of its canonical text alone, as the MySQL side computes it). */
+  async columnHashes(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    if (this.columnTexts.length === 0) return found;
+    const exprs = this.columnTexts.map((e) => `(${postgresRowHash([e])})::text`);
+    for (const { id, values } of await this.byKeys(raws, exprs)) if (!found.has(id)) found.set(id, values);
+    return found;
+  }
+
+  private async byKeys(raws: readonly (readonly string[])[], exprs: readonly string[]): Promise<Array<{ id: string; values: string[] }>> {
+    const out: Array<{ id: string; values: string[] }> = [];
     const batch = Math.max(1, Math.floor(8000 / Math.max(1, this.keys.comparisons.length)));
     for (let i = 0; i < raws.length; i += batch) {
       const params: unknown[] = [];
@@ -297,16 +336,11 @@ export class PostgresRangeSide implements RangeSide {
         return k.postgresParam(params.length);
       })));
       const rows = await this.session.query<Record<string, string>>(`
-        select ${this.keys.postgresText.map((e, j) => `(${e}) as k${j}`).join(', ')}, (${this.hash})::text as h
+        select ${this.keys.postgresText.map((e, j) => `(${e}) as k${j}`).join(', ')}, ${exprs.map((e, j) => `${e} as v${j}`).join(', ')}
         from ${this.from} where ${tuple(this.keys.comparisons.map((k) => k.postgres))} in (${tuples.join(', ')})`, params);
-      for (const r of rows) {
-        const id = JSON.stringify(this.keys.postgresText.map((_, j) => r[`k${j}`]));
-        const list = found.get(id);
-        if (list) list.push(r.h);
-        else found.set(id, [r.h]);
-      }
+      for (const r of rows) out.push({ id: JSON.stringify(this.keys.postgresText.map((_, j) => r[`k${j}`])), values: exprs.map((_, j) => r[`v${j}`]) });
     }
-    return found;
+    return out;
   }
 
   async sampleLeading(): Promise<string[]> {

@@ -30,6 +30,8 @@ async function verifyMySqlTable(
     return { ...unverified(table, 'missing-target', started), sourceRows, differencesTruncated: sourceRows > 0 };
   }
   const comparisons: ColumnComparison[] = [];
+  /** The source name of each of `comparisons`. */
+  const compared: string[] = [];
   const missingColumns: string[] = [];
   const typeChanges: TypeChange[] = [];
   const mapped = new Set<string>();
@@ -51,6 +53,7 @@ async function verifyMySqlTable(
     }
     if (comparison.warning) warnings.push(`${displayName(table.source)}.${comparison.warning}`);
     comparisons.push(comparison);
+    compared.push(column.name);
   }
   const extraColumns = targetShape.columns.filter((c) => !mapped.has(c.name)).map((c) => c.name);
   if (typeChanges.length > 0) {
@@ -84,15 +87,18 @@ async function verifyMySqlTable(
     }
   }
   const noKeys: CrossKeys = { comparisons: [], mysqlText: [], postgresText: [] };
+  // the columns a differing row's differing columns are named from: every compared column but the key's
+  const others = comparisons.filter((_, i) => !sourceShape.primaryKey.includes(compared[i]));
   const src1 = new MySqlRangeSide(src, mqualified(table.source.schema, table.source.table), keys ?? noKeys,
-    mysqlRowHash(comparisons.map((c) => c.mysql)), helpers);
+    mysqlRowHash(comparisons.map((c) => c.mysql)), helpers, others.map((c) => c.mysql));
   const tgt1 = new PostgresRangeSide(tgt, qualified(table.target.schema, table.target.table), keys ?? noKeys,
-    postgresRowHash(comparisons.map((c) => c.postgres)), leadCastType, scanSessions > 1);
+    postgresRowHash(comparisons.map((c) => c.postgres)), leadCastType, scanSessions > 1, others.map((c) => c.postgres));
   return compareSides({
     table,
     src: src1,
     tgt: tgt1,
     keyNames: keys ? sourceShape.primaryKey : undefined,
+    columnNames: keys ? compared.filter((name) => !sourceShape.primaryKey.includes(name)) : undefined,
     estimatedRows: async () => (sourceShape.estimatedRows > 0 ? sourceShape.estimatedRows : countMySqlRows(src, table.source)),
     missingColumns,
     extraColumns,
