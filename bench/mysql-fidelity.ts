@@ -1,7 +1,14 @@
 import * as fs from 'fs';
 import type { BenchSection } from './table';
+import { describeTable } from '../lib/fidelity/catalog';
+import { openSession, Session } from '../lib/fidelity/connection';
 import '../lib/fidelity/mysql';
-import { verify, VerifyResult } from '../lib/fidelity/verify';
+import { describeMySqlTable } from '../lib/fidelity/mysql/catalog';
+import { openMySqlSession } from '../lib/fidelity/mysql/connection';
+import { CrossKeys, PostgresRangeSide, postgresRowHash } from '../lib/fidelity/mysql/sides';
+import { compareColumn, keyComparison } from '../lib/fidelity/mysql/type-mapping';
+import { qualified } from '../lib/fidelity/sql';
+import { Bound, compareSides, Range, RangeSide, verify, verifySettings, VerifyResult } from '../lib/fidelity/verify';
 import { startPgCluster, PgCluster } from '../test/fidelity/pg-cluster';
 import { MySqlServer, startMySqlServer } from '../test/helpers/mysql-server';
 
@@ -61,6 +68,8 @@ interface Measured {
   readonly result: VerifyResult;
   /** CPU milliseconds of each server process during the run. */
   readonly cpu: Record<string, number | undefined>;
+  /** CPU milliseconds of this (the verifying) process during the run. */
+  readonly clientCpu: number;
 }
 
 async function measured(fn: () => Promise<VerifyResult>, pids: Record<string, number>): Promise<Measured> {
@@ -69,9 +78,11 @@ async function measured(fn: () => Promise<VerifyResult>, pids: Record<string, nu
   let peak = before;
   const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
   const started = process.hrtime.bigint();
+  const client0 = process.cpuUsage();
   try {
     const result = await fn();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const client = process.cpuUsage(client0);
     // exited PostgreSQL backends are accounted to the postmaster once it has reaped them
     await new Promise((resolve) => setTimeout(resolve, 200));
     const cpu = Object.fromEntries(Object.entries(pids).map(([k, pid]) => {
@@ -79,9 +90,88 @@ async function measured(fn: () => Promise<VerifyResult>, pids: Record<string, nu
       const b = cpuMs(pid);
       return [k, a === undefined || b === undefined ? undefined : b - a];
     }));
-    return { ms, rssMb: (Math.max(peak, process.memoryUsage().rss) - before) / 2 ** 20, result, cpu };
+    const rssMb = (Math.max(peak, process.memoryUsage().rss) - before) / 2 ** 20;
+    return { ms, rssMb, result, cpu, clientCpu: (client.user + client.system) / 1000 };
   } finally {
     clearInterval(timer);
+  }
+}
+
+/**
+ * A PostgreSQL source compared through the cross-engine path: the PostgreSQL side of a MySQL
+ * comparison on both databases, so both hash the same canonical text with MD5. Its boundaries are
+ * sampled as the MySQL side samples an integer key: evenly between the smallest and largest key.
+ */
+class PostgresCanonicalSource implements RangeSide {
+  private readonly side: PostgresRangeSide;
+  constructor(private readonly session: Session, private readonly table: string, private readonly lead: string,
+    keys: CrossKeys, hash: string, leadCastType: string | undefined) {
+    this.side = new PostgresRangeSide(session, table, keys, hash, leadCastType);
+  }
+
+  bucketed(boundaries: readonly string[], within?: Range) { return this.side.bucketed(boundaries, within); }
+  split(range: Range, splits: readonly Bound[]) { return this.side.split(range, splits); }
+  splitKeys(range: Range, count: number, parts: number) { return this.side.splitKeys(range, count, parts); }
+  leaf(range: Range, limit: number) { return this.side.leaf(range, limit); }
+  lookup(raws: readonly (readonly string[])[]) { return this.side.lookup(raws); }
+
+  async sampleLeading(_estimatedRows: number, sampleRows: number): Promise<string[]> {
+    const [row] = await this.session.query<{ lo: string | null; hi: string | null }>(`select min(${this.lead})::text as lo, max(${this.lead})::text as hi from ${this.table}`);
+    if (row.lo === null || row.hi === null) return [];
+    const lo = BigInt(row.lo);
+    const hi = BigInt(row.hi);
+    const n = BigInt(Math.max(1, sampleRows));
+    const out: string[] = [];
+    for (let i = 0n; i <= n; i++) {
+      const v = (lo + ((hi - lo) * i) / n).toString();
+      if (out[out.length - 1] !== v) out.push(v);
+    }
+    return out;
+  }
+}
+
+/**
+ * PostgreSQL → PostgreSQL by the algorithm of MySQL sources: each column's canonical text as the
+ * MySQL comparison writes it on its PostgreSQL side (taken from the MariaDB table's columns), MD5
+ * of the row's text summed per range, on both PostgreSQL databases.
+ */
+async function verifyCanonical(mysqlUrl: string, sourceUrl: string, targetUrl: string): Promise<VerifyResult> {
+  const started = Date.now();
+  const name = { schema: 'bench', table: 'bench' };
+  const my = await openMySqlSession(mysqlUrl, 'bench', 'source');
+  const [src, tgt] = await Promise.all([openSession(sourceUrl, 'bench', 'source'), openSession(targetUrl, 'bench', 'target')]);
+  try {
+    const [mysqlShape, sourceShape, targetShape] = await Promise.all([
+      describeMySqlTable(my, name), describeTable(src, name), describeTable(tgt, name),
+    ]);
+    if (!mysqlShape || !sourceShape || !targetShape) throw new Error('bench.bench is missing');
+    const targetOf = (column: string) => targetShape.columns.find((t) => t.name === column)!;
+    const texts = mysqlShape.columns.map((c) => {
+      const text = compareColumn(c, targetOf(c.name), my.mariaDb);
+      if ('typeChange' in text) throw new Error(text.typeChange);
+      return text.postgres;
+    });
+    const keyColumns = mysqlShape.primaryKey.map((k) => mysqlShape.columns.findIndex((c) => c.name === k));
+    const keys: CrossKeys = {
+      comparisons: keyColumns.map((i) => keyComparison(mysqlShape.columns[i], targetOf(mysqlShape.columns[i].name))!),
+      mysqlText: [],
+      postgresText: keyColumns.map((i) => texts[i]),
+    };
+    const lead = targetShape.columns.find((t) => t.name === mysqlShape.primaryKey[0])!;
+    const from = qualified(name.schema, name.table);
+    const hash = postgresRowHash(texts);
+    const table = await compareSides({
+      table: { source: name, target: name, kind: 'r' },
+      src: new PostgresCanonicalSource(src, from, keys.comparisons[0].postgres, keys, hash, lead.castType),
+      tgt: new PostgresRangeSide(tgt, from, keys, hash, lead.castType),
+      keyNames: mysqlShape.primaryKey,
+      estimatedRows: async () => sourceShape.estimatedRows,
+      missingColumns: [],
+      extraColumns: [],
+    }, verifySettings({ source: sourceUrl, target: targetUrl }), started);
+    return { ok: table.status === 'match', tables: [table], findings: [], warnings: [], durationMs: Date.now() - started };
+  } finally {
+    await Promise.all([my.close(), src.close(), tgt.close()]);
   }
 }
 
@@ -107,61 +197,99 @@ export async function benchMySqlFidelity(): Promise<BenchSection['rows']> {
       if (!t || t.differences.length !== 3) throw new Error(`${what} found ${t?.differences.length} differences, expected 3: ${JSON.stringify(t)}`);
       return t.ranges;
     };
-    const run = (source: string) => () => verify({ source, target: target.url(), mappings: MAPPINGS, concurrency: 1 });
-    // warm both servers' caches
-    check((await run(mysql.url())()), 'MySQL → PostgreSQL');
-    check((await run(pgSource.url())()), 'PostgreSQL → PostgreSQL');
-    const pgMs: number[] = [];
-    const myMs: number[] = [];
-    const pgRss: number[] = [];
-    const myRss: number[] = [];
-    const pgCpu: Array<Record<string, number | undefined>> = [];
-    const myCpu: Array<Record<string, number | undefined>> = [];
+    const run = (source: string, mysqlScanSessions = 1) => () =>
+      verify({ source, target: target.url(), mappings: MAPPINGS, concurrency: 1, mysqlScanSessions });
+    const methods = {
+      native: { what: 'PostgreSQL → PostgreSQL', fn: run(pgSource.url()) },
+      canonical: { what: 'PostgreSQL → PostgreSQL (MD5 of the canonical text)', fn: () => verifyCanonical(mysql!.url(), pgSource.url(), target.url()) },
+      mysql: { what: 'MySQL → PostgreSQL', fn: run(mysql.url()) },
+      mysql2: { what: 'MySQL → PostgreSQL (mysqlScanSessions 2)', fn: run(mysql.url(), 2) },
+    };
+    type Method = keyof typeof methods;
+    // warm the servers' caches
+    for (const m of Object.values(methods)) check(await m.fn(), m.what);
     const pids = { mariadb: mysql.pid, source: pgSource.pid, target: target.pid };
+    const runs: Record<Method, Measured[]> = { native: [], canonical: [], mysql: [], mysql2: [] };
     let ranges = 0;
     for (let i = 0; i < RUNS; i++) {
-      const p = await measured(run(pgSource.url()), pids);
-      pgCpu.push(p.cpu);
-      check(p.result, 'PostgreSQL → PostgreSQL');
-      pgMs.push(p.ms);
-      pgRss.push(p.rssMb);
-      const m = await measured(run(mysql.url()), pids);
-      myCpu.push(m.cpu);
-      ranges = check(m.result, 'MySQL → PostgreSQL');
-      myMs.push(m.ms);
-      myRss.push(m.rssMb);
+      for (const [key, m] of Object.entries(methods) as Array<[Method, typeof methods[Method]]>) {
+        const r = await measured(m.fn, pids);
+        const n = check(r.result, m.what);
+        if (key === 'mysql') ranges = n;
+        runs[key].push(r);
+      }
     }
-    const pg = median(pgMs);
-    const my = median(myMs);
-    const ratio = my / pg;
     const list = (v: readonly number[]) => v.map((x) => (x / 1000).toFixed(2)).join(', ');
     const rows = ROWS.toLocaleString('en-US');
-    const cpuOf = (runs: Array<Record<string, number | undefined>>, key: string) => {
-      const values = runs.map((r) => r[key]);
-      return values.every((v): v is number => v !== undefined) ? seconds(median(values)) : 'n/a';
+    const wall = (key: Method) => median(runs[key].map((r) => r.ms));
+    /** Median CPU of one server, or of the two servers a method uses (undefined without /proc). */
+    const cpu = (key: Method, servers: ReadonlyArray<keyof typeof pids>) => {
+      const values = runs[key].map((r) => servers.reduce<number | undefined>(
+        (sum, s) => (sum === undefined || r.cpu[s] === undefined ? undefined : sum + r.cpu[s]!), 0));
+      return values.every((v): v is number => v !== undefined) ? median(values) : undefined;
     };
+    const cpuText = (v: number | undefined) => (v === undefined ? 'n/a' : seconds(v));
+    const servers: Record<Method, ReadonlyArray<keyof typeof pids>> = {
+      native: ['source', 'target'], canonical: ['source', 'target'], mysql: ['mariadb', 'target'], mysql2: ['mariadb', 'target'],
+    };
+    const serverCpu = (key: Method) => {
+      const [a, b] = servers[key];
+      const client = seconds(median(runs[key].map((r) => r.clientCpu)));
+      return `CPU: ${a === 'mariadb' ? 'MariaDB' : a} ${cpuText(cpu(key, [a]))}, ${b} ${cpuText(cpu(key, [b]))}, `
+        + `together ${cpuText(cpu(key, servers[key]))}; the verifying process ${client}`;
+    };
+    const ratio = (over: Method, base: Method) => {
+      const w = wall(over) / wall(base);
+      const a = cpu(over, servers[over]);
+      const b = cpu(base, servers[base]);
+      const c = a === undefined || b === undefined ? undefined : a / b;
+      return { wall: w, cpu: c, text: `${w.toFixed(2)}x wall / ${c === undefined ? 'n/a' : `${c.toFixed(2)}x`} CPU` };
+    };
+    const verdict = (r: { wall: number; cpu?: number }) => {
+      const ok = (v: number | undefined) => (v === undefined ? 'n/a' : v <= MYSQL_TARGETS.overPostgres ? 'PASS' : 'FAIL');
+      return `wall ${ok(r.wall)}, CPU ${ok(r.cpu)} (target: at most ${MYSQL_TARGETS.overPostgres}x)`;
+    };
+    const perRun = (over: Method, base: Method) => runs[over].map((r, i) => (r.ms / runs[base][i].ms).toFixed(2)).join(', ');
+    const overNative = ratio('mysql', 'native');
+    const overCanonical = ratio('mysql', 'canonical');
+    const sessionsOverNative = ratio('mysql2', 'native');
+    const sessionsOverCanonical = ratio('mysql2', 'canonical');
+    const wallList = (key: Method) => list(runs[key].map((r) => r.ms));
     return [
       {
         name: `fidelity MySQL: PostgreSQL → PostgreSQL, ${rows} rows`,
-        value: seconds(pg),
-        note: `median of ${RUNS} (${list(pgMs)} s); the PostgreSQL copy of the rows as DMS types them; 3 planted differences found by key; `
-        + `CPU: source ${cpuOf(pgCpu, 'source')}, target ${cpuOf(pgCpu, 'target')} (each type's own hash function)`,
+        value: seconds(wall('native')),
+        note: `median of ${RUNS} (${wallList('native')} s); the PostgreSQL copy of the rows as DMS types them; each type's own hash function; 3 planted differences found by key; ${serverCpu('native')}`,
+      },
+      {
+        name: `fidelity MySQL: PostgreSQL → PostgreSQL by the MySQL algorithm, ${rows} rows`,
+        value: seconds(wall('canonical')),
+        note: `median of ${RUNS} (${wallList('canonical')} s); the same rows; both sides compute what the PostgreSQL side of a MySQL comparison computes (MD5 of each row's canonical text, summed per range); 3 planted differences found by key; ${serverCpu('canonical')}`,
       },
       {
         name: `fidelity MySQL: MySQL (MariaDB 10.11) → PostgreSQL, ${rows} rows`,
-        value: seconds(my),
-        note: `median of ${RUNS} (${list(myMs)} s); the same rows; ${ranges} ranges; MD5 of each row's canonical text summed per range inside each database; 3 planted differences found by key; `
-          + `CPU: MariaDB ${cpuOf(myCpu, 'mariadb')} (one thread), target ${cpuOf(myCpu, 'target')}`,
+        value: seconds(wall('mysql')),
+        note: `median of ${RUNS} (${wallList('mysql')} s); the same rows; ${ranges} ranges; MD5 of each row's canonical text summed per range inside each database; 3 planted differences found by key; ${serverCpu('mysql')} (MariaDB on one thread)`,
       },
       {
-        name: 'fidelity MySQL: MySQL → PostgreSQL / PostgreSQL → PostgreSQL',
-        value: `${ratio.toFixed(2)}x`,
-        note: `${ratio <= MYSQL_TARGETS.overPostgres ? 'PASS' : 'FAIL'} (target: at most ${MYSQL_TARGETS.overPostgres}x); per run: ${myMs.map((v, i) => (v / pgMs[i]).toFixed(2)).join(', ')}`,
+        name: `fidelity MySQL: MySQL → PostgreSQL with mysqlScanSessions 2, ${rows} rows`,
+        value: seconds(wall('mysql2')),
+        note: `median of ${RUNS} (${wallList('mysql2')} s); the first pass's scan in two MariaDB sessions, the target's with parallel workers; ${serverCpu('mysql2')}`,
+      },
+      {
+        name: 'fidelity MySQL: MySQL → PostgreSQL / PostgreSQL → PostgreSQL (own hash functions)',
+        value: overNative.text,
+        note: `${verdict(overNative)}; wall per run: ${perRun('mysql', 'native')}; with mysqlScanSessions 2: ${sessionsOverNative.text}`,
+      },
+      {
+        name: 'fidelity MySQL: MySQL → PostgreSQL / PostgreSQL → PostgreSQL (the same algorithm)',
+        value: overCanonical.text,
+        note: `${verdict(overCanonical)}; wall per run: ${perRun('mysql', 'canonical')}; with mysqlScanSessions 2: ${sessionsOverCanonical.text}`,
       },
       {
         name: 'fidelity MySQL: memory of the verifying process',
-        value: `${median(myRss).toFixed(1)} MB`,
-        note: `peak growth of the resident set during a MySQL → PostgreSQL run (median; PostgreSQL → PostgreSQL ${median(pgRss).toFixed(1)} MB): `
+        value: `${median(runs.mysql.map((r) => r.rssMb)).toFixed(1)} MB`,
+        note: `peak growth of the resident set during a MySQL → PostgreSQL run (median; PostgreSQL → PostgreSQL ${median(runs.native.map((r) => r.rssMb)).toFixed(1)} MB): `
           + 'rows stay in the databases, only range sums and the keys of small differing ranges travel',
       },
     ];
