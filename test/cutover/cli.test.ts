@@ -247,7 +247,9 @@ describe('AWS credentials and permissions', () => {
   test('a refused action names itself and grantCutover: DMS and CloudWatch', async () => {
     answer({}, { source: 0, target: 0 });
     cloudwatch.on(GetMetricDataCommand).rejects(new cloudwatchSdk.CloudWatchServiceException({
-      name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 },
+      name: 'AccessDenied',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 403 },
       message: 'User: arn:aws:sts::123456789012:assumed-role/ops/me is not authorized to perform: cloudwatch:GetMetricData',
     }));
     const r = await cli(['cutover', '--task-arn', TASK_ARN, '--json']);
@@ -277,8 +279,13 @@ describe('AWS credentials and permissions', () => {
         'cutover', '--task-arn', TASK_ARN, '--schema', 'shop'], {
         // nothing of the caller's AWS setup: no keys, empty config and credentials files, no instance metadata
         env: {
-          PATH: process.env.PATH, HOME: home, AWS_CONFIG_FILE: empty, AWS_SHARED_CREDENTIALS_FILE: empty, AWS_EC2_METADATA_DISABLED: 'true',
-          SOURCE_DATABASE_URL: source.url(), TARGET_DATABASE_URL: target.url(),
+          PATH: process.env.PATH,
+          HOME: home,
+          AWS_CONFIG_FILE: empty,
+          AWS_SHARED_CREDENTIALS_FILE: empty,
+          AWS_EC2_METADATA_DISABLED: 'true',
+          SOURCE_DATABASE_URL: source.url(),
+          TARGET_DATABASE_URL: target.url(),
           // the SDK's notice that its 2027 releases need Node 22 is not the command's output
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         },
