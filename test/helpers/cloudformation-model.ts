@@ -4,12 +4,13 @@ import { CfnResource, Fn } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import {
   CustomResourceContext, CustomResourceHandler, CustomResourceResult, SimulatedClock, cfnStrings, handlersFor, invokeCustomResource, isCustom,
-  stringValues, topologicalOrder, waitForCondition,
+  stringValues, topologicalOrder, waitOnCondition,
 } from './deploy-driver';
-import { DeployEnvironment, DeployedTemplate, ResourceJson, TemplateJson } from './deployed';
+import { DeployEnvironment, DeployedTemplate, ResourceJson, TemplateJson, uuid } from './deployed';
 import { DmsModel } from './dms-model';
 import { FakeAws } from './fake-aws';
 import { IamModel } from './iam-simulation';
+import { LoadWaiterModel } from './load-waiter-model';
 import { WaitConditionServer } from './wait-condition-server';
 import type { ProviderRequest } from '../../lib/provider/handler-types';
 
@@ -73,7 +74,21 @@ import type { ProviderRequest } from '../../lib/provider/handler-types';
  * - `adopt` takes a stack as a deployment left it without running every handler's Create, for the
  *   questions that start after a deployment (a stack delete).
  * - While an operation runs, `DescribeStacks` (FakeAws) answers the stack's current status, so a
- *   handler can tell an update from its rollback.
+ *   handler can tell an update from its rollback. A stack created again after it was deleted (or
+ *   after its creation rolled back: a stack in ROLLBACK_COMPLETE can only be deleted, which the CDK
+ *   CLI does before it creates it again) has a new stack id; the old id answers DELETE_COMPLETE.
+ * - Wait conditions ("Using wait conditions"; AWS::CloudFormation::WaitCondition): CloudFormation
+ *   waits on one when it creates it. The signals its handle received — before the condition was
+ *   created too — decide in the order they came: `Count` SUCCESS signals of distinct `UniqueId`s
+ *   complete it (its `Data` attribute is the JSON of their `Data` by `UniqueId`), a FAILURE signal
+ *   fails it; without them `Timeout` seconds after its creation began, it fails ("WaitCondition timed
+ *   out"). A handle created again (a new physical resource) is a new presigned URL.
+ * - Custom resources answer within their `ServiceTimeout` (3600 seconds by default and at most):
+ *   later, the resource fails (`invokeCustomResource`).
+ * - Time: a custom resource's isComplete polls every 30 seconds, a wait condition waits; meanwhile
+ *   the stack's load waiter (`LoadWaiterModel`: Step Functions executions a handler started) polls
+ *   every minute by itself, whatever CloudFormation waits for. `wait` lets time pass between
+ *   operations.
  *
  * Decided here without documentation to follow (the aws-cdk repository's docs/CLOUDFORMATION.md
  * describes the observed behaviour the rest agrees with): the rollback updates in reverse dependency
@@ -105,6 +120,8 @@ export type StackStatus =
 
 /** The stand-in resource type a test adds to make a deployment fail where it wants (`failAt`). */
 export const FAILING_RESOURCE_TYPE = 'Custom::Failing';
+
+let modelCount = 0;
 
 /** The physical id the Provider framework answers a failed Create with; its Delete is ignored. */
 const CREATE_FAILED_MARKER = 'AWSCDK::CustomResourceProviderFramework::CREATE_FAILED';
@@ -259,8 +276,10 @@ export interface AdoptOptions {
 
 /** A template as deployed at one moment: `Ref` and `Fn::GetAtt` answer the stack's physical resources. */
 class ModelledTemplate extends DeployedTemplate {
-  constructor(template: TemplateJson, env: Partial<DeployEnvironment>, private readonly lookup: (logicalId: string) => PhysicalResource | undefined) {
+  constructor(template: TemplateJson, env: Partial<DeployEnvironment>, private readonly lookup: (logicalId: string) => PhysicalResource | undefined,
+    stackId?: string) {
     super(template, env);
+    if (stackId) Object.assign(this, { stackId });
   }
 
   public ref(logicalId: string): string {
@@ -315,23 +334,35 @@ export class CloudFormationModel {
   public readonly events: ResourceEvent[] = [];
   /** The signal each wait condition received. */
   public readonly waitSignals = new Map<string, { Status: string; Reason: string }>();
+  /** The stack's load waiter: the Step Functions executions the handlers started. */
+  public readonly waiter: LoadWaiterModel;
   public status: StackStatus | 'NONE' = 'NONE';
   private readonly env: Partial<DeployEnvironment>;
   private readonly stackName: string;
+  private readonly deployEnv: DeployEnvironment;
   private readonly current = new Map<string, PhysicalResource>();
   private readonly generations = new Map<string, number>();
   private readonly noop: Set<string>;
   private fakeAws?: FakeAws;
   private template?: TemplateJson;
   private requests = 0;
+  /** Tells this model's wait condition handles from other models' on a shared server. */
+  private readonly modelId = `model-${++modelCount}`;
+  /** How often the stack was created after it was deleted: each creation has a stack id of its own. */
+  private incarnation = 0;
+  /** The template being deployed, or last deployed: where the load waiter's executions run. */
+  private active?: ModelledTemplate;
 
   constructor(private readonly options: CloudFormationModelOptions = {}) {
     this.env = options.env ?? {};
     const d = new DeployedTemplate({ Resources: {} }, this.env);
     this.stackName = d.env.stackName;
+    this.deployEnv = d.env;
     this.dms = new DmsModel(`arn:${d.env.partition}:dms:${d.env.region}:${d.env.account}`);
     this.dms.now = () => this.clock.now;
     this.noop = new Set(options.noop ?? [FAILING_RESOURCE_TYPE, 'Custom::VpcRestrictDefaultSG']);
+    this.waiter = new LoadWaiterModel(() => (this.active && this.fakeAws ? this.context(this.active) : undefined));
+    this.clock.background = this.waiter;
   }
 
   /** The account the handlers call (exists once `create` started). */
@@ -369,9 +400,14 @@ export class CloudFormationModel {
     if (this.status !== 'NONE' && this.status !== 'DELETE_COMPLETE') {
       throw new Error(`the stack exists (${this.status})`);
     }
+    if (this.status === 'DELETE_COMPLETE') {
+      this.incarnation++;
+    }
     const view = this.view(template);
     this.fakeAws ??= this.newFake(view);
     this.fakeAws.activate();
+    this.fakeAws.currentStackId = view.stackId;
+    this.active = view;
     return this.clock.run(async () => {
       this.setStatus('CREATE_IN_PROGRESS');
       const created: PhysicalResource[] = [];
@@ -477,6 +513,7 @@ export class CloudFormationModel {
     const newView = this.view(template);
     const oldView = this.view(previous);
     this.fakeAws?.activate();
+    this.active = newView;
     return this.clock.run(async () => {
       this.setStatus('UPDATE_IN_PROGRESS');
       const actions: Action[] = [];
@@ -544,12 +581,24 @@ export class CloudFormationModel {
     });
   }
 
-  /** Deletes the stack (DELETE_IN_PROGRESS): every resource in reverse dependency order. */
+  /**
+   * Deletes the stack (DELETE_IN_PROGRESS): every resource in reverse dependency order. A stack in
+   * ROLLBACK_COMPLETE holds nothing: it is deleted at once.
+   */
   public async delete(): Promise<DeploymentOutcome> {
+    if (this.status === 'ROLLBACK_COMPLETE') {
+      return this.clock.run(async () => {
+        this.setStatus('DELETE_IN_PROGRESS');
+        this.fake.deletedStackIds.add(this.fake.currentStackId!);
+        this.setStatus('DELETE_COMPLETE');
+        return { status: 'DELETE_COMPLETE', cleanupFailures: [], changes: [] };
+      });
+    }
     const template = this.template;
     if (!template) throw new Error('the stack was never created');
     const view = this.view(template);
     this.fakeAws?.activate();
+    this.active = view;
     return this.clock.run(async () => {
       this.setStatus('DELETE_IN_PROGRESS');
       for (const id of [...topologicalOrder(template)].reverse()) {
@@ -565,9 +614,15 @@ export class CloudFormationModel {
         }
       }
       this.template = undefined;
+      this.fake.deletedStackIds.add(view.stackId);
       this.setStatus('DELETE_COMPLETE');
       return { status: 'DELETE_COMPLETE', cleanupFailures: [], changes: [] };
     });
+  }
+
+  /** Time passes between operations: the load waiter's executions go on meanwhile. */
+  public async wait(seconds: number): Promise<void> {
+    await this.clock.run(() => this.clock.sleep(seconds));
   }
 
   /** Restores the SDK clients the account's stand-ins replaced. */
@@ -686,11 +741,7 @@ export class CloudFormationModel {
       attributes = this.createNative(view, logicalId, type, physicalId, properties);
       this.options.account?.created(view, { logicalId, type, physicalId, properties, attributes, generation, template: json });
       if (type === 'AWS::CloudFormation::WaitCondition') {
-        const server = this.options.waitConditions;
-        if (!server) {
-          throw new StepFailure(logicalId, `${logicalId} is a wait condition: pass waitConditions to the model`);
-        }
-        this.waitSignals.set(logicalId, await waitForCondition(this.context(view), server, logicalId));
+        attributes = await this.waitOnCondition(logicalId, properties);
       }
     }
     this.event(logicalId, type, 'CREATE_COMPLETE', physicalId);
@@ -722,6 +773,19 @@ export class CloudFormationModel {
     }
     this.updateNative(now, properties);
     return { ...now, properties };
+  }
+
+  /** CloudFormation waiting on a wait condition it creates (`waitOnCondition`); its attributes. */
+  private async waitOnCondition(logicalId: string, properties: Record<string, any>): Promise<Record<string, string>> {
+    const server = this.options.waitConditions;
+    if (!server) {
+      throw new StepFailure(logicalId, `${logicalId} is a wait condition: pass waitConditions to the model`);
+    }
+    const outcome = await waitOnCondition(this.clock, this.waiter, server, new URL(String(properties.Handle)).pathname.slice(1),
+      Number(properties.Count ?? 1), Number(properties.Timeout));
+    if (outcome.status !== 'TIMEOUT') this.waitSignals.set(logicalId, outcome.signal);
+    if (outcome.status !== 'SUCCESS') throw new StepFailure(logicalId, outcome.reason);
+    return { Data: outcome.data };
   }
 
   /** Deletes a physical resource; `why` decides which retention policy applies. */
@@ -842,6 +906,10 @@ export class CloudFormationModel {
    * the template, which it keeps.
    */
   private allocatePhysicalId(view: ModelledTemplate, logicalId: string, type: string, generation: number): string {
+    if (type === 'AWS::CloudFormation::WaitConditionHandle') {
+      // a new handle is a new presigned URL: the signals of the one before do not count
+      return view.waitConditionUrl(generation === 0 ? logicalId : `${logicalId}-${generation}`);
+    }
     const base = view.basePhysicalId(logicalId);
     if (generation === 0) return base;
     if (/^arn:[^:]+:dms:/.test(base)) {
@@ -883,10 +951,13 @@ export class CloudFormationModel {
   }
 
   private view(template: TemplateJson): ModelledTemplate {
-    const view = new ModelledTemplate(template, this.env, id => this.current.get(id));
+    const stackId = this.incarnation === 0 ? undefined
+      : `arn:${this.deployEnv.partition}:cloudformation:${this.deployEnv.region}:${this.deployEnv.account}:stack/${this.stackName}/${uuid(`${this.stackName}#${this.incarnation}`)}`;
+    const view = new ModelledTemplate(template, this.env, id => this.current.get(id), stackId);
     view.neighbours = this.options.neighbours ?? [];
     const server = this.options.waitConditions;
-    if (server) view.waitConditionUrl = (logicalId) => server.url(logicalId);
+    // each model is an account of its own: its handles' URLs are its own
+    if (server) view.waitConditionUrl = (logicalId) => server.url(`${this.modelId}/${logicalId}`);
     return view;
   }
 

@@ -1,8 +1,9 @@
 import { CustomResourceAttributes, DeployEnvironment, DeployedTemplate, TemplateJson } from './deployed';
 import { FakeAws } from './fake-aws';
 import { IamModel } from './iam-simulation';
-import { WaitConditionServer } from './wait-condition-server';
-import type { IsCompleteResult, LoadWaitPoll, ProviderRequest } from '../../lib/provider/handler-types';
+import { LoadWaiterModel } from './load-waiter-model';
+import { ReceivedSignal, WaitConditionServer } from './wait-condition-server';
+import type { IsCompleteResult, ProviderRequest } from '../../lib/provider/handler-types';
 import { dispatcher } from '../../lib/resource-handlers';
 import { RESOURCE_KINDS } from '../../lib/resource-kinds';
 
@@ -51,7 +52,11 @@ export interface DriverOptions {
 }
 
 const POLL_SECONDS = 30;
-const MAX_POLLS = 240;
+/**
+ * How long CloudFormation waits for a custom resource's response (`ServiceTimeout`, at most and by
+ * default 3600 seconds); the shared provider's `totalTimeout` is one hour too.
+ */
+const CUSTOM_RESOURCE_TIMEOUT_SECONDS = 3600;
 
 /** The custom resource types the shared provider serves. */
 const SHARED_PROVIDER_TYPES = new Set<string>(Object.keys(RESOURCE_KINDS));
@@ -68,17 +73,34 @@ export interface CustomResourceHandlers {
   readonly isComplete?: (e: ProviderRequest) => Promise<IsCompleteResult>;
 }
 
+/** Work that goes on by itself while a deployment waits (the load waiter's executions): run up to a time. */
+export interface BackgroundWork {
+  /** Runs what is due until `until` (ms), setting the clock to the time of each step. */
+  runUntil(clock: SimulatedClock, until: number): Promise<void>;
+}
+
 /**
  * The clock of a simulated deployment. While a deployment step runs (`run`), `Date.now()` answers
  * it; it advances only when the deployment waits (30 seconds between isComplete polls, a minute
- * between load waiter polls).
+ * between load waiter polls). `sleep` lets `background` work run meanwhile, each step at its time.
  */
 export class SimulatedClock {
   public now = Date.parse('2026-11-29T12:00:00Z');
+  /** What runs while the deployment waits. @default nothing */
+  public background?: BackgroundWork;
   private depth = 0;
 
   public advance(seconds: number): void {
     this.now += seconds * 1000;
+  }
+
+  /** Waits `seconds`: the background work due meanwhile runs at its time, then the clock stands at the end. */
+  public async sleep(seconds: number): Promise<void> {
+    const until = this.now + seconds * 1000;
+    if (this.background) {
+      await this.background.runUntil(this, until);
+    }
+    this.now = Math.max(this.now, until);
   }
 
   /** Runs `body` with `Date.now()` answering this clock. */
@@ -111,13 +133,17 @@ export interface CustomResourceContext {
  * completes, each with the physical id onEvent answered and the `Data` so far; each function runs as
  * its own role (recorded with the calls it makes). Without a physical id from onEvent, a Create gets
  * `defaultPhysicalId` and an Update or Delete keeps its own; a Delete may not change it (the
- * framework fails such a response). Fails with the handler's error.
+ * framework fails such a response). Fails with the handler's error, and when no response came
+ * within the resource's `ServiceTimeout` (CloudFormation's limit: 3600 seconds, its default).
  */
 export async function invokeCustomResource(ctx: CustomResourceContext, handler: CustomResourceHandlers, event: ProviderRequest,
   defaultPhysicalId: string): Promise<CustomResourceResult> {
   const [onEventRole, isCompleteRole] = functionRoles(ctx, event.ResourceProperties.ServiceToken);
-  ctx.fake.origin = `${event.ResourceType} ${event.LogicalResourceId} ${event.RequestType}`;
+  const origin = `${event.ResourceType} ${event.LogicalResourceId} ${event.RequestType}`;
+  ctx.fake.origin = origin;
   ctx.fake.role = onEventRole;
+  const requested = ctx.clock.now;
+  const limit = Number(event.ResourceProperties.ServiceTimeout ?? CUSTOM_RESOURCE_TIMEOUT_SECONDS);
   try {
     const result = await handler.onEvent(event);
     const physicalId = result.PhysicalResourceId ?? (event.RequestType === 'Create' ? defaultPhysicalId : event.PhysicalResourceId!);
@@ -129,16 +155,19 @@ export async function invokeCustomResource(ctx: CustomResourceContext, handler: 
     const onEventData = { ...(result.Data ?? {}) };
     let data = onEventData;
     if (handler.isComplete) {
-      ctx.fake.role = isCompleteRole;
-      for (let poll = 0; ; poll++) {
-        if (poll >= MAX_POLLS) throw new Error(`${event.LogicalResourceId}: isComplete never completed`);
+      for (;;) {
+        if (ctx.clock.now - requested >= limit * 1000) {
+          throw new Error(`CloudFormation did not receive a response from the custom resource within ${limit} seconds (ServiceTimeout)`);
+        }
+        ctx.fake.origin = origin;
+        ctx.fake.role = isCompleteRole;
         const done = await handler.isComplete({ ...event, PhysicalResourceId: physicalId, Data: onEventData });
         if (done.IsComplete) {
           data = { ...onEventData, ...(done.Data ?? {}) };
           break;
         }
         if (done.Data && Object.keys(done.Data).length > 0) throw new Error('"Data" is not allowed if "IsComplete" is "False"');
-        ctx.clock.advance(POLL_SECONDS);
+        await ctx.clock.sleep(POLL_SECONDS);
       }
     }
     return { PhysicalResourceId: physicalId, Data: data };
@@ -169,54 +198,43 @@ export function handlersFor(type: string, handlers: Record<string, CustomResourc
   throw new Error(`no handler for ${type}: pass one in handlers, or its attributes`);
 }
 
+/** How a wait condition ended. */
+export type ConditionOutcome =
+  | { readonly status: 'SUCCESS'; readonly signal: ReceivedSignal; readonly data: string }
+  | { readonly status: 'FAILURE'; readonly signal: ReceivedSignal; readonly reason: string }
+  | { readonly status: 'TIMEOUT'; readonly reason: string };
+
 /**
- * Waits for a wait condition as CloudFormation does, for at most its timeout: the load waiter
- * (started by a lifecycle through Step Functions) polls once a minute until it signalled the handle.
- * Returns the signal; fails when it timed out or received a failure signal.
+ * CloudFormation waiting on a wait condition it creates ("Using wait conditions";
+ * AWS::CloudFormation::WaitCondition): the signals its handle received (the server's signals at
+ * `handlePath`), before the condition was created too, decide in the order they came: `count`
+ * SUCCESS signals of distinct `UniqueId`s complete it (`data`: its `Data` attribute, their `Data` by
+ * `UniqueId` as JSON), a FAILURE signal fails it; without them `timeoutSeconds` after it began, it
+ * times out. The clock runs meanwhile, and the stack's load waiter (`waiter`) polls by itself.
  */
-export async function waitForCondition(ctx: CustomResourceContext, server: WaitConditionServer,
-  logicalId: string): Promise<{ Status: string; Reason: string }> {
-  const d = ctx.deployed;
-  const handleId = d.referencedLogicalId(d.resource(logicalId).Properties!.Handle)!;
-  const url = d.ref(handleId);
-  const timeoutSeconds = Number(d.property(logicalId, 'Timeout'));
-  const execution = [...ctx.fake.executions.values()].find(e => (JSON.parse(e.input).LoadWaitPoll as LoadWaitPoll).Handle === url);
-  if (!execution) {
-    throw new Error(`wait condition ${logicalId} timed out: nothing started the load waiter for its handle`);
-  }
-  const poll = JSON.parse(execution.input).LoadWaitPoll as LoadWaitPoll;
-  const waiterRole = ctx.iam.roleOfFunction(ctx.iam.functionWithArn(invokedFunction(d, execution.stateMachineArn)));
-  const started = ctx.clock.now;
-  // the state machine hands each poll's answer to the next one ($.Answer)
-  let state: Record<string, string> | undefined;
+export async function waitOnCondition(clock: SimulatedClock, waiter: LoadWaiterModel, server: WaitConditionServer, handlePath: string,
+  count: number, timeoutSeconds: number): Promise<ConditionOutcome> {
+  const deadline = clock.now + timeoutSeconds * 1000;
   for (;;) {
-    if (ctx.clock.now - started > timeoutSeconds * 1000) {
-      throw new Error(`wait condition ${logicalId} timed out after ${timeoutSeconds} s`);
+    const successes = new Map<string, ReceivedSignal>();
+    for (const signal of server.signals.get(handlePath) ?? []) {
+      if (signal.Status !== 'SUCCESS') {
+        return { status: 'FAILURE', signal, reason: `WaitCondition received failed message: '${signal.Reason}' for uniqueId: ${signal.UniqueId}` };
+      }
+      successes.set(signal.UniqueId, signal);
+      if (successes.size >= count) {
+        return { status: 'SUCCESS', signal, data: JSON.stringify(Object.fromEntries([...successes.values()].map(x => [x.UniqueId, x.Data]))) };
+      }
     }
-    ctx.clock.advance(60);
-    ctx.fake.origin = `load waiter for ${logicalId}`;
-    ctx.fake.role = waiterRole;
-    const answer = await dispatcher.loadPoll(poll, state);
-    if (answer.Done) break;
-    state = answer.State;
+    if (clock.now >= deadline) {
+      return { status: 'TIMEOUT', reason: `WaitCondition timed out. Received ${successes.size} conditions when expecting ${count}` };
+    }
+    const next = waiter.nextPollAt();
+    await clock.sleep((Math.min(next ?? deadline, deadline) - clock.now) / 1000);
   }
-  const signal = (server.signals.get(handleId) ?? [])[0];
-  if (!signal) {
-    throw new Error(`wait condition ${logicalId} timed out: the load waiter finished without signalling`);
-  }
-  if (signal.Status !== 'SUCCESS') {
-    throw new Error(`wait condition ${logicalId} received a FAILURE signal: ${signal.Reason}`);
-  }
-  return signal;
 }
 
-/** The Lambda function the state machine invokes (its Task state's FunctionName). */
-function invokedFunction(d: DeployedTemplate, stateMachineArn: string): string {
-  const machine = d.logicalIds('AWS::StepFunctions::StateMachine').find(id => d.ref(id) === stateMachineArn)!;
-  const definition = d.property(machine, 'DefinitionString');
-  const states = Object.values<any>(JSON.parse(definition).States);
-  return states.find(s => s.Type === 'Task').Resource;
-}
+let deployments = 0;
 
 export class DeploymentDriver {
   public readonly deployed: DeployedTemplate;
@@ -227,17 +245,22 @@ export class DeploymentDriver {
   public readonly results = new Map<string, { physicalId: string; data: Record<string, any>; properties: Record<string, any> }>();
   /** The signal each wait condition received. */
   public readonly waitSignals = new Map<string, { Status: string; Reason: string }>();
+  /** The stack's load waiter: the Step Functions executions the handlers started. */
+  public readonly waiter = new LoadWaiterModel(() => this);
   private readonly attributes: CustomResourceAttributes;
 
   constructor(template: TemplateJson, private readonly options: DriverOptions = {}) {
     this.attributes = { ...(options.attributes ?? {}) };
     this.deployed = new DeployedTemplate(template, options.env, this.attributes);
     if (options.waitConditions) {
+      // each deployment's handles are its own (a shared server keeps every deployment's signals)
       const server = options.waitConditions;
-      this.deployed.waitConditionUrl = (logicalId) => server.url(logicalId);
+      const deployment = `deployment-${++deployments}`;
+      this.deployed.waitConditionUrl = (logicalId) => server.url(`${deployment}/${logicalId}`);
     }
     this.iam = IamModel.of(this.deployed);
     this.fake = new FakeAws(this.deployed);
+    this.clock.background = this.waiter;
     options.prepare?.(this.fake, this.deployed);
   }
 
@@ -267,16 +290,22 @@ export class DeploymentDriver {
   }
 
   /**
-   * Waits for a wait condition as CloudFormation does, for at most its timeout: the load waiter
-   * (started by a lifecycle through Step Functions) polls once a minute until it signalled the handle.
+   * Waits for a wait condition as CloudFormation does (`waitOnCondition`), for at most its timeout,
+   * while the load waiter's executions poll; fails when it timed out or received a FAILURE signal.
    */
   public async waitFor(logicalId: string): Promise<void> {
     const server = this.options.waitConditions;
     if (!server) {
       throw new Error(`${logicalId} is a wait condition: pass waitConditions to the driver`);
     }
-    const signal = await this.clock.run(() => waitForCondition(this, server, logicalId));
-    this.waitSignals.set(logicalId, signal);
+    const d = this.deployed;
+    const handleId = d.referencedLogicalId(d.resource(logicalId).Properties!.Handle)!;
+    const outcome = await this.clock.run(() => waitOnCondition(this.clock, this.waiter, server, new URL(d.ref(handleId)).pathname.slice(1),
+      Number(d.property(logicalId, 'Count') ?? 1), Number(d.property(logicalId, 'Timeout'))));
+    if (outcome.status !== 'SUCCESS') {
+      throw new Error(`wait condition ${logicalId}: ${outcome.reason}`);
+    }
+    this.waitSignals.set(logicalId, outcome.signal);
   }
 
   /** Deletes every custom resource that was created, in reverse order. */
@@ -343,8 +372,8 @@ export function stringValues(data: Record<string, any>): Record<string, string> 
   return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
 }
 
-/** Resources in an order where every resource comes after what it references or depends on. */
-export function topologicalOrder(template: TemplateJson): string[] {
+/** What each resource waits for: the resources it names in `DependsOn` or references (`Ref`, `Fn::GetAtt`, `Fn::Sub`). */
+export function directDependencies(template: TemplateJson): Map<string, Set<string>> {
   const resources = template.Resources;
   const deps = new Map<string, Set<string>>();
   for (const [id, r] of Object.entries(resources)) {
@@ -354,6 +383,29 @@ export function topologicalOrder(template: TemplateJson): string[] {
     collectReferences(r.Properties, set, resources);
     deps.set(id, set);
   }
+  return deps;
+}
+
+/** Every resource `logicalId` comes after (CloudFormation creates it only once they are complete). */
+export function comesAfter(template: TemplateJson, logicalId: string): Set<string> {
+  const deps = directDependencies(template);
+  const found = new Set<string>();
+  const visit = (id: string) => {
+    for (const dep of deps.get(id) ?? []) {
+      if (!found.has(dep) && template.Resources[dep]) {
+        found.add(dep);
+        visit(dep);
+      }
+    }
+  };
+  visit(logicalId);
+  return found;
+}
+
+/** Resources in an order where every resource comes after what it references or depends on. */
+export function topologicalOrder(template: TemplateJson): string[] {
+  const resources = template.Resources;
+  const deps = directDependencies(template);
   const order: string[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string) => {

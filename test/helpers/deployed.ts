@@ -317,7 +317,8 @@ function hash(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex');
 }
 
-function uuid(text: string): string {
+/** A UUID made from `text` (stack ids). */
+export function uuid(text: string): string {
   const h = hash(text);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -27,8 +27,12 @@ import * as crypto from 'crypto';
  *
  * Time moves with `now()` (`Date.now()` unless set: a deployment's simulated clock): a started
  * task is `starting` for `timing.startingSeconds`, then `running`; a stop takes `timing.stoppingSeconds`; a full load
- * takes `timing.fullLoadSeconds`, after which a full-load task stops with `FULL_LOAD_ONLY_FINISHED`;
- * a stopped serverless replication releases its capacity for `timing.deprovisionSeconds`.
+ * takes `timing.fullLoadSeconds`, after which a full-load task stops with `FULL_LOAD_ONLY_FINISHED`,
+ * and a full-load-and-CDC task whose settings set `FullLoadSettings.StopTaskCachedChangesNotApplied`
+ * stops with `STOPPED_AFTER_FULL_LOAD` ("stop the task after a full load completes, before cached
+ * changes are applied"); `resume-processing` of a run whose full load completed goes on with the
+ * changes, without loading again; a stopped serverless replication releases its capacity for
+ * `timing.deprovisionSeconds`. `loadsCompleted` lists every full load that completed, at its time.
  *
  * `injectFault` makes one action fail for a reason of the test's choosing (an invalid table
  * mapping, say); injected faults are recorded in `injected`, not in `refusals`.
@@ -106,6 +110,10 @@ export interface DmsTask {
   until?: number;
   /** When the current run's full load completes. */
   loadDoneAt?: number;
+  /** A resumed run whose full load had completed: when it completed. */
+  loadKept?: number;
+  /** Whether `loadsCompleted` holds the current run's load. */
+  loadRecorded?: boolean;
 }
 
 /** A DMS Serverless replication configuration and its replication. */
@@ -123,6 +131,8 @@ export interface DmsReplication {
   stopped?: number;
   until?: number;
   loadDoneAt?: number;
+  loadKept?: number;
+  loadRecorded?: boolean;
   /** Capacity is released until then, after a stop. */
   deprovisionedAt?: number;
 }
@@ -165,6 +175,8 @@ export class DmsModel {
   public readonly injected: DmsRefusal[] = [];
   /** Every call that changed something (or was refused), in order. */
   public readonly history: DmsHistoryEntry[] = [];
+  /** Every full load that completed: the task or replication, and when (its `FullLoadFinishDate`). */
+  public readonly loadsCompleted: { readonly arn: string; readonly at: number }[] = [];
   public readonly timing: DmsTiming = { startingSeconds: 30, stoppingSeconds: 30, fullLoadSeconds: 90, deprovisionSeconds: 30 };
   /** Who calls now; the deployment sets it before each step. */
   public caller = '(unknown caller)';
@@ -252,8 +264,9 @@ export class DmsModel {
       }
       checkStartType(`Replication task ${t.identifier}`, type, t.started !== undefined);
       const now = this.now();
+      const kept = type === 'resume-processing' ? completedLoad(t) : undefined;
       Object.assign(t, { status: 'starting', until: now + this.timing.startingSeconds * 1000, stopReason: undefined, started: now, stopped: undefined });
-      t.loadDoneAt = undefined;
+      Object.assign(t, { loadDoneAt: undefined, loadKept: kept, loadRecorded: kept !== undefined });
       return t;
     }, type);
   }
@@ -352,8 +365,9 @@ export class DmsModel {
         throw new DmsFault('InvalidParameterCombinationException', `Replication ${r.identifier} is a full-load replication: resume-processing is not supported; use reload-target.`);
       }
       const now = this.now();
+      const kept = type === 'resume-processing' ? completedLoad(r) : undefined;
       Object.assign(r, { status: SERVERLESS_STARTING, until: now + this.timing.startingSeconds * 1000, stopReason: undefined, started: now });
-      Object.assign(r, { stopped: undefined, loadDoneAt: undefined, deprovisionedAt: undefined });
+      Object.assign(r, { stopped: undefined, loadDoneAt: undefined, deprovisionedAt: undefined, loadKept: kept, loadRecorded: kept !== undefined });
       return r;
     }, type);
   }
@@ -494,10 +508,18 @@ export class DmsModel {
   private advanceRun(run: DmsTask | DmsReplication, now: number, type: string, starting: string): void {
     if (run.status === starting && now >= run.until!) {
       run.status = 'running';
-      run.loadDoneAt = type === 'cdc' ? run.until! : run.until! + this.timing.fullLoadSeconds * 1000;
+      run.loadDoneAt = run.loadKept ?? (type === 'cdc' ? run.until! : run.until! + this.timing.fullLoadSeconds * 1000);
+    }
+    if (run.status === 'running' && type !== 'cdc' && now >= run.loadDoneAt! && !run.loadRecorded) {
+      run.loadRecorded = true;
+      this.loadsCompleted.push({ arn: run.arn, at: run.loadDoneAt! });
+      if (type === 'full-load-and-cdc' && stopsAfterFullLoad(run)) {
+        Object.assign(run, { status: 'stopped', stopReason: 'Stop Reason STOPPED_AFTER_FULL_LOAD', stopped: run.loadDoneAt });
+      }
     }
     if (run.status === 'running' && type === 'full-load' && now >= run.loadDoneAt!) {
-      Object.assign(run, { status: 'stopped', stopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED', stopped: run.loadDoneAt });
+      // a resumed run whose load had completed stops once it runs
+      Object.assign(run, { status: 'stopped', stopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED', stopped: Math.max(run.loadDoneAt!, run.until!) });
     }
     if (run.status === 'stopping' && now >= run.until!) {
       Object.assign(run, { status: 'stopped', stopReason: 'Stop Reason STOPPED_BY_USER', stopped: run.until });
@@ -568,6 +590,18 @@ export class DmsModel {
     if (!r) throw new DmsFault('ResourceNotFoundFault', `Replication configuration ${arn} not found.`);
     return r;
   }
+}
+
+/** When the full load of the run's last start completed, if it did before the run stopped. */
+function completedLoad(run: DmsTask | DmsReplication): number | undefined {
+  return run.loadDoneAt !== undefined && run.stopped !== undefined && run.loadDoneAt <= run.stopped ? run.loadDoneAt : undefined;
+}
+
+/** Whether the task's settings stop it once its full load completed, before the cached changes apply. */
+function stopsAfterFullLoad(run: DmsTask | DmsReplication): boolean {
+  const raw = run.properties.ReplicationTaskSettings ?? run.properties.ReplicationSettings;
+  const settings = typeof raw === 'string' ? JSON.parse(raw) : raw;
+  return settings?.FullLoadSettings?.StopTaskCachedChangesNotApplied === true;
 }
 
 function checkStartType(what: string, type: StartType, hasRun: boolean): void {

@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStackResourceCommand, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { BatchGetBuildsCommand, CodeBuildClient, StartBuildCommand } from '@aws-sdk/client-codebuild';
+import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand, StopBuildCommand } from '@aws-sdk/client-codebuild';
 import {
   CancelReplicationTaskAssessmentRunCommand,
   DatabaseMigrationServiceClient,
@@ -65,6 +65,42 @@ export interface RecordedCall {
   readonly requests: AuthorizedRequest[];
 }
 
+/** A CodeBuild build as the account holds it. */
+export interface FakeBuild {
+  readonly id: string;
+  readonly project: string;
+  /** The environment variables the build was started with (`environmentVariablesOverride`). */
+  readonly environment: Record<string, string>;
+  /** How often BatchGetBuilds looked at it. */
+  looks: number;
+  /** When it was started (ms of the account's clock). */
+  readonly startedAt: number;
+  /** When it left the queue and ran (when `buildRunner` decides). */
+  readonly runsAt?: number;
+  /** When it ends, and how, when `buildRunner` decides (unset: it succeeds at its second look). */
+  readonly endsAt?: number;
+  /** `TIMED_OUT` in the queue past the project's `QueuedTimeoutInMinutes`, or running past its build timeout. */
+  readonly outcome?: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT';
+  /** The phase it ended in: `QUEUED` for a build that never left the queue. */
+  readonly endPhase?: 'QUEUED' | 'BUILD';
+  /** `STOPPED` once StopBuild stopped it before its end. */
+  stoppedAt?: number;
+  /** Whether its end was applied (`BuildPlan.effect` ran). */
+  settled: boolean;
+  readonly idempotencyToken?: string;
+}
+
+/** How a build runs (see `FakeAws.buildRunner`). */
+export interface BuildPlan {
+  /** How long it runs, once out of the queue. */
+  readonly seconds: number;
+  /** How long it waits in the queue first (the account's concurrent builds in use). @default 0 */
+  readonly queuedSeconds?: number;
+  readonly outcome: 'SUCCEEDED' | 'FAILED';
+  /** What the build did, applied at its end when it was not stopped before (e.g. to a stand-in target database). */
+  readonly effect?: () => void;
+}
+
 export interface FakeAwsOptions {
   /**
    * The account's DMS. Given, it holds what CloudFormation created so far (see `CloudFormationModel`).
@@ -82,12 +118,27 @@ export class FakeAws {
   public readonly calls: RecordedCall[] = [];
   public readonly secrets: SecretRecord[] = [];
   public readonly roles = new Map<string, { tags: { Key: string; Value: string }[]; policies: string[] }>();
-  /** Step Functions executions started, by name. */
-  public readonly executions = new Map<string, { stateMachineArn: string; input: any }>();
+  /** Step Functions executions started, by name, with the time they started. */
+  public readonly executions = new Map<string, { stateMachineArn: string; input: any; startedAt: number }>();
   /** The account's DMS. */
   public readonly dms: DmsModel;
   /** What `DescribeStacks` answers as the stack's `StackStatus`. */
   public stackStatus = 'CREATE_IN_PROGRESS';
+  /**
+   * The id of the stack now, when it is not the template's (a stack created again after one was
+   * deleted gets a new id); `DescribeStacks` answers `DELETE_COMPLETE` for the ids in `deletedStackIds`.
+   */
+  public currentStackId?: string;
+  public readonly deletedStackIds = new Set<string>();
+  /**
+   * How each build runs: given, a build waits `queuedSeconds` in the queue, then runs for `seconds`
+   * and ends as the plan says (its `effect` applied then), as CodeBuild runs it: a build queued
+   * longer than the project's `QueuedTimeoutInMinutes` (480 by default) ends `TIMED_OUT` in its
+   * QUEUED phase, one that runs longer than its build timeout (`timeoutInMinutesOverride`, else the
+   * project's `TimeoutInMinutes`, 60 by default) ends `TIMED_OUT` then; StopBuild stops it before.
+   * Without it, every build succeeds at its second look.
+   */
+  public buildRunner?: (build: { id: string; project: string; environment: Record<string, string> }) => BuildPlan;
   /** The status of a resource of the stack (its last step), for DescribeStackResource; undefined when it has none. */
   public resourceStatus?: (logicalId: string) => string | undefined;
   /**
@@ -103,14 +154,14 @@ export class FakeAws {
 
   private readonly connections = new Map<string, { status: string; polls: number }>();
   private mocks: {
-    dms: AwsClientStub<DatabaseMigrationServiceClient>;
-    sm: AwsClientStub<SecretsManagerClient>;
-    iam: AwsClientStub<IAMClient>;
-    cw: AwsClientStub<CloudWatchClient>;
-    sfn: AwsClientStub<SFNClient>;
-    cfn: AwsClientStub<CloudFormationClient>;
-    codebuild: AwsClientStub<CodeBuildClient>;
-    logs: AwsClientStub<CloudWatchLogsClient>;
+    dms: ClientAnswers;
+    sm: ClientAnswers;
+    iam: ClientAnswers;
+    cw: ClientAnswers;
+    sfn: ClientAnswers;
+    cfn: ClientAnswers;
+    codebuild: ClientAnswers;
+    logs: ClientAnswers;
   };
   /**
    * Premigration assessment runs started, by ARN: the request, and how often the run was looked at
@@ -119,8 +170,9 @@ export class FakeAws {
   public readonly assessmentRuns = new Map<string, { input: any; looks: number; cancelled: boolean }>();
   /** DMS Schema Conversion requests started (import, assessment, conversion, export to target), by id; each succeeds at its second look. */
   public readonly schemaConversionRequests = new Map<string, { operation: string; input: any; looks: number }>();
-  /** Builds started, by id: the project and its environment overrides; each succeeds on its second look. */
-  public readonly builds = new Map<string, { project: string; environment: Record<string, string>; looks: number }>();
+  /** Builds started, by id: the project and its environment overrides; see `buildRunner` for how they run. */
+  public readonly builds = new Map<string, FakeBuild>();
+  private readonly buildPlans = new Map<string, BuildPlan>();
 
   constructor(private readonly deployed: DeployedTemplate, options: FakeAwsOptions = {}) {
     const d = deployed;
@@ -164,29 +216,136 @@ export class FakeAws {
     if (FakeAws.active === this) FakeAws.active = undefined;
   }
 
+  /** The clock of the account (the DMS model's, a deployment's simulated clock when it has one). */
+  public now(): number {
+    return this.dms.now();
+  }
+
+  /**
+   * Applies the end of every build that ended by now and was not stopped (its plan's effect), in
+   * the order they ended. The build calls and a test reading the builds' results call it.
+   */
+  public settleBuilds(): void {
+    const now = this.now();
+    const ended = [...this.builds.values()]
+      .filter(b => !b.settled && b.endsAt !== undefined && b.endsAt <= now && (b.stoppedAt === undefined || b.stoppedAt >= b.endsAt))
+      .sort((a, b) => a.endsAt! - b.endsAt!);
+    for (const b of ended) {
+      b.settled = true;
+      if (b.outcome === 'SUCCEEDED') this.buildPlans.get(b.id)?.effect?.();
+    }
+  }
+
+  /** When a build planned by `buildRunner` runs and ends, and how (see `buildRunner`). */
+  private buildTimes(now: number, plan: BuildPlan, project: string, timeoutOverride: number | undefined): Partial<FakeBuild> {
+    const setting = (name: string) => {
+      const id = this.deployed.logicalIds('AWS::CodeBuild::Project').find(p => project.startsWith(this.deployed.ref(p)));
+      const value = id === undefined ? undefined : this.deployed.property(id, name);
+      return value === undefined ? undefined : Number(value);
+    };
+    const queueLimit = (setting('QueuedTimeoutInMinutes') ?? 480) * 60;
+    const timeout = (timeoutOverride ?? setting('TimeoutInMinutes') ?? 60) * 60;
+    const queued = plan.queuedSeconds ?? 0;
+    if (queued > queueLimit) {
+      return { endsAt: now + queueLimit * 1000, outcome: 'TIMED_OUT', endPhase: 'QUEUED' };
+    }
+    const runsAt = now + queued * 1000;
+    return plan.seconds > timeout
+      ? { runsAt, endsAt: runsAt + timeout * 1000, outcome: 'TIMED_OUT', endPhase: 'BUILD' }
+      : { runsAt, endsAt: runsAt + plan.seconds * 1000, outcome: plan.outcome, endPhase: 'BUILD' };
+  }
+
+  /** The phases of an ended build, as BatchGetBuilds shows them. */
+  private phasesOf(b: FakeBuild, status: string): { phaseType: string; phaseStatus: string; contexts?: { message: string }[] }[] {
+    if (b.endPhase === 'QUEUED') {
+      return [{ phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED' }, { phaseType: 'QUEUED', phaseStatus: 'TIMED_OUT' }];
+    }
+    const message = status === 'TIMED_OUT' ? 'Build has timed out.' : status === 'STOPPED' ? 'Build was stopped.' : undefined;
+    return [
+      { phaseType: 'SUBMITTED', phaseStatus: 'SUCCEEDED' },
+      { phaseType: 'QUEUED', phaseStatus: 'SUCCEEDED' },
+      { phaseType: 'BUILD', phaseStatus: status, ...(message ? { contexts: [{ message }] } : {}) },
+      { phaseType: 'COMPLETED', phaseStatus: status },
+    ];
+  }
+
+  /** A build's status now: by its plan, or at its second look without one. */
+  private buildStatus(b: FakeBuild): string {
+    if (b.endsAt === undefined) {
+      return b.looks > 1 ? 'SUCCEEDED' : 'IN_PROGRESS';
+    }
+    const now = this.now();
+    if (b.stoppedAt !== undefined && b.stoppedAt < b.endsAt) {
+      return now >= b.stoppedAt ? 'STOPPED' : 'IN_PROGRESS';
+    }
+    return now >= b.endsAt ? b.outcome! : 'IN_PROGRESS';
+  }
+
   private install(): void {
     const { dms, sm, iam, cw, sfn, cfn, codebuild, logs } = this.mocks;
     const { partition, region, account } = this.deployed.env;
     const projectArn = (name: string) => `arn:${partition}:codebuild:${region}:${account}:project/${name}`;
+    // CodeBuild: a StartBuild repeated with the same idempotency token within 5 minutes answers the same build
     codebuild.on(StartBuildCommand).callsFake(input => this.record('StartBuild', input, [this.req('codebuild:StartBuild', projectArn(input.projectName!))], () => {
+      this.settleBuilds();
+      const now = this.now();
+      const same = input.idempotencyToken === undefined ? undefined
+        : [...this.builds.values()].find(b => b.idempotencyToken === input.idempotencyToken && now - b.startedAt < 300_000);
+      if (same) {
+        return { build: { id: same.id, buildStatus: this.buildStatus(same) } };
+      }
       const id = `${input.projectName}:${this.builds.size + 1}`;
       const overrides: { name?: string; value?: string }[] = input.environmentVariablesOverride ?? [];
       const environment = Object.fromEntries(overrides.map((v) => [v.name!, v.value!]));
-      this.builds.set(id, { project: input.projectName!, environment, looks: 0 });
+      const plan = this.buildRunner?.({ id, project: input.projectName!, environment });
+      if (plan) this.buildPlans.set(id, plan);
+      this.builds.set(id, {
+        id,
+        project: input.projectName!,
+        environment,
+        looks: 0,
+        startedAt: now,
+        settled: false,
+        idempotencyToken: input.idempotencyToken,
+        ...(plan ? this.buildTimes(now, plan, input.projectName!, input.timeoutInMinutesOverride) : {}),
+      });
       return { build: { id, buildStatus: 'IN_PROGRESS' } };
     }));
     codebuild.on(BatchGetBuildsCommand).callsFake(input => {
       const ids: string[] = input.ids ?? [];
       const requests = ids.map(id => this.req('codebuild:BatchGetBuilds', projectArn(id.split(':')[0])));
-      return this.record('BatchGetBuilds', input, requests, () => ({
-        builds: ids.map(id => {
-          const b = this.builds.get(id);
-          if (!b) return { id, buildStatus: 'FAILED' };
-          b.looks++;
-          return { id, buildStatus: b.looks > 1 ? 'SUCCEEDED' : 'IN_PROGRESS', logs: { groupName: `/${b.project}`, streamName: id.split(':')[1] } };
-        }),
-      }));
+      return this.record('BatchGetBuilds', input, requests, () => {
+        this.settleBuilds();
+        return {
+          builds: ids.map(id => {
+            const b = this.builds.get(id);
+            if (!b) return { id, buildStatus: 'FAILED' };
+            b.looks++;
+            const status = this.buildStatus(b);
+            const queued = b.runsAt !== undefined && this.now() < b.runsAt;
+            return {
+              id,
+              buildStatus: status,
+              currentPhase: status !== 'IN_PROGRESS' ? 'COMPLETED' : queued ? 'QUEUED' : 'BUILD',
+              startTime: new Date(b.startedAt),
+              ...(status !== 'IN_PROGRESS' && b.endPhase ? { phases: this.phasesOf(b, status) } : {}),
+              logs: { groupName: `/${b.project}`, streamName: id.split(':')[1] },
+            };
+          }),
+        };
+      });
     });
+    codebuild.on(ListBuildsForProjectCommand).callsFake(input => this.record('ListBuildsForProject', input,
+      [this.req('codebuild:ListBuildsForProject', projectArn(input.projectName!))], () => ({
+        ids: [...this.builds.values()].filter(b => b.project === input.projectName).map(b => b.id).reverse(),
+      })));
+    codebuild.on(StopBuildCommand).callsFake(input => this.record('StopBuild', input, [this.req('codebuild:StopBuild', projectArn(input.id!.split(':')[0]))], () => {
+      this.settleBuilds();
+      const b = this.builds.get(input.id!);
+      if (!b) throw fault('ResourceNotFoundException', `Build ${input.id} not found`);
+      if (this.buildStatus(b) === 'IN_PROGRESS') b.stoppedAt = this.now();
+      return { build: { id: b.id, buildStatus: this.buildStatus(b) } };
+    }));
     logs.on(GetLogEventsCommand).callsFake(input => this.record('GetLogEvents', input,
       [this.req('logs:GetLogEvents', `arn:${partition}:logs:${region}:${account}:log-group:${input.logGroupName}:log-stream:${input.logStreamName}`)], () => ({ events: [] })));
     this.installAssessments();
@@ -248,7 +407,11 @@ export class FakeAws {
     }));
 
     cfn.on(DescribeStacksCommand).callsFake(input => this.record('DescribeStacks', input, [this.req('cloudformation:DescribeStacks', this.stackArnOf(input.StackName))], () => {
-      const stackId = this.deployed.stackId;
+      const stackId = this.currentStackId ?? this.deployed.stackId;
+      if (input.StackName !== undefined && this.deletedStackIds.has(input.StackName)) {
+        // a deleted stack is found by its id (not by its name), DELETE_COMPLETE
+        return { Stacks: [{ StackId: input.StackName, StackName: this.deployed.env.stackName, StackStatus: 'DELETE_COMPLETE', CreationTime: new Date(0) }] };
+      }
       if (input.StackName !== undefined && input.StackName !== stackId && input.StackName !== this.deployed.env.stackName) {
         throw fault('ValidationError', `Stack with id ${input.StackName} does not exist`);
       }
@@ -320,7 +483,7 @@ export class FakeAws {
       if (existing && existing.input !== input.input) {
         throw fault('ExecutionAlreadyExists', `Execution ${input.name} already exists with another input`);
       }
-      this.executions.set(input.name!, { stateMachineArn: input.stateMachineArn!, input: input.input });
+      if (!existing) this.executions.set(input.name!, { stateMachineArn: input.stateMachineArn!, input: input.input, startedAt: this.now() });
       return { executionArn: `${input.stateMachineArn!.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: new Date() };
     }));
     this.installSyncExecutions(sfn);
@@ -440,7 +603,7 @@ export class FakeAws {
     })));
   }
 
-  private installSyncExecutions(sfn: AwsClientStub<SFNClient>): void {
+  private installSyncExecutions(sfn: ClientAnswers): void {
     sfn.on(StartSyncExecutionCommand).callsFake(input => this.record('StartSyncExecution', input,
       [this.req('states:StartSyncExecution', input.stateMachineArn!)], async () => {
         if (!this.syncExecution) throw fault('StateMachineDoesNotExist', `No state machine ${input.stateMachineArn} runs here: set syncExecution`);
@@ -571,6 +734,38 @@ export class FakeAws {
 }
 
 /**
+ * The answers of one SDK client's stand-in: `on(Command).callsFake(answer)` as with
+ * aws-sdk-client-mock, dispatched by the command's class in one fake of `send`. (Registered with
+ * aws-sdk-client-mock's `on`, sinon would compare every command deeply with each registered matcher
+ * before answering, which costs more than the answers themselves over a deployment of many polls.)
+ * An answer that throws is a rejected request, as with aws-sdk-client-mock; a command without an
+ * answer gets `undefined`.
+ */
+class ClientAnswers {
+  private readonly answers = new Map<unknown, (input: any) => unknown>();
+
+  constructor(private readonly stub: AwsClientStub<any>) {
+    stub.send.callsFake(((command: { constructor: unknown; input: unknown }) => {
+      const answer = this.answers.get(command.constructor);
+      if (!answer) return undefined;
+      try {
+        return answer(command.input);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }) as any);
+  }
+
+  public on(command: abstract new (...args: any[]) => { input: unknown }): { callsFake(answer: (input: any) => unknown): void } {
+    return { callsFake: (answer) => { this.answers.set(command, answer); } };
+  }
+
+  public restore(): void {
+    this.stub.restore();
+  }
+}
+
+/**
  * The DMS resources of a template as a deployment that created them left them (tasks `ready`,
  * replication configurations `created`), under the ids the template's deployed values give them.
  */
@@ -632,13 +827,13 @@ function fault(name: string, message: string): Error {
 /** Stubs of the SDK clients the handlers use (each replaces a stub made before). */
 function mockClients() {
   return {
-    dms: mockClient(DatabaseMigrationServiceClient),
-    sm: mockClient(SecretsManagerClient),
-    iam: mockClient(IAMClient),
-    cw: mockClient(CloudWatchClient),
-    sfn: mockClient(SFNClient),
-    cfn: mockClient(CloudFormationClient),
-    codebuild: mockClient(CodeBuildClient),
-    logs: mockClient(CloudWatchLogsClient),
+    dms: new ClientAnswers(mockClient(DatabaseMigrationServiceClient)),
+    sm: new ClientAnswers(mockClient(SecretsManagerClient)),
+    iam: new ClientAnswers(mockClient(IAMClient)),
+    cw: new ClientAnswers(mockClient(CloudWatchClient)),
+    sfn: new ClientAnswers(mockClient(SFNClient)),
+    cfn: new ClientAnswers(mockClient(CloudFormationClient)),
+    codebuild: new ClientAnswers(mockClient(CodeBuildClient)),
+    logs: new ClientAnswers(mockClient(CloudWatchLogsClient)),
   };
 }
