@@ -56,3 +56,48 @@ export interface FidelityCheckProps {
   /** The table mappings of the DMS task: their selection rules pick the tables, their transformation rules give the target names. */
   readonly tableMappings: TableMappings;
 }
+
+/** What `MigrationPreflight.forTask` and `MigrationVerification.forTask` take from the task unless given. */
+export interface FidelityCheckForTaskOptions {
+  /**
+   * Where the check runs (see `FidelityCheckProps.network`).
+   *
+   * @default - the task's network
+   */
+  readonly network?: IReplicationNetwork;
+
+  /**
+   * The source database's secret (RDS JSON format).
+   *
+   * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
+   */
+  readonly sourceSecret?: secretsmanager.ISecret;
+
+  /**
+   * The source's engine.
+   *
+   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
+   */
+  readonly sourceEngine?: FidelitySourceEngine;
+
+  /**
+   * The source database to read.
+   *
+   * @default - the database of the task's source endpoint
+   */
+  readonly sourceDatabaseName?: string;
+
+  /**
+   * PEM bundle to verify the source's TLS certificate with.
+   *
+   * @default - TLS without certificate verification
+   */
+  readonly sourceCaBundle?: string;
+
+  /**
+   * The target database.
+   *
+   * @default - the `dbname` of `targetSecret`
+   */
+  readonly targetDatabaseName?: string;
+}

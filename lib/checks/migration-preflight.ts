@@ -2,11 +2,10 @@ import { CustomResource, Lazy, Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
-import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
+import { FidelityCheckForTaskOptions, FidelityCheckProps } from './fidelity-check';
 import { FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { verificationSessionsOf } from './verification-sessions';
-import { IReplicationNetwork } from '../core/interfaces';
 import { unknownFindingCodes, unknownFindingCodesMessage } from '../fidelity/finding-codes';
 import { PREFLIGHT_TYPE } from '../fidelity/kinds';
 import { NeonComputeKeepAlive } from '../live/neon-compute';
@@ -131,44 +130,9 @@ export interface PreflightCapacityOptions {
  * Options of `MigrationPreflight.forTask`: the task gives the table mappings, migration type and
  * LOB settings.
  */
-export interface MigrationPreflightForTaskOptions {
+export interface MigrationPreflightForTaskOptions extends FidelityCheckForTaskOptions {
   /** The task to check before it starts. */
   readonly task: DmsMigrationTask;
-
-  /**
-   * Where the check runs (see `FidelityCheckProps.network`).
-   *
-   * @default - the task's network
-   */
-  readonly network?: IReplicationNetwork;
-
-  /**
-   * The source database's secret (RDS JSON format).
-   *
-   * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
-   */
-  readonly sourceSecret?: secretsmanager.ISecret;
-
-  /**
-   * The source's engine.
-   *
-   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
-   */
-  readonly sourceEngine?: FidelitySourceEngine;
-
-  /**
-   * The source database to read.
-   *
-   * @default - the database of the task's source endpoint
-   */
-  readonly sourceDatabaseName?: string;
-
-  /**
-   * PEM bundle to verify the source's TLS certificate with.
-   *
-   * @default - TLS without certificate verification
-   */
-  readonly sourceCaBundle?: string;
 
   /**
    * The target's credentials secret, to check pre-created tables (DO_NOTHING) and the target's capacity.
@@ -177,13 +141,6 @@ export interface MigrationPreflightForTaskOptions {
    * checked for another target
    */
   readonly targetSecret?: secretsmanager.ISecret;
-
-  /**
-   * The target database.
-   *
-   * @default - the `dbname` of `targetSecret`
-   */
-  readonly targetDatabaseName?: string;
 
   /**
    * Codes of blocking findings that do not fail the deployment, e.g. `['NO_PRIMARY_KEY']`. A code

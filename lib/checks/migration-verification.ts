@@ -6,11 +6,10 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IDependable } from 'constructs';
 import { checkInteger, commonProperties, taskSourceEngine } from './check-properties';
 import { DEFAULT_DISTRIBUTED_CONCURRENCY, DistributedVerification, DistributedVerificationOptions } from './distributed-verification';
-import { FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
+import { FidelityCheckForTaskOptions, FidelityCheckProps, FidelitySourceEngine } from './fidelity-check';
 import { FIDELITY_METRICS_NAMESPACE, FidelityProvider } from './fidelity-provider';
 import { taskCheckInputs } from './task-defaults';
 import { recordVerificationSessions } from './verification-sessions';
-import { IReplicationNetwork } from '../core/interfaces';
 import { VERIFICATION_TYPE } from '../fidelity/kinds';
 import { normalizeInstanceIdentifier } from '../metrics/identifiers';
 import { DmsMetrics } from '../metrics/metrics';
@@ -130,7 +129,7 @@ export interface MigrationVerificationProps extends FidelityCheckProps, Verifica
 }
 
 /** Options of `MigrationVerification.forTask`. */
-export interface MigrationVerificationForTaskOptions extends VerificationOptions {
+export interface MigrationVerificationForTaskOptions extends VerificationOptions, FidelityCheckForTaskOptions {
   /**
    * The task whose full load is verified. It needs `waitForCompletion: true`: otherwise its
    * lifecycle resource completes when the task started, and the comparison would run during the
@@ -141,53 +140,11 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
   readonly task: DmsMigrationTask;
 
   /**
-   * Where the check runs (see `FidelityCheckProps.network`).
-   *
-   * @default - the task's network
-   */
-  readonly network?: IReplicationNetwork;
-
-  /**
-   * The source database's secret (RDS JSON format).
-   *
-   * @default - the secret of the task's source endpoint (a `PostgresSourceEndpoint` of this library)
-   */
-  readonly sourceSecret?: secretsmanager.ISecret;
-
-  /**
-   * The source's engine.
-   *
-   * @default - the engine of the task's source endpoint, else FidelitySourceEngine.POSTGRESQL
-   */
-  readonly sourceEngine?: FidelitySourceEngine;
-
-  /**
-   * The source database to read.
-   *
-   * @default - the database of the task's source endpoint
-   */
-  readonly sourceDatabaseName?: string;
-
-  /**
-   * PEM bundle to verify the source's TLS certificate with.
-   *
-   * @default - TLS without certificate verification
-   */
-  readonly sourceCaBundle?: string;
-
-  /**
    * The target's credentials secret (`NeonTargetEndpoint.clientCredentialsSecret`).
    *
    * @default - the client credentials secret of the task's `NeonTargetEndpoint`
    */
   readonly targetSecret?: secretsmanager.ISecret;
-
-  /**
-   * The target database.
-   *
-   * @default - the `dbname` of `targetSecret`
-   */
-  readonly targetDatabaseName?: string;
 }
 
 /**
