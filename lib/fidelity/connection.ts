@@ -146,20 +146,16 @@ export function versionNumber(version: string | undefined): number | undefined {
   return major >= 10 ? major * 10000 + minor : major * 10000 + minor * 100 + patch;
 }
 
-/** Per-slot lazily opened sessions, closed together at the end. */
-export class SessionSlots {
-  private readonly sessions = new Map<number, Promise<Session>>();
+/** Per-slot lazily opened sessions of any database, closed together at the end. */
+export class LazySlots<S extends { close(): Promise<void> }> {
+  private readonly sessions = new Map<number, Promise<S>>();
 
-  constructor(
-    private readonly config: ConnectionConfig,
-    private readonly applicationName: string,
-    private readonly side?: DatabaseSide,
-  ) {}
+  constructor(private readonly open: () => Promise<S>) {}
 
-  get(slot: number): Promise<Session> {
+  get(slot: number): Promise<S> {
     let session = this.sessions.get(slot);
     if (!session) {
-      session = openSession(this.config, this.applicationName, this.side);
+      session = this.open();
       this.sessions.set(slot, session);
     }
     return session;
@@ -169,5 +165,12 @@ export class SessionSlots {
     const all = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(all.map((p) => p.then((s) => s.close(), () => undefined)));
+  }
+}
+
+/** Per-slot lazily opened PostgreSQL sessions, closed together at the end. */
+export class SessionSlots extends LazySlots<Session> {
+  constructor(config: ConnectionConfig, applicationName: string, side?: DatabaseSide) {
+    super(() => openSession(config, applicationName, side));
   }
 }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import type { Connection, ConnectionOptions } from 'mysql2/promise';
-import { ConnectionFailedError, DatabaseSide } from '../connection';
+import { ConnectionFailedError, DatabaseSide, LazySlots } from '../connection';
 import { InvalidConnectionStringError, unencodedUserInfoProblem } from '../connection-url';
 import { MySqlConnectionOptions } from '../source-engine';
 
@@ -139,28 +139,9 @@ export async function openMySqlSession(config: string | MySqlConnectionOptions, 
 }
 
 /** Per-slot lazily opened MySQL sessions, closed together at the end. */
-export class MySqlSessionSlots {
-  private readonly sessions = new Map<number, Promise<MySqlSession>>();
-
-  constructor(
-    private readonly config: string | MySqlConnectionOptions,
-    private readonly applicationName: string,
-    private readonly side: DatabaseSide = 'source',
-  ) {}
-
-  get(slot: number): Promise<MySqlSession> {
-    let session = this.sessions.get(slot);
-    if (!session) {
-      session = openMySqlSession(this.config, this.applicationName, this.side);
-      this.sessions.set(slot, session);
-    }
-    return session;
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    await Promise.all(all.map((p) => p.then((s) => s.close(), () => undefined)));
+export class MySqlSessionSlots extends LazySlots<MySqlSession> {
+  constructor(config: string | MySqlConnectionOptions, applicationName: string, side: DatabaseSide = 'source') {
+    super(() => openMySqlSession(config, applicationName, side));
   }
 }
 
