@@ -14,6 +14,8 @@ export interface HttpsRequestOptions {
   readonly body?: string;
   /** Milliseconds before the request is abandoned. */
   readonly timeoutMs: number;
+  /** Whether to open a connection of its own rather than reuse a kept-alive one. @default false */
+  readonly newConnection?: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
     headers['content-length'] = Buffer.byteLength(options.body);
   }
   return new Promise((resolve, reject) => {
-    const request = https.request(url, { method: options.method, headers }, (response) => {
+    const request = https.request(url, { method: options.method, headers, ...(options.newConnection ? { agent: freshAgent() } : {}) }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }));
@@ -41,4 +43,9 @@ export function httpsRequest(url: string, options: HttpsRequestOptions): Promise
     request.on('error', reject);
     request.end(options.body);
   });
+}
+
+/** An agent of its own for one request: the global agent's options (its trusted CAs), no connection kept. */
+function freshAgent(): https.Agent {
+  return new https.Agent({ ...https.globalAgent.options, keepAlive: false });
 }

@@ -2,7 +2,7 @@ import * as crypto from 'crypto';
 // loaded when a wait is handed over: loading the provider's entry costs nothing of it
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { LoadWaitPoll, ProviderRequest, ResourceKindHandler } from './handler-types';
-import { errorMessage, isError, isThrottling } from '../core/api-calls';
+import { errorMessage, isError, isThrottling, timing } from '../core/api-calls';
 import { httpsRequest } from '../core/https-request';
 
 /*
@@ -101,11 +101,22 @@ export async function startLoadWait(event: ProviderRequest, data: Record<string,
   console.log(`The load of ${event.LogicalResourceId} is followed by the load waiter (${name}); its wait condition completes when the load ends`);
 }
 
+/** State a poll leaves when its signal did not get through: the signal, and how many polls tried it. */
+const PENDING_SIGNAL = 'PendingSignal';
+const SIGNAL_POLLS = 'SignalPolls';
+/** Polls (a minute apart) that try a signal S3 did not take before the waiter gives up on it. */
+export const SIGNAL_POLLS_AT_MOST = 15;
+
 /**
  * One poll: asks the kind how the wait goes (with the state the previous poll left), signals the
- * wait condition when it ended.
+ * wait condition when it ended. A signal that did not get through (a network error, S3's 500 or
+ * 503) is tried again by the next polls, without asking the kind again, for up to
+ * `SIGNAL_POLLS_AT_MOST` polls; a handle S3 refuses (expired, its stack gone) ends the wait.
  */
 export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler, state: Record<string, string> = {}): Promise<LoadWaitAnswer> {
+  if (state[PENDING_SIGNAL]) {
+    return deliver(poll, JSON.parse(state[PENDING_SIGNAL]), state);
+  }
   let status: 'SUCCESS' | 'FAILURE';
   let reason: string;
   try {
@@ -125,14 +136,25 @@ export async function pollLoad(poll: LoadWaitPoll, handler: ResourceKindHandler,
     status = 'FAILURE';
     reason = errorMessage(e);
   }
+  return deliver(poll, { Status: status, Reason: reason }, state);
+}
+
+/** Signals the outcome of the wait; when the signal does not get through, leaves it for the next poll. */
+async function deliver(poll: LoadWaitPoll, outcome: { Status: 'SUCCESS' | 'FAILURE'; Reason: string }, state: Record<string, string>): Promise<LoadWaitAnswer> {
   try {
-    await signalWaitCondition(poll.Handle, { Status: status, Reason: reason, UniqueId: poll.UniqueId, Data: reason });
-    console.log(`Signalled ${status} for ${poll.UniqueId}: ${reason}`);
+    await signalWaitCondition(poll.Handle, { ...outcome, UniqueId: poll.UniqueId, Data: outcome.Reason });
+    console.log(`Signalled ${outcome.Status} for ${poll.UniqueId}: ${outcome.Reason}`);
+    return { Done: true };
   } catch (e) {
-    // the wait condition is gone (a rolled back or deleted stack): nothing is waiting any more
-    console.log(`Could not signal the wait condition of ${poll.UniqueId} (${errorMessage(e)}); stopping`);
+    const polls = Number(state[SIGNAL_POLLS] ?? 0) + 1;
+    if (e instanceof SignalRefused || polls >= SIGNAL_POLLS_AT_MOST) {
+      // the wait condition is gone (a rolled back or deleted stack), or S3 did not take the signal for long: nothing to do
+      console.log(`Could not signal the wait condition of ${poll.UniqueId} (${errorMessage(e)}); stopping`);
+      return { Done: true };
+    }
+    console.log(`Could not signal the wait condition of ${poll.UniqueId} yet (${errorMessage(e)}); the next poll tries again`);
+    return { Done: false, State: { ...state, [PENDING_SIGNAL]: JSON.stringify(outcome), [SIGNAL_POLLS]: String(polls) } };
   }
-  return { Done: true };
 }
 
 function stringValues(data: Record<string, unknown> | undefined): Record<string, string> {
@@ -147,15 +169,52 @@ export interface WaitConditionSignal {
   readonly Data: string;
 }
 
+/** How a signal is sent again: S3 asks for retries of its 500 and 503 answers, each on a new connection. */
+export const signalRetry = { attempts: 4, baseDelayMs: 1_000, requestTimeoutMs: 10_000 };
+
+/** S3 refused the signal for good (a 4xx other than 408 and 429: the URL expired, the handle is gone). */
+export class SignalRefused extends Error {
+  constructor(public readonly status: number) {
+    super(`the wait condition handle answered HTTP ${status}`);
+    this.name = 'SignalRefused';
+  }
+}
+
 /**
  * PUTs the signal to the presigned URL, without a Content-Type (CloudFormation requires it empty or
- * absent). Only https URLs: the handle is an Amazon S3 presigned URL.
+ * absent). Only https URLs: the handle is an Amazon S3 presigned URL. A network error, a timeout,
+ * a 408, 429 or 5xx answer is retried with backoff (1, 2, 4 s) on a new connection; a signal is the
+ * same JSON each time, so a repeated one counts once (CloudFormation counts signals by `UniqueId`).
+ * Throws `SignalRefused` for an answer that retrying cannot change, and an error naming the last
+ * failure when every attempt failed.
  */
 export async function signalWaitCondition(url: string, signal: WaitConditionSignal): Promise<void> {
   // CloudFormation shows the reason: keep it short
   const body = JSON.stringify({ ...signal, Reason: signal.Reason.slice(0, 1000), Data: signal.Data.slice(0, 1000) });
-  const response = await httpsRequest(url, { method: 'PUT', headers: { 'content-type': '' }, body, timeoutMs: 20_000 });
-  if (response.status >= 300) {
-    throw new Error(`HTTP ${response.status}`);
+  let lastFailure = '';
+  for (let attempt = 1; attempt <= signalRetry.attempts; attempt++) {
+    if (attempt > 1) {
+      const delay = signalRetry.baseDelayMs * 2 ** (attempt - 2);
+      console.log(`Signal for ${signal.UniqueId}: ${lastFailure}; trying again in ${delay} ms`);
+      await timing.sleep(delay);
+    }
+    try {
+      const response = await httpsRequest(url, {
+        method: 'PUT', headers: { 'content-type': '' }, body, timeoutMs: signalRetry.requestTimeoutMs, newConnection: attempt > 1,
+      });
+      if (response.status < 300) {
+        return;
+      }
+      if (response.status !== 408 && response.status !== 429 && response.status < 500) {
+        throw new SignalRefused(response.status);
+      }
+      lastFailure = `HTTP ${response.status}`;
+    } catch (e) {
+      if (e instanceof SignalRefused) {
+        throw e;
+      }
+      lastFailure = `${(e as Error).name}: ${errorMessage(e)}`;
+    }
   }
+  throw new Error(`the wait condition handle did not take the signal in ${signalRetry.attempts} attempts (${lastFailure})`);
 }

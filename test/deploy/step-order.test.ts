@@ -539,10 +539,10 @@ describe.each(MAX_WAITS)('%s', (_name, maxWait, maxWaitSeconds) => {
       const d = deployment(loadSeconds);
       const outcome = await d.create(template);
       if (completes(c, loadSeconds, maxWaitSeconds)) {
-        expect(summary(d, outcome)).toEqual({ status: 'CREATE_COMPLETE', refusals: [] });
+        expect({ ...summary(d, outcome), ...waitedInVain(d, outcome) }).toEqual({ status: 'CREATE_COMPLETE', refusals: [] });
         expectOrder(c, d);
       } else {
-        expect(summary(d, outcome)).toEqual({
+        expect({ ...summary(d, outcome), ...waitedInVain(d, outcome) }).toEqual({
           status: 'ROLLBACK_COMPLETE',
           failure: expect.stringMatching(/^Verification\w+: .*rows missing/),
           refusals: [],
@@ -552,6 +552,19 @@ describe.each(MAX_WAITS)('%s', (_name, maxWait, maxWaitSeconds) => {
     }
   });
 });
+
+/**
+ * When a wait condition timed out (no combination here should): what the load waiter's executions
+ * did and what the handlers logged of their signals, so that the failure shows why.
+ */
+function waitedInVain(d: Deployment, outcome: DeploymentOutcome): Record<string, unknown> {
+  if (!/WaitCondition timed out/.test(outcome.failure?.reason ?? '')) return {};
+  const log = jest.mocked(console.log).mock.calls.map(call => String(call[0])).filter(line => /signal|load waiter/i.test(line));
+  return {
+    waiter: [...d.model.waiter.executions.values()].map(e => `${e.poll.UniqueId}: ${e.status} after ${e.polls} poll(s)${e.error ? ` (${e.error})` : ''}`),
+    log: log.slice(-10),
+  };
+}
 
 /** A stand-in for what CloudFormation may run beside the schema step after the load: it fails after `seconds`. */
 const FAILS_MEANWHILE = 'Custom::FailsMeanwhile';

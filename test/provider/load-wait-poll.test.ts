@@ -4,11 +4,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { SERVERLESS_LIFECYCLE_TYPE, TASK_LIFECYCLE_TYPE } from '../../lib/lifecycle/kinds';
 import { isComplete, onEvent } from '../../lib/lifecycle/task-lifecycle.handler';
 import type { LoadWaitPoll } from '../../lib/provider/handler-types';
-import { handOverLoadWait, pollLoad, startsLoadWait } from '../../lib/provider/load-wait-poll';
-import { dispatcher } from '../../lib/resource-handlers';
+import { LoadWaitAnswer, SIGNAL_POLLS_AT_MOST, handOverLoadWait, pollLoad, startsLoadWait } from '../../lib/provider/load-wait-poll';
+import { dispatcher, isComplete as waiterPoll } from '../../lib/resource-handlers';
 import { WaitConditionServer } from '../helpers/wait-condition-server';
 import {
-  AFTER, NOW, TASK_ARN, TASK_ID, describeReturns, dmsMock, fault, request, setUp, tearDown, task, throttling,
+  AFTER, NOW, TASK_ARN, TASK_ID, describeReturns, dmsMock, fault, request, setUp, sleeps, tearDown, task, throttling,
 } from '../lifecycle/task-handler-support';
 
 /*
@@ -28,7 +28,7 @@ beforeEach(() => {
   setUp();
   sfn.reset();
   sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:execution', startDate: new Date() });
-  server.signals.clear();
+  server.clear();
 });
 afterEach(tearDown);
 
@@ -188,13 +188,61 @@ describe('the load waiter\'s poll', () => {
     expect(server.signals.get('P10')).toEqual([expect.objectContaining({ Status: 'SUCCESS', Reason: 'done by the kind' })]);
   });
 
-  test('a throttled poll polls again; a handle that no longer answers ends the wait', async () => {
+  test('a throttled poll polls again', async () => {
     dmsMock.onAnyCommand().rejects(throttling());
     expect(await dispatcher.loadPoll(poll('P6'))).toEqual({ Done: false });
-    dmsMock.reset();
+    expect(server.requests.size).toBe(0);
+  });
+});
+
+describe('a signal S3 does not take at once', () => {
+  function loadFinished(): void {
     describeReturns(task('stopped', { StopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED', ReplicationTaskStats: { StartDate: AFTER, StopDate: AFTER, FullLoadProgressPercent: 100 } }));
     dmsMock.on(DescribeTableStatisticsCommand).resolves({ TableStatistics: [] });
-    const gone = { ...poll('P7'), Handle: 'https://127.0.0.1:1/closed' };
-    expect(await dispatcher.loadPoll(gone)).toEqual({ Done: true });
+  }
+
+  test('S3\'s 503, 500 and a reset connection are tried again with backoff, each on a new connection; the signal arrives once', async () => {
+    loadFinished();
+    server.failNext('R1', 503, 'reset', 500);
+    expect(await dispatcher.loadPoll(poll('R1'))).toEqual({ Done: true });
+    expect(server.signals.get('R1')).toEqual([expect.objectContaining({ Status: 'SUCCESS', UniqueId: 'Lifecycle' })]);
+    const requests = server.requests.get('R1')!;
+    expect(requests.map(r => r.answer)).toEqual([503, 'reset', 500, 200]);
+    expect(new Set(requests.map(r => r.clientPort)).size).toBe(4);
+    expect(sleeps).toEqual([1000, 2000, 4000]);
+  });
+
+  test('a handle S3 refuses (403: the URL expired, the stack is gone) ends the wait at once, without retrying', async () => {
+    loadFinished();
+    server.failNext('R2', 403);
+    expect(await dispatcher.loadPoll(poll('R2'))).toEqual({ Done: true });
+    expect(server.requests.get('R2')!.map(r => r.answer)).toEqual([403]);
+    expect(server.signals.get('R2')).toBeUndefined();
+  });
+
+  test('a signal still not taken after its retries is tried by the next poll, which does not ask DMS again', async () => {
+    loadFinished();
+    server.failNext('R3', 503, 503, 503, 503);
+    const first = await dispatcher.loadPoll(poll('R3'));
+    expect(first).toEqual({ Done: false, State: { PendingSignal: expect.any(String), SignalPolls: '1' } });
+    expect(server.signals.get('R3')).toBeUndefined();
+    const asked = dmsMock.calls().length;
+    // the state machine's next poll: its input with the answer in $.Answer
+    expect(await waiterPoll({ LoadWaitPoll: poll('R3'), Answer: first as LoadWaitAnswer })).toEqual({ Done: true });
+    expect(dmsMock.calls().length).toBe(asked);
+    expect(server.signals.get('R3')).toEqual([expect.objectContaining({
+      Status: 'SUCCESS', UniqueId: 'Lifecycle', Reason: 'full load completed (stopped, Stop Reason FULL_LOAD_ONLY_FINISHED)',
+    })]);
+  });
+
+  test(`a handle that never answers is given up after ${SIGNAL_POLLS_AT_MOST} polls`, async () => {
+    loadFinished();
+    let answer: LoadWaitAnswer | undefined;
+    let polls = 0;
+    do {
+      answer = await waiterPoll({ LoadWaitPoll: { ...poll('R4'), Handle: 'https://127.0.0.1:1/closed' }, ...(answer ? { Answer: answer } : {}) }) as LoadWaitAnswer;
+      polls++;
+    } while (!answer.Done && polls < 100);
+    expect(polls).toBe(SIGNAL_POLLS_AT_MOST);
   });
 });
