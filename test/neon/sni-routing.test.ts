@@ -51,6 +51,8 @@ let proxy: NeonLikeProxy;
 /** What the credentials handler wrote, by secret ARN. */
 const written = new Map<string, Record<string, any>>();
 let clientSecretAttribute: string;
+/** What the credentials handler logged. */
+let handlerLog: string;
 
 beforeAll(async () => {
   cluster = await startPgCluster({ walLevel: 'minimal' });
@@ -73,6 +75,7 @@ beforeAll(async () => {
     written.set(input.SecretId, JSON.parse(input.SecretString));
     return {};
   });
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   const result = await onEvent({
     RequestType: 'Create',
     ResourceType: 'Custom::NeonDmsCredentials',
@@ -82,6 +85,9 @@ beforeAll(async () => {
     ResourceProperties: { ServiceToken: 'x', SourceSecretArn: SOURCE_SECRET, TargetSecretArn: DMS_SECRET, ClientSecretArn: CLIENT_SECRET, AllowNonNeonHost: 'true' },
   } as ProviderRequest);
   clientSecretAttribute = result.Data!.ClientSecretArn;
+  // what the handler logged names the secrets it wrote, never the password
+  handlerLog = log.mock.calls.map((call) => call.join(' ')).join('\n');
+  log.mockRestore();
   // from here on the clients read what the handler wrote
   sm.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }) => ({ SecretString: JSON.stringify(written.get(input.SecretId)) }));
 }, 120_000);
@@ -124,6 +130,12 @@ describe('the handler writes each form to its secret', () => {
     expect(written.get(DMS_SECRET)).toEqual({ engine: 'postgres', username: 'app', password: `endpoint=${ENDPOINT}$${PASSWORD}`, host: HOST, port: proxy.port, dbname: 'neondb' });
     expect(written.get(CLIENT_SECRET)).toEqual({ ...written.get(DMS_SECRET), password: PASSWORD });
     expect(clientSecretAttribute).toBe(CLIENT_SECRET);
+  });
+
+  test('its log names both secrets and holds neither password form', () => {
+    expect(handlerLog).toContain(DMS_SECRET);
+    expect(handlerLog).toContain(CLIENT_SECRET);
+    expect(handlerLog).not.toContain(PASSWORD);
   });
 });
 
