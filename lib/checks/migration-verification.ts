@@ -180,7 +180,9 @@ export interface MigrationVerificationForTaskOptions extends VerificationOptions
 export class MigrationVerification extends Construct {
   /**
    * A verification of `options.task`'s tables that runs after its full load. The task must have
-   * `waitForCompletion: true`; without it this throws.
+   * `waitForCompletion: true`; without it this throws. Without the schema copy's steps after the
+   * load (which wait for the rest of a load longer than `maxWait`), it runs once `maxWait` passed
+   * and warns so at synth (`cdk-neon-migration:verificationAtMaxWait`).
    */
   public static forTask(scope: Construct, id: string, options: MigrationVerificationForTaskOptions): MigrationVerification {
     const task = options.task;
@@ -220,6 +222,14 @@ export class MigrationVerification extends Construct {
     recordVerificationSessions(task, options.distributed
       ? { count: options.distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY, property: 'distributed.maxConcurrency', path: verification.node.path }
       : { count: options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY, property: 'concurrency', path: verification.node.path });
+    if (!schemaCopy?.after) {
+      // only the schema copy's steps after the load wait for a load that outlasts maxWait (up to 12 hours)
+      Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationAtMaxWait',
+        `The verification runs when the deployment stops waiting for the full load of ${task.node.path}: when the load ends, or when the task's maxWait `
+        + '(default 50 minutes) passed. A load longer than maxWait is still running then: the verification finds its rows missing and fails the '
+        + 'deployment, which rolls back. Set maxWait above the load\'s length (up to 11 hours 45 minutes), or add schemaCopy, whose steps after '
+        + 'the load wait for the rest of it; acknowledge this warning when the load fits in maxWait.');
+    }
     if (task.migrationType !== MigrationType.FULL_LOAD && !recheck) {
       Annotations.of(verification).addWarningV2('cdk-neon-migration:verificationDuringCdc',
         `The task's migration type is ${task.migrationType} and it runs on DMS Serverless, whose latency metrics the re-check cannot read: changes keep arriving while the comparison runs, so rows changed meanwhile may show as differences. Verify during a write pause, or set failOnDifference: false.`);

@@ -284,6 +284,25 @@ describe('MigrationVerification', () => {
     template.hasResourceProperties('Custom::NeonMigrationVerification', { FailOnDifference: 'false' });
   });
 
+  test('forTask warns that a load outlasting maxWait fails the verification, unless the schema copy\'s steps after the load wait for it', () => {
+    const atMaxWait = (stack: Stack) => Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('verificationAtMaxWait'));
+    const plain = setup();
+    MigrationVerification.forTask(plain.stack, 'Verification', { task: task(plain.stack, plain.network, plain.target) });
+    expect(atMaxWait(plain.stack).map(w => w.entry.data)).toEqual([expect.stringMatching(
+      /runs when the deployment stops waiting for the full load of S\/Migration.*maxWait \(default 50 minutes\).*Set maxWait above the load's length.*or add schemaCopy/)]);
+
+    const copy = (deployAfterLoadSteps?: boolean) => {
+      const { stack, network, target } = setup();
+      const source = new PostgresSourceEndpoint(stack, 'CopySource', { secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'CopySecret', SOURCE_ARN), databaseName: 'app' });
+      const migration = new DmsMigrationTask(stack, 'Migration', { source, target, network, schemaName: 'app', waitForCompletion: true, schemaCopy: { deployAfterLoadSteps } });
+      MigrationVerification.forTask(stack, 'Verification', { task: migration });
+      return stack;
+    };
+    expect(atMaxWait(copy())).toEqual([]);
+    // the steps after the load left to the user: nothing in the deployment waits for the rest of the load
+    expect(atMaxWait(copy(false))).toHaveLength(1);
+  });
+
   test('forTask on a task without waitForCompletion is an error naming the property and the fix', () => {
     const { stack, network, sourceSecret, target } = setup();
     const migration = task(stack, network, target, undefined, MigrationType.FULL_LOAD, 'Migration', false);
