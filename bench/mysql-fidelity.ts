@@ -5,7 +5,7 @@ import { openSession, Session } from '../lib/fidelity/connection';
 import '../lib/fidelity/mysql';
 import { describeMySqlTable } from '../lib/fidelity/mysql/catalog';
 import { openMySqlSession } from '../lib/fidelity/mysql/connection';
-import { CrossKeys, PostgresRangeSide, postgresRowHash } from '../lib/fidelity/mysql/sides';
+import { CrossKeys, evenlySpaced, PostgresRangeSide, postgresRowHash } from '../lib/fidelity/mysql/sides';
 import { compareColumn, keyComparison } from '../lib/fidelity/mysql/type-mapping';
 import { qualified } from '../lib/fidelity/sql';
 import { Bound, compareSides, Range, RangeSide, verify, verifySettings, VerifyResult } from '../lib/fidelity/verify';
@@ -118,15 +118,8 @@ class PostgresCanonicalSource implements RangeSide {
   async sampleLeading(_estimatedRows: number, sampleRows: number): Promise<string[]> {
     const [row] = await this.session.query<{ lo: string | null; hi: string | null }>(`select min(${this.lead})::text as lo, max(${this.lead})::text as hi from ${this.table}`);
     if (row.lo === null || row.hi === null) return [];
-    const lo = BigInt(row.lo);
-    const hi = BigInt(row.hi);
-    const n = BigInt(Math.max(1, sampleRows));
-    const out: string[] = [];
-    for (let i = 0n; i <= n; i++) {
-      const v = (lo + ((hi - lo) * i) / n).toString();
-      if (out[out.length - 1] !== v) out.push(v);
-    }
-    return out;
+    // the same boundaries as the MySQL side's for its integer key
+    return evenlySpaced(BigInt(row.lo), BigInt(row.hi), sampleRows);
   }
 }
 

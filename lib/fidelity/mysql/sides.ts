@@ -54,6 +54,38 @@ function aggregates(rows: ReadonlyArray<{ b: unknown; n: unknown; s: unknown }>)
 }
 
 /** A CASE tree giving the index of the sub-range a row falls in (`conditions[i]`: below split i). */
+/**
+ * `count + 1` values evenly spaced from `lo` to `hi` (integers, repeats dropped): the boundaries of a
+ * dense integer key (AUTO_INCREMENT) read from its smallest and largest values alone.
+ */
+export function evenlySpaced(lo: bigint, hi: bigint, count: number): string[] {
+  const n = BigInt(Math.max(1, count));
+  const out: string[] = [];
+  for (let i = 0n; i <= n; i++) {
+    const v = (lo + ((hi - lo) * i) / n).toString();
+    if (out[out.length - 1] !== v) out.push(v);
+  }
+  return out;
+}
+
+/** Every hash found per key (a key of several rows has several). */
+function hashesByKey(rows: ReadonlyArray<{ id: string; values: string[] }>): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const { id, values } of rows) {
+    const list = found.get(id);
+    if (list) list.push(values[0]);
+    else found.set(id, [values[0]]);
+  }
+  return found;
+}
+
+/** The values of the first row found per key. */
+function firstByKey(rows: ReadonlyArray<{ id: string; values: string[] }>): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const { id, values } of rows) if (!found.has(id)) found.set(id, values);
+  return found;
+}
+
 function caseTree(conditions: readonly string[]): string {
   const tree = (lo: number, hi: number): string => {
     if (lo === hi) return String(lo);
@@ -152,22 +184,13 @@ export class MySqlRangeSide implements RangeSide {
   }
 
   async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
-    for (const { id, values } of await this.byKeys(raws, [`CAST(${this.hash} AS CHAR)`])) {
-      const list = found.get(id);
-      if (list) list.push(values[0]);
-      else found.set(id, [values[0]]);
-    }
-    return found;
+    return hashesByKey(await this.byKeys(raws, [`CAST(${this.hash} AS CHAR)`]));
   }
 
   /** Each column's own row hash (the digest of its canonical text alone, as the PostgreSQL side computes it). */
   async columnHashes(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
-    if (this.columnTexts.length === 0) return found;
-    const exprs = this.columnTexts.map((e) => `CAST(${mysqlRowHash([e])} AS CHAR)`);
-    for (const { id, values } of await this.byKeys(raws, exprs)) if (!found.has(id)) found.set(id, values);
-    return found;
+    if (this.columnTexts.length === 0) return new Map();
+    return firstByKey(await this.byKeys(raws, this.columnTexts.map((e) => `CAST(${mysqlRowHash([e])} AS CHAR)`)));
   }
 
   private async byKeys(raws: readonly (readonly string[])[], exprs: readonly string[]): Promise<Array<{ id: string; values: string[] }>> {
@@ -192,15 +215,7 @@ export class MySqlRangeSide implements RangeSide {
       const [row] = await this.session.query<{ lo: string | null; hi: string | null }>(
         `SELECT CAST(MIN(${lead.mysql}) AS CHAR) AS lo, CAST(MAX(${lead.mysql}) AS CHAR) AS hi FROM ${this.from}`);
       if (row.lo === null || row.hi === null) return [];
-      const lo = BigInt(row.lo);
-      const hi = BigInt(row.hi);
-      const n = BigInt(Math.max(1, sampleRows));
-      const out: string[] = [];
-      for (let i = 0n; i <= n; i++) {
-        const v = (lo + ((hi - lo) * i) / n).toString();
-        if (out[out.length - 1] !== v) out.push(v);
-      }
-      return out;
+      return evenlySpaced(BigInt(row.lo), BigInt(row.hi), sampleRows);
     }
     const step = Math.max(1, Math.ceil(estimatedRows / Math.max(1, sampleRows)));
     const rows = await this.session.query<{ v: string }>(`
@@ -308,22 +323,13 @@ export class PostgresRangeSide implements RangeSide {
   }
 
   async lookup(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
-    for (const { id, values } of await this.byKeys(raws, [`(${this.hash})::text`])) {
-      const list = found.get(id);
-      if (list) list.push(values[0]);
-      else found.set(id, [values[0]]);
-    }
-    return found;
+    return hashesByKey(await this.byKeys(raws, [`(${this.hash})::text`]));
   }
 
   /** Each column's own row hash (the digest of its canonical text alone, as the MySQL side computes it). */
   async columnHashes(raws: readonly (readonly string[])[]): Promise<Map<string, string[]>> {
-    const found = new Map<string, string[]>();
-    if (this.columnTexts.length === 0) return found;
-    const exprs = this.columnTexts.map((e) => `(${postgresRowHash([e])})::text`);
-    for (const { id, values } of await this.byKeys(raws, exprs)) if (!found.has(id)) found.set(id, values);
-    return found;
+    if (this.columnTexts.length === 0) return new Map();
+    return firstByKey(await this.byKeys(raws, this.columnTexts.map((e) => `(${postgresRowHash([e])})::text`)));
   }
 
   private async byKeys(raws: readonly (readonly string[])[], exprs: readonly string[]): Promise<Array<{ id: string; values: string[] }>> {
